@@ -1,0 +1,244 @@
+//! MovieLens 100K, read from RecBole's atomic files.
+//!
+//! The three files (`ml-100k.inter`, `ml-100k.item`, `ml-100k.user`) are
+//! tab-separated with typed headers such as `user_id:token`. The data is not
+//! ours to redistribute: it is read from a directory the caller names, found by
+//! [`find_dir`], or fetched by `scripts/fetch-movielens.sh` into the git-ignored
+//! `data/ml-100k/`.
+
+use crate::error::{BadRow, Error, Location, Problem, Result};
+use crate::events::{Event, EventKinds, EventLog, IngestOptions};
+use std::path::{Path, PathBuf};
+
+/// The environment variable that names the data directory.
+pub const ENV_VAR: &str = "MAITRE_ML100K";
+
+/// A movie of `ml-100k.item`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Movie {
+    pub id: String,
+    pub title: String,
+    pub year: Option<u16>,
+    pub genres: Vec<String>,
+}
+
+/// A user of `ml-100k.user`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub age: Option<u8>,
+    pub gender: String,
+    pub occupation: String,
+    pub zip_code: String,
+}
+
+/// The data set: ratings as `rating` events (value = stars), every movie in the
+/// catalogue (rated or not, in file order), and the user table.
+#[derive(Debug, Clone)]
+pub struct MovieLens {
+    pub log: EventLog,
+    pub movies: Vec<Movie>,
+    pub users: Vec<User>,
+}
+
+impl MovieLens {
+    /// The evaluation protocol's positives: ratings of 4 stars or more.
+    pub const POSITIVE_MIN_RATING: f64 = 4.0;
+}
+
+/// Finds the data directory: `$MAITRE_ML100K`, else `shared/data/ml-100k` beside
+/// the checkout (`../shared/…` from the repository root or any folder in it), else
+/// `data/ml-100k` in the repository (where the fetch script puts it).
+pub fn find_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(ENV_VAR) {
+        return Some(PathBuf::from(dir));
+    }
+    let mut starts = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        starts.push(cwd);
+    }
+    starts.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    for start in starts {
+        for dir in start.ancestors() {
+            for candidate in [dir.join("../shared/data/ml-100k"), dir.join("data/ml-100k")] {
+                if candidate.join("ml-100k.inter").is_file() {
+                    return Some(candidate);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Loads the three atomic files from `dir`.
+pub fn load(dir: impl AsRef<Path>) -> Result<MovieLens> {
+    let dir = dir.as_ref();
+    let movies = read_table(&dir.join("ml-100k.item"), &["item_id"], |row| {
+        Ok(Movie {
+            id: row.text("item_id")?,
+            title: row.optional("movie_title").unwrap_or_default(),
+            year: row.optional("release_year").and_then(|y| y.parse().ok()),
+            genres: row
+                .optional("class")
+                .map(|c| c.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+        })
+    })?;
+    let users = read_table(&dir.join("ml-100k.user"), &["user_id"], |row| {
+        Ok(User {
+            id: row.text("user_id")?,
+            age: row.optional("age").and_then(|a| a.parse().ok()),
+            gender: row.optional("gender").unwrap_or_default(),
+            occupation: row.optional("occupation").unwrap_or_default(),
+            zip_code: row.optional("zip_code").unwrap_or_default(),
+        })
+    })?;
+    let events = read_table(
+        &dir.join("ml-100k.inter"),
+        &["user_id", "item_id", "rating", "timestamp"],
+        |row| {
+            Ok(Event::new(
+                row.text("user_id")?,
+                row.text("item_id")?,
+                "rating",
+                row.number("timestamp")? as i64,
+            )
+            .value(row.number("rating")?))
+        },
+    )?;
+    let mut log = EventLog::with_kinds(EventKinds::default());
+    for movie in &movies {
+        log.add_item(&movie.id)?;
+    }
+    log.extend(events, &IngestOptions::default())?;
+    Ok(MovieLens { log, movies, users })
+}
+
+/// One line of an atomic file, with its header.
+struct AtomicRow<'a> {
+    names: &'a [String],
+    fields: Vec<&'a str>,
+    line: usize,
+}
+
+impl AtomicRow<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.fields
+            .get(i)
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+    }
+
+    fn text(&self, name: &str) -> Result<String> {
+        self.optional(name).ok_or_else(|| {
+            BadRow::new(Location::Line(self.line), name, Problem::Empty).into()
+        })
+    }
+
+    fn number(&self, name: &str) -> Result<f64> {
+        let text = self.text(name)?;
+        match text.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(v),
+            Ok(_) => Err(BadRow::new(Location::Line(self.line), name, Problem::NotFinite(text)).into()),
+            Err(_) => Err(BadRow::new(Location::Line(self.line), name, Problem::NotANumber(text)).into()),
+        }
+    }
+}
+
+/// Reads a RecBole atomic file: a typed header (`name:type`), then tab-separated rows.
+fn read_table<T>(
+    path: &Path,
+    required: &[&str],
+    mut parse: impl FnMut(&AtomicRow<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let names: Vec<String> = header
+        .split('\t')
+        .map(|h| h.split(':').next().unwrap_or_default().trim().to_owned())
+        .collect();
+    for column in required {
+        if !names.iter().any(|n| n == column) {
+            return Err(Error::MissingColumn {
+                column: (*column).to_owned(),
+                present: names.join(", "),
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines.enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row = AtomicRow {
+            names: &names,
+            fields: line.split('\t').collect(),
+            line: i + 2,
+        };
+        out.push(parse(&row)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    fn fixture(inter: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "maitre-ml-{}-{}",
+            std::process::id(),
+            inter.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        write(
+            &dir,
+            "ml-100k.item",
+            "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n\
+             1\tToy Story\t1995\tAnimation Comedy\n2\tHeat\t1995\tAction\n3\tUnrated\t1990\tDrama\n",
+        );
+        write(
+            &dir,
+            "ml-100k.user",
+            "user_id:token\tage:token\tgender:token\toccupation:token\tzip_code:token\n7\t24\tM\tartist\t85711\n",
+        );
+        write(&dir, "ml-100k.inter", inter);
+        dir
+    }
+
+    #[test]
+    fn reads_atomic_files_and_keeps_unrated_items() {
+        let dir = fixture(
+            "user_id:token\titem_id:token\trating:float\ttimestamp:float\n7\t1\t5\t881250949\n7\t2\t3\t881250950\n",
+        );
+        let ml = load(&dir).unwrap();
+        assert_eq!(ml.log.len(), 2);
+        assert_eq!(ml.log.items().len(), 3, "the unrated movie is in the catalogue");
+        assert_eq!(ml.movies[0].genres, vec!["Animation", "Comedy"]);
+        assert_eq!(ml.users[0].age, Some(24));
+        let e = ml.log.event(0).unwrap();
+        assert_eq!((e.customer, e.item, e.value, e.timestamp), ("7", "1", Some(5.0), 881250949));
+    }
+
+    #[test]
+    fn bad_rating_names_line_and_field() {
+        let dir = fixture(
+            "user_id:token\titem_id:token\trating:float\ttimestamp:float\n7\t1\t5\t1\n7\t2\tfive\t2\n",
+        );
+        let err = load(&dir).unwrap_err();
+        assert_eq!(err.to_string(), "line 3: field `rating` \"five\" is not a number");
+    }
+
+    #[test]
+    fn missing_directory_is_file_not_found() {
+        let err = load("/nonexistent/ml-100k").unwrap_err();
+        assert!(matches!(err, Error::FileNotFound { .. }), "{err}");
+    }
+}

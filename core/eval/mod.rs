@@ -1,0 +1,234 @@
+//! Offline evaluation: the measuring stick every model is judged by.
+//!
+//! [`Positives`] picks the positive events of a log; a [`Split`] holds some out;
+//! a [`Scorer`] scores the whole catalogue for each tested customer; each
+//! customer's training items are excluded and the top of the ranking is scored
+//! with [`metrics::at_k`]. Metrics are averaged over tested customers;
+//! coverage@k is the share of the catalogue that appears in any top-k list.
+//!
+//! Depends on: `events`, `identity` (through the log), `interactions` (the CSR
+//! type). Models depend on this module, never the reverse: a model enters
+//! through the [`Scorer`] trait.
+
+pub mod baselines;
+pub mod metrics;
+mod split;
+
+pub use split::{lower_quantile, Positives, Split, SplitData};
+
+use crate::error::{Error, Result};
+use crate::events::EventLog;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Anything that scores every catalogue item for a customer from their history.
+pub trait Scorer: Sync {
+    /// Writes one score per catalogue item into `out` (higher is better).
+    /// `history` holds the customer's training items.
+    fn score(&self, history: &[u32], out: &mut [f32]);
+}
+
+/// The cut-offs every evaluation reports.
+pub const CUTOFFS: [usize; 2] = [10, 20];
+
+/// What to evaluate and how.
+///
+/// Defaults: leave-last-out split, every positive-weight kind is a positive, no
+/// value threshold, models `popularity` and `item-knn` (100 neighbours).
+///
+/// ```
+/// use maitre::eval::{EvalConfig, Split};
+/// let config = EvalConfig::default()
+///     .split("temporal".parse::<Split>()?)
+///     .positive_kinds(["rating"])
+///     .min_value(4.0)
+///     .models(["popularity"]);
+/// assert_eq!(config.models, vec!["popularity".to_string()]);
+/// # Ok::<(), maitre::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalConfig {
+    /// A name for the report.
+    pub dataset: String,
+    pub split: Split,
+    /// Kinds that count as positive; `None`: every kind with a positive weight.
+    pub positive_kinds: Option<Vec<String>>,
+    /// Minimum value (e.g. rating ≥ 4) for a positive.
+    pub min_value: Option<f64>,
+    /// Models to run, by name: `popularity`, `item-knn`.
+    pub models: Vec<String>,
+    /// Neighbours per item for `item-knn`.
+    pub knn_neighbours: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        EvalConfig {
+            dataset: "events".into(),
+            split: Split::default(),
+            positive_kinds: None,
+            min_value: None,
+            models: vec!["popularity".into(), "item-knn".into()],
+            knn_neighbours: baselines::ItemKnn::DEFAULT_NEIGHBOURS,
+        }
+    }
+}
+
+impl EvalConfig {
+    /// Names the data set in the report.
+    #[must_use]
+    pub fn dataset(mut self, name: impl Into<String>) -> Self {
+        self.dataset = name.into();
+        self
+    }
+
+    /// Sets the split.
+    #[must_use]
+    pub fn split(mut self, split: Split) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// Sets the kinds that count as positive.
+    #[must_use]
+    pub fn positive_kinds<S: Into<String>>(mut self, kinds: impl IntoIterator<Item = S>) -> Self {
+        self.positive_kinds = Some(kinds.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the minimum value of a positive.
+    #[must_use]
+    pub fn min_value(mut self, value: f64) -> Self {
+        self.min_value = Some(value);
+        self
+    }
+
+    /// Sets the models to run.
+    #[must_use]
+    pub fn models<S: Into<String>>(mut self, models: impl IntoIterator<Item = S>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// One model's metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelResult {
+    pub model: String,
+    /// `hr@k`, `precision@k`, `recall@k`, `ndcg@k`, `map@k`, `mrr@k`, `coverage@k` for k in [`CUTOFFS`].
+    #[serde(flatten)]
+    pub metrics: BTreeMap<String, f64>,
+    pub fit_seconds: f64,
+}
+
+/// The evaluate example's JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub dataset: String,
+    pub split: String,
+    /// Tested customers.
+    pub users: usize,
+    /// Catalogue size.
+    pub items: usize,
+    pub results: Vec<ModelResult>,
+}
+
+/// Splits the log's positives and evaluates each configured model.
+///
+/// ```
+/// use maitre::datasets::{synthetic_storefront, Size};
+/// use maitre::eval::{evaluate, EvalConfig};
+/// let shop = synthetic_storefront(3, Size::Tiny)?;
+/// let report = evaluate(&shop.log, &EvalConfig::default().positive_kinds(["purchase"]))?;
+/// let pop = &report.results[0];
+/// assert_eq!(pop.model, "popularity");
+/// assert!((0.0..=1.0).contains(&pop.metrics["ndcg@10"]));
+/// # Ok::<(), maitre::Error>(())
+/// ```
+pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
+    for model in &config.models {
+        if !matches!(model.as_str(), "popularity" | "item-knn") {
+            return Err(Error::param(
+                "models",
+                format!("unknown model {model:?}: expected popularity or item-knn"),
+            ));
+        }
+    }
+    let positives = Positives::from_log(log, config.positive_kinds.as_deref(), config.min_value)?;
+    let split = config.split.apply(&positives, log.timestamp_column())?;
+    let mut results = Vec::new();
+    for model in &config.models {
+        let started = web_time::Instant::now();
+        let scorer: Box<dyn Scorer> = match model.as_str() {
+            "popularity" => Box::new(baselines::Popularity::fit(&split.train)),
+            _ => Box::new(baselines::ItemKnn::fit(&split.train, config.knn_neighbours)?),
+        };
+        let fit_seconds = started.elapsed().as_secs_f64();
+        results.push(ModelResult {
+            model: model.clone(),
+            metrics: score_split(&split, scorer.as_ref()),
+            fit_seconds,
+        });
+    }
+    Ok(EvalReport {
+        dataset: config.dataset.clone(),
+        split: config.split.name().into(),
+        users: split.test.len(),
+        items: split.n_items(),
+        results,
+    })
+}
+
+/// Ranks the catalogue for every tested customer (in parallel), excluding their
+/// training items, and averages the metrics at each of [`CUTOFFS`].
+pub fn score_split(split: &SplitData, scorer: &dyn Scorer) -> BTreeMap<String, f64> {
+    let n_items = split.n_items();
+    let max_k = *CUTOFFS.iter().max().expect("cut-offs");
+    let rankings: Vec<Vec<u32>> = split
+        .test
+        .par_iter()
+        .map_init(
+            || vec![0f32; n_items],
+            |scores, (user, _)| {
+                let history = split.train.row(*user).0;
+                scorer.score(history, scores);
+                for &i in history {
+                    scores[i as usize] = f32::NEG_INFINITY;
+                }
+                metrics::top_k(scores, max_k)
+            },
+        )
+        .collect();
+    let n = rankings.len() as f64;
+    let mut out = BTreeMap::new();
+    for k in CUTOFFS {
+        let mut sum = metrics::AtK::default();
+        let mut covered = vec![false; n_items];
+        for (ranked, (_, held)) in rankings.iter().zip(&split.test) {
+            let m = metrics::at_k(ranked, held, k);
+            sum.hit += m.hit;
+            sum.precision += m.precision;
+            sum.recall += m.recall;
+            sum.ndcg += m.ndcg;
+            sum.ap += m.ap;
+            sum.rr += m.rr;
+            for &i in ranked.iter().take(k) {
+                covered[i as usize] = true;
+            }
+        }
+        let coverage = covered.iter().filter(|&&c| c).count() as f64 / n_items.max(1) as f64;
+        for (name, total) in [
+            ("hr", sum.hit),
+            ("precision", sum.precision),
+            ("recall", sum.recall),
+            ("ndcg", sum.ndcg),
+            ("map", sum.ap),
+            ("mrr", sum.rr),
+        ] {
+            out.insert(format!("{name}@{k}"), total / n);
+        }
+        out.insert(format!("coverage@{k}"), coverage);
+    }
+    out
+}

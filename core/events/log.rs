@@ -1,0 +1,792 @@
+use super::kinds::EventKinds;
+use super::parse::{self, Schema};
+use super::Event;
+use crate::error::{BadRow, Error, Location, Problem, Result};
+use crate::identity::Identities;
+use crate::intern::Interner;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// What to do with a bad row in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnBadRow {
+    /// Reject the whole batch: the log is left exactly as it was (the default).
+    #[default]
+    Reject,
+    /// Skip bad rows, keep the good ones, and report what was skipped.
+    Skip,
+}
+
+/// Options for one ingestion batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOptions {
+    /// Reject the batch on the first bad row (default), or skip bad rows.
+    pub on_bad_row: OnBadRow,
+    /// How many skipped rows the report keeps in full (default 20); all are counted.
+    pub max_reported: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            on_bad_row: OnBadRow::Reject,
+            max_reported: 20,
+        }
+    }
+}
+
+impl IngestOptions {
+    /// Skip bad rows instead of rejecting the batch.
+    #[must_use]
+    pub fn skip_bad_rows(mut self) -> Self {
+        self.on_bad_row = OnBadRow::Skip;
+        self
+    }
+}
+
+/// What one batch did to the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    /// Rows added to the log.
+    pub accepted: usize,
+    /// Rows skipped (only with [`OnBadRow::Skip`]).
+    pub skipped: usize,
+    /// Skipped rows per field at fault.
+    pub skipped_by_field: BTreeMap<String, usize>,
+    /// The first skipped rows, in full (at most [`IngestOptions::max_reported`]).
+    pub first_skipped: Vec<BadRow>,
+}
+
+/// An identity link: `alias` (an anonymous, device or secondary id) is the same
+/// person as `customer`. Both are indices into [`EventLog::raw_customers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub alias: u32,
+    pub customer: u32,
+    pub timestamp: i64,
+}
+
+/// Context values, interned once per `key=value` pair.
+#[derive(Debug, Clone, Default)]
+pub struct ContextVocab {
+    keys: Interner,
+    pairs: Interner,
+    key_of: Vec<u32>,
+}
+
+impl ContextVocab {
+    fn intern(&mut self, key: &str, value: &str) -> u32 {
+        let pair = format!("{key}={value}");
+        if let Some(id) = self.pairs.get(&pair) {
+            return id;
+        }
+        let key_id = self.keys.intern(key);
+        self.key_of.push(key_id);
+        self.pairs.intern(&pair)
+    }
+
+    /// The id of a `key=value` pair, if seen.
+    pub fn get(&self, key: &str, value: &str) -> Option<u32> {
+        self.pairs.get(&format!("{key}={value}"))
+    }
+
+    /// The key and value of pair `id`.
+    pub fn pair(&self, id: u32) -> Option<(&str, &str)> {
+        let key = self.keys.name(*self.key_of.get(id as usize)?)?;
+        let pair = self.pairs.name(id)?;
+        Some((key, &pair[key.len() + 1..]))
+    }
+
+    /// Every context key seen.
+    pub fn keys(&self) -> &Interner {
+        &self.keys
+    }
+
+    /// The key id of pair `id`.
+    pub fn key_of(&self, id: u32) -> u32 {
+        self.key_of[id as usize]
+    }
+
+    /// How many distinct `key=value` pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether no context was seen.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+/// A timestamp column in a columnar batch.
+#[derive(Debug, Clone, Copy)]
+pub enum TimeColumn<'a> {
+    /// Epoch seconds; NaN or infinite values are bad rows, fractions are truncated.
+    Seconds(&'a [f64]),
+    /// Text: epoch seconds or RFC 3339.
+    Text(&'a [String]),
+}
+
+impl TimeColumn<'_> {
+    fn len(&self) -> usize {
+        match self {
+            TimeColumn::Seconds(s) => s.len(),
+            TimeColumn::Text(s) => s.len(),
+        }
+    }
+}
+
+/// A batch of events as columns, the way data frames and JS arrays hold them.
+/// Every column must have the same length; field names in errors come from `schema`.
+#[derive(Debug, Clone, Copy)]
+pub struct Columns<'a> {
+    pub customer: &'a [String],
+    pub item: &'a [String],
+    pub kind: &'a [String],
+    pub timestamp: TimeColumn<'a>,
+    /// Optional values; `None` in a row means the row has no value.
+    pub value: Option<&'a [Option<f64>]>,
+    /// Context columns: a key and one optional value per row.
+    pub context: &'a [(String, Vec<Option<String>>)],
+}
+
+/// One stored event, read back with string ids.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventView<'a> {
+    pub customer: &'a str,
+    pub item: &'a str,
+    pub kind: &'a str,
+    pub timestamp: i64,
+    pub value: Option<f64>,
+    pub context: Vec<(&'a str, &'a str)>,
+}
+
+/// An overview of a log: what was ingested.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub events: usize,
+    /// Distinct ids that acted (customers, devices, anonymous sessions).
+    pub raw_ids: usize,
+    /// People after identity resolution.
+    pub customers: usize,
+    pub items: usize,
+    pub links: usize,
+    /// Ids merged into another by a link.
+    pub linked_ids: usize,
+    pub first_timestamp: Option<i64>,
+    pub last_timestamp: Option<i64>,
+    /// Events per kind.
+    pub kinds: BTreeMap<String, usize>,
+    /// Events per value of each context key.
+    pub context: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// A validated, interned row ready to append.
+pub(crate) struct Row<'a> {
+    pub customer: Cow<'a, str>,
+    pub item: Cow<'a, str>,
+    pub kind: Cow<'a, str>,
+    pub timestamp: i64,
+    pub value: Option<f64>,
+    pub context: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// Lengths of everything a batch appends to, so a rejected batch can be undone.
+struct Mark {
+    events: usize,
+    context: usize,
+    customers: usize,
+    items: usize,
+    ctx_keys: usize,
+    ctx_pairs: usize,
+}
+
+/// The event log: every event, column by column, with interned ids.
+///
+/// ```
+/// use maitre::events::{EventLog, IngestOptions, Schema};
+/// let csv = "customer_id,item_id,kind,timestamp,channel\n\
+///            c1,sku-1,view,1714564800,web\n\
+///            c1,sku-2,purchase,2024-05-01T12:00:00Z,app\n";
+/// let mut log = EventLog::new();
+/// let report = log.read_csv(csv.as_bytes(), &Schema::default(), &IngestOptions::default())?;
+/// assert_eq!(report.accepted, 2);
+/// assert_eq!(log.items().len(), 2);
+///
+/// // A bad row rejects the whole batch and names the line and the field.
+/// let bad = "customer_id,item_id,kind,timestamp\nc2,sku-3,view,1714564800\nc2,,view,1714564801\n";
+/// let err = log.read_csv(bad.as_bytes(), &Schema::default(), &IngestOptions::default()).unwrap_err();
+/// assert_eq!(err.to_string(), "line 3: field `item_id` is empty");
+/// assert_eq!(log.len(), 2); // nothing half-ingested
+/// # Ok::<(), maitre::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EventLog {
+    kinds: EventKinds,
+    customers: Interner,
+    items: Interner,
+    context: ContextVocab,
+    customer: Vec<u32>,
+    item: Vec<u32>,
+    kind: Vec<u8>,
+    timestamp: Vec<i64>,
+    /// NaN where the event has no value (NaN is never accepted as a value).
+    value: Vec<f32>,
+    /// Event `i`'s context pairs are `ctx[ctx_start[i]..ctx_start[i + 1]]`.
+    ctx_start: Vec<u32>,
+    ctx: Vec<u32>,
+    links: Vec<Link>,
+}
+
+impl EventLog {
+    /// An empty log with the default [`EventKinds`].
+    pub fn new() -> Self {
+        Self::with_kinds(EventKinds::default())
+    }
+
+    /// An empty log accepting the given kinds.
+    pub fn with_kinds(kinds: EventKinds) -> Self {
+        EventLog {
+            kinds,
+            ctx_start: vec![0],
+            ..Default::default()
+        }
+    }
+
+    /// Reads a CSV file (see [`Schema`] for the columns).
+    pub fn from_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
+        let mut log = EventLog::new();
+        log.read_csv(open(path.as_ref())?, schema, &IngestOptions::default())?;
+        Ok(log)
+    }
+
+    /// Reads a JSON Lines file: one object per line (see [`Schema`]).
+    pub fn from_jsonl(path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
+        let mut log = EventLog::new();
+        log.read_jsonl(
+            BufReader::new(open(path.as_ref())?),
+            schema,
+            &IngestOptions::default(),
+        )?;
+        Ok(log)
+    }
+
+    /// Appends one event; on error the log is unchanged.
+    pub fn push(&mut self, event: &Event) -> Result<()> {
+        self.extend([event.clone()], &IngestOptions::default())
+            .map(|_| ())
+    }
+
+    /// Appends a batch of events: all or nothing, unless `options` skip bad rows.
+    /// Errors name the row by its 0-based position in the batch.
+    pub fn extend<I>(&mut self, events: I, options: &IngestOptions) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = Event>,
+    {
+        let schema = Schema::default();
+        let mut batch = Batch::begin(self, options);
+        for (i, e) in events.into_iter().enumerate() {
+            let row = Row {
+                customer: Cow::Borrowed(&e.customer),
+                item: Cow::Borrowed(&e.item),
+                kind: Cow::Borrowed(&e.kind),
+                timestamp: e.timestamp,
+                value: e.value,
+                context: e
+                    .context
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+                    .collect(),
+            };
+            batch.row(Location::Index(i), Ok(row), &schema)?;
+        }
+        Ok(batch.finish())
+    }
+
+    /// Appends CSV rows from `reader`. Errors name the 1-based line.
+    pub fn read_csv<R: Read>(
+        &mut self,
+        reader: R,
+        schema: &Schema,
+        options: &IngestOptions,
+    ) -> Result<IngestReport> {
+        let mut csv = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(reader);
+        let layout = parse::CsvLayout::new(&mut csv, schema)?;
+        let mut batch = Batch::begin(self, options);
+        let mut record = csv::StringRecord::new();
+        loop {
+            let line = csv.position().line() as usize + 1;
+            match csv.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(line, |p| p.line() as usize);
+                    let row = layout.row(&record, Location::Line(line));
+                    batch.row(Location::Line(line), row, schema)?;
+                }
+                Err(e) => {
+                    let line = e.position().map_or(line, |p| p.line() as usize);
+                    let bad = BadRow::new(Location::Line(line), "record", parse::csv_problem(&e));
+                    if e.is_io_error() || !e.position().is_some() {
+                        return Err(batch.abort(bad.into()));
+                    }
+                    batch.row(Location::Line(line), Err(bad), schema)?;
+                }
+            }
+        }
+        Ok(batch.finish())
+    }
+
+    /// Appends JSON Lines from `reader` (blank lines are ignored). Errors name the 1-based line.
+    pub fn read_jsonl<R: BufRead>(
+        &mut self,
+        reader: R,
+        schema: &Schema,
+        options: &IngestOptions,
+    ) -> Result<IngestReport> {
+        let mut batch = Batch::begin(self, options);
+        for (i, line) in reader.lines().enumerate() {
+            let location = Location::Line(i + 1);
+            let line = match line {
+                Ok(line) => line,
+                Err(e) => {
+                    let bad = BadRow::new(location, "record", Problem::Malformed(e.to_string()));
+                    return Err(batch.abort(bad.into()));
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let value: Result<serde_json::Value, _> = serde_json::from_str(&line);
+            match value {
+                Ok(value) => {
+                    let row = parse::json_row(&value, schema, location);
+                    batch.row(location, row, schema)?;
+                }
+                Err(e) => {
+                    let bad = BadRow::new(location, "record", Problem::Malformed(e.to_string()));
+                    batch.row(location, Err(bad), schema)?;
+                }
+            }
+        }
+        Ok(batch.finish())
+    }
+
+    /// Appends already-parsed JSON objects (a JS array of event objects takes this path).
+    /// Errors name the 0-based position.
+    pub fn extend_json<'v, I>(
+        &mut self,
+        values: I,
+        schema: &Schema,
+        options: &IngestOptions,
+    ) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = &'v serde_json::Value>,
+    {
+        let mut batch = Batch::begin(self, options);
+        for (i, value) in values.into_iter().enumerate() {
+            let location = Location::Index(i);
+            let row = parse::json_row(value, schema, location);
+            batch.row(location, row, schema)?;
+        }
+        Ok(batch.finish())
+    }
+
+    /// Appends a columnar batch (how data frames arrive). Errors name the 0-based row
+    /// and the column as `schema` calls it.
+    pub fn extend_columns(
+        &mut self,
+        columns: &Columns<'_>,
+        schema: &Schema,
+        options: &IngestOptions,
+    ) -> Result<IngestReport> {
+        let n = columns.customer.len();
+        let check = |name: &str, got: usize| {
+            if got == n {
+                Ok(())
+            } else {
+                Err(Error::LengthMismatch {
+                    name: name.to_owned(),
+                    expected: n,
+                    got,
+                })
+            }
+        };
+        check(&schema.item, columns.item.len())?;
+        check(&schema.kind, columns.kind.len())?;
+        check(&schema.timestamp, columns.timestamp.len())?;
+        if let Some(values) = columns.value {
+            check(&schema.value, values.len())?;
+        }
+        for (key, values) in columns.context {
+            check(key, values.len())?;
+        }
+        let mut batch = Batch::begin(self, options);
+        for i in 0..n {
+            let location = Location::Index(i);
+            let timestamp = match columns.timestamp {
+                TimeColumn::Seconds(s) => parse::seconds(s[i]),
+                TimeColumn::Text(s) => parse::parse_timestamp(&s[i]),
+            };
+            let row = timestamp
+                .map_err(|p| BadRow::new(location, &schema.timestamp, p))
+                .map(|timestamp| Row {
+                    customer: Cow::Borrowed(&columns.customer[i]),
+                    item: Cow::Borrowed(&columns.item[i]),
+                    kind: Cow::Borrowed(&columns.kind[i]),
+                    timestamp,
+                    value: columns.value.and_then(|v| v[i]),
+                    context: columns
+                        .context
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            v[i].as_deref()
+                                .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+                        })
+                        .collect(),
+                });
+            batch.row(location, row, schema)?;
+        }
+        Ok(batch.finish())
+    }
+
+    /// Records that `alias` (an anonymous or device id) is the same person as
+    /// `customer`. Links may arrive in any order, before or after the events.
+    pub fn link(&mut self, alias: &str, customer: &str, timestamp: i64) -> Result<()> {
+        let (alias, customer) = (alias.trim(), customer.trim());
+        let location = Location::Index(self.links.len());
+        for (field, id) in [("alias", alias), ("customer_id", customer)] {
+            if id.is_empty() {
+                return Err(BadRow::new(location, field, Problem::Empty).into());
+            }
+        }
+        let alias = self.customers.intern(alias);
+        let customer = self.customers.intern(customer);
+        self.links.push(Link {
+            alias,
+            customer,
+            timestamp,
+        });
+        Ok(())
+    }
+
+    /// Adds an item to the catalogue without any event (so evaluation ranks it,
+    /// and later models can place it). Returns its index.
+    pub fn add_item(&mut self, id: &str) -> Result<u32> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(BadRow::new(Location::Index(self.items.len()), "item_id", Problem::Empty).into());
+        }
+        Ok(self.items.intern(id))
+    }
+
+    /// Resolves identities: every raw id to one customer (see [`Identities`]).
+    pub fn identities(&self) -> Identities {
+        Identities::resolve(&self.customers, &self.links)
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.customer.len()
+    }
+
+    /// Whether the log holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.customer.is_empty()
+    }
+
+    /// The kinds this log accepts.
+    pub fn kinds(&self) -> &EventKinds {
+        &self.kinds
+    }
+
+    /// Every id that acted or was linked (before identity resolution).
+    pub fn raw_customers(&self) -> &Interner {
+        &self.customers
+    }
+
+    /// Every item seen.
+    pub fn items(&self) -> &Interner {
+        &self.items
+    }
+
+    /// Every context pair seen.
+    pub fn context_vocab(&self) -> &ContextVocab {
+        &self.context
+    }
+
+    /// Identity links, in arrival order.
+    pub fn links(&self) -> &[Link] {
+        &self.links
+    }
+
+    /// Raw customer index of each event.
+    pub fn customer_column(&self) -> &[u32] {
+        &self.customer
+    }
+
+    /// Item index of each event.
+    pub fn item_column(&self) -> &[u32] {
+        &self.item
+    }
+
+    /// Kind id of each event.
+    pub fn kind_column(&self) -> &[u8] {
+        &self.kind
+    }
+
+    /// Timestamp of each event.
+    pub fn timestamp_column(&self) -> &[i64] {
+        &self.timestamp
+    }
+
+    /// Value of each event (NaN where it has none).
+    pub fn value_column(&self) -> &[f32] {
+        &self.value
+    }
+
+    /// Context pair ids of event `i`.
+    pub fn context_of(&self, i: usize) -> &[u32] {
+        &self.ctx[self.ctx_start[i] as usize..self.ctx_start[i + 1] as usize]
+    }
+
+    /// Event `i` with its string ids, if in range.
+    pub fn event(&self, i: usize) -> Option<EventView<'_>> {
+        if i >= self.len() {
+            return None;
+        }
+        let value = self.value[i];
+        Some(EventView {
+            customer: self.customers.name(self.customer[i])?,
+            item: self.items.name(self.item[i])?,
+            kind: &self.kinds.spec(self.kind[i])?.name,
+            timestamp: self.timestamp[i],
+            value: (!value.is_nan()).then_some(value as f64),
+            context: self
+                .context_of(i)
+                .iter()
+                .filter_map(|&c| self.context.pair(c))
+                .collect(),
+        })
+    }
+
+    /// What was ingested: counts of events, ids, customers, items, links, kinds and contexts.
+    pub fn summary(&self) -> Summary {
+        let identities = self.identities();
+        let mut kind_counts = vec![0usize; self.kinds.specs().len()];
+        for &k in &self.kind {
+            kind_counts[k as usize] += 1;
+        }
+        let mut pair_counts = vec![0usize; self.context.len()];
+        for &c in &self.ctx {
+            pair_counts[c as usize] += 1;
+        }
+        let mut context: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for (id, &count) in pair_counts.iter().enumerate() {
+            if let Some((key, value)) = self.context.pair(id as u32) {
+                context
+                    .entry(key.to_owned())
+                    .or_default()
+                    .insert(value.to_owned(), count);
+            }
+        }
+        Summary {
+            events: self.len(),
+            raw_ids: self.customers.len(),
+            customers: identities.len(),
+            items: self.items.len(),
+            links: self.links.len(),
+            linked_ids: self.customers.len() - identities.len(),
+            first_timestamp: self.timestamp.iter().min().copied(),
+            last_timestamp: self.timestamp.iter().max().copied(),
+            kinds: self
+                .kinds
+                .specs()
+                .iter()
+                .zip(kind_counts)
+                .filter(|(_, n)| *n > 0)
+                .map(|(s, n)| (s.name.clone(), n))
+                .collect(),
+            context,
+        }
+    }
+
+    /// Appends an event whose ids are already interned: the synthetic generator's fast path.
+    pub(crate) fn push_interned(
+        &mut self,
+        customer: u32,
+        item: u32,
+        kind: u8,
+        timestamp: i64,
+        value: f32,
+        context: &[u32],
+    ) {
+        debug_assert!((customer as usize) < self.customers.len());
+        debug_assert!((item as usize) < self.items.len());
+        debug_assert!(self.kinds.spec(kind).is_some());
+        self.customer.push(customer);
+        self.item.push(item);
+        self.kind.push(kind);
+        self.timestamp.push(timestamp);
+        self.value.push(value);
+        self.ctx.extend_from_slice(context);
+        self.ctx_start.push(self.ctx.len() as u32);
+    }
+
+    pub(crate) fn intern_customer(&mut self, id: &str) -> u32 {
+        self.customers.intern(id)
+    }
+
+    pub(crate) fn intern_item(&mut self, id: &str) -> u32 {
+        self.items.intern(id)
+    }
+
+    pub(crate) fn intern_context(&mut self, key: &str, value: &str) -> u32 {
+        self.context.intern(key, value)
+    }
+
+    /// Validates a row completely, then appends it; a bad row changes nothing.
+    fn push_row(&mut self, location: Location, row: &Row<'_>, schema: &Schema) -> Result<(), BadRow> {
+        let bad = |field: &str, problem| BadRow::new(location, field, problem);
+        let customer = row.customer.trim();
+        if customer.is_empty() {
+            return Err(bad(&schema.customer, Problem::Empty));
+        }
+        let item = row.item.trim();
+        if item.is_empty() {
+            return Err(bad(&schema.item, Problem::Empty));
+        }
+        let kind_name = row.kind.trim();
+        if kind_name.is_empty() {
+            return Err(bad(&schema.kind, Problem::Empty));
+        }
+        let kind = self
+            .kinds
+            .id(kind_name)
+            .ok_or_else(|| bad(&schema.kind, Problem::UnknownKind(kind_name.to_owned())))?;
+        let value = match row.value {
+            Some(v) if !v.is_finite() || !(v as f32).is_finite() => {
+                return Err(bad(&schema.value, Problem::NotFinite(v.to_string())))
+            }
+            Some(v) => v as f32,
+            None => f32::NAN,
+        };
+        for (key, _) in &row.context {
+            if key.trim().is_empty() {
+                return Err(bad("context", Problem::Malformed("empty context key".into())));
+            }
+        }
+        let customer = self.customers.intern(customer);
+        let item = self.items.intern(item);
+        self.customer.push(customer);
+        self.item.push(item);
+        self.kind.push(kind);
+        self.timestamp.push(row.timestamp);
+        self.value.push(value);
+        for (key, val) in &row.context {
+            let val = val.trim();
+            if !val.is_empty() {
+                let id = self.context.intern(key.trim(), val);
+                self.ctx.push(id);
+            }
+        }
+        self.ctx_start.push(self.ctx.len() as u32);
+        Ok(())
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            events: self.len(),
+            context: self.ctx.len(),
+            customers: self.customers.len(),
+            items: self.items.len(),
+            ctx_keys: self.context.keys.len(),
+            ctx_pairs: self.context.pairs.len(),
+        }
+    }
+
+    fn rollback(&mut self, mark: &Mark) {
+        self.customer.truncate(mark.events);
+        self.item.truncate(mark.events);
+        self.kind.truncate(mark.events);
+        self.timestamp.truncate(mark.events);
+        self.value.truncate(mark.events);
+        self.ctx_start.truncate(mark.events + 1);
+        self.ctx.truncate(mark.context);
+        self.customers.truncate(mark.customers);
+        self.items.truncate(mark.items);
+        self.context.keys.truncate(mark.ctx_keys);
+        self.context.pairs.truncate(mark.ctx_pairs);
+        self.context.key_of.truncate(mark.ctx_pairs);
+    }
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| Error::io(path, e))
+}
+
+/// One ingestion batch: remembers where the log stood so a rejected batch can be undone.
+struct Batch<'l> {
+    log: &'l mut EventLog,
+    mark: Mark,
+    options: &'l IngestOptions,
+    report: IngestReport,
+}
+
+impl<'l> Batch<'l> {
+    fn begin(log: &'l mut EventLog, options: &'l IngestOptions) -> Self {
+        let mark = log.mark();
+        Batch {
+            log,
+            mark,
+            options,
+            report: IngestReport::default(),
+        }
+    }
+
+    /// Takes one parsed row (or its parse error). Rejects the batch, undoing it, or
+    /// skips and reports the row, as the options say.
+    fn row(
+        &mut self,
+        location: Location,
+        row: Result<Row<'_>, BadRow>,
+        schema: &Schema,
+    ) -> Result<()> {
+        match row.and_then(|row| self.log.push_row(location, &row, schema)) {
+            Ok(()) => {
+                self.report.accepted += 1;
+                Ok(())
+            }
+            Err(bad) if self.options.on_bad_row == OnBadRow::Skip => {
+                self.report.skipped += 1;
+                *self
+                    .report
+                    .skipped_by_field
+                    .entry(bad.field.clone())
+                    .or_default() += 1;
+                if self.report.first_skipped.len() < self.options.max_reported {
+                    self.report.first_skipped.push(bad);
+                }
+                Ok(())
+            }
+            Err(bad) => {
+                self.log.rollback(&self.mark);
+                Err(bad.into())
+            }
+        }
+    }
+
+    fn abort(self, error: Error) -> Error {
+        self.log.rollback(&self.mark);
+        error
+    }
+
+    fn finish(self) -> IngestReport {
+        self.report
+    }
+}

@@ -1,0 +1,33 @@
+//! # maitre
+//!
+//! An embeddable personalisation and recommendation library: behaviour events
+//! in, customer and item embeddings and contextual recommendations out, from one
+//! core that runs in a Rust service, a Python notebook and the browser.
+//!
+//! The data path, module by module:
+//!
+//! ```text
+//! events ──► identity ──► interactions ──► (models) ──► eval
+//!   EventLog    Identities    Csr + transpose   baselines    splits, metrics
+//! datasets: synthetic storefront, MovieLens 100K (feed `events`)
+//! ```
+//!
+//! ```
+//! use maitre::datasets::{synthetic_storefront, Size};
+//! use maitre::interactions::{InteractionConfig, Interactions};
+//! let shop = synthetic_storefront(7, Size::Tiny)?;
+//! let matrix = Interactions::build(&shop.log, &InteractionConfig::default().half_life_days(60.0))?;
+//! assert_eq!(matrix.by_customer().n_rows(), shop.log.summary().customers);
+//! # Ok::<(), maitre::Error>(())
+//! ```
+
+pub mod datasets;
+pub mod error;
+pub mod eval;
+pub mod events;
+pub mod identity;
+pub mod interactions;
+mod intern;
+
+pub use error::{Error, Result};
+pub use intern::Interner;
