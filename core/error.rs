@@ -91,7 +91,11 @@ impl BadRow {
 
 impl fmt::Display for BadRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: field `{}` {}", self.location, self.field, self.problem)
+        write!(
+            f,
+            "{}: field `{}` {}",
+            self.location, self.field, self.problem
+        )
     }
 }
 

@@ -171,12 +171,20 @@ mod tests {
         let raw = interner(5);
         // id000 (anon) -> id003 (known); id001 (device) -> id000; id004 alone.
         let links = [
-            Link { alias: 0, customer: 3, timestamp: 1 },
-            Link { alias: 1, customer: 0, timestamp: 2 },
+            Link {
+                alias: 0,
+                customer: 3,
+                timestamp: 1,
+            },
+            Link {
+                alias: 1,
+                customer: 0,
+                timestamp: 2,
+            },
         ];
         let ids = Identities::resolve(&raw, &links);
         assert_eq!(ids.len(), 3); // {0,1,3}, {2}, {4}
-        // id000 is also known (customer side of the second link) and smallest.
+                                  // id000 is also known (customer side of the second link) and smallest.
         assert_eq!(ids.resolve_name(&raw, "id001"), Some("id000"));
         assert_eq!(ids.resolve_name(&raw, "id003"), Some("id000"));
         assert_eq!(ids.resolve_name(&raw, "id004"), Some("id004"));
@@ -185,7 +193,11 @@ mod tests {
     #[test]
     fn canonical_prefers_known_over_smaller_anonymous() {
         let raw = interner(3);
-        let links = [Link { alias: 0, customer: 2, timestamp: 0 }];
+        let links = [Link {
+            alias: 0,
+            customer: 2,
+            timestamp: 0,
+        }];
         let ids = Identities::resolve(&raw, &links);
         assert_eq!(ids.resolve_name(&raw, "id000"), Some("id002"));
     }

@@ -59,7 +59,10 @@ fn run(args: &Args) -> maitre::Result<maitre::eval::EvalReport> {
         None => {
             let shop = synthetic_storefront(args.seed, args.size)?;
             let config = EvalConfig::default()
-                .dataset(format!("synthetic-storefront(seed={}, {:?})", args.seed, args.size))
+                .dataset(format!(
+                    "synthetic-storefront(seed={}, {:?})",
+                    args.seed, args.size
+                ))
                 .split(args.split)
                 .positive_kinds(["purchase"]);
             evaluate(&shop.log, &config)
@@ -89,7 +92,14 @@ fn main() -> ExitCode {
         );
         println!(
             "{:<12} {:>8} {:>10} {:>10} {:>8} {:>8} {:>12} {:>9}",
-            "model", "hr@10", "recall@10", "recall@20", "ndcg@10", "mrr@10", "coverage@10", "fit (s)"
+            "model",
+            "hr@10",
+            "recall@10",
+            "recall@20",
+            "ndcg@10",
+            "mrr@10",
+            "coverage@10",
+            "fit (s)"
         );
         for r in &report.results {
             let m = |k: &str| r.metrics[k];
@@ -106,6 +116,9 @@ fn main() -> ExitCode {
             );
         }
     }
-    println!("{}", serde_json::to_string(&report).expect("a report serialises"));
+    println!(
+        "{}",
+        serde_json::to_string(&report).expect("a report serialises")
+    );
     ExitCode::SUCCESS
 }

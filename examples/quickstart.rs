@@ -30,14 +30,23 @@ fn main() -> maitre::Result<()> {
     // 2. One view of the customer: a linked person's history across ids and channels.
     let ids = log.identities();
     if let Some((alias, customer)) = shop.truth.links.first() {
-        let person = ids.lookup(log.raw_customers(), customer).expect("a linked customer");
+        let person = ids
+            .lookup(log.raw_customers(), customer)
+            .expect("a linked customer");
         println!("\nOne customer, one history: {customer} (also seen as {alias})");
         let mut shown = 0;
         for i in 0..log.len() {
             if ids.customer_of(log.customer_column()[i]) == person && shown < 8 {
                 let e = log.event(i).expect("in range");
                 let ctx: Vec<String> = e.context.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                println!("  {:>10}  {:<9} {:<22} as {:<24} {}", e.timestamp, e.kind, e.item, e.customer, ctx.join(" "));
+                println!(
+                    "  {:>10}  {:<9} {:<22} as {:<24} {}",
+                    e.timestamp,
+                    e.kind,
+                    e.item,
+                    e.customer,
+                    ctx.join(" ")
+                );
                 shown += 1;
             }
         }
@@ -58,7 +67,10 @@ fn main() -> maitre::Result<()> {
         "\nOffline evaluation ({} split, {} customers tested, full catalogue of {} items):",
         report.split, report.users, report.items
     );
-    println!("  {:<12} {:>8} {:>10} {:>8}", "model", "hr@10", "recall@20", "ndcg@10");
+    println!(
+        "  {:<12} {:>8} {:>10} {:>8}",
+        "model", "hr@10", "recall@20", "ndcg@10"
+    );
     for r in &report.results {
         println!(
             "  {:<12} {:>8.4} {:>10.4} {:>8.4}",

@@ -132,17 +132,20 @@ impl AtomicRow<'_> {
     }
 
     fn text(&self, name: &str) -> Result<String> {
-        self.optional(name).ok_or_else(|| {
-            BadRow::new(Location::Line(self.line), name, Problem::Empty).into()
-        })
+        self.optional(name)
+            .ok_or_else(|| BadRow::new(Location::Line(self.line), name, Problem::Empty).into())
     }
 
     fn number(&self, name: &str) -> Result<f64> {
         let text = self.text(name)?;
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
-            Ok(_) => Err(BadRow::new(Location::Line(self.line), name, Problem::NotFinite(text)).into()),
-            Err(_) => Err(BadRow::new(Location::Line(self.line), name, Problem::NotANumber(text)).into()),
+            Ok(_) => {
+                Err(BadRow::new(Location::Line(self.line), name, Problem::NotFinite(text)).into())
+            }
+            Err(_) => {
+                Err(BadRow::new(Location::Line(self.line), name, Problem::NotANumber(text)).into())
+            }
         }
     }
 }
@@ -192,11 +195,8 @@ mod tests {
     }
 
     fn fixture(inter: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "maitre-ml-{}-{}",
-            std::process::id(),
-            inter.len()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("maitre-ml-{}-{}", std::process::id(), inter.len()));
         std::fs::create_dir_all(&dir).unwrap();
         write(
             &dir,
@@ -220,11 +220,18 @@ mod tests {
         );
         let ml = load(&dir).unwrap();
         assert_eq!(ml.log.len(), 2);
-        assert_eq!(ml.log.items().len(), 3, "the unrated movie is in the catalogue");
+        assert_eq!(
+            ml.log.items().len(),
+            3,
+            "the unrated movie is in the catalogue"
+        );
         assert_eq!(ml.movies[0].genres, vec!["Animation", "Comedy"]);
         assert_eq!(ml.users[0].age, Some(24));
         let e = ml.log.event(0).unwrap();
-        assert_eq!((e.customer, e.item, e.value, e.timestamp), ("7", "1", Some(5.0), 881250949));
+        assert_eq!(
+            (e.customer, e.item, e.value, e.timestamp),
+            ("7", "1", Some(5.0), 881250949)
+        );
     }
 
     #[test]
@@ -233,7 +240,10 @@ mod tests {
             "user_id:token\titem_id:token\trating:float\ttimestamp:float\n7\t1\t5\t1\n7\t2\tfive\t2\n",
         );
         let err = load(&dir).unwrap_err();
-        assert_eq!(err.to_string(), "line 3: field `rating` \"five\" is not a number");
+        assert_eq!(
+            err.to_string(),
+            "line 3: field `rating` \"five\" is not a number"
+        );
     }
 
     #[test]

@@ -56,7 +56,9 @@ impl FromStr for Size {
                 .ok_or_else(|| {
                     Error::param(
                         "size",
-                        format!("{other:?}: expected tiny, small, medium, large or a customer count"),
+                        format!(
+                            "{other:?}: expected tiny, small, medium, large or a customer count"
+                        ),
                     )
                 }),
         }
@@ -143,8 +145,18 @@ pub struct Storefront {
 }
 
 const CATEGORIES: [&str; 12] = [
-    "electronics", "phones", "kitchen", "home", "fashion", "shoes", "beauty", "sports", "toys",
-    "books", "garden", "grocery",
+    "electronics",
+    "phones",
+    "kitchen",
+    "home",
+    "fashion",
+    "shoes",
+    "beauty",
+    "sports",
+    "toys",
+    "books",
+    "garden",
+    "grocery",
 ];
 /// Categories bought again and again.
 const CONSUMABLES: [&str; 2] = ["beauty", "grocery"];
@@ -183,6 +195,9 @@ struct World {
     cluster_band: Vec<usize>,
     /// Products of each category: (item index, price band, Zipf weight).
     products: Vec<Vec<(u32, usize, f64)>>,
+    /// Cumulative view weights per category and preferred price band, for
+    /// drawing a product by binary search (a linear scan per view dominated).
+    shelf_cdf: Vec<[Vec<f64>; 3]>,
     /// Content items of each category.
     content: Vec<Vec<u32>>,
     /// Offers, each tied to a category.
@@ -269,7 +284,11 @@ pub fn synthetic_storefront(seed: u64, size: Size) -> Result<Storefront> {
                 top
             })
             .collect(),
-        cluster_price_band: world.cluster_band.iter().map(|&b| BANDS[b].to_owned()).collect(),
+        cluster_price_band: world
+            .cluster_band
+            .iter()
+            .map(|&b| BANDS[b].to_owned())
+            .collect(),
         context_effects: EFFECTS
             .iter()
             .map(|&(category, key, value, lift)| ContextEffect {
@@ -296,14 +315,19 @@ pub fn synthetic_storefront(seed: u64, size: Size) -> Result<Storefront> {
             }
         }
         truth.cluster_of.insert(name, person.cluster);
-        rows.extend(person.events.into_iter().map(|d| (d.timestamp, actors[d.actor as usize], d)));
+        rows.extend(
+            person
+                .events
+                .into_iter()
+                .map(|d| (d.timestamp, actors[d.actor as usize], d)),
+        );
     }
     // A log reads in time order; the stable sort keeps ties in customer order.
     rows.par_sort_by_key(|r| r.0);
     let mut ctx = [0u32; 4];
     for (timestamp, actor, d) in rows {
-        for slot in 0..4 {
-            ctx[slot] = world.ctx_ids[slot][d.ctx[slot] as usize];
+        for (slot, id) in ctx.iter_mut().enumerate() {
+            *id = world.ctx_ids[slot][d.ctx[slot] as usize];
         }
         log.push_interned(actor, d.item, d.kind, timestamp, d.value, &ctx);
     }
@@ -344,7 +368,11 @@ fn pick(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clone) -> usi
     last
 }
 
-fn build_world(rng: &mut ChaCha8Rng, log: &mut EventLog, n_products: usize) -> (World, Vec<CatalogItem>) {
+fn build_world(
+    rng: &mut ChaCha8Rng,
+    log: &mut EventLog,
+    n_products: usize,
+) -> (World, Vec<CatalogItem>) {
     let kinds = log.kinds();
     let id = |name: &str| kinds.id(name).expect("a default kind");
     let kinds = Kinds {
@@ -424,20 +452,21 @@ fn build_world(rng: &mut ChaCha8Rng, log: &mut EventLog, n_products: usize) -> (
             (index, cat)
         })
         .collect();
-    let service = |log: &mut EventLog, add: &mut dyn FnMut(&mut EventLog, CatalogItem) -> u32, id: &str| {
-        add(
-            log,
-            CatalogItem {
-                id: id.into(),
-                kind: ItemKind::Service,
-                category: "service".into(),
-                brand: None,
-                price_band: None,
-                price: None,
-                tags: vec!["service-recovery".into()],
-            },
-        )
-    };
+    let service =
+        |log: &mut EventLog, add: &mut dyn FnMut(&mut EventLog, CatalogItem) -> u32, id: &str| {
+            add(
+                log,
+                CatalogItem {
+                    id: id.into(),
+                    kind: ItemKind::Service,
+                    category: "service".into(),
+                    brand: None,
+                    price_band: None,
+                    price: None,
+                    tags: vec!["service-recovery".into()],
+                },
+            )
+        };
     let return_help = service(log, &mut add, "service-return-help");
     let complaint_callback = service(log, &mut add, "service-callback");
 
@@ -462,17 +491,43 @@ fn build_world(rng: &mut ChaCha8Rng, log: &mut EventLog, n_products: usize) -> (
 
     let values: [&[&str]; 4] = [&CHANNELS, &DEVICES, &DAYPARTS, &LOCALES];
     let keys = ["channel", "device", "daypart", "locale"];
-    let ctx_ids: [Vec<u32>; 4] =
-        std::array::from_fn(|slot| values[slot].iter().map(|v| log.intern_context(keys[slot], v)).collect());
+    let ctx_ids: [Vec<u32>; 4] = std::array::from_fn(|slot| {
+        values[slot]
+            .iter()
+            .map(|v| log.intern_context(keys[slot], v))
+            .collect()
+    });
     let mut lift = vec![[[1.0; 5]; 4]; CATEGORIES.len()];
     for (category, key, value, l) in EFFECTS {
-        let cat = CATEGORIES.iter().position(|c| *c == category).expect("a category");
+        let cat = CATEGORIES
+            .iter()
+            .position(|c| *c == category)
+            .expect("a category");
         let slot = keys.iter().position(|k| *k == key).expect("a key");
-        let v = values[slot].iter().position(|x| *x == value).expect("a value");
+        let v = values[slot]
+            .iter()
+            .position(|x| *x == value)
+            .expect("a value");
         lift[cat][slot][v] = l;
     }
+    let shelf_cdf = products
+        .iter()
+        .map(|shelf| {
+            std::array::from_fn(|band| {
+                let mut total = 0.0;
+                shelf
+                    .iter()
+                    .map(|&(_, b, z)| {
+                        total += z * if b == band { 4.0 } else { 1.0 };
+                        total
+                    })
+                    .collect()
+            })
+        })
+        .collect();
     (
         World {
+            shelf_cdf,
             clusters,
             cluster_band,
             products,
@@ -496,7 +551,11 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
     let band = world.cluster_band[cluster];
     let locale = pick(rng, [0.5, 0.2, 0.2, 0.1].into_iter()) as u8;
     let main_device = pick(rng, [0.55, 0.35, 0.10].into_iter()) as u8;
-    let main_channel = if main_device == 0 && rng.random::<f64>() < 0.6 { 1 } else { 0 };
+    let main_channel = if main_device == 0 && rng.random::<f64>() < 0.6 {
+        1
+    } else {
+        0
+    };
     // Geometric number of sessions, mean 10.
     let mut sessions = 1;
     while rng.random::<f64>() < 0.9 && sessions < 200 {
@@ -507,7 +566,11 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
         .collect();
     times.sort_unstable();
 
-    let anonymous_sessions = if rng.random::<f64>() < 0.3 { rng.random_range(1..=3).min(sessions) } else { 0 };
+    let anonymous_sessions = if rng.random::<f64>() < 0.3 {
+        rng.random_range(1..=3).min(sessions)
+    } else {
+        0
+    };
     let second_device = rng.random::<f64>() < 0.15;
     let mut person = Person {
         events: Vec::new(),
@@ -541,9 +604,14 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
         let mut t = day + (hour % 24) as i64 * 3600 + rng.random_range(0..3600);
         let ctx = [channel as u8, device, daypart as u8, locale];
         let lifted = |cat: usize| {
-            (0..4).map(|slot| world.lift[cat][slot][ctx[slot] as usize]).product::<f64>()
+            (0..4)
+                .map(|slot| world.lift[cat][slot][ctx[slot] as usize])
+                .product::<f64>()
         };
-        let cat = pick(rng, (0..CATEGORIES.len()).map(|cat| taste[cat] * lifted(cat)));
+        let cat = pick(
+            rng,
+            (0..CATEGORIES.len()).map(|cat| taste[cat] * lifted(cat)),
+        );
         let push = |person: &mut Person, t: i64, kind: u8, item: u32, value: f32, ctx: [u8; 4]| {
             person.events.push(Draft {
                 timestamp: t,
@@ -566,11 +634,9 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
         let n_views = 1 + rng.random_range(0..5);
         let mut viewed = Vec::with_capacity(n_views);
         for _ in 0..n_views {
-            let p = pick(
-                rng,
-                shelf.iter().map(|&(_, b, z)| z * if b == band { 4.0 } else { 1.0 }),
-            );
-            let item = shelf[p].0;
+            let cdf = &world.shelf_cdf[cat][band];
+            let x = rng.random::<f64>() * cdf[cdf.len() - 1];
+            let item = shelf[cdf.partition_point(|&c| c <= x).min(shelf.len() - 1)].0;
             t += rng.random_range(20..300);
             if channel != 2 {
                 push(&mut person, t, k.view, item, f32::NAN, ctx);
@@ -579,7 +645,14 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
         }
         if channel != 2 && rng.random::<f64>() < 0.15 {
             let guides = &world.content[cat];
-            push(&mut person, t + 60, k.view, guides[rng.random_range(0..guides.len())], f32::NAN, ctx);
+            push(
+                &mut person,
+                t + 60,
+                k.view,
+                guides[rng.random_range(0..guides.len())],
+                f32::NAN,
+                ctx,
+            );
         }
         let wants = if channel == 2 { 0.7 } else { 0.3 };
         if rng.random::<f64>() < wants {
@@ -613,12 +686,26 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
         .filter(|e| e.actor == 0)
         .map(|e| e.timestamp)
         .min();
-    let last_anonymous = person.events.iter().filter(|e| e.actor == 1).map(|e| e.timestamp).max();
+    let last_anonymous = person
+        .events
+        .iter()
+        .filter(|e| e.actor == 1)
+        .map(|e| e.timestamp)
+        .max();
     if let Some(last) = last_anonymous {
         // The visitor logs in after their last anonymous session.
-        person.anonymous = Some((format!("anon-{:016x}", rng.random::<u64>()), first_known.unwrap_or(last + 60).max(last + 1)));
+        person.anonymous = Some((
+            format!("anon-{:016x}", rng.random::<u64>()),
+            first_known.unwrap_or(last + 60).max(last + 1),
+        ));
     }
-    if let Some(first) = person.events.iter().filter(|e| e.actor == 2).map(|e| e.timestamp).min() {
+    if let Some(first) = person
+        .events
+        .iter()
+        .filter(|e| e.actor == 2)
+        .map(|e| e.timestamp)
+        .min()
+    {
         person.second_device = Some((format!("device-{:016x}", rng.random::<u64>()), first));
     }
     person
@@ -627,22 +714,58 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
 /// After a purchase: a review, a post-purchase guide, sometimes a return, a complaint
 /// and the service actions that answer them.
 #[allow(clippy::too_many_arguments)]
-fn aftercare(world: &World, rng: &mut ChaCha8Rng, person: &mut Person, item: u32, cat: usize, t: i64, actor: u8, ctx: [u8; 4]) {
+fn aftercare(
+    world: &World,
+    rng: &mut ChaCha8Rng,
+    person: &mut Person,
+    item: u32,
+    cat: usize,
+    t: i64,
+    actor: u8,
+    ctx: [u8; 4],
+) {
     let k = &world.kinds;
     let mut push = |t: i64, kind: u8, item: u32, value: f32, ctx: [u8; 4]| {
-        person.events.push(Draft { timestamp: t, actor, kind, item, value, ctx })
+        person.events.push(Draft {
+            timestamp: t,
+            actor,
+            kind,
+            item,
+            value,
+            ctx,
+        })
     };
-    let later = |rng: &mut ChaCha8Rng, days: std::ops::Range<i64>| t + rng.random_range(days) * DAY + rng.random_range(0..DAY);
+    let later = |rng: &mut ChaCha8Rng, days: std::ops::Range<i64>| {
+        t + rng.random_range(days) * DAY + rng.random_range(0..DAY)
+    };
     if rng.random::<f64>() < 0.3 {
         let guides = &world.content[cat];
         let email = [3, ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]];
-        push(later(rng, 1..8), k.view, guides[rng.random_range(0..guides.len())], f32::NAN, email);
+        push(
+            later(rng, 1..8),
+            k.view,
+            guides[rng.random_range(0..guides.len())],
+            f32::NAN,
+            email,
+        );
     }
     let returned = rng.random::<f64>() < 0.06;
     if returned {
         let at = later(rng, 2..15);
-        push(at, k.ret, item, 1.0, [0, ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]]);
-        push(at + 120, k.view, world.return_help, f32::NAN, [0, ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]]);
+        push(
+            at,
+            k.ret,
+            item,
+            1.0,
+            [0, ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]],
+        );
+        push(
+            at + 120,
+            k.view,
+            world.return_help,
+            f32::NAN,
+            [0, ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]],
+        );
     }
     if rng.random::<f64>() < if returned { 0.3 } else { 0.015 } {
         let at = later(rng, 3..20);
@@ -651,8 +774,18 @@ fn aftercare(world: &World, rng: &mut ChaCha8Rng, person: &mut Person, item: u32
         push(at + 600, k.view, world.complaint_callback, f32::NAN, call);
     }
     if rng.random::<f64>() < 0.1 {
-        let stars = if returned { rng.random_range(1..=2) } else { rng.random_range(3..=5) };
-        push(later(rng, 3..10), k.review, item, stars as f32, [ctx[CHANNEL], ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]]);
+        let stars = if returned {
+            rng.random_range(1..=2)
+        } else {
+            rng.random_range(3..=5)
+        };
+        push(
+            later(rng, 3..10),
+            k.review,
+            item,
+            stars as f32,
+            [ctx[CHANNEL], ctx[DEVICE], ctx[DAYPART], ctx[LOCALE]],
+        );
     }
 }
 
@@ -666,7 +799,9 @@ mod tests {
         let b = synthetic_storefront(1, Size::Tiny).unwrap();
         let c = synthetic_storefront(2, Size::Tiny).unwrap();
         let rows = |s: &Storefront| -> Vec<String> {
-            (0..s.log.len()).map(|i| format!("{:?}", s.log.event(i).unwrap())).collect()
+            (0..s.log.len())
+                .map(|i| format!("{:?}", s.log.event(i).unwrap()))
+                .collect()
         };
         assert_eq!(rows(&a), rows(&b));
         assert_eq!(a.truth, b.truth);
@@ -681,7 +816,10 @@ mod tests {
         assert_eq!(ids.len(), 300);
         assert!(!shop.truth.links.is_empty());
         for (alias, customer) in &shop.truth.links {
-            assert_eq!(ids.resolve_name(shop.log.raw_customers(), alias), Some(customer.as_str()));
+            assert_eq!(
+                ids.resolve_name(shop.log.raw_customers(), alias),
+                Some(customer.as_str())
+            );
         }
     }
 
@@ -691,8 +829,11 @@ mod tests {
         let shop = synthetic_storefront(11, Size::Small).unwrap();
         let log = &shop.log;
         let purchase = log.kinds().id("purchase").unwrap();
-        let category: BTreeMap<&str, &str> =
-            shop.catalog.iter().map(|c| (c.id.as_str(), c.category.as_str())).collect();
+        let category: BTreeMap<&str, &str> = shop
+            .catalog
+            .iter()
+            .map(|c| (c.id.as_str(), c.category.as_str()))
+            .collect();
         let share = |device: &str| {
             let d = log.context_vocab().get("device", device).unwrap();
             let (mut all, mut fashion) = (0.0, 0.0);
@@ -707,15 +848,29 @@ mod tests {
             fashion / all
         };
         let (mobile, desktop) = (share("mobile"), share("desktop"));
-        assert!(mobile > 2.0 * desktop, "fashion share: mobile {mobile}, desktop {desktop}");
+        assert!(
+            mobile > 2.0 * desktop,
+            "fashion share: mobile {mobile}, desktop {desktop}"
+        );
     }
 
     #[test]
     fn funnel_returns_complaints_content_and_offers_all_occur() {
         let shop = synthetic_storefront(3, Size::Small).unwrap();
         let s = shop.log.summary();
-        for kind in ["view", "click", "cart", "purchase", "review", "return", "complaint"] {
-            assert!(s.kinds.get(kind).copied().unwrap_or(0) > 0, "no {kind} events");
+        for kind in [
+            "view",
+            "click",
+            "cart",
+            "purchase",
+            "review",
+            "return",
+            "complaint",
+        ] {
+            assert!(
+                s.kinds.get(kind).copied().unwrap_or(0) > 0,
+                "no {kind} events"
+            );
         }
         assert!(s.kinds["view"] > s.kinds["cart"] && s.kinds["cart"] > s.kinds["return"]);
         for channel in CHANNELS {

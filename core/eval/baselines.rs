@@ -74,7 +74,8 @@ impl ItemKnn {
                             (j, c / (counts[i as usize] * counts[j as usize]).sqrt())
                         })
                         .collect();
-                    let better = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                    let better =
+                        |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
                     if sims.len() > neighbours {
                         sims.select_nth_unstable_by(neighbours - 1, better);
                         sims.truncate(neighbours);
@@ -116,7 +117,14 @@ mod tests {
         let train = Csr::from_triplets(
             3,
             3,
-            vec![(0, 0, 1.0), (0, 1, 1.0), (1, 0, 1.0), (1, 1, 1.0), (1, 2, 1.0), (2, 2, 1.0)],
+            vec![
+                (0, 0, 1.0),
+                (0, 1, 1.0),
+                (1, 0, 1.0),
+                (1, 1, 1.0),
+                (1, 2, 1.0),
+                (2, 2, 1.0),
+            ],
         )
         .unwrap();
         let knn = ItemKnn::fit(&train, 10).unwrap();

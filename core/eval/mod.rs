@@ -162,7 +162,10 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
         let started = web_time::Instant::now();
         let scorer: Box<dyn Scorer> = match model.as_str() {
             "popularity" => Box::new(baselines::Popularity::fit(&split.train)),
-            _ => Box::new(baselines::ItemKnn::fit(&split.train, config.knn_neighbours)?),
+            _ => Box::new(baselines::ItemKnn::fit(
+                &split.train,
+                config.knn_neighbours,
+            )?),
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         results.push(ModelResult {

@@ -30,7 +30,11 @@ pub struct Positives {
 impl Positives {
     /// Selects the positive events of `log`: those of `kinds` (default: every kind
     /// with a positive weight) whose value is at least `min_value` (when given).
-    pub fn from_log(log: &EventLog, kinds: Option<&[String]>, min_value: Option<f64>) -> Result<Self> {
+    pub fn from_log(
+        log: &EventLog,
+        kinds: Option<&[String]>,
+        min_value: Option<f64>,
+    ) -> Result<Self> {
         let registry = log.kinds();
         let mut wanted = vec![false; registry.specs().len()];
         match kinds {
@@ -152,10 +156,15 @@ impl Split {
                 "min_positives",
                 format!("{min_positives}: a tested customer needs at least 2 positives"),
             )),
-            Split::Temporal { quantile } if !(quantile > 0.0 && quantile < 1.0) => Err(
-                Error::param("quantile", format!("{quantile} is not strictly between 0 and 1")),
-            ),
-            Split::Random { test_fraction, .. } if !(test_fraction > 0.0 && test_fraction < 1.0) => {
+            Split::Temporal { quantile } if !(quantile > 0.0 && quantile < 1.0) => {
+                Err(Error::param(
+                    "quantile",
+                    format!("{quantile} is not strictly between 0 and 1"),
+                ))
+            }
+            Split::Random { test_fraction, .. }
+                if !(test_fraction > 0.0 && test_fraction < 1.0) =>
+            {
                 Err(Error::param(
                     "test_fraction",
                     format!("{test_fraction} is not strictly between 0 and 1"),
@@ -192,8 +201,8 @@ impl Split {
             Split::Temporal { quantile } => {
                 let cut = lower_quantile(all_timestamps, quantile)
                     .ok_or_else(|| Error::NotEnoughData("no events to cut in time".into()))?;
-                for r in 0..n {
-                    is_test[r] = positives.timestamp[r] >= cut;
+                for (t, &time) in is_test.iter_mut().zip(&positives.timestamp) {
+                    *t = time >= cut;
                 }
             }
             Split::Random {
@@ -284,11 +293,21 @@ mod tests {
         // User 0: five positives, the last two share a timestamp: row 4 (item 4) is last.
         // User 1: two positives, below the threshold: all train, not tested.
         let p = positives(
-            &[(0, 0, 1), (0, 1, 2), (1, 0, 9), (0, 2, 3), (0, 3, 5), (0, 4, 5), (1, 1, 1)],
+            &[
+                (0, 0, 1),
+                (0, 1, 2),
+                (1, 0, 9),
+                (0, 2, 3),
+                (0, 3, 5),
+                (0, 4, 5),
+                (1, 1, 1),
+            ],
             2,
             5,
         );
-        let s = Split::LeaveLastOut { min_positives: 5 }.apply(&p, &[]).unwrap();
+        let s = Split::LeaveLastOut { min_positives: 5 }
+            .apply(&p, &[])
+            .unwrap();
         assert_eq!(s.test, vec![(0, vec![4])]);
         assert_eq!(s.train.row(0).0, &[0, 1, 2, 3]);
         assert_eq!(s.train.row(1).0, &[0, 1]);
@@ -296,7 +315,11 @@ mod tests {
 
     #[test]
     fn temporal_cuts_at_lower_quantile_of_all_events() {
-        let p = positives(&[(0, 0, 1), (0, 1, 8), (1, 2, 9), (2, 0, 3), (2, 1, 7)], 3, 3);
+        let p = positives(
+            &[(0, 0, 1), (0, 1, 8), (1, 2, 9), (2, 0, 3), (2, 1, 7)],
+            3,
+            3,
+        );
         // All events' timestamps 1..=10: lower 0.8-quantile is index floor(0.8*9)=7 -> 8.
         let all: Vec<i64> = (1..=10).collect();
         assert_eq!(lower_quantile(&all, 0.8), Some(8));
@@ -313,9 +336,15 @@ mod tests {
         for split in [
             Split::LeaveLastOut { min_positives: 1 },
             Split::Temporal { quantile: 1.0 },
-            Split::Random { test_fraction: f64::NAN, seed: 0 },
+            Split::Random {
+                test_fraction: f64::NAN,
+                seed: 0,
+            },
         ] {
-            assert!(matches!(split.apply(&p, &[1]), Err(Error::InvalidParam { .. })));
+            assert!(matches!(
+                split.apply(&p, &[1]),
+                Err(Error::InvalidParam { .. })
+            ));
         }
         assert!("sideways".parse::<Split>().is_err());
     }

@@ -332,7 +332,7 @@ impl EventLog {
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line() as usize);
                     let bad = BadRow::new(Location::Line(line), "record", parse::csv_problem(&e));
-                    if e.is_io_error() || !e.position().is_some() {
+                    if e.is_io_error() || e.position().is_none() {
                         return Err(batch.abort(bad.into()));
                     }
                     batch.row(Location::Line(line), Err(bad), schema)?;
@@ -480,7 +480,9 @@ impl EventLog {
     pub fn add_item(&mut self, id: &str) -> Result<u32> {
         let id = id.trim();
         if id.is_empty() {
-            return Err(BadRow::new(Location::Index(self.items.len()), "item_id", Problem::Empty).into());
+            return Err(
+                BadRow::new(Location::Index(self.items.len()), "item_id", Problem::Empty).into(),
+            );
         }
         Ok(self.items.intern(id))
     }
@@ -651,7 +653,12 @@ impl EventLog {
     }
 
     /// Validates a row completely, then appends it; a bad row changes nothing.
-    fn push_row(&mut self, location: Location, row: &Row<'_>, schema: &Schema) -> Result<(), BadRow> {
+    fn push_row(
+        &mut self,
+        location: Location,
+        row: &Row<'_>,
+        schema: &Schema,
+    ) -> Result<(), BadRow> {
         let bad = |field: &str, problem| BadRow::new(location, field, problem);
         let customer = row.customer.trim();
         if customer.is_empty() {
@@ -678,7 +685,10 @@ impl EventLog {
         };
         for (key, _) in &row.context {
             if key.trim().is_empty() {
-                return Err(bad("context", Problem::Malformed("empty context key".into())));
+                return Err(bad(
+                    "context",
+                    Problem::Malformed("empty context key".into()),
+                ));
             }
         }
         let customer = self.customers.intern(customer);

@@ -253,14 +253,20 @@ pub(crate) fn json_row<'v>(
 ) -> Result<Row<'v>, BadRow> {
     use serde_json::Value;
     let bad = |field: &str, p| BadRow::new(location, field, p);
-    let object = value
-        .as_object()
-        .ok_or_else(|| bad("record", Problem::Malformed("expected a JSON object".into())))?;
+    let object = value.as_object().ok_or_else(|| {
+        bad(
+            "record",
+            Problem::Malformed("expected a JSON object".into()),
+        )
+    })?;
     let text = |field: &str| -> Result<Cow<'v, str>, BadRow> {
         match object.get(field) {
             None | Some(Value::Null) => Err(bad(field, Problem::Missing)),
             Some(v) => scalar_text(v).ok_or_else(|| {
-                bad(field, Problem::Malformed(format!("expected a string, got {v}")))
+                bad(
+                    field,
+                    Problem::Malformed(format!("expected a string, got {v}")),
+                )
             }),
         }
     };
