@@ -31,3 +31,8 @@ mod intern;
 
 pub use error::{Error, Result};
 pub use intern::Interner;
+
+/// The README's Rust example, compiled and run as a doc-test so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -139,6 +139,24 @@ impl TimeColumn<'_> {
     }
 }
 
+/// A value column in a columnar batch; `None` in a row means the row has no value.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueColumn<'a> {
+    /// Numbers; NaN or infinite values are bad rows.
+    Numbers(&'a [Option<f64>]),
+    /// Text, parsed as numbers (an empty cell is no value); how untyped frame columns arrive.
+    Text(&'a [Option<String>]),
+}
+
+impl ValueColumn<'_> {
+    fn len(&self) -> usize {
+        match self {
+            ValueColumn::Numbers(v) => v.len(),
+            ValueColumn::Text(v) => v.len(),
+        }
+    }
+}
+
 /// A batch of events as columns, the way data frames and JS arrays hold them.
 /// Every column must have the same length; field names in errors come from `schema`.
 #[derive(Debug, Clone, Copy)]
@@ -148,7 +166,7 @@ pub struct Columns<'a> {
     pub kind: &'a [String],
     pub timestamp: TimeColumn<'a>,
     /// Optional values; `None` in a row means the row has no value.
-    pub value: Option<&'a [Option<f64>]>,
+    pub value: Option<ValueColumn<'a>>,
     /// Context columns: a key and one optional value per row.
     pub context: &'a [(String, Vec<Option<String>>)],
 }
@@ -259,19 +277,35 @@ impl EventLog {
     /// Reads a CSV file (see [`Schema`] for the columns).
     pub fn from_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
         let mut log = EventLog::new();
-        log.read_csv(open(path.as_ref())?, schema, &IngestOptions::default())?;
+        log.read_csv_file(path, schema, &IngestOptions::default())?;
         Ok(log)
     }
 
     /// Reads a JSON Lines file: one object per line (see [`Schema`]).
     pub fn from_jsonl(path: impl AsRef<Path>, schema: &Schema) -> Result<Self> {
         let mut log = EventLog::new();
-        log.read_jsonl(
-            BufReader::new(open(path.as_ref())?),
-            schema,
-            &IngestOptions::default(),
-        )?;
+        log.read_jsonl_file(path, schema, &IngestOptions::default())?;
         Ok(log)
+    }
+
+    /// Appends the rows of a CSV file. A missing file is [`Error::FileNotFound`].
+    pub fn read_csv_file(
+        &mut self,
+        path: impl AsRef<Path>,
+        schema: &Schema,
+        options: &IngestOptions,
+    ) -> Result<IngestReport> {
+        self.read_csv(open(path.as_ref())?, schema, options)
+    }
+
+    /// Appends the objects of a JSON Lines file. A missing file is [`Error::FileNotFound`].
+    pub fn read_jsonl_file(
+        &mut self,
+        path: impl AsRef<Path>,
+        schema: &Schema,
+        options: &IngestOptions,
+    ) -> Result<IngestReport> {
+        self.read_jsonl(BufReader::new(open(path.as_ref())?), schema, options)
     }
 
     /// Appends one event; on error the log is unchanged.
@@ -433,14 +467,25 @@ impl EventLog {
                 TimeColumn::Seconds(s) => parse::seconds(s[i]),
                 TimeColumn::Text(s) => parse::parse_timestamp(&s[i]),
             };
+            let value = match columns.value {
+                None => Ok(None),
+                Some(ValueColumn::Numbers(v)) => Ok(v[i]),
+                Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
+            };
             let row = timestamp
                 .map_err(|p| BadRow::new(location, &schema.timestamp, p))
-                .map(|timestamp| Row {
+                .and_then(|t| {
+                    Ok((
+                        t,
+                        value.map_err(|p| BadRow::new(location, &schema.value, p))?,
+                    ))
+                })
+                .map(|(timestamp, value)| Row {
                     customer: Cow::Borrowed(&columns.customer[i]),
                     item: Cow::Borrowed(&columns.item[i]),
                     kind: Cow::Borrowed(&columns.kind[i]),
                     timestamp,
-                    value: columns.value.and_then(|v| v[i]),
+                    value,
                     context: columns
                         .context
                         .iter()
@@ -736,8 +781,17 @@ impl EventLog {
     }
 }
 
+/// Opens a file for reading; a directory is an I/O error here, not a malformed record later.
 fn open(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| Error::io(path, e))
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
+        ));
+    }
+    Ok(file)
 }
 
 /// One ingestion batch: remembers where the log stood so a rejected batch can be undone.

@@ -17,7 +17,7 @@ mod parse;
 pub use kinds::{EventKinds, KindSpec};
 pub use log::{
     Columns, ContextVocab, EventLog, EventView, IngestOptions, IngestReport, Link, OnBadRow,
-    Summary, TimeColumn,
+    Summary, TimeColumn, ValueColumn,
 };
 pub use parse::{parse_timestamp, Schema};
 

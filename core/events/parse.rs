@@ -142,7 +142,7 @@ pub(crate) fn seconds(seconds: f64) -> Result<i64, Problem> {
     seconds_checked(seconds).ok_or_else(|| Problem::BadTimestamp(seconds.to_string()))
 }
 
-fn number(text: &str) -> Result<Option<f64>, Problem> {
+pub(crate) fn number(text: &str) -> Result<Option<f64>, Problem> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);

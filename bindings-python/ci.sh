@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the Python package (abi3 wheel, through pip's PEP 517 path) into a venv
+# and runs its tests. Run from the repository root:  bash bindings-python/ci.sh
+# Needs python3 (with venv) and a Rust toolchain (rustup); safe to run again.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+command -v cargo >/dev/null || { echo "ci.sh: cargo not found (install rustup)" >&2; exit 1; }
+
+venv="$root/.venv-ci"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+py="$venv/bin/python"
+
+"$py" -m pip install --quiet --upgrade pip
+"$py" -m pip install --quiet "maturin>=1.9.4,<2" pytest numpy pandas
+# Always rebuild and reinstall the package itself, never its dependencies.
+"$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
+"$py" -m pytest bindings-python/tests -q "$@"

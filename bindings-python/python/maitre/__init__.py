@@ -1,0 +1,354 @@
+"""maitre: embeddable personalisation and recommendation.
+
+Behaviour events in (views, clicks, carts, purchases, ratings, returns), customer
+and item representations and recommendations out, from one Rust core.
+
+Example:
+    >>> import maitre
+    >>> log = maitre.synthetic_storefront(seed=7, size="tiny")
+    >>> report = maitre.evaluate(log, positive_kinds=["purchase"])
+    >>> sorted(report)
+    ['dataset', 'items', 'results', 'split', 'users']
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Union
+
+from . import _frames
+from . import _maitre
+from ._maitre import (
+    BadRecordError,
+    InvalidParamError,
+    LengthMismatchError,
+    MaitreError,
+    MaitreFileNotFoundError,
+    MaitreIOError,
+    MissingColumnError,
+    NotEnoughDataError,
+    UnknownIdError,
+    evaluate,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+
+__version__: str = _maitre.__version__
+
+__all__ = [
+    "EventLog",
+    "synthetic_storefront",
+    "load_movielens",
+    "evaluate",
+    "evaluate_frame",
+    "MaitreError",
+    "BadRecordError",
+    "MissingColumnError",
+    "InvalidParamError",
+    "UnknownIdError",
+    "LengthMismatchError",
+    "NotEnoughDataError",
+    "MaitreFileNotFoundError",
+    "MaitreIOError",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class EventLog(_maitre.EventLog):
+    """A log of behaviour events, validated and interned by the core.
+
+    Every ingestion is a batch accepted whole or rejected whole: a bad row raises
+    BadRecordError naming the row (or file line) and the column, and leaves the
+    log exactly as it was. With ``skip_bad_rows=True`` bad rows are skipped and
+    counted in the returned report instead.
+
+    Column keywords, shared by every ingestion method: ``customer``
+    ("customer_id"), ``item`` ("item_id"), ``kind`` ("kind"), ``timestamp``
+    ("timestamp"), ``value`` ("value", optional column), ``context`` (the context
+    columns; None takes every other column).
+
+    Example:
+        >>> log = maitre.EventLog()
+        >>> log.extend({"customer_id": ["c1", "c1"], "item_id": ["sku-1", "sku-2"],
+        ...             "kind": ["view", "purchase"], "timestamp": [1714564800, 1714565000],
+        ...             "channel": ["web", "app"]})["accepted"]
+        2
+        >>> log
+        EventLog(events=2, customers=1, items=2)
+    """
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: "pandas.DataFrame",
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+    ) -> "EventLog":
+        """A new log from a DataFrame (or a dict of columns), one event per row.
+
+        Parameters:
+            df: the events. datetime64 timestamps (naive ones are UTC) or numeric
+                epoch seconds or text (epoch seconds or RFC 3339).
+            customer, item, kind, timestamp, value: column names.
+            context: context columns; None takes every other column.
+            skip_bad_rows: skip bad rows (with a warning saying how many) instead
+                of raising.
+
+        Raises BadRecordError (``row``, ``field``, ``problem``), MissingColumnError.
+
+        Example:
+            >>> import pandas as pd
+            >>> df = pd.DataFrame({"customer_id": ["c1", "c2"], "item_id": ["a", "b"],
+            ...     "kind": ["view", "purchase"],
+            ...     "timestamp": pd.to_datetime(["2024-05-01 12:00", "2024-05-02 09:30"])})
+            >>> len(maitre.EventLog.from_pandas(df))
+            2
+        """
+        log = cls()
+        report = log.extend(
+            df,
+            customer=customer,
+            item=item,
+            kind=kind,
+            timestamp=timestamp,
+            value=value,
+            context=context,
+            skip_bad_rows=skip_bad_rows,
+        )
+        _warn_skipped(report)
+        return log
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: PathLike,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+    ) -> "EventLog":
+        """A new log from a CSV file with a header (see ``read_csv``).
+
+        Parameters:
+            path: the file.
+            customer, item, kind, timestamp, value: column names.
+            context: context columns; None takes every other column.
+            skip_bad_rows: skip bad rows (with a warning saying how many) instead
+                of raising.
+
+        Raises BadRecordError (``line``, ``field``, ``problem``), MissingColumnError,
+        MaitreFileNotFoundError (a FileNotFoundError).
+
+        Example:
+            >>> log = maitre.EventLog.from_csv("events.csv", customer="user")  # doctest: +SKIP
+        """
+        log = cls()
+        report = log.read_csv(
+            path,
+            customer=customer,
+            item=item,
+            kind=kind,
+            timestamp=timestamp,
+            value=value,
+            context=_list(context),
+            skip_bad_rows=skip_bad_rows,
+        )
+        _warn_skipped(report)
+        return log
+
+    @classmethod
+    def from_jsonl(
+        cls,
+        path: PathLike,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+    ) -> "EventLog":
+        """A new log from a JSON Lines file, one object per line (see ``read_jsonl``).
+
+        Parameters:
+            path: the file.
+            customer, item, kind, timestamp, value: keys.
+            context: context keys; None takes every other key (and a ``context`` object).
+            skip_bad_rows: skip bad lines (with a warning saying how many) instead
+                of raising.
+
+        Raises BadRecordError (``line``, ``field``, ``problem``),
+        MaitreFileNotFoundError (a FileNotFoundError).
+
+        Example:
+            >>> log = maitre.EventLog.from_jsonl("events.jsonl")  # doctest: +SKIP
+        """
+        log = cls()
+        report = log.read_jsonl(
+            path,
+            customer=customer,
+            item=item,
+            kind=kind,
+            timestamp=timestamp,
+            value=value,
+            context=_list(context),
+            skip_bad_rows=skip_bad_rows,
+        )
+        _warn_skipped(report)
+        return log
+
+    def extend(
+        self,
+        data: Any,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+    ) -> Dict[str, Any]:
+        """Appends a DataFrame (or a dict of column name -> list/array) as one batch.
+
+        Parameters:
+            data: the events, one per row.
+            customer, item, kind, timestamp, value: column names.
+            context: context columns; None takes every other column.
+            skip_bad_rows: skip bad rows and count them instead of raising.
+
+        Returns the ingestion report: ``accepted``, ``skipped``,
+        ``skipped_by_field`` (column -> count) and ``first_skipped`` (the first
+        skipped rows: location, field, problem).
+
+        Raises BadRecordError (``row``, ``field``, ``problem``), MissingColumnError,
+        LengthMismatchError; the log is then unchanged.
+
+        Example:
+            >>> log = maitre.EventLog()
+            >>> report = log.extend({"customer_id": ["c1", ""], "item_id": ["a", "b"],
+            ...     "kind": ["view", "view"], "timestamp": [1714564800, 1714564801]},
+            ...     skip_bad_rows=True)
+            >>> report["accepted"], report["skipped"], report["skipped_by_field"]
+            (1, 1, {'customer_id': 1})
+        """
+        converted = _frames.convert(
+            data,
+            customer=customer,
+            item=item,
+            kind=kind,
+            timestamp=timestamp,
+            value=value,
+            context=context,
+        )
+        return self.extend_columns(
+            converted.columns,
+            customer=customer,
+            item=item,
+            kind=kind,
+            timestamp=timestamp,
+            value=value,
+            context=converted.context,
+            skip_bad_rows=skip_bad_rows,
+        )
+
+
+def _list(names: Optional[Iterable[str]]) -> Optional[list]:
+    return None if names is None else list(names)
+
+
+def _warn_skipped(report: Dict[str, Any]) -> None:
+    if report["skipped"]:
+        by_field = ", ".join(f"{k}: {n}" for k, n in report["skipped_by_field"].items())
+        warnings.warn(
+            f"skipped {report['skipped']} bad rows ({by_field}); accepted {report['accepted']}. "
+            "Use EventLog().extend / read_csv / read_jsonl to get the full report.",
+            stacklevel=3,
+        )
+
+
+def synthetic_storefront(seed: int = 0, size: Union[str, int] = "tiny") -> EventLog:
+    """A deterministic synthetic storefront event log.
+
+    Customers with taste clusters, products in categories, views, carts,
+    purchases, returns, ratings, across channels and devices; same seed, same log.
+
+    Parameters:
+        seed: the random seed.
+        size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
+            "large" (240,000), or a number of customers.
+
+    Raises InvalidParamError for an unknown size.
+
+    Example:
+        >>> log = maitre.synthetic_storefront(seed=7, size="tiny")
+        >>> log.summary()["customers"] > 0
+        True
+    """
+    return EventLog.synthetic_storefront(seed, size)
+
+
+def load_movielens(path: Optional[PathLike] = None) -> EventLog:
+    """MovieLens 100K ratings as an event log (kind "rating", value = stars).
+
+    Parameters:
+        path: the directory holding RecBole's ``ml-100k.inter``/``.item``/``.user``;
+            None looks in ``$MAITRE_ML100K``, then ``shared/data/ml-100k`` beside
+            the checkout, then ``data/ml-100k``.
+
+    Raises MaitreFileNotFoundError (a FileNotFoundError) when the data is not there.
+
+    Example:
+        >>> log = maitre.load_movielens()  # doctest: +SKIP
+        >>> log.summary()["customers"]     # doctest: +SKIP
+        943
+    """
+    return EventLog.from_movielens(None if path is None else os.fspath(path))
+
+
+def evaluate_frame(
+    log: _maitre.EventLog,
+    split: str = "leave-last-out",
+    models: Sequence[str] = ("popularity",),
+    positive_kinds: Optional[Sequence[str]] = None,
+    min_value: Optional[float] = None,
+    dataset: Optional[str] = None,
+) -> "pandas.DataFrame":
+    """``evaluate`` as a pandas DataFrame: one row per model, one column per metric.
+
+    The report's dataset, split, users and items are in ``frame.attrs``.
+    Parameters as for ``evaluate``.
+
+    Example:
+        >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
+        >>> frame = maitre.evaluate_frame(log, models=["popularity", "item-knn"])
+        >>> list(frame["model"])
+        ['popularity', 'item-knn']
+    """
+    import pandas as pd
+
+    report = evaluate(
+        log,
+        split=split,
+        models=list(models),
+        positive_kinds=_list(positive_kinds),
+        min_value=min_value,
+        dataset=dataset,
+    )
+    frame = pd.DataFrame(report["results"])
+    frame.attrs.update({k: v for k, v in report.items() if k != "results"})
+    return frame

@@ -1,0 +1,182 @@
+"""DataFrames and dicts of columns -> the plain columns the native log takes.
+
+Conversions only. Every value is validated by the core, which names the row
+and the column; this module only turns pandas/numpy types into lists of str
+and float64 arrays:
+
+- datetime64 columns (naive = UTC, or tz-aware) -> float epoch seconds, NaT -> NaN
+  (the core rejects it as a bad timestamp); numeric columns -> float64; anything
+  else -> text per element (epoch seconds or RFC 3339 for the core to parse).
+- id columns -> str per element; None/NaN/NA -> "" (the core rejects it as empty).
+- the value column -> float64 for numeric dtypes (NaN is an error in the core);
+  otherwise text per element for the core to parse, where None/NA means "no value".
+- context columns -> str per element, None/NaN/NA -> no context for that row.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+try:  # pandas is optional: dicts of lists and numpy arrays work without it
+    import pandas as _pd
+except ImportError:  # pragma: no cover - exercised only without pandas
+    _pd = None
+
+
+class Converted:
+    """Columns ready for `extend_columns`."""
+
+    def __init__(self) -> None:
+        self.columns: Dict[str, Any] = {}
+        self.context: List[str] = []
+
+
+def _is_na(v: Any) -> bool:
+    return v is None or (_pd is not None and (v is _pd.NA or v is _pd.NaT))
+
+
+def _missing(v: Any) -> bool:
+    if _is_na(v):
+        return True
+    if isinstance(v, float):  # also numpy.float64
+        return math.isnan(v)
+    return isinstance(v, np.datetime64) and bool(np.isnat(v))
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return str(v)
+
+
+def _array(col: Any) -> Optional[np.ndarray]:
+    """The column as a numpy array when it has a plain numpy dtype, else None."""
+    if _pd is not None and isinstance(col, (_pd.Series, _pd.Index)):
+        if isinstance(col.dtype, _pd.DatetimeTZDtype):
+            utc = _pd.Series(col).dt.tz_convert("UTC").dt.tz_localize(None)
+            return utc.to_numpy()
+        if isinstance(col.dtype, np.dtype):
+            return col.to_numpy()
+        return None  # extension dtypes (Int64, string, category, ...): per element
+    if isinstance(col, np.ndarray):
+        return col
+    try:
+        return np.asarray(col)
+    except (ValueError, TypeError):
+        return None
+
+
+def _elements(col: Any, array: Optional[np.ndarray]) -> List[Any]:
+    if array is not None and array.ndim == 1:
+        return list(array) if array.dtype.kind != "O" else array.tolist()
+    if hasattr(col, "tolist"):
+        return col.tolist()
+    return list(col)
+
+
+def _text_column(col: Any, missing: Optional[str]) -> List[Optional[str]]:
+    """One str per element, `missing` where the element is None/NaN/NA/NaT."""
+    array = _array(col)
+    if array is None or array.ndim != 1:
+        array = np.asarray(_elements(col, None), dtype=object)
+    if array.dtype.kind == "S":
+        array = np.char.decode(array, "utf-8", errors="replace")
+    if array.dtype.kind == "U":  # numpy text: never missing
+        return array.tolist()
+    if _pd is None:
+        return [missing if _missing(v) else _text(v) for v in array]
+    values = array.astype(object)
+    mask = _pd.isna(values)
+    out: List[Optional[str]] = values.astype(str).tolist()
+    for i in np.flatnonzero(mask):
+        out[i] = missing
+    return out
+
+
+def ids(col: Any) -> List[str]:
+    """Customer, item and kind columns: one str per row ("" where missing)."""
+    return _text_column(col, "")  # type: ignore[return-value]
+
+
+def timestamps(col: Any) -> Any:
+    """Epoch seconds as float64, or one str per row for the core to parse."""
+    array = _array(col)
+    if array is not None and array.dtype.kind == "M":
+        seconds = array.astype("datetime64[s]")
+        out = seconds.astype(np.int64).astype(np.float64)
+        out[np.isnat(seconds)] = np.nan
+        return out
+    if array is not None and array.dtype.kind in "iuf":
+        return array.astype(np.float64)
+    return [_time_text(v) for v in _elements(col, array)]
+
+
+def _time_text(v: Any) -> str:
+    if _missing(v):
+        return ""
+    if isinstance(v, np.datetime64):
+        return str(v.astype("datetime64[s]").astype(np.int64))
+    if isinstance(v, _dt.datetime):  # pandas.Timestamp too
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=_dt.timezone.utc)
+        return str(math.floor(v.timestamp()))
+    return _text(v)
+
+
+def numbers(col: Any) -> Any:
+    """Values as float64 for numeric dtypes, else one str-or-None per row (the core parses)."""
+    array = _array(col)
+    if array is not None and array.dtype.kind in "iuf":
+        return array.astype(np.float64)
+    return [None if _is_na(v) else _text(v) for v in _elements(col, array)]
+
+
+def texts(col: Any) -> List[Optional[str]]:
+    """Context columns: one str per row, None where missing."""
+    return _text_column(col, None)
+
+
+def convert(
+    data: Any,
+    *,
+    customer: str,
+    item: str,
+    kind: str,
+    timestamp: str,
+    value: str,
+    context: Optional[Sequence[str]],
+) -> Converted:
+    """Converts a DataFrame or a mapping of column name -> sequence."""
+    if isinstance(data, Mapping):
+        keys = {str(k): k for k in data.keys()}
+    elif hasattr(data, "columns"):
+        keys = {str(k): k for k in data.columns}
+    else:
+        raise TypeError(
+            f"expected a pandas DataFrame or a mapping of column name to values, "
+            f"got {type(data).__name__}"
+        )
+    core = {customer, item, kind, timestamp, value}
+    if context is None:
+        wanted = [k for k in keys if k not in core]
+    else:
+        wanted = [str(k) for k in context]
+    out = Converted()
+    for name, key in keys.items():
+        col = data[key]
+        if name in (customer, item, kind):
+            out.columns[name] = ids(col)
+        elif name == timestamp:
+            out.columns[name] = timestamps(col)
+        elif name == value:
+            out.columns[name] = numbers(col)
+        elif name in wanted:
+            out.columns[name] = texts(col)
+        else:
+            out.columns[name] = None  # present (so errors list it) but not used
+    out.context = [k for k in wanted if k in keys]
+    return out

@@ -1,0 +1,61 @@
+//! Offline evaluation of the baselines.
+
+use crate::convert::to_python;
+use crate::errors::to_py;
+use crate::events::PyEventLog;
+use maitre::eval::{evaluate as core_evaluate, EvalConfig, Split};
+use pyo3::prelude::*;
+
+/// Splits the log's positives, fits each model on the training part and scores
+/// the held-out part.
+///
+/// Parameters:
+///     log: the EventLog.
+///     split: "leave-last-out" (the last positive of each customer with at least
+///         5), "temporal" (cut at the 80th percentile of time) or "random" (20 %, seed 0).
+///     models: model names: "popularity", "item-knn".
+///     positive_kinds: kinds that count as positive; None: every kind with a
+///         positive weight.
+///     min_value: minimum value of a positive (e.g. 4.0 for ratings of 4 stars or more).
+///     dataset: a name for the report (default "events").
+///
+/// Returns a dict: dataset, split, users (tested customers), items, and results,
+/// a list with one dict per model: model, hr@10, recall@10, recall@20, ndcg@10,
+/// mrr@10, coverage@10, ... and fit_seconds.
+///
+/// Raises InvalidParamError for an unknown split or model, NotEnoughDataError
+/// when the split leaves nothing to test.
+///
+/// Example:
+///     >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
+///     >>> report = maitre.evaluate(log, positive_kinds=["purchase"])
+///     >>> report["results"][0]["model"]
+///     'popularity'
+#[pyfunction]
+#[pyo3(signature = (log, split = "leave-last-out", models = vec!["popularity".to_owned()],
+    positive_kinds = None, min_value = None, dataset = None))]
+pub fn evaluate<'py>(
+    py: Python<'py>,
+    log: PyRef<'py, PyEventLog>,
+    split: &str,
+    models: Vec<String>,
+    positive_kinds: Option<Vec<String>>,
+    min_value: Option<f64>,
+    dataset: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut config = EvalConfig::default()
+        .split(split.parse::<Split>().map_err(to_py)?)
+        .models(models);
+    if let Some(kinds) = positive_kinds {
+        config = config.positive_kinds(kinds);
+    }
+    if let Some(value) = min_value {
+        config = config.min_value(value);
+    }
+    if let Some(name) = dataset {
+        config = config.dataset(name);
+    }
+    let log = &log.inner;
+    let report = py.detach(|| core_evaluate(log, &config)).map_err(to_py)?;
+    to_python(py, &report)
+}

@@ -1,0 +1,406 @@
+//! `EventLog`: ingestion from files and columns, identity links, summaries.
+//!
+//! Each method converts its arguments, makes one core call with the GIL
+//! released, and converts the result. Pandas handling lives in Python
+//! (`python/maitre/_frames.py`); `extend_columns` receives plain lists and
+//! float64 arrays.
+
+use crate::convert::to_python;
+use crate::errors::to_py;
+use maitre::events::{Columns, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn};
+use maitre::Error;
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PyMapping, PyType};
+use std::path::PathBuf;
+
+/// A log of behaviour events (who did what to which item, when, how much, in
+/// which context), validated and interned.
+///
+/// Use the subclass `maitre.EventLog`, which adds `from_pandas`, `from_csv`,
+/// `from_jsonl` and `extend`.
+#[pyclass(name = "EventLog", module = "maitre._maitre", subclass)]
+pub struct PyEventLog {
+    pub inner: EventLog,
+}
+
+impl PyEventLog {
+    /// An instance of `cls` (the Python subclass, usually) holding `log`.
+    fn build<'py>(cls: &Bound<'py, PyType>, log: EventLog) -> PyResult<Bound<'py, PyAny>> {
+        let obj = cls.call0()?;
+        obj.cast::<PyEventLog>()?.borrow_mut().inner = log;
+        Ok(obj)
+    }
+}
+
+fn schema(
+    customer: String,
+    item: String,
+    kind: String,
+    timestamp: String,
+    value: String,
+    context: Option<Vec<String>>,
+) -> Schema {
+    Schema {
+        customer,
+        item,
+        kind,
+        timestamp,
+        value,
+        context,
+    }
+}
+
+fn options(skip_bad_rows: bool) -> IngestOptions {
+    if skip_bad_rows {
+        IngestOptions::default().skip_bad_rows()
+    } else {
+        IngestOptions::default()
+    }
+}
+
+/// A storefront size: a name or a number of customers.
+#[derive(FromPyObject)]
+enum SizeArg {
+    Name(String),
+    Customers(u64),
+}
+
+/// A value column: numbers, or text for the core to parse.
+enum Values {
+    Numbers(Vec<Option<f64>>),
+    Text(Vec<Option<String>>),
+}
+
+/// A timestamp column: float64 epoch seconds, or text (epoch seconds or RFC 3339).
+enum Times {
+    Seconds(Vec<f64>),
+    Text(Vec<String>),
+}
+
+fn column<'py>(columns: &Bound<'py, PyMapping>, name: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if !columns.contains(name)? {
+        return Ok(None);
+    }
+    let col = columns.get_item(name)?;
+    Ok((!col.is_none()).then_some(col))
+}
+
+fn required<'py>(columns: &Bound<'py, PyMapping>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    column(columns, name)?.ok_or_else(|| {
+        let present: Vec<String> = columns.keys().and_then(|k| k.extract()).unwrap_or_default();
+        to_py(Error::MissingColumn {
+            column: name.to_owned(),
+            present: present.join(", "),
+        })
+    })
+}
+
+fn floats(col: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
+    col.extract::<PyReadonlyArray1<'_, f64>>()
+        .ok()
+        .map(|a| a.as_array().to_vec())
+}
+
+#[pymethods]
+impl PyEventLog {
+    /// An empty log accepting the default event kinds (view, click, cart,
+    /// purchase, rating, review, share, return, dislike, complaint).
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> len(log)
+    ///     0
+    #[new]
+    fn new() -> Self {
+        PyEventLog {
+            inner: EventLog::new(),
+        }
+    }
+
+    /// A deterministic synthetic storefront (customers, items, channels, returns).
+    ///
+    /// Parameters:
+    ///     seed: the random seed (same seed, same log).
+    ///     size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
+    ///         "large" (240,000), or a number of customers.
+    ///
+    /// Raises InvalidParamError for an unknown size.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog.synthetic_storefront(seed=7, size="tiny")
+    ///     >>> len(log) > 0
+    ///     True
+    #[classmethod]
+    #[pyo3(signature = (seed = 0, size = SizeArg::Name("tiny".to_owned())))]
+    fn synthetic_storefront<'py>(
+        cls: &Bound<'py, PyType>,
+        seed: u64,
+        size: SizeArg,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let size: maitre::datasets::Size = match size {
+            SizeArg::Name(name) => name.parse(),
+            SizeArg::Customers(n) => n.to_string().parse(),
+        }
+        .map_err(to_py)?;
+        let shop = cls
+            .py()
+            .detach(|| maitre::datasets::synthetic_storefront(seed, size))
+            .map_err(to_py)?;
+        Self::build(cls, shop.log)
+    }
+
+    /// MovieLens 100K as an event log (kind "rating", value = the rating).
+    ///
+    /// Parameters:
+    ///     path: the data directory; None looks where the core looks
+    ///         (the MAITRE_ML100K environment variable, then shared/data/ml-100k
+    ///         beside the checkout, then data/ml-100k in it).
+    ///
+    /// Raises MaitreFileNotFoundError when the data is not there.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog.from_movielens()  # doctest: +SKIP
+    ///     >>> log.summary()["customers"]               # doctest: +SKIP
+    ///     943
+    #[classmethod]
+    #[pyo3(signature = (path = None))]
+    fn from_movielens<'py>(
+        cls: &Bound<'py, PyType>,
+        path: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let dir = path
+            .or_else(maitre::datasets::movielens::find_dir)
+            .ok_or_else(|| {
+                crate::errors::file_not_found(format!(
+                    "MovieLens 100K not found: set {} to the directory holding ml-100k.inter",
+                    maitre::datasets::movielens::ENV_VAR
+                ))
+            })?;
+        let movielens = cls
+            .py()
+            .detach(|| maitre::datasets::movielens::load(&dir))
+            .map_err(to_py)?;
+        Self::build(cls, movielens.log)
+    }
+
+    /// Appends the rows of a CSV file; returns the ingestion report.
+    ///
+    /// The batch is all or nothing: on a bad row the log is left as it was and
+    /// BadRecordError names the line and the column, unless `skip_bad_rows`.
+    ///
+    /// Parameters:
+    ///     path: the CSV file (with a header).
+    ///     customer, item, kind, timestamp, value: column names.
+    ///     context: context columns; None takes every other column.
+    ///     skip_bad_rows: skip bad rows and count them instead of raising.
+    ///
+    /// Returns a dict: accepted, skipped, skipped_by_field, first_skipped.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> log.read_csv("events.csv")["accepted"]  # doctest: +SKIP
+    ///     120
+    #[pyo3(signature = (path, *, customer = "customer_id".to_owned(), item = "item_id".to_owned(),
+        kind = "kind".to_owned(), timestamp = "timestamp".to_owned(), value = "value".to_owned(),
+        context = None, skip_bad_rows = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn read_csv<'py>(
+        &mut self,
+        py: Python<'py>,
+        path: PathBuf,
+        customer: String,
+        item: String,
+        kind: String,
+        timestamp: String,
+        value: String,
+        context: Option<Vec<String>>,
+        skip_bad_rows: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let schema = schema(customer, item, kind, timestamp, value, context);
+        let log = &mut self.inner;
+        let report = py
+            .detach(|| log.read_csv_file(&path, &schema, &options(skip_bad_rows)))
+            .map_err(to_py)?;
+        to_python(py, &report)
+    }
+
+    /// Appends the objects of a JSON Lines file; returns the ingestion report.
+    ///
+    /// Same parameters and guarantees as `read_csv`. Ids may be strings or
+    /// numbers; a `context` object is read as context too.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> log.read_jsonl("events.jsonl")["skipped"]  # doctest: +SKIP
+    ///     0
+    #[pyo3(signature = (path, *, customer = "customer_id".to_owned(), item = "item_id".to_owned(),
+        kind = "kind".to_owned(), timestamp = "timestamp".to_owned(), value = "value".to_owned(),
+        context = None, skip_bad_rows = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn read_jsonl<'py>(
+        &mut self,
+        py: Python<'py>,
+        path: PathBuf,
+        customer: String,
+        item: String,
+        kind: String,
+        timestamp: String,
+        value: String,
+        context: Option<Vec<String>>,
+        skip_bad_rows: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let schema = schema(customer, item, kind, timestamp, value, context);
+        let log = &mut self.inner;
+        let report = py
+            .detach(|| log.read_jsonl_file(&path, &schema, &options(skip_bad_rows)))
+            .map_err(to_py)?;
+        to_python(py, &report)
+    }
+
+    /// Appends a batch of already converted columns; returns the ingestion report.
+    ///
+    /// Low level: `maitre.EventLog.extend` converts DataFrames and dicts and calls this.
+    /// `columns` maps column names to: lists of str (customer, item, kind); a
+    /// float64 array of epoch seconds or a list of str (timestamp); a float64
+    /// array or a list of float-or-None (value, optional); lists of str-or-None
+    /// (context). A column whose value is None counts as absent.
+    ///
+    /// Parameters:
+    ///     columns: the mapping of column name to column.
+    ///     customer, item, kind, timestamp, value: column names.
+    ///     context: context columns; None takes every other column.
+    ///     skip_bad_rows: skip bad rows and count them instead of raising.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> log.extend_columns({"customer_id": ["c1"], "item_id": ["i1"],
+    ///     ...     "kind": ["view"], "timestamp": ["2024-05-01T12:00:00Z"]})["accepted"]
+    ///     1
+    #[pyo3(signature = (columns, *, customer = "customer_id".to_owned(), item = "item_id".to_owned(),
+        kind = "kind".to_owned(), timestamp = "timestamp".to_owned(), value = "value".to_owned(),
+        context = None, skip_bad_rows = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn extend_columns<'py>(
+        &mut self,
+        py: Python<'py>,
+        columns: &Bound<'py, PyMapping>,
+        customer: String,
+        item: String,
+        kind: String,
+        timestamp: String,
+        value: String,
+        context: Option<Vec<String>>,
+        skip_bad_rows: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let customers: Vec<String> = required(columns, &customer)?.extract()?;
+        let items: Vec<String> = required(columns, &item)?.extract()?;
+        let kinds: Vec<String> = required(columns, &kind)?.extract()?;
+        let times = required(columns, &timestamp)?;
+        let times = match floats(&times) {
+            Some(seconds) => Times::Seconds(seconds),
+            None => match times.extract::<Vec<String>>() {
+                Ok(text) => Times::Text(text),
+                Err(_) => Times::Seconds(times.extract()?),
+            },
+        };
+        let values = match column(columns, &value)? {
+            None => None,
+            Some(col) => Some(match floats(&col) {
+                Some(v) => Values::Numbers(v.into_iter().map(Some).collect()),
+                None => match col.extract::<Vec<Option<f64>>>() {
+                    Ok(v) => Values::Numbers(v),
+                    Err(_) => Values::Text(col.extract()?),
+                },
+            }),
+        };
+        let schema = schema(customer, item, kind, timestamp, value, context);
+        let context_names: Vec<String> = match &schema.context {
+            Some(names) => names.clone(),
+            None => columns
+                .keys()?
+                .extract::<Vec<String>>()?
+                .into_iter()
+                .filter(|k| {
+                    ![
+                        &schema.customer,
+                        &schema.item,
+                        &schema.kind,
+                        &schema.timestamp,
+                        &schema.value,
+                    ]
+                    .contains(&k)
+                })
+                .collect(),
+        };
+        let mut context = Vec::with_capacity(context_names.len());
+        for name in context_names {
+            if let Some(col) = column(columns, &name)? {
+                context.push((name, col.extract::<Vec<Option<String>>>()?));
+            }
+        }
+        let log = &mut self.inner;
+        let report = py
+            .detach(|| {
+                let columns = Columns {
+                    customer: &customers,
+                    item: &items,
+                    kind: &kinds,
+                    timestamp: match &times {
+                        Times::Seconds(s) => TimeColumn::Seconds(s),
+                        Times::Text(s) => TimeColumn::Text(s),
+                    },
+                    value: values.as_ref().map(|v| match v {
+                        Values::Numbers(v) => ValueColumn::Numbers(v),
+                        Values::Text(v) => ValueColumn::Text(v),
+                    }),
+                    context: &context,
+                };
+                log.extend_columns(&columns, &schema, &options(skip_bad_rows))
+            })
+            .map_err(to_py)?;
+        to_python(py, &report)
+    }
+
+    /// Records that `alias` (an anonymous, device or secondary id) is the same
+    /// person as `customer`. Links may arrive before or after the events.
+    ///
+    /// Parameters:
+    ///     alias: the other id.
+    ///     customer: the customer id it belongs to.
+    ///     timestamp: when the link was observed, in epoch seconds.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> log.link("anon-7", "c42", 1714564800)
+    ///     >>> log.summary()["customers"]
+    ///     1
+    fn link(&mut self, alias: &str, customer: &str, timestamp: i64) -> PyResult<()> {
+        self.inner.link(alias, customer, timestamp).map_err(to_py)
+    }
+
+    /// Number of events.
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// What was ingested, as a dict: events, raw_ids, customers (after identity
+    /// links), items, links, linked_ids, first_timestamp, last_timestamp,
+    /// kinds (events per kind), context (events per value of each context key).
+    ///
+    /// Example:
+    ///     >>> maitre.EventLog().summary()["events"]
+    ///     0
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let summary = py.detach(|| self.inner.summary());
+        to_python(py, &summary)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let summary = py.detach(|| self.inner.summary());
+        format!(
+            "EventLog(events={}, customers={}, items={})",
+            summary.events, summary.customers, summary.items
+        )
+    }
+}

@@ -1,0 +1,23 @@
+//! `maitre._maitre`: the native half of the `maitre` Python package.
+//!
+//! Conversions only: every function converts its arguments, makes one call
+//! into the `maitre` core (with the GIL released when it may take a while) and
+//! converts the result. Validation and algorithms live in the core; pandas
+//! conveniences live in `python/maitre/`. Nothing here panics across the
+//! boundary: core errors become the exceptions of `errors.rs`.
+
+mod convert;
+mod errors;
+mod eval;
+mod events;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<events::PyEventLog>()?;
+    m.add_function(wrap_pyfunction!(eval::evaluate, m)?)?;
+    errors::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+import pandas as pd
+import pytest
+
+import maitre
+
+KEYS = {"hr@10", "recall@10", "recall@20", "ndcg@10", "mrr@10", "coverage@10"}
+
+
+def check_report(report, models):
+    assert set(report) == {"dataset", "split", "users", "items", "results"}
+    assert report["users"] > 0 and report["items"] > 0
+    assert [r["model"] for r in report["results"]] == list(models)
+    for result in report["results"]:
+        assert KEYS <= set(result)
+        assert result["fit_seconds"] >= 0
+        for key, v in result.items():
+            if key not in ("model", "fit_seconds"):
+                assert 0.0 <= v <= 1.0, (key, v)
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return maitre.synthetic_storefront(seed=3, size="tiny")
+
+
+def test_popularity_on_synthetic_storefront(shop):
+    report = maitre.evaluate(shop, positive_kinds=["purchase"])
+    check_report(report, ["popularity"])
+    assert report["split"] == "leave-last-out"
+    assert report["results"][0]["hr@10"] > 0  # popularity finds something
+
+
+@pytest.mark.parametrize("split", ["leave-last-out", "temporal", "random"])
+def test_every_split(shop, split):
+    report = maitre.evaluate(shop, split=split, models=("popularity", "item-knn"))
+    assert report["split"] == split
+    check_report(report, ["popularity", "item-knn"])
+
+
+def test_evaluate_is_deterministic(shop):
+    a = maitre.evaluate(shop, split="random")
+    b = maitre.evaluate(shop, split="random")
+    for ra, rb in zip(a["results"], b["results"]):
+        ra.pop("fit_seconds"), rb.pop("fit_seconds")
+        assert ra == rb
+
+
+def test_evaluate_frame(shop):
+    frame = maitre.evaluate_frame(shop, models=["popularity", "item-knn"], dataset="shop")
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame["model"]) == ["popularity", "item-knn"]
+    assert KEYS <= set(frame.columns)
+    assert frame.attrs["dataset"] == "shop" and frame.attrs["users"] > 0
+
+
+def test_bad_parameters(shop):
+    with pytest.raises(maitre.InvalidParamError) as info:
+        maitre.evaluate(shop, split="sideways")
+    assert info.value.name == "split" and "sideways" in str(info.value)
+    with pytest.raises(maitre.InvalidParamError) as info:
+        maitre.evaluate(shop, models=["popularity", "oracle"])
+    assert info.value.name == "models"
+    with pytest.raises(TypeError):
+        maitre.evaluate("not a log")
+
+
+def test_not_enough_data():
+    with pytest.raises(maitre.NotEnoughDataError):
+        maitre.evaluate(maitre.EventLog())
+
+
+@pytest.fixture(scope="module")
+def movielens():
+    # No skip: without the data (MAITRE_ML100K or ../shared/data/ml-100k) this fails.
+    return maitre.load_movielens()
+
+
+def test_movielens_loads(movielens):
+    s = movielens.summary()
+    assert s["events"] == 100_000
+    assert s["customers"] == 943
+    assert s["items"] >= 1682
+    assert s["kinds"] == {"rating": 100_000}
+
+
+def test_popularity_on_movielens_leave_last_out(movielens):
+    report = maitre.evaluate(
+        movielens, split="leave-last-out", models=["popularity"], min_value=4.0,
+        dataset="ml-100k",
+    )
+    check_report(report, ["popularity"])
+    assert report["dataset"] == "ml-100k"
+    assert 900 <= report["users"] <= 943
+    assert report["results"][0]["hr@10"] > 0.05
