@@ -123,7 +123,7 @@ impl PyEventLog {
     /// Parameters:
     ///     seed: the random seed (same seed, same log).
     ///     size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
-    ///         "large" (240,000), or a number of customers.
+    ///         "large" (300,000), or a number of customers.
     ///
     /// Raises InvalidParamError for an unknown size.
     ///

@@ -290,7 +290,7 @@ def synthetic_storefront(seed: int = 0, size: Union[str, int] = "tiny") -> Event
     Parameters:
         seed: the random seed.
         size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
-            "large" (240,000), or a number of customers.
+            "large" (300,000), or a number of customers.
 
     Raises InvalidParamError for an unknown size.
 
