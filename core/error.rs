@@ -132,6 +132,9 @@ pub enum Error {
     /// There is not enough data for the operation (an empty log, a split with no test users).
     #[error("not enough data: {0}")]
     NotEnoughData(String),
+    /// A long operation was stopped by its progress callback.
+    #[error("cancelled by the progress callback")]
+    Cancelled,
     /// A file that does not exist.
     #[error("file not found: {}", path.display())]
     FileNotFound { path: PathBuf },
@@ -171,6 +174,7 @@ impl Error {
             Error::Unknown { .. } => "Unknown",
             Error::LengthMismatch { .. } => "LengthMismatch",
             Error::NotEnoughData(_) => "NotEnoughData",
+            Error::Cancelled => "Cancelled",
             Error::FileNotFound { .. } => "FileNotFound",
             Error::Io { .. } => "Io",
         }

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod datasets;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod events;

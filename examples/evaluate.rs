@@ -11,7 +11,7 @@
 //! last line of output is one JSON object (the evaluation contract), alone with `--json`.
 
 use maitre::datasets::{movielens, synthetic_storefront, Size};
-use maitre::eval::{evaluate, EvalConfig, Split};
+use maitre::eval::{evaluate, EvalConfig, Split, MODELS};
 use std::process::ExitCode;
 
 struct Args {
@@ -53,7 +53,8 @@ fn run(args: &Args) -> maitre::Result<maitre::eval::EvalReport> {
                 .dataset("ml-100k")
                 .split(args.split)
                 .positive_kinds(["rating"])
-                .min_value(movielens::MovieLens::POSITIVE_MIN_RATING);
+                .min_value(movielens::MovieLens::POSITIVE_MIN_RATING)
+                .models(MODELS);
             evaluate(&ml.log, &config)
         }
         None => {
@@ -64,7 +65,8 @@ fn run(args: &Args) -> maitre::Result<maitre::eval::EvalReport> {
                     args.seed, args.size
                 ))
                 .split(args.split)
-                .positive_kinds(["purchase"]);
+                .positive_kinds(["purchase"])
+                .models(MODELS);
             evaluate(&shop.log, &config)
         }
     }

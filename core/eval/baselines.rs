@@ -23,7 +23,7 @@ impl Popularity {
 }
 
 impl Scorer for Popularity {
-    fn score(&self, _history: &[u32], out: &mut [f32]) {
+    fn score(&self, _user: u32, _history: &[u32], out: &mut [f32]) {
         out.copy_from_slice(&self.counts);
     }
 }
@@ -96,7 +96,7 @@ impl ItemKnn {
 }
 
 impl Scorer for ItemKnn {
-    fn score(&self, history: &[u32], out: &mut [f32]) {
+    fn score(&self, _user: u32, history: &[u32], out: &mut [f32]) {
         out.fill(0.0);
         for &j in history {
             let (items, sims) = self.neighbours.row(j);
@@ -130,11 +130,11 @@ mod tests {
         let knn = ItemKnn::fit(&train, 10).unwrap();
         let mut out = vec![0.0; 3];
         // History {0}: sim(0,1) = 2 / (√2·√2) = 1, sim(0,2) = 1 / (√2·√2) = 0.5.
-        knn.score(&[0], &mut out);
+        knn.score(0, &[0], &mut out);
         assert_eq!(out, vec![0.0, 1.0, 0.5]);
         // One neighbour only: item 0 keeps item 1.
         let knn = ItemKnn::fit(&train, 1).unwrap();
-        knn.score(&[0], &mut out);
+        knn.score(0, &[0], &mut out);
         assert_eq!(out, vec![0.0, 1.0, 0.0]);
     }
 
@@ -142,7 +142,7 @@ mod tests {
     fn popularity_counts_customers() {
         let train = Csr::from_triplets(2, 3, vec![(0, 2, 1.0), (1, 2, 1.0), (1, 0, 1.0)]).unwrap();
         let mut out = vec![0.0; 3];
-        Popularity::fit(&train).score(&[], &mut out);
+        Popularity::fit(&train).score(0, &[], &mut out);
         assert_eq!(out, vec![1.0, 0.0, 2.0]);
     }
 }

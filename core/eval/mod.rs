@@ -7,8 +7,8 @@
 //! coverage@k is the share of the catalogue that appears in any top-k list.
 //!
 //! Depends on: `events`, `identity` (through the log), `interactions` (the CSR
-//! type). Models depend on this module, never the reverse: a model enters
-//! through the [`Scorer`] trait.
+//! type) and `embed` (to fit models by name). Models never depend on this
+//! module: they are scored through the [`Scorer`] trait, implemented here.
 
 pub mod baselines;
 pub mod metrics;
@@ -16,6 +16,7 @@ mod split;
 
 pub use split::{lower_quantile, Positives, Split, SplitData};
 
+use crate::embed::{AlsModel, AlsParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use rayon::prelude::*;
@@ -24,10 +25,19 @@ use std::collections::BTreeMap;
 
 /// Anything that scores every catalogue item for a customer from their history.
 pub trait Scorer: Sync {
-    /// Writes one score per catalogue item into `out` (higher is better).
-    /// `history` holds the customer's training items.
-    fn score(&self, history: &[u32], out: &mut [f32]);
+    /// Writes one score per catalogue item into `out` (higher is better) for
+    /// customer `user`, whose training items are `history`.
+    fn score(&self, user: u32, history: &[u32], out: &mut [f32]);
 }
+
+impl Scorer for AlsModel {
+    fn score(&self, user: u32, _history: &[u32], out: &mut [f32]) {
+        self.items.scores(self.users.row(user), out);
+    }
+}
+
+/// The models [`evaluate`] knows by name.
+pub const MODELS: [&str; 3] = ["popularity", "item-knn", "als"];
 
 /// The cut-offs every evaluation reports.
 pub const CUTOFFS: [usize; 2] = [10, 20];
@@ -35,7 +45,8 @@ pub const CUTOFFS: [usize; 2] = [10, 20];
 /// What to evaluate and how.
 ///
 /// Defaults: leave-last-out split, every positive-weight kind is a positive, no
-/// value threshold, models `popularity` and `item-knn` (100 neighbours).
+/// value threshold, models `popularity` and `item-knn` (100 neighbours); `als`
+/// runs with [`EvalConfig::als`] when asked for.
 ///
 /// ```
 /// use maitre::eval::{EvalConfig, Split};
@@ -56,10 +67,12 @@ pub struct EvalConfig {
     pub positive_kinds: Option<Vec<String>>,
     /// Minimum value (e.g. rating ≥ 4) for a positive.
     pub min_value: Option<f64>,
-    /// Models to run, by name: `popularity`, `item-knn`.
+    /// Models to run, by name: `popularity`, `item-knn`, `als`.
     pub models: Vec<String>,
     /// Neighbours per item for `item-knn`.
     pub knn_neighbours: usize,
+    /// Parameters of `als`.
+    pub als: AlsParams,
 }
 
 impl Default for EvalConfig {
@@ -71,6 +84,7 @@ impl Default for EvalConfig {
             min_value: None,
             models: vec!["popularity".into(), "item-knn".into()],
             knn_neighbours: baselines::ItemKnn::DEFAULT_NEIGHBOURS,
+            als: AlsParams::default(),
         }
     }
 }
@@ -101,6 +115,13 @@ impl EvalConfig {
     #[must_use]
     pub fn min_value(mut self, value: f64) -> Self {
         self.min_value = Some(value);
+        self
+    }
+
+    /// Sets the parameters of `als`.
+    #[must_use]
+    pub fn als(mut self, params: AlsParams) -> Self {
+        self.als = params;
         self
     }
 
@@ -148,10 +169,10 @@ pub struct EvalReport {
 /// ```
 pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
     for model in &config.models {
-        if !matches!(model.as_str(), "popularity" | "item-knn") {
+        if !MODELS.contains(&model.as_str()) {
             return Err(Error::param(
                 "models",
-                format!("unknown model {model:?}: expected popularity or item-knn"),
+                format!("unknown model {model:?}: expected one of {MODELS:?}"),
             ));
         }
     }
@@ -162,10 +183,15 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
         let started = web_time::Instant::now();
         let scorer: Box<dyn Scorer> = match model.as_str() {
             "popularity" => Box::new(baselines::Popularity::fit(&split.train)),
-            _ => Box::new(baselines::ItemKnn::fit(
+            "item-knn" => Box::new(baselines::ItemKnn::fit(
                 &split.train,
                 config.knn_neighbours,
             )?),
+            _ => Box::new(
+                config
+                    .als
+                    .fit_matrix(&split.train, |_| std::ops::ControlFlow::Continue(()))?,
+            ),
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         results.push(ModelResult {
@@ -195,7 +221,7 @@ pub fn score_split(split: &SplitData, scorer: &dyn Scorer) -> BTreeMap<String, f
             || vec![0f32; n_items],
             |scores, (user, _)| {
                 let history = split.train.row(*user).0;
-                scorer.score(history, scores);
+                scorer.score(*user, history, scores);
                 for &i in history {
                     scores[i as usize] = f32::NEG_INFINITY;
                 }
