@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the npm package's wasm: pkg/ (ES module, --target web) and
+# pkg-node/ (CommonJS, --target nodejs). Run from anywhere.
+# Needs: rustup target wasm32-unknown-unknown, wasm-bindgen CLI equal to the
+# pinned wasm-bindgen crate. Optional: wasm-opt from npm `binaryen`.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+
+want="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$here/Cargo.toml")"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "$have" != "$want" ]; then
+  echo "build.sh: wasm-bindgen CLI is '${have:-missing}', the crate pins $want" >&2
+  echo "  cargo install wasm-bindgen-cli --version $want" >&2
+  exit 1
+fi
+
+cargo build -p maitre-wasm --target wasm32-unknown-unknown --release
+target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+wasm="$target_dir/wasm32-unknown-unknown/release/maitre_wasm.wasm"
+
+rm -rf "$here/pkg" "$here/pkg-node"
+wasm-bindgen "$wasm" --target web --out-dir "$here/pkg" --out-name maitre
+wasm-bindgen "$wasm" --target nodejs --out-dir "$here/pkg-node" --out-name maitre
+# The package is "type": "module"; the nodejs build is CommonJS.
+echo '{"type":"commonjs"}' > "$here/pkg-node/package.json"
+
+# Shrink with wasm-opt only if it comes from npm binaryen (Debian's binaryen
+# breaks wasm-bindgen output; see shared/TOOLCHAIN.md).
+opt="$here/node_modules/.bin/wasm-opt"
+if [ -x "$opt" ]; then
+  features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
+    --enable-mutable-globals --enable-reference-types --enable-multivalue"
+  # Both targets get the same wasm from wasm-bindgen: optimise it once (≈ 30 s).
+  # shellcheck disable=SC2086
+  "$opt" -Oz $features "$here/pkg/maitre_bg.wasm" -o "$here/pkg/maitre_bg.opt.wasm"
+  if cmp -s "$here/pkg/maitre_bg.wasm" "$here/pkg-node/maitre_bg.wasm"; then
+    cp "$here/pkg/maitre_bg.opt.wasm" "$here/pkg-node/maitre_bg.wasm"
+  else
+    # shellcheck disable=SC2086
+    "$opt" -Oz $features "$here/pkg-node/maitre_bg.wasm" -o "$here/pkg-node/maitre_bg.wasm"
+  fi
+  mv "$here/pkg/maitre_bg.opt.wasm" "$here/pkg/maitre_bg.wasm"
+else
+  echo "build.sh: no npm wasm-opt in node_modules/.bin, skipping -Oz" >&2
+fi
+ls -l "$here/pkg/maitre_bg.wasm"
