@@ -289,3 +289,19 @@ fn identities_merge_whatever_the_link_order() {
     assert_eq!(a[1], a[2]);
     assert_eq!(a[3], "c8");
 }
+
+#[test]
+fn text_link_timestamps_are_parsed_or_named() {
+    let mut log = EventLog::new();
+    log.link_text("anon-1", "c1", Some("2024-05-01T12:00:00Z"))
+        .unwrap();
+    assert_eq!(log.links()[0].timestamp, 1_714_564_800);
+    let err = log.link_text("anon-2", "c1", Some("NaN")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "row 1: field `timestamp` \"NaN\" is not a timestamp (epoch seconds or RFC 3339, e.g. 2024-05-01T12:00:00Z)"
+    );
+    let err = log.link_text("anon-2", "c1", None).unwrap_err();
+    assert_eq!(err.to_string(), "row 1: field `timestamp` is missing");
+    assert_eq!(log.links().len(), 1);
+}

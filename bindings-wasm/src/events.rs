@@ -1,7 +1,6 @@
 //! `EventLog`: the core's event log as a JS class.
 
 use crate::convert::{js_error, json_array, to_js, JsBadRow};
-use maitre::error::{BadRow, Location, Problem};
 use maitre::events::{self, IngestOptions, IngestReport, Schema, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -145,8 +144,10 @@ impl EventLog {
         customer: &str,
         #[wasm_bindgen(unchecked_param_type = "number | string")] timestamp: JsValue,
     ) -> Result<(), JsValue> {
-        let seconds = timestamp_arg(&timestamp, self.inner.links().len())?;
-        self.inner.link(alias, customer, seconds).map_err(js_error)
+        let text = timestamp_text(&timestamp);
+        self.inner
+            .link_text(alias, customer, text.as_deref())
+            .map_err(js_error)
     }
 
     /// Number of events.
@@ -162,30 +163,23 @@ impl EventLog {
     }
 }
 
-/// A link's timestamp: a number or text, read by the core's own timestamp parser.
-fn timestamp_arg(value: &JsValue, link: usize) -> Result<i64, JsValue> {
-    let parsed = if value.is_undefined() || value.is_null() {
-        Err(Problem::Missing)
+/// A link's timestamp as text for the core's parser: numbers as JS writes
+/// them, strings as they are, `None` when absent.
+fn timestamp_text(value: &JsValue) -> Option<String> {
+    if value.is_undefined() || value.is_null() {
+        None
     } else if let Some(n) = value.as_f64() {
-        events::parse_timestamp(&js_number_text(n))
+        Some(js_number_text(n))
     } else if let Some(s) = value.as_string() {
-        events::parse_timestamp(&s)
+        Some(s)
     } else if let Some(b) = value.as_bool() {
-        events::parse_timestamp(&b.to_string())
+        Some(b.to_string())
     } else {
-        let kind = value.js_typeof().as_string().unwrap_or_default();
-        events::parse_timestamp(&format!("[{kind}]"))
-    };
-    parsed.map_err(|problem| {
-        js_error(
-            BadRow {
-                location: Location::Index(link),
-                field: "timestamp".into(),
-                problem,
-            }
-            .into(),
-        )
-    })
+        Some(format!(
+            "[{}]",
+            value.js_typeof().as_string().unwrap_or_default()
+        ))
+    }
 }
 
 /// A JS number as JS writes it (`NaN`, `Infinity`), which the core's parser reads.

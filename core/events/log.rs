@@ -520,6 +520,22 @@ impl EventLog {
         Ok(())
     }
 
+    /// [`EventLog::link`] with the timestamp as text (epoch seconds or RFC 3339),
+    /// `None` when the caller has none: how untyped inputs (JS values) arrive.
+    /// A bad timestamp is a [`BadRow`] naming the link's position and `timestamp`.
+    pub fn link_text(
+        &mut self,
+        alias: &str,
+        customer: &str,
+        timestamp: Option<&str>,
+    ) -> Result<()> {
+        let location = Location::Index(self.links.len());
+        let seconds = timestamp
+            .map_or(Err(Problem::Missing), parse::parse_timestamp)
+            .map_err(|p| BadRow::new(location, "timestamp", p))?;
+        self.link(alias, customer, seconds)
+    }
+
     /// Adds an item to the catalogue without any event (so evaluation ranks it,
     /// and later models can place it). Returns its index.
     pub fn add_item(&mut self, id: &str) -> Result<u32> {
