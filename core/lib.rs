@@ -21,6 +21,7 @@
 //! # Ok::<(), maitre::Error>(())
 //! ```
 
+pub mod catalog;
 pub mod datasets;
 pub mod embed;
 pub mod error;

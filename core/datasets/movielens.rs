@@ -6,6 +6,7 @@
 //! [`find_dir`], or fetched by `scripts/fetch-movielens.sh` into the git-ignored
 //! `data/ml-100k/`.
 
+use crate::catalog::{Catalog, Item};
 use crate::error::{BadRow, Error, Location, Problem, Result};
 use crate::events::{Event, EventKinds, EventLog, IngestOptions};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,19 @@ pub struct Movie {
     pub title: String,
     pub year: Option<u16>,
     pub genres: Vec<String>,
+}
+
+impl Movie {
+    /// The movie as a catalogue item (content: films are not stocked goods).
+    pub fn item(&self) -> Item {
+        let mut item = Item::new(&self.id);
+        item.category = self.genres.first().cloned();
+        item.tags = self.genres.clone();
+        if let Some(year) = self.year {
+            item.tags.push(format!("{}s", year / 10 * 10));
+        }
+        item
+    }
 }
 
 /// A user of `ml-100k.user`.
@@ -39,6 +53,9 @@ pub struct MovieLens {
     pub log: EventLog,
     pub movies: Vec<Movie>,
     pub users: Vec<User>,
+    /// The movies as catalogue items: genres and the release decade as tags
+    /// (`genre=Comedy`-style features for cold start), category = first genre.
+    pub catalog: Catalog,
 }
 
 impl MovieLens {
@@ -111,7 +128,13 @@ pub fn load(dir: impl AsRef<Path>) -> Result<MovieLens> {
         log.add_item(&movie.id)?;
     }
     log.extend(events, &IngestOptions::default())?;
-    Ok(MovieLens { log, movies, users })
+    let catalog = Catalog::aligned(&mut log, movies.iter().map(Movie::item))?;
+    Ok(MovieLens {
+        log,
+        movies,
+        users,
+        catalog,
+    })
 }
 
 /// One line of an atomic file, with its header.

@@ -16,6 +16,7 @@
 //! generated in parallel, each from its own random stream, so the data is the
 //! same for a seed whatever the thread count.
 
+use crate::catalog::{Catalog, Item, ItemKind};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use rand::{Rng, SeedableRng};
@@ -86,32 +87,6 @@ impl Size {
     }
 }
 
-/// What an item is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKind {
-    Product,
-    /// Guides and articles.
-    Content,
-    /// Commercial offers (discounts, bundles).
-    Offer,
-    /// Service actions (return help, a call back).
-    Service,
-}
-
-/// One catalogue entry with its attributes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CatalogItem {
-    pub id: String,
-    pub kind: ItemKind,
-    pub category: String,
-    pub brand: Option<String>,
-    /// `low`, `mid` or `high` for products.
-    pub price_band: Option<String>,
-    pub price: Option<f32>,
-    pub tags: Vec<String>,
-}
-
 /// A category that sells `lift` times more often in a context.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ContextEffect {
@@ -140,7 +115,8 @@ pub struct GroundTruth {
 #[derive(Debug, Clone)]
 pub struct Storefront {
     pub log: EventLog,
-    pub catalog: Vec<CatalogItem>,
+    /// Aligned with the log: item `i` of the catalogue is item index `i`.
+    pub catalog: Catalog,
     pub truth: GroundTruth,
 }
 
@@ -368,11 +344,7 @@ fn pick(rng: &mut ChaCha8Rng, weights: impl Iterator<Item = f64> + Clone) -> usi
     last
 }
 
-fn build_world(
-    rng: &mut ChaCha8Rng,
-    log: &mut EventLog,
-    n_products: usize,
-) -> (World, Vec<CatalogItem>) {
+fn build_world(rng: &mut ChaCha8Rng, log: &mut EventLog, n_products: usize) -> (World, Catalog) {
     let kinds = log.kinds();
     let id = |name: &str| kinds.id(name).expect("a default kind");
     let kinds = Kinds {
@@ -385,7 +357,7 @@ fn build_world(
         complaint: id("complaint"),
     };
     let mut catalog = Vec::new();
-    let mut add = |log: &mut EventLog, item: CatalogItem| {
+    let mut add = |log: &mut EventLog, item: Item| {
         let index = log.intern_item(&item.id);
         catalog.push(item);
         index
@@ -403,14 +375,15 @@ fn build_world(
         let brand = format!("{}-brand-{}", CATEGORIES[cat], rng.random_range(0..6));
         let index = add(
             log,
-            CatalogItem {
+            Item {
                 id: format!("sku-{p:06}"),
                 kind: ItemKind::Product,
-                category: CATEGORIES[cat].into(),
+                category: Some(CATEGORIES[cat].into()),
                 brand: Some(brand),
                 price_band: Some(BANDS[band].into()),
                 price: Some(price as f32),
                 tags: Vec::new(),
+                in_stock: true,
             },
         );
         products[cat].push((index, band, 1.0 / (rank as f64).powf(0.9)));
@@ -420,14 +393,15 @@ fn build_world(
         for (n, format) in ["guide", "guide", "article", "article"].iter().enumerate() {
             content[cat].push(add(
                 log,
-                CatalogItem {
+                Item {
                     id: format!("{format}-{name}-{n}"),
                     kind: ItemKind::Content,
-                    category: (*name).into(),
+                    category: Some((*name).into()),
                     brand: None,
                     price_band: None,
                     price: None,
                     tags: vec![(*format).into(), "post-purchase".into()],
+                    in_stock: true,
                 },
             ));
         }
@@ -439,31 +413,33 @@ fn build_world(
         .map(|(cat, name)| {
             let index = add(
                 log,
-                CatalogItem {
+                Item {
                     id: format!("offer-{name}-10pct"),
                     kind: ItemKind::Offer,
-                    category: (*name).into(),
+                    category: Some((*name).into()),
                     brand: None,
                     price_band: None,
                     price: None,
                     tags: vec!["discount".into()],
+                    in_stock: true,
                 },
             );
             (index, cat)
         })
         .collect();
     let service =
-        |log: &mut EventLog, add: &mut dyn FnMut(&mut EventLog, CatalogItem) -> u32, id: &str| {
+        |log: &mut EventLog, add: &mut dyn FnMut(&mut EventLog, Item) -> u32, id: &str| {
             add(
                 log,
-                CatalogItem {
+                Item {
                     id: id.into(),
                     kind: ItemKind::Service,
-                    category: "service".into(),
+                    category: Some("service".into()),
                     brand: None,
                     price_band: None,
                     price: None,
                     tags: vec!["service-recovery".into()],
+                    in_stock: true,
                 },
             )
         };
@@ -539,7 +515,7 @@ fn build_world(
             ctx_ids,
             kinds,
         },
-        catalog,
+        Catalog::from_aligned(catalog),
     )
 }
 
@@ -831,8 +807,9 @@ mod tests {
         let purchase = log.kinds().id("purchase").unwrap();
         let category: BTreeMap<&str, &str> = shop
             .catalog
+            .items()
             .iter()
-            .map(|c| (c.id.as_str(), c.category.as_str()))
+            .map(|c| (c.id.as_str(), c.category.as_deref().unwrap_or_default()))
             .collect();
         let share = |device: &str| {
             let d = log.context_vocab().get("device", device).unwrap();

@@ -8,9 +8,12 @@
 //! evaluation through its `Scorer` trait, implemented here).
 
 mod als;
+mod cold;
 
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
+pub use cold::{AttributeVectors, ColdStartParams};
 
+use crate::error::{Error, Result};
 use ndarray::ArrayView2;
 
 /// A table of `rows` vectors of dimension `k`, row-major.
@@ -25,6 +28,55 @@ impl Factors {
     pub(crate) fn new(rows: usize, k: usize, data: Vec<f32>) -> Self {
         debug_assert_eq!(data.len(), rows * k);
         Factors { rows, k, data }
+    }
+
+    /// A table from row-major data; every value must be finite.
+    pub fn from_vec(rows: usize, k: usize, data: Vec<f32>) -> Result<Self> {
+        if data.len() != rows * k {
+            return Err(Error::LengthMismatch {
+                name: "data".into(),
+                expected: rows * k,
+                got: data.len(),
+            });
+        }
+        check_finite("data", &data)?;
+        Ok(Factors { rows, k, data })
+    }
+
+    /// Appends a vector (a new item placed by cold start, say); returns its row.
+    pub fn push(&mut self, vector: &[f32]) -> Result<u32> {
+        if vector.len() != self.k {
+            return Err(Error::LengthMismatch {
+                name: "vector".into(),
+                expected: self.k,
+                got: vector.len(),
+            });
+        }
+        check_finite("vector", vector)?;
+        self.data.extend_from_slice(vector);
+        self.rows += 1;
+        Ok((self.rows - 1) as u32)
+    }
+
+    /// Replaces vector `i`.
+    pub fn set_row(&mut self, i: u32, vector: &[f32]) -> Result<()> {
+        if i as usize >= self.rows {
+            return Err(Error::Unknown {
+                what: "row",
+                id: i.to_string(),
+            });
+        }
+        if vector.len() != self.k {
+            return Err(Error::LengthMismatch {
+                name: "vector".into(),
+                expected: self.k,
+                got: vector.len(),
+            });
+        }
+        check_finite("vector", vector)?;
+        let at = i as usize * self.k;
+        self.data[at..at + self.k].copy_from_slice(vector);
+        Ok(())
     }
 
     /// Vector `i`.
@@ -63,6 +115,16 @@ impl Factors {
         for (o, row) in out.iter_mut().zip(self.data.chunks_exact(self.k)) {
             *o = dot(row, query);
         }
+    }
+}
+
+fn check_finite(name: &str, values: &[f32]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(at) => Err(Error::param(
+            name,
+            format!("value {} at position {at} is not finite", values[at]),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -11,9 +11,11 @@
 //! module: they are scored through the [`Scorer`] trait, implemented here.
 
 pub mod baselines;
+mod cold;
 pub mod metrics;
 mod split;
 
+pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport};
 pub use split::{lower_quantile, Positives, Split, SplitData};
 
 use crate::embed::{AlsModel, AlsParams};
