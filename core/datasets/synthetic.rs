@@ -120,6 +120,32 @@ pub struct Storefront {
     pub truth: GroundTruth,
 }
 
+impl Storefront {
+    /// Whether event `event`'s context lifts its item's category (one of the
+    /// built-in context effects applies): the events where a context-aware
+    /// model should do better by construction.
+    pub fn context_matters(&self, event: usize) -> bool {
+        let log = &self.log;
+        let Some(category) = log
+            .item_column()
+            .get(event)
+            .and_then(|&i| self.catalog.item(i))
+            .and_then(|item| item.category.as_deref())
+        else {
+            return false;
+        };
+        let vocab = log.context_vocab();
+        log.context_of(event).iter().any(|&pair| {
+            vocab.pair(pair).is_some_and(|(key, value)| {
+                self.truth
+                    .context_effects
+                    .iter()
+                    .any(|x| x.category == category && x.key == key && x.value == value)
+            })
+        })
+    }
+}
+
 const CATEGORIES: [&str; 12] = [
     "electronics",
     "phones",

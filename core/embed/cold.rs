@@ -182,7 +182,7 @@ impl AttributeVectors {
 /// and `m` right-hand sides (`B` is `n × m`, row-major) in place. f64 because
 /// attribute Gram matrices are counts that can be badly conditioned; sizes are
 /// a few hundred features, so the cubic cost is milliseconds.
-fn cholesky_solve_many(a: &mut [f64], b: &mut [f64], n: usize, m: usize) -> Result<()> {
+pub(crate) fn cholesky_solve_many(a: &mut [f64], b: &mut [f64], n: usize, m: usize) -> Result<()> {
     // Lower-triangular L with A = L Lᵀ, in the lower triangle of `a`.
     for j in 0..n {
         let mut d = a[j * n + j];

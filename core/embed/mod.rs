@@ -9,9 +9,11 @@
 
 mod als;
 mod cold;
+mod context;
 
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
 pub use cold::{AttributeVectors, ColdStartParams};
+pub use context::ContextVectors;
 
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;

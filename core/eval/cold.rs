@@ -201,11 +201,20 @@ mod tests {
         let config = EvalConfig::default()
             .positive_kinds(["purchase"])
             .als(crate::embed::Als::params().factors(16).iterations(6));
-        let report =
-            evaluate_cold_start(&shop.log, &shop.catalog, &config, &ColdStartConfig::default())
-                .unwrap();
+        let report = evaluate_cold_start(
+            &shop.log,
+            &shop.catalog,
+            &config,
+            &ColdStartConfig::default(),
+        )
+        .unwrap();
         let recall = |name: &str| {
-            report.results.iter().find(|r| r.model == name).unwrap().metrics["recall@20"]
+            report
+                .results
+                .iter()
+                .find(|r| r.model == name)
+                .unwrap()
+                .metrics["recall@20"]
         };
         // A random order of the cold items finds 20 / n of each customer's items.
         let chance = 20.0 / report.cold_items as f64;

@@ -35,6 +35,15 @@ impl Positives {
         kinds: Option<&[String]>,
         min_value: Option<f64>,
     ) -> Result<Self> {
+        Ok(Self::from_log_with_events(log, kinds, min_value)?.0)
+    }
+
+    /// [`Positives::from_log`], with the log row of each positive's event.
+    pub fn from_log_with_events(
+        log: &EventLog,
+        kinds: Option<&[String]>,
+        min_value: Option<f64>,
+    ) -> Result<(Self, Vec<usize>)> {
         let registry = log.kinds();
         let mut wanted = vec![false; registry.specs().len()];
         match kinds {
@@ -68,6 +77,7 @@ impl Positives {
             n_items: log.items().len(),
         };
         let values = log.value_column();
+        let mut rows = Vec::new();
         for i in 0..log.len() {
             if !wanted[log.kind_column()[i] as usize] {
                 continue;
@@ -84,9 +94,10 @@ impl Positives {
                 out.user.push(user);
                 out.item.push(item);
                 out.timestamp.push(log.timestamp_column()[i]);
+                rows.push(i);
             }
         }
-        Ok(out)
+        Ok((out, rows))
     }
 
     /// Number of positives.
