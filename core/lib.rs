@@ -10,6 +10,7 @@
 //! events ──► identity ──► interactions ──► (models) ──► eval
 //!   EventLog    Identities    Csr + transpose   baselines    splits, metrics
 //! datasets: synthetic storefront, MovieLens 100K (feed `events`)
+//! index: top-k inner-product search over item vectors (exact, HNSW)
 //! ```
 //!
 //! ```
@@ -28,6 +29,7 @@ pub mod error;
 pub mod eval;
 pub mod events;
 pub mod identity;
+pub mod index;
 pub mod interactions;
 mod intern;
 

@@ -1,9 +1,12 @@
-//! Data sets: a built-in synthetic storefront and MovieLens 100K.
+//! Data sets: a built-in synthetic storefront, MovieLens 100K, and synthetic
+//! clustered vectors for the index.
 //!
-//! Both produce an [`EventLog`](crate::events::EventLog), the same input every
+//! The first two produce an [`EventLog`](crate::events::EventLog), the same input every
 //! model and evaluation takes. Depends on: `events`, `error`.
 
 pub mod movielens;
 pub mod synthetic;
+mod vectors;
 
 pub use synthetic::{synthetic_storefront, Size, Storefront};
+pub use vectors::clustered_vectors;

@@ -1,0 +1,528 @@
+//! Approximate search on an HNSW graph (hnsw_rs), for inner products.
+//!
+//! HNSW needs a metric-like distance, and the inner product is not one. The
+//! extra-dimension transform turns maximum inner product into nearest
+//! neighbour on the unit sphere: with `M` the largest item norm, an item `x`
+//! becomes `[x, sqrt(M² − |x|²)] / M` (unit length) and a query `q` becomes
+//! `[q, 0] / |q|`; their dot product is `x·q / (M |q|)`, the same order as `x·q`.
+//! The graph then uses `1 − dot` on unit vectors. (hnsw_rs's own `DistDot`
+//! asserts `dot ≤ 1` and panics on rounding, so this module brings its own
+//! clamped distance.)
+//!
+//! The graph only proposes candidates: every returned score is the exact inner
+//! product recomputed on the raw vectors, and the result is topped up by an
+//! exact scan whenever the graph finds fewer than `k` eligible items (selective
+//! filters, many tombstones), so the list is never short.
+//!
+//! hnsw_rs has no deletion. Removed items are tombstones, filtered out inside
+//! the graph search; when they exceed [`HnswParams::rebuild_fraction`] of the
+//! graph, the graph is rebuilt without them. An item inserted after the build
+//! whose norm exceeds `M` cannot be transformed with that `M`: it goes to an
+//! overflow list that every query scans exactly, and the graph is rebuilt with a
+//! new `M` once that list grows past `max(1024, graph size / 64)`.
+//!
+//! Determinism: hnsw_rs draws layers from an internal RNG with a fixed seed (it
+//! cannot be set), so a serial build (`parallel(false)`) gives the same graph and
+//! the same results on every run. The parallel build (the default) does **not**:
+//! threads race for the RNG and for neighbour lists, so the graph, and
+//! occasionally a result near the cut-off, change from run to run. Results are
+//! still deterministic for a given built index.
+
+use super::exact::ExactIndex;
+use super::{
+    check_rows, check_vector, dot, norm_sq, unknown_item, Filter, Hit, Index, Removed, TopK,
+};
+use crate::error::{Error, Result};
+use hnsw_rs::prelude::{Distance, Hnsw};
+
+/// hnsw_rs keeps at most 16 layers.
+const MAX_LAYERS: usize = 16;
+/// hnsw_rs stores connection counts in a `u8` and doubles them on the bottom layer.
+const MAX_CONNECTIONS: usize = 128;
+/// An `ef` beyond this asks the graph to visit most of any catalogue; an exact
+/// scan is cheaper, and hnsw_rs preallocates heaps of `ef` entries.
+const MAX_EF: usize = 100_000;
+/// The overflow list may grow to `max(OVERFLOW_MIN, graph size / OVERFLOW_DIV)`.
+const OVERFLOW_MIN: usize = 1024;
+const OVERFLOW_DIV: usize = 64;
+
+/// `1 − a·b` on unit vectors, clamped at 0: rounding can push the dot product
+/// of near-identical unit vectors just above 1, and hnsw_rs asserts distances
+/// are non-negative.
+#[derive(Debug, Clone, Copy, Default)]
+struct UnitDot;
+
+impl Distance<f32> for UnitDot {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        // `max` also maps a NaN to 0, so no input can reach hnsw_rs's NaN panic.
+        (1.0 - dot(a, b)).max(0.0)
+    }
+}
+
+/// Parameters of an [`HnswIndex`]. Checked by [`validate`](HnswParams::validate)
+/// before anything reaches hnsw_rs, which calls `std::process::exit` or panics on
+/// some bad values.
+///
+/// Defaults: `max_connections` 16, `ef_construction` 200, `ef_search` 100,
+/// `extend_candidates` true, `parallel` true, `rebuild_fraction` 0.25.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HnswParams {
+    max_connections: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    extend_candidates: bool,
+    parallel: bool,
+    rebuild_fraction: f32,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            max_connections: 16,
+            ef_construction: 200,
+            ef_search: 100,
+            extend_candidates: true,
+            parallel: true,
+            rebuild_fraction: 0.25,
+        }
+    }
+}
+
+impl HnswParams {
+    /// Links per item and layer, "M" in the HNSW paper (the bottom layer keeps
+    /// twice as many). 2 to 128; default 16.
+    #[must_use]
+    pub fn max_connections(mut self, m: usize) -> Self {
+        self.max_connections = m;
+        self
+    }
+
+    /// Candidate list size while building: higher is a better graph and a slower
+    /// build. 1 to 100,000; default 200.
+    #[must_use]
+    pub fn ef_construction(mut self, ef: usize) -> Self {
+        self.ef_construction = ef;
+        self
+    }
+
+    /// Candidate list size while searching (raised to `k` when smaller): higher
+    /// is better recall and slower queries. 1 to 100,000; default 100.
+    #[must_use]
+    pub fn ef_search(mut self, ef: usize) -> Self {
+        self.ef_search = ef;
+        self
+    }
+
+    /// Keep considering candidates on the bottom layer after the pruning
+    /// heuristic discards some (hnsw_rs's `set_extend_candidates`). Without it,
+    /// recall on transformed inner-product data stalled near 0.96; default true.
+    #[must_use]
+    pub fn extend_candidates(mut self, on: bool) -> Self {
+        self.extend_candidates = on;
+        self
+    }
+
+    /// Build on the rayon pool (default true). A serial build is slower but
+    /// gives the same graph on every run; a parallel one does not.
+    #[must_use]
+    pub fn parallel(mut self, on: bool) -> Self {
+        self.parallel = on;
+        self
+    }
+
+    /// Rebuild the graph once removed items exceed this fraction of it
+    /// (exclusive 0 to inclusive 1; default 0.25).
+    #[must_use]
+    pub fn rebuild_fraction(mut self, fraction: f32) -> Self {
+        self.rebuild_fraction = fraction;
+        self
+    }
+
+    /// Checks every parameter; the first bad one is an [`Error::InvalidParam`].
+    pub fn validate(&self) -> Result<()> {
+        if !(2..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(Error::param(
+                "max_connections",
+                format!("{} is outside 2..={MAX_CONNECTIONS}", self.max_connections),
+            ));
+        }
+        for (name, ef) in [
+            ("ef_construction", self.ef_construction),
+            ("ef_search", self.ef_search),
+        ] {
+            if !(1..=MAX_EF).contains(&ef) {
+                return Err(Error::param(name, format!("{ef} is outside 1..={MAX_EF}")));
+            }
+        }
+        if !(self.rebuild_fraction > 0.0 && self.rebuild_fraction <= 1.0) {
+            return Err(Error::param(
+                "rebuild_fraction",
+                format!("{} is outside (0, 1]", self.rebuild_fraction),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds an index over `vectors` (row-major, `dim` values per item; item
+    /// `i` is row `i`).
+    pub fn build(&self, dim: usize, vectors: &[f32]) -> Result<HnswIndex> {
+        self.validate()?;
+        check_rows(dim, vectors)?;
+        let mut index = HnswIndex {
+            params: self.clone(),
+            dim,
+            data: vectors.to_vec(),
+            removed: Removed::default(),
+            graph: None,
+            overflow: Vec::new(),
+        };
+        index.rebuild();
+        Ok(index)
+    }
+}
+
+/// The hnsw_rs graph over some of the items and the norm its transform used.
+struct Graph {
+    hnsw: Hnsw<'static, f32, UnitDot>,
+    max_norm: f32,
+    /// Items in the graph.
+    size: usize,
+    /// Items in the graph that were removed since the build.
+    removed: usize,
+}
+
+impl Graph {
+    /// `[x, sqrt(M² − |x|²)] / M` into `out` (length `dim + 1`).
+    fn transform_item(max_norm: f32, x: &[f32], out: &mut [f32]) {
+        let extra = (max_norm * max_norm - norm_sq(x)).max(0.0).sqrt();
+        let (head, last) = out.split_at_mut(x.len());
+        for (o, v) in head.iter_mut().zip(x) {
+            *o = v / max_norm;
+        }
+        last[0] = extra / max_norm;
+    }
+}
+
+/// Approximate top-k inner-product search on an HNSW graph, with exact scores
+/// and never-short results. Built by [`HnswParams::build`]. See the
+/// [module docs](super) for the contract and `hnsw.rs`'s docs for how it keeps it.
+///
+/// ```
+/// use maitre::index::{HnswParams, Index};
+/// let items: Vec<f32> = (0..2000).flat_map(|i| [(i % 50) as f32, (i / 50) as f32]).collect();
+/// let index = HnswParams::default().build(2, &items)?;
+/// let hits = index.search(&[0.0, 1.0], 3, Some(&|item| item % 2 == 0))?;
+/// assert_eq!(hits.len(), 3);
+/// assert!(hits.iter().all(|h| h.item % 2 == 0 && h.score == 39.0));
+/// # Ok::<(), maitre::Error>(())
+/// ```
+pub struct HnswIndex {
+    params: HnswParams,
+    dim: usize,
+    /// Raw vectors of every item ever inserted, row-major: exact scores, top-ups
+    /// and rebuilds read them.
+    data: Vec<f32>,
+    removed: Removed,
+    /// `None` while no item is live.
+    graph: Option<Graph>,
+    /// Items outside the graph, scanned exactly by every query.
+    overflow: Vec<u32>,
+}
+
+impl std::fmt::Debug for HnswIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HnswIndex")
+            .field("params", &self.params)
+            .field("dim", &self.dim)
+            .field("len", &self.len())
+            .field("live", &self.live())
+            .field("graph_size", &self.graph.as_ref().map_or(0, |g| g.size))
+            .field("overflow", &self.overflow.len())
+            .finish()
+    }
+}
+
+impl HnswIndex {
+    /// The parameters it was built with.
+    pub fn params(&self) -> &HnswParams {
+        &self.params
+    }
+
+    /// The stored vector of `item` (removed items keep theirs).
+    pub fn vector(&self, item: u32) -> Option<&[f32]> {
+        let at = item as usize * self.dim;
+        self.data.get(at..at + self.dim)
+    }
+
+    /// Number of items outside the graph, scanned exactly by every query
+    /// (inserted after the build with a norm larger than the graph's).
+    pub fn overflow(&self) -> usize {
+        self.overflow.len()
+    }
+
+    /// Rebuilds the graph from the live items: drops tombstones, takes in the
+    /// overflow and fits the transform to the current largest norm. `insert` and
+    /// `remove` call it when thresholds are crossed; call it yourself to choose
+    /// when the cost (that of a build) is paid.
+    pub fn rebuild(&mut self) {
+        self.overflow.clear();
+        let dim = self.dim;
+        let live: Vec<u32> = (0..self.len() as u32)
+            .filter(|&i| !self.removed.contains(i))
+            .collect();
+        if live.is_empty() {
+            self.graph = None;
+            return;
+        }
+        let max_norm = live
+            .iter()
+            .map(|&i| norm_sq(self.row(i)))
+            .fold(0f32, f32::max)
+            .sqrt();
+        // All-zero items all score 0; any M keeps the transform defined.
+        let max_norm = if max_norm > 0.0 { max_norm } else { 1.0 };
+        let mut transformed = vec![0f32; live.len() * (dim + 1)];
+        for (out, &i) in transformed.chunks_exact_mut(dim + 1).zip(&live) {
+            Graph::transform_item(max_norm, self.row(i), out);
+        }
+        let p = &self.params;
+        let mut hnsw = Hnsw::new(
+            p.max_connections,
+            live.len(),
+            MAX_LAYERS,
+            p.ef_construction,
+            UnitDot,
+        );
+        hnsw.set_extend_candidates(p.extend_candidates);
+        let batch: Vec<(&[f32], usize)> = transformed
+            .chunks_exact(dim + 1)
+            .zip(&live)
+            .map(|(v, &i)| (v, i as usize))
+            .collect();
+        if p.parallel {
+            hnsw.parallel_insert_slice(&batch);
+        } else {
+            for &item in &batch {
+                hnsw.insert_slice(item);
+            }
+        }
+        self.graph = Some(Graph {
+            hnsw,
+            max_norm,
+            size: live.len(),
+            removed: 0,
+        });
+    }
+
+    fn row(&self, item: u32) -> &[f32] {
+        let at = item as usize * self.dim;
+        &self.data[at..at + self.dim]
+    }
+
+    /// The exact answer over every live item: used when the graph cannot help
+    /// (no graph, a zero query, `k` close to the catalogue) or came back short.
+    fn exact(&self, query: &[f32], k: usize, eligible: &dyn Fn(u32) -> bool) -> Vec<Hit> {
+        let mut top = TopK::new(k);
+        ExactIndex::scan_into(&self.data, self.dim, 0, query, eligible, &mut top);
+        top.into_sorted()
+    }
+}
+
+impl Index for HnswIndex {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn len(&self) -> usize {
+        self.data.len() / self.dim
+    }
+
+    fn live(&self) -> usize {
+        self.len() - self.removed.count()
+    }
+
+    fn is_removed(&self, item: u32) -> bool {
+        self.removed.contains(item)
+    }
+
+    fn search(&self, query: &[f32], k: usize, filter: Option<Filter<'_>>) -> Result<Vec<Hit>> {
+        check_vector("query", self.dim, query)?;
+        let k = k.min(self.live());
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let removed = &self.removed;
+        let eligible = |item: u32| !removed.contains(item) && filter.is_none_or(|f| f(item));
+        let q_norm = norm_sq(query).sqrt();
+        let graph = match &self.graph {
+            // A graph walk that must return a quarter of its items visits most of
+            // them anyway; a zero query scores every item 0, a tie for all.
+            Some(g) if k * 4 <= g.size && q_norm > 0.0 => g,
+            _ => return Ok(self.exact(query, k, &eligible)),
+        };
+        let mut q = Vec::with_capacity(self.dim + 1);
+        q.extend(query.iter().map(|v| v / q_norm));
+        q.push(0.0);
+        // Ask for the whole candidate list, not k: hnsw_rs filters its final
+        // list once more and may drop the entry point from it.
+        let ef = self.params.ef_search.max(k);
+        let found = if filter.is_none() && graph.removed == 0 {
+            graph.hnsw.search(&q, ef, ef)
+        } else {
+            let keep = |id: &usize| eligible(*id as u32);
+            graph.hnsw.search_filter(&q, ef, ef, Some(&keep))
+        };
+        let mut top = TopK::new(k);
+        for n in found {
+            let item = n.d_id as u32;
+            // Re-checked: hnsw_rs may hand back its unfiltered entry point.
+            if eligible(item) {
+                top.offer(Hit {
+                    item,
+                    score: dot(self.row(item), query),
+                });
+            }
+        }
+        for &item in &self.overflow {
+            let hit = Hit {
+                item,
+                score: dot(self.row(item), query),
+            };
+            if top.admits(&hit) && eligible(item) {
+                top.push(hit);
+            }
+        }
+        if top.len() < k {
+            return Ok(self.exact(query, k, &eligible));
+        }
+        Ok(top.into_sorted())
+    }
+
+    fn insert(&mut self, vector: &[f32]) -> Result<u32> {
+        check_vector("vector", self.dim, vector)?;
+        let id = u32::try_from(self.len())
+            .map_err(|_| Error::param("vector", "the index holds u32::MAX items"))?;
+        self.data.extend_from_slice(vector);
+        let fits = match &mut self.graph {
+            Some(g) if norm_sq(vector).sqrt() <= g.max_norm => {
+                let mut t = vec![0f32; self.dim + 1];
+                Graph::transform_item(g.max_norm, vector, &mut t);
+                g.hnsw.insert_slice((&t, id as usize));
+                g.size += 1;
+                true
+            }
+            _ => false,
+        };
+        if !fits {
+            self.overflow.push(id);
+            let size = self.graph.as_ref().map_or(0, |g| g.size);
+            if self.overflow.len() > OVERFLOW_MIN.max(size / OVERFLOW_DIV) {
+                self.rebuild();
+            }
+        }
+        Ok(id)
+    }
+
+    fn remove(&mut self, item: u32) -> Result<()> {
+        if item as usize >= self.len() {
+            return Err(unknown_item(item));
+        }
+        if !self.removed.insert(item) {
+            return Ok(());
+        }
+        if let Some(at) = self.overflow.iter().position(|&i| i == item) {
+            self.overflow.swap_remove(at);
+            return Ok(());
+        }
+        if let Some(g) = &mut self.graph {
+            g.removed += 1;
+            if g.removed as f32 > self.params.rebuild_fraction * g.size as f32 {
+                self.rebuild();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transformed_items_are_unit_and_keep_the_order() {
+        let (m, x, y) = (5.0, [3.0, 4.0], [1.0, 0.0]);
+        let (mut tx, mut ty) = ([0f32; 3], [0f32; 3]);
+        Graph::transform_item(m, &x, &mut tx);
+        Graph::transform_item(m, &y, &mut ty);
+        assert!((norm_sq(&tx) - 1.0).abs() < 1e-6 && (norm_sq(&ty) - 1.0).abs() < 1e-6);
+        let q = [0.6, 0.8, 0.0];
+        assert!((dot(&tx, &q) - dot(&x, &q[..2]) / m).abs() < 1e-6);
+    }
+
+    #[test]
+    fn unit_dot_never_goes_negative_or_nan() {
+        let a = [1.0000001f32, 0.0];
+        assert_eq!(UnitDot.eval(&a, &a), 0.0);
+        assert_eq!(UnitDot.eval(&[f32::NAN], &[1.0]), 0.0);
+    }
+
+    #[test]
+    fn bad_params_are_errors_before_hnsw_rs_sees_them() {
+        let bad = [
+            HnswParams::default().max_connections(1),
+            HnswParams::default().max_connections(300),
+            HnswParams::default().ef_construction(0),
+            HnswParams::default().ef_search(usize::MAX),
+            HnswParams::default().rebuild_fraction(0.0),
+            HnswParams::default().rebuild_fraction(f32::NAN),
+        ];
+        for p in bad {
+            assert!(
+                matches!(p.build(2, &[1.0, 0.0]), Err(Error::InvalidParam { .. })),
+                "{p:?}"
+            );
+        }
+        assert!(HnswParams::default().validate().is_ok());
+    }
+
+    #[test]
+    fn inserts_beyond_the_norm_go_to_overflow_and_are_found() {
+        let items: Vec<f32> = (0..500).flat_map(|i| [(i % 7) as f32, 1.0]).collect();
+        let mut index = HnswParams::default()
+            .ef_search(20)
+            .build(2, &items)
+            .unwrap();
+        let big = index.insert(&[100.0, 0.0]).unwrap();
+        assert_eq!(index.overflow(), 1);
+        let hits = index.search(&[1.0, 0.0], 1, None).unwrap();
+        assert_eq!(hits[0].item, big);
+        index.rebuild();
+        assert_eq!(index.overflow(), 0);
+        assert_eq!(index.search(&[1.0, 0.0], 1, None).unwrap()[0].item, big);
+    }
+
+    #[test]
+    fn removals_past_the_fraction_rebuild_the_graph() {
+        let items: Vec<f32> = (0..400).flat_map(|i| [i as f32, 1.0]).collect();
+        let mut index = HnswParams::default()
+            .rebuild_fraction(0.1)
+            .build(2, &items)
+            .unwrap();
+        for i in 0..41 {
+            index.remove(399 - i).unwrap();
+        }
+        let g = index.graph.as_ref().unwrap();
+        assert_eq!((g.size, g.removed), (359, 0));
+        assert_eq!(index.search(&[1.0, 0.0], 1, None).unwrap()[0].item, 358);
+    }
+
+    #[test]
+    fn an_index_emptied_by_removals_answers_empty_and_takes_inserts() {
+        let mut index = HnswParams::default().build(2, &[1.0, 0.0]).unwrap();
+        index.remove(0).unwrap();
+        assert!(index.graph.is_none());
+        assert_eq!(index.search(&[1.0, 0.0], 3, None).unwrap(), []);
+        let id = index.insert(&[0.0, 1.0]).unwrap();
+        assert_eq!(index.search(&[0.0, 1.0], 3, None).unwrap()[0].item, id);
+    }
+}
