@@ -244,6 +244,16 @@ impl Catalog {
         Catalog { items }
     }
 
+    /// Appends a new item (index = the previous length). The caller keeps
+    /// the log and model in step and rules out duplicate ids;
+    /// `Recommender::add_item` does both.
+    pub(crate) fn push(&mut self, mut item: Item) -> Result<u32> {
+        item.check(self.items.len())?;
+        item.id = item.id.trim().to_owned();
+        self.items.push(item);
+        Ok((self.items.len() - 1) as u32)
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -32,6 +32,7 @@ pub mod identity;
 pub mod index;
 pub mod interactions;
 mod intern;
+pub mod recommend;
 
 pub use error::{Error, Result};
 pub use intern::Interner;

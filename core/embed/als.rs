@@ -216,11 +216,7 @@ impl AlsParams {
                     return Err(Error::Cancelled);
                 }
             }
-            model.item_gram = model.items.gram();
-            model
-                .item_gram
-                .iter_mut()
-                .for_each(|g| *g *= self.unobserved_weight);
+            model.item_gram = scaled_gram(&model.items, self.unobserved_weight);
             Ok(model)
         };
         match self.threads {
@@ -556,6 +552,46 @@ pub(crate) fn conjugate_gradient(
         }
         rs_old = rs_new;
     }
+}
+
+/// Assembling and trimming models (for serving and artifacts).
+impl AlsModel {
+    /// A model from stored parts. The fold-in Gram matrix is recomputed from
+    /// the item vectors, so it always matches them.
+    pub fn from_parts(users: Factors, items: Factors, params: AlsParams) -> Result<Self> {
+        params.validate()?;
+        if users.k() != items.k() || (items.rows() > 0 && items.k() != params.factors) {
+            return Err(Error::LengthMismatch {
+                name: "factors".into(),
+                expected: params.factors,
+                got: if users.k() != items.k() {
+                    users.k()
+                } else {
+                    items.k()
+                },
+            });
+        }
+        let item_gram = scaled_gram(&items, params.unobserved_weight);
+        Ok(AlsModel {
+            users,
+            items,
+            params,
+            item_gram,
+        })
+    }
+
+    /// The same model with no customer vectors (items and fold-in only).
+    pub fn without_users(mut self) -> Self {
+        self.users = Factors::new(0, self.items.k(), Vec::new());
+        self
+    }
+}
+
+/// `α₀·YᵀY`.
+fn scaled_gram(items: &Factors, unobserved_weight: f32) -> Vec<f32> {
+    let mut gram = items.gram();
+    gram.iter_mut().for_each(|g| *g *= unobserved_weight);
+    gram
 }
 
 #[cfg(test)]

@@ -305,8 +305,16 @@ mod tests {
             .positive_kinds(["purchase"])
             .als(crate::embed::Als::params().factors(8).iterations(4));
         let report = evaluate_context(&shop.log, &config, |e| shop.context_matters(e)).unwrap();
-        let best = report.validation.iter().map(|v| v.1).fold(f64::MIN, f64::max);
-        let chosen = report.validation.iter().find(|v| v.0 == report.weight).unwrap();
+        let best = report
+            .validation
+            .iter()
+            .map(|v| v.1)
+            .fold(f64::MIN, f64::max);
+        let chosen = report
+            .validation
+            .iter()
+            .find(|v| v.0 == report.weight)
+            .unwrap();
         assert_eq!(chosen.1, best);
         assert!(report.context_users > 0 && report.context_users <= report.users);
 

@@ -1,0 +1,898 @@
+//! Serving: "what should this customer or visitor see now?"
+//!
+//! A [`Recommender`] bundles what answering needs: item vectors in an
+//! [`Index`], the fold-in model (to turn a session's events into a vector),
+//! the catalogue (for rules), context vectors, popularity (for fallbacks) and,
+//! in the full flavour, known customers with their vectors and histories.
+//! [`Recommender::recommend`] composes the query (taste ⊕ session ⊕ context),
+//! searches with the filters applied inside the index, then applies boosts,
+//! rotation, the relevance floor and diversity, fills any gap from popular
+//! items in the context, and says why each item is there.
+//!
+//! Depends on: `catalog`, `embed`, `index`, `events` (to build from a log),
+//! `error`. May not depend on `eval` or `datasets`.
+
+mod rules;
+
+pub use rules::{Boost, Diversity, Field, Filters, Predicate, Rotation};
+
+use crate::catalog::{Catalog, Item};
+use crate::embed::{AlsModel, AttributeVectors, ContextVectors, Factors};
+use crate::error::{Error, Result};
+use crate::events::{EventKinds, EventLog};
+use crate::index::{Index, IndexParams};
+use crate::Interner;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+
+/// Serving settings with validated defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServeSettings {
+    /// Weight of the context vectors in the query. Default 0.1: the weight
+    /// `eval::evaluate_context` chose on validation for the synthetic
+    /// storefront; re-tune it for your data the same way.
+    pub context_weight: f32,
+    /// Without a stored history, a known customer's query is
+    /// `(1 − w)·taste + w·session`; this is `w`. Default 0.5.
+    pub session_weight: f32,
+    /// Items kept per context pair for popular-in-context fallbacks.
+    pub popular_per_context: usize,
+}
+
+impl Default for ServeSettings {
+    fn default() -> Self {
+        ServeSettings {
+            context_weight: 0.1,
+            session_weight: 0.5,
+            popular_per_context: 200,
+        }
+    }
+}
+
+impl ServeSettings {
+    pub fn validate(&self) -> Result<()> {
+        if !self.context_weight.is_finite() {
+            return Err(Error::param("context_weight", "must be finite"));
+        }
+        if !(0.0..=1.0).contains(&self.session_weight) {
+            return Err(Error::param(
+                "session_weight",
+                format!("{} must be between 0 and 1", self.session_weight),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One event of the current session (or an anonymous visitor's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionEvent {
+    pub item: String,
+    /// An event kind known to the model (`view`, `cart`, `purchase`, …).
+    pub kind: String,
+    /// Epoch seconds; needed only for `Filters::exclude_purchased_within`.
+    #[serde(default)]
+    pub timestamp: Option<i64>,
+}
+
+impl SessionEvent {
+    pub fn new(item: impl Into<String>, kind: impl Into<String>) -> Self {
+        SessionEvent {
+            item: item.into(),
+            kind: kind.into(),
+            timestamp: None,
+        }
+    }
+}
+
+/// A recommendation request. Everything is optional but `k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Request {
+    /// A known customer id (any of their linked ids). An unknown id is a new
+    /// customer: served from session, context and popularity.
+    pub customer: Option<String>,
+    pub session: Vec<SessionEvent>,
+    /// `(key, value)` pairs such as `("device", "mobile")`.
+    pub context: Vec<(String, String)>,
+    pub k: usize,
+    pub filters: Filters,
+    pub boosts: Vec<Boost>,
+    /// Items placed first, in this order (if they exist and pass the filters).
+    pub pins: Vec<String>,
+    pub diversity: Diversity,
+    pub rotation: Option<Rotation>,
+    /// Personalised items scoring below this are replaced by fallbacks.
+    pub min_score: Option<f32>,
+    /// "Now" in epoch seconds, for time windows.
+    pub now: Option<i64>,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            customer: None,
+            session: Vec::new(),
+            context: Vec::new(),
+            k: 10,
+            filters: Filters::default(),
+            boosts: Vec::new(),
+            pins: Vec::new(),
+            diversity: Diversity::default(),
+            rotation: None,
+            min_score: None,
+            now: None,
+        }
+    }
+}
+
+impl Request {
+    /// A request for `k` items.
+    pub fn new(k: usize) -> Self {
+        Request {
+            k,
+            ..Request::default()
+        }
+    }
+
+    #[must_use]
+    pub fn customer(mut self, id: impl Into<String>) -> Self {
+        self.customer = Some(id.into());
+        self
+    }
+
+    #[must_use]
+    pub fn event(mut self, item: impl Into<String>, kind: impl Into<String>) -> Self {
+        self.session.push(SessionEvent::new(item, kind));
+        self
+    }
+
+    #[must_use]
+    pub fn context(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.context.push((key.into(), value.into()));
+        self
+    }
+
+    #[must_use]
+    pub fn filters(mut self, filters: Filters) -> Self {
+        self.filters = filters;
+        self
+    }
+
+    #[must_use]
+    pub fn diversity(mut self, diversity: Diversity) -> Self {
+        self.diversity = diversity;
+        self
+    }
+
+    #[must_use]
+    pub fn rotation(mut self, rotation: Rotation) -> Self {
+        self.rotation = Some(rotation);
+        self
+    }
+
+    #[must_use]
+    pub fn pin(mut self, item: impl Into<String>) -> Self {
+        self.pins.push(item.into());
+        self
+    }
+
+    #[must_use]
+    pub fn boost(mut self, when: Predicate, amount: f32) -> Self {
+        self.boosts.push(Boost { when, amount });
+        self
+    }
+}
+
+/// Why an item is in the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Reason {
+    /// Close to these items from the customer's history or session ("because
+    /// you viewed …"), strongest first.
+    Because { items: Vec<String> },
+    /// The customer's long-term taste, with no single item standing out.
+    Taste,
+    /// Placed by the request's pins.
+    Pinned,
+    /// Filled in: popular in this context (`key=value`).
+    PopularInContext { context: String },
+    /// Filled in: popular overall.
+    Popular,
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub item: String,
+    /// The item's index (row of the item vectors).
+    pub index: u32,
+    /// The ranking score: the inner product with the query, plus boosts,
+    /// minus rotation penalties (0 for pins and fallbacks' own order).
+    pub score: f32,
+    #[serde(flatten)]
+    pub reason: Reason,
+}
+
+/// Known customers: vectors, ids and what they did (full flavour only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customers {
+    /// Canonical id of each customer (row of the vectors).
+    pub ids: Interner,
+    /// Every raw id (linked devices, accounts) → customer row.
+    pub aliases: HashMap<String, u32>,
+    /// History: per customer, `(item, weight, last purchase time or i64::MIN)`,
+    /// sorted by item.
+    pub history: Vec<Vec<Seen>>,
+}
+
+/// One item a customer or session interacted with: `(item, weight, last
+/// purchase time or i64::MIN)`.
+type Seen = (u32, f32, i64);
+
+/// Everything needed to answer requests. See the module doc.
+pub struct Recommender {
+    model: AlsModel,
+    catalog: Catalog,
+    ids: Interner,
+    index: Box<dyn Index>,
+    kinds: EventKinds,
+    context_pairs: Interner,
+    context: Option<ContextVectors>,
+    attributes: Option<AttributeVectors>,
+    /// Positive event weight per item (fallback order).
+    popularity: Vec<f32>,
+    /// Per context pair, the most popular items there, best first.
+    popular_in: Vec<Vec<u32>>,
+    customers: Option<Customers>,
+    settings: ServeSettings,
+}
+
+impl std::fmt::Debug for Recommender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recommender")
+            .field("items", &self.catalog.len())
+            .field("factors", &self.model.items.k())
+            .field(
+                "customers",
+                &self.customers.as_ref().map_or(0, |c| c.ids.len()),
+            )
+            .field("context_pairs", &self.context_pairs.len())
+            .finish()
+    }
+}
+
+/// What [`Recommender::build`] needs besides the log and model.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub index: IndexParams,
+    pub settings: ServeSettings,
+    /// Learn the cold-start attribute map (needs item attributes).
+    pub attributes: Option<crate::embed::ColdStartParams>,
+    /// Leave customers out (the storefront flavour: no customer ids or
+    /// vectors, sessions only).
+    pub without_customers: bool,
+}
+
+impl Recommender {
+    /// Builds a recommender from the log a model was fitted on.
+    ///
+    /// `catalog` must be aligned with `log` and `model` fitted on
+    /// `Interactions::build(log, …)` (same customers and items).
+    ///
+    /// ```
+    /// use maitre::datasets::{synthetic_storefront, Size};
+    /// use maitre::embed::Als;
+    /// use maitre::interactions::{InteractionConfig, Interactions};
+    /// use maitre::recommend::{BuildOptions, Recommender, Request};
+    /// let shop = synthetic_storefront(1, Size::Tiny)?;
+    /// let matrix = Interactions::build(&shop.log, &InteractionConfig::default())?;
+    /// let model = Als::params().factors(8).iterations(4).fit(&matrix)?;
+    /// let rec = Recommender::build(&shop.log, &shop.catalog, model, &BuildOptions::default())?;
+    /// let visitor = Request::new(5).event("sku-000003", "view").context("device", "mobile");
+    /// let list = rec.recommend(&visitor)?;
+    /// assert_eq!(list.len(), 5);
+    /// assert!(list.iter().all(|r| r.item != "sku-000003")); // seen items are left out
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn build(
+        log: &EventLog,
+        catalog: &Catalog,
+        model: AlsModel,
+        options: &BuildOptions,
+    ) -> Result<Self> {
+        options.settings.validate()?;
+        let n_items = log.items().len();
+        if catalog.len() != n_items || model.items.rows() != n_items {
+            return Err(Error::LengthMismatch {
+                name: "catalog and model items (must match the log's items)".into(),
+                expected: n_items,
+                got: if catalog.len() != n_items {
+                    catalog.len()
+                } else {
+                    model.items.rows()
+                },
+            });
+        }
+        let identities = log.identities();
+        if model.users.rows() != identities.len() {
+            return Err(Error::LengthMismatch {
+                name: "model customers (must match the log's customers)".into(),
+                expected: identities.len(),
+                got: model.users.rows(),
+            });
+        }
+        let kinds = log.kinds();
+        let purchase = kinds.id("purchase");
+        let vocab = log.context_vocab();
+        let mut context_pairs = Interner::new();
+        for p in 0..vocab.len() as u32 {
+            let (key, value) = vocab.pair(p).expect("pair ids are dense");
+            context_pairs.intern(&format!("{key}={value}"));
+        }
+        let mut popularity = vec![0f32; n_items];
+        let mut in_pair: Vec<HashMap<u32, f32>> = vec![HashMap::new(); vocab.len()];
+        let mut observations = Vec::new();
+        let mut history: Vec<HashMap<u32, (f32, i64)>> = vec![HashMap::new(); identities.len()];
+        for e in 0..log.len() {
+            let item = log.item_column()[e];
+            let kind = log.kind_column()[e];
+            let weight = kinds.contribution(kind, log.value_column()[e]);
+            let user = identities.customer_of(log.customer_column()[e]);
+            let entry = history[user as usize]
+                .entry(item)
+                .or_insert((0.0, i64::MIN));
+            entry.0 += weight;
+            if Some(kind) == purchase {
+                entry.1 = entry.1.max(log.timestamp_column()[e]);
+            }
+            if weight > 0.0 {
+                popularity[item as usize] += weight;
+                for &p in log.context_of(e) {
+                    *in_pair[p as usize].entry(item).or_default() += weight;
+                    observations.push((p, item, weight));
+                }
+            }
+        }
+        let popular_in = in_pair
+            .into_iter()
+            .map(|counts| {
+                let mut items: Vec<(u32, f32)> = counts.into_iter().collect();
+                items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                items.truncate(options.settings.popular_per_context);
+                items.into_iter().map(|(i, _)| i).collect()
+            })
+            .collect();
+        let context = match vocab.len() {
+            0 => None,
+            n => Some(ContextVectors::fit(&model.items, n, &observations, 20)?),
+        };
+        let attributes = match &options.attributes {
+            Some(params) => {
+                let warm: Vec<u32> = (0..n_items as u32)
+                    .filter(|&i| popularity[i as usize] > 0.0)
+                    .collect();
+                Some(AttributeVectors::fit(
+                    catalog.items(),
+                    &model.items,
+                    &warm,
+                    params,
+                )?)
+            }
+            None => None,
+        };
+        let customers = if options.without_customers {
+            None
+        } else {
+            let mut ids = Interner::new();
+            for c in 0..identities.len() as u32 {
+                ids.intern(identities.name(c).unwrap_or_default());
+            }
+            let aliases = log
+                .raw_customers()
+                .names()
+                .iter()
+                .enumerate()
+                .map(|(raw, name)| (name.clone(), identities.customer_of(raw as u32)))
+                .collect();
+            let history = history
+                .into_iter()
+                .map(|h| {
+                    let mut h: Vec<Seen> = h.into_iter().map(|(i, (w, t))| (i, w, t)).collect();
+                    h.sort_unstable_by_key(|e| e.0);
+                    h
+                })
+                .collect();
+            Some(Customers {
+                ids,
+                aliases,
+                history,
+            })
+        };
+        let model = if options.without_customers {
+            model.without_users()
+        } else {
+            model
+        };
+        let index = options.index.build(
+            model.items.k(),
+            model.items.view().as_slice().unwrap_or(&[]),
+        )?;
+        let mut ids = Interner::new();
+        for item in catalog.items() {
+            ids.intern(&item.id);
+        }
+        Ok(Recommender {
+            model,
+            catalog: catalog.clone(),
+            ids,
+            index,
+            kinds: kinds.clone(),
+            context_pairs,
+            context,
+            attributes,
+            popularity,
+            popular_in,
+            customers,
+            settings: options.settings.clone(),
+        })
+    }
+
+    /// The catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The item vectors.
+    pub fn item_vectors(&self) -> &Factors {
+        &self.model.items
+    }
+
+    /// Known customers (none in the storefront flavour).
+    pub fn customers(&self) -> Option<&Customers> {
+        self.customers.as_ref()
+    }
+
+    /// Serving settings.
+    pub fn settings(&self) -> &ServeSettings {
+        &self.settings
+    }
+
+    /// Changes the serving settings.
+    pub fn set_settings(&mut self, settings: ServeSettings) -> Result<()> {
+        settings.validate()?;
+        self.settings = settings;
+        Ok(())
+    }
+
+    /// The index of item `id`.
+    pub fn item_index(&self, id: &str) -> Result<u32> {
+        self.ids.get(id).ok_or_else(|| Error::Unknown {
+            what: "item",
+            id: id.into(),
+        })
+    }
+
+    fn customer_row(&self, id: &str) -> Option<u32> {
+        self.customers.as_ref()?.aliases.get(id).copied()
+    }
+
+    /// A brand-new item: added to the catalogue and the index, its vector
+    /// from `vector` or, when `None`, from its attributes (cold start; needs
+    /// the recommender built with `BuildOptions::attributes`). Returns its index.
+    pub fn add_item(&mut self, item: Item, vector: Option<Vec<f32>>) -> Result<u32> {
+        if self.ids.get(item.id.trim()).is_some() {
+            return Err(Error::param(
+                "item",
+                format!("{:?} is already in the catalogue", item.id),
+            ));
+        }
+        let vector =
+            match (vector, &self.attributes) {
+                (Some(v), _) => v,
+                (None, Some(map)) => map.vector(&item),
+                (None, None) => return Err(Error::param(
+                    "vector",
+                    "no vector given and no attribute map (build with BuildOptions::attributes)",
+                )),
+            };
+        let mut items = self.model.items.clone();
+        let row = items.push(&vector)?;
+        let mut catalog = self.catalog.clone();
+        let at = catalog.push(item)?;
+        debug_assert_eq!(at, row);
+        let placed = self.index.insert(&vector)?;
+        debug_assert_eq!(placed, row);
+        self.ids.intern(&catalog.items()[row as usize].id);
+        self.model.items = items;
+        self.catalog = catalog;
+        self.popularity.push(0.0);
+        Ok(row)
+    }
+
+    /// The session's items and weights, validated.
+    fn session_entries(&self, session: &[SessionEvent]) -> Result<Vec<Seen>> {
+        session
+            .iter()
+            .enumerate()
+            .map(|(at, e)| {
+                let item = self.item_index(&e.item)?;
+                let kind = self.kinds.id(&e.kind).ok_or_else(|| Error::Unknown {
+                    what: "event kind",
+                    id: format!("{} (session event {at})", e.kind),
+                })?;
+                let weight = self.kinds.contribution(kind, f32::NAN);
+                let bought = if e.kind == "purchase" {
+                    e.timestamp.unwrap_or(i64::MIN)
+                } else {
+                    i64::MIN
+                };
+                Ok((item, weight, bought))
+            })
+            .collect()
+    }
+
+    /// The query vector and the history it came from (for reasons and the
+    /// seen filter), or `None` when nothing personal is known.
+    fn query(&self, request: &Request) -> Result<(Option<Vec<f32>>, Vec<Seen>)> {
+        let session = self.session_entries(&request.session)?;
+        let customer = request
+            .customer
+            .as_deref()
+            .and_then(|c| self.customer_row(c));
+        let stored: &[Seen] = match (customer, &self.customers) {
+            (Some(row), Some(c)) => &c.history[row as usize],
+            _ => &[],
+        };
+        let mut seen: Vec<Seen> = stored.iter().chain(&session).copied().collect();
+        seen.sort_by_key(|e| e.0);
+        let taste = match customer {
+            Some(row) if session.is_empty() => Some(self.model.users.row(row).to_vec()),
+            Some(_) if !stored.is_empty() => Some(self.fold(&seen)?),
+            Some(row) => {
+                let s = self.fold(&session)?;
+                let w = self.settings.session_weight;
+                let u = self.model.users.row(row);
+                Some(
+                    u.iter()
+                        .zip(&s)
+                        .map(|(u, s)| (1.0 - w) * u + w * s)
+                        .collect(),
+                )
+            }
+            None if !session.is_empty() => Some(self.fold(&session)?),
+            None => None,
+        };
+        let pairs = self.context_ids(&request.context);
+        let query = taste.map(|t| match &self.context {
+            Some(ctx) => ctx.blend(&t, &pairs, self.settings.context_weight),
+            None => t,
+        });
+        Ok((query, seen))
+    }
+
+    fn fold(&self, entries: &[Seen]) -> Result<Vec<f32>> {
+        let (items, weights): (Vec<u32>, Vec<f32>) = entries.iter().map(|e| (e.0, e.1)).unzip();
+        self.model.fold_in(&items, &weights)
+    }
+
+    /// Known context pairs of a request; unknown ones carry no signal and are
+    /// skipped (a new channel must not break serving).
+    fn context_ids(&self, context: &[(String, String)]) -> Vec<u32> {
+        context
+            .iter()
+            .filter_map(|(k, v)| self.context_pairs.get(&format!("{k}={v}")))
+            .collect()
+    }
+
+    /// Top-`k` items for a customer and/or session, under the request's rules.
+    /// Always returns `k` items when `k` items pass the filters.
+    pub fn recommend(&self, request: &Request) -> Result<Vec<Recommendation>> {
+        request.filters.validate()?;
+        request.diversity.validate()?;
+        if let Some(r) = &request.rotation {
+            r.validate()?;
+        }
+        if request.filters.exclude_purchased_within.is_some() && request.now.is_none() {
+            return Err(Error::param(
+                "now",
+                "exclude_purchased_within needs the request's current time",
+            ));
+        }
+        if let Some(b) = request.boosts.iter().find(|b| !b.amount.is_finite()) {
+            return Err(Error::param(
+                "boosts",
+                format!("amount {} is not finite", b.amount),
+            ));
+        }
+        let k = request.k;
+        let (query, seen) = self.query(request)?;
+        let excluded: HashSet<u32> = request
+            .filters
+            .exclude_items
+            .iter()
+            .filter_map(|id| self.ids.get(id))
+            .collect();
+        let seen_set: HashSet<u32> = seen.iter().map(|e| e.0).collect();
+        let recent_purchase =
+            |item: u32| match (request.filters.exclude_purchased_within, request.now) {
+                (Some(window), Some(now)) => seen
+                    .iter()
+                    .any(|e| e.0 == item && e.2 != i64::MIN && now - e.2 <= window),
+                _ => false,
+            };
+        let eligible = |item: u32| {
+            let ruled_out = excluded.contains(&item)
+                || (request.filters.exclude_seen && seen_set.contains(&item))
+                || recent_purchase(item);
+            !ruled_out
+                && self
+                    .catalog
+                    .item(item)
+                    .is_some_and(|it| request.filters.admits(it))
+        };
+        let mut out: Vec<Recommendation> = Vec::with_capacity(k);
+        let mut taken: HashSet<u32> = HashSet::new();
+        for pin in &request.pins {
+            let item = self.item_index(pin)?;
+            if out.len() < k && eligible(item) && taken.insert(item) {
+                out.push(self.entry(item, 0.0, Reason::Pinned));
+            }
+        }
+        if let Some(q) = &query {
+            let wanted = k - out.len();
+            let rules = request.diversity.relevance < 1.0
+                || request.diversity.max_per_category.is_some()
+                || request.rotation.is_some()
+                || !request.boosts.is_empty();
+            let pool = if rules { wanted * 4 + 20 } else { wanted };
+            let filter = |i: u32| !taken.contains(&i) && eligible(i);
+            let hits = self.index.search(q, pool, Some(&filter))?;
+            let mut scored: Vec<(u32, f32)> = hits
+                .into_iter()
+                .map(|h| (h.item, self.adjust(h.item, h.score, request)))
+                .filter(|&(_, s)| request.min_score.is_none_or(|floor| s >= floor))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (item, score) in self.diversify(scored, wanted, &request.diversity, &out) {
+                taken.insert(item);
+                let reason = self.explain(item, &seen);
+                out.push(self.entry(item, score, reason));
+            }
+        }
+        if out.len() < k {
+            self.fill(&mut out, &mut taken, k, &request.context, &eligible);
+        }
+        Ok(out)
+    }
+
+    /// Score after boosts and rotation.
+    fn adjust(&self, item: u32, score: f32, request: &Request) -> f32 {
+        let it = &self.catalog.items()[item as usize];
+        let boost: f32 = request
+            .boosts
+            .iter()
+            .filter(|b| b.when.matches(it))
+            .map(|b| b.amount)
+            .sum();
+        let rotation = request
+            .rotation
+            .as_ref()
+            .map_or(0.0, |r| r.penalty * r.ignored(&it.id) as f32);
+        score + boost - rotation
+    }
+
+    /// Greedy MMR with a per-category cap, over candidates sorted by score.
+    fn diversify(
+        &self,
+        candidates: Vec<(u32, f32)>,
+        wanted: usize,
+        diversity: &Diversity,
+        already: &[Recommendation],
+    ) -> Vec<(u32, f32)> {
+        let category = |i: u32| self.catalog.items()[i as usize].category.as_deref();
+        let mut per_category: HashMap<Option<&str>, usize> = HashMap::new();
+        for r in already {
+            *per_category.entry(category(r.index)).or_default() += 1;
+        }
+        let cap = diversity.max_per_category.unwrap_or(usize::MAX);
+        let lambda = diversity.relevance;
+        let unit = |i: u32| {
+            let v = self.model.items.row(i);
+            let n = crate::embed::dot(v, v).sqrt().max(f32::MIN_POSITIVE);
+            v.iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let mut picked: Vec<(u32, f32)> = Vec::with_capacity(wanted);
+        let mut picked_units: Vec<Vec<f32>> = Vec::new();
+        let mut rest: Vec<(u32, f32, Vec<f32>)> = candidates
+            .into_iter()
+            .map(|(i, s)| (i, s, if lambda < 1.0 { unit(i) } else { Vec::new() }))
+            .collect();
+        while picked.len() < wanted && !rest.is_empty() {
+            let mut best: Option<(usize, f32)> = None;
+            for (at, (item, score, u)) in rest.iter().enumerate() {
+                if per_category.get(&category(*item)).copied().unwrap_or(0) >= cap {
+                    continue;
+                }
+                let value = if lambda < 1.0 {
+                    let redundancy = picked_units
+                        .iter()
+                        .map(|p| crate::embed::dot(p, u))
+                        .fold(0f32, f32::max);
+                    lambda * score - (1.0 - lambda) * redundancy
+                } else {
+                    *score
+                };
+                if best.is_none_or(|(_, b)| value > b) {
+                    best = Some((at, value));
+                }
+                if lambda >= 1.0 {
+                    break; // sorted: the first admissible one is the best
+                }
+            }
+            let Some((at, _)) = best else { break };
+            let (item, score, u) = rest.remove(at);
+            *per_category.entry(category(item)).or_default() += 1;
+            picked.push((item, score));
+            picked_units.push(u);
+        }
+        picked
+    }
+
+    /// The history items that pull `item` up most (positive weight × inner
+    /// product), strongest first.
+    fn explain(&self, item: u32, seen: &[Seen]) -> Reason {
+        let v = self.model.items.row(item);
+        let mut pulls: Vec<(f32, u32)> = seen
+            .iter()
+            .filter(|e| e.1 > 0.0 && e.0 != item)
+            .map(|e| (e.1 * crate::embed::dot(self.model.items.row(e.0), v), e.0))
+            .filter(|p| p.0 > 0.0)
+            .collect();
+        pulls.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        pulls.dedup_by_key(|p| p.1);
+        match pulls.len() {
+            0 => Reason::Taste,
+            _ => Reason::Because {
+                items: pulls
+                    .iter()
+                    .take(2)
+                    .map(|p| self.catalog.items()[p.1 as usize].id.clone())
+                    .collect(),
+            },
+        }
+    }
+
+    fn entry(&self, item: u32, score: f32, reason: Reason) -> Recommendation {
+        Recommendation {
+            item: self.catalog.items()[item as usize].id.clone(),
+            index: item,
+            score,
+            reason,
+        }
+    }
+
+    /// Fills the list: popular in each of the request's contexts, then popular
+    /// overall, then any eligible item (so the list is never short while
+    /// eligible items remain).
+    fn fill(
+        &self,
+        out: &mut Vec<Recommendation>,
+        taken: &mut HashSet<u32>,
+        k: usize,
+        context: &[(String, String)],
+        eligible: &dyn Fn(u32) -> bool,
+    ) {
+        let mut push = |item: u32, reason: &Reason, out: &mut Vec<Recommendation>| {
+            if out.len() < k && eligible(item) && taken.insert(item) {
+                out.push(self.entry(item, 0.0, reason.clone()));
+            }
+        };
+        for pair in self.context_ids(context) {
+            let reason = Reason::PopularInContext {
+                context: self.context_pairs.name(pair).unwrap_or_default().to_owned(),
+            };
+            for &item in &self.popular_in[pair as usize] {
+                push(item, &reason, out);
+            }
+        }
+        if out.len() < k {
+            let mut order: Vec<u32> = (0..self.catalog.len() as u32).collect();
+            order.sort_by(|&a, &b| {
+                let pop = |i: u32| self.popularity.get(i as usize).copied().unwrap_or(0.0);
+                pop(b).total_cmp(&pop(a)).then(a.cmp(&b))
+            });
+            for item in order {
+                push(item, &Reason::Popular, out);
+            }
+        }
+    }
+
+    /// [`Recommender::recommend`] for many requests, in parallel. One bad
+    /// request fails only its own slot.
+    pub fn recommend_batch(&self, requests: &[Request]) -> Vec<Result<Vec<Recommendation>>> {
+        requests.par_iter().map(|r| self.recommend(r)).collect()
+    }
+
+    /// Items most like `item` (inner product with its vector), under `filters`
+    /// (the item itself is always left out).
+    pub fn similar_items(
+        &self,
+        item: &str,
+        k: usize,
+        filters: &Filters,
+    ) -> Result<Vec<Recommendation>> {
+        filters.validate()?;
+        let index = self.item_index(item)?;
+        let query = self.model.items.row(index).to_vec();
+        let filter =
+            |i: u32| i != index && self.catalog.item(i).is_some_and(|it| filters.admits(it));
+        let hits = self.index.search(&query, k, Some(&filter))?;
+        Ok(hits
+            .into_iter()
+            .map(|h| {
+                self.entry(
+                    h.item,
+                    h.score,
+                    Reason::Because {
+                        items: vec![item.to_owned()],
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// The `k` known customers most likely to want `item`: the seed of a
+    /// targeted campaign. Needs the full flavour.
+    pub fn customers_for_item(&self, item: &str, k: usize) -> Result<Vec<(String, f32)>> {
+        let index = self.item_index(item)?;
+        let customers = self.customers.as_ref().ok_or_else(|| {
+            Error::param(
+                "customers",
+                "this recommender has no customers (storefront flavour)",
+            )
+        })?;
+        let v = self.model.items.row(index);
+        let users = &self.model.users;
+        let mut scores: Vec<(u32, f32)> = (0..users.rows() as u32)
+            .into_par_iter()
+            .map(|u| (u, crate::embed::dot(users.row(u), v)))
+            .collect();
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if k < scores.len() {
+            scores.select_nth_unstable_by(k, order);
+            scores.truncate(k);
+        }
+        scores.sort_by(order);
+        Ok(scores
+            .into_iter()
+            .map(|(u, s)| (customers.ids.name(u).unwrap_or_default().to_owned(), s))
+            .collect())
+    }
+
+    /// Orders `candidates` (item ids) for the request's customer, session and
+    /// context: scores are the inner products with the query. Filters are not
+    /// applied (the caller chose the list); unknown ids are an error.
+    pub fn rerank(&self, request: &Request, candidates: &[String]) -> Result<Vec<Recommendation>> {
+        let (query, seen) = self.query(request)?;
+        let mut out: Vec<Recommendation> = candidates
+            .iter()
+            .map(|id| {
+                let item = self.item_index(id)?;
+                let score = match &query {
+                    Some(q) => crate::embed::dot(q, self.model.items.row(item)),
+                    None => self.popularity.get(item as usize).copied().unwrap_or(0.0),
+                };
+                let reason = match query {
+                    Some(_) => self.explain(item, &seen),
+                    None => Reason::Popular,
+                };
+                Ok(self.entry(item, score, reason))
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        Ok(out)
+    }
+}

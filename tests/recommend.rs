@@ -1,0 +1,299 @@
+//! The serving rules hold for any request: no returned item breaks a filter,
+//! personalised results are sorted, a list is never short while eligible items
+//! remain, and rotation pushes ignored items down.
+
+use maitre::catalog::{Catalog, Item, ItemKind};
+use maitre::datasets::{synthetic_storefront, Size};
+use maitre::embed::Als;
+use maitre::interactions::{InteractionConfig, Interactions};
+use maitre::recommend::{
+    BuildOptions, Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation,
+};
+use proptest::prelude::*;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+const CATEGORIES: [&str; 4] = ["fashion", "electronics", "garden", "books"];
+
+/// A tiny storefront with every fifth product out of stock.
+static SHOP: LazyLock<(Recommender, Vec<Item>)> = LazyLock::new(build);
+
+fn build() -> (Recommender, Vec<Item>) {
+    let shop = synthetic_storefront(21, Size::Tiny).unwrap();
+    let mut log = shop.log.clone();
+    let items: Vec<Item> = shop
+        .catalog
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(i, it)| it.clone().in_stock(i % 5 != 0))
+        .collect();
+    let catalog = Catalog::aligned(&mut log, items.clone()).unwrap();
+    let matrix = Interactions::build(&log, &InteractionConfig::default()).unwrap();
+    let model = Als::params()
+        .factors(16)
+        .iterations(5)
+        .alpha(5.0)
+        .fit(&matrix)
+        .unwrap();
+    let options = BuildOptions {
+        attributes: Some(Default::default()),
+        ..BuildOptions::default()
+    };
+    (
+        Recommender::build(&log, &catalog, model, &options).unwrap(),
+        items,
+    )
+}
+
+fn customer_ids() -> Vec<String> {
+    let rec = &SHOP.0;
+    rec.customers().unwrap().ids.names()[..40].to_vec()
+}
+
+prop_compose! {
+    fn requests()(
+        customer in proptest::option::of(0usize..40),
+        session in proptest::collection::vec((0usize..150, prop::sample::select(vec!["view", "cart", "purchase", "return"])), 0..5),
+        k in 1usize..40,
+        kinds in prop::sample::subsequence(vec![ItemKind::Product, ItemKind::Content, ItemKind::Offer], 1..=3),
+        categories in prop::sample::subsequence(CATEGORIES.to_vec(), 0..=2),
+        price in proptest::option::of((0f32..100.0, 0f32..300.0)),
+        in_stock_only in any::<bool>(),
+        exclude_seen in any::<bool>(),
+        relevance in prop::sample::select(vec![1.0f32, 0.7, 0.3]),
+        cap in proptest::option::of(1usize..4),
+        device in prop::sample::select(vec!["mobile", "desktop", "tablet"]),
+        band in proptest::option::of(prop::sample::select(vec!["low", "mid", "high"])),
+    ) -> Request {
+        let items = &SHOP.1;
+        let mut r = Request::new(k).context("device", device);
+        r.customer = customer.map(|c| customer_ids()[c].clone());
+        for (i, kind) in session {
+            let item = &items[i % items.len()];
+            r = r.event(item.id.clone(), kind);
+        }
+        r.filters = Filters {
+            kinds,
+            in_stock_only,
+            exclude_seen,
+            categories: categories.into_iter().map(String::from).collect(),
+            min_price: price.map(|p| p.0.min(p.1)),
+            max_price: price.map(|p| p.0.max(p.1)),
+            predicates: band.map(|b| Predicate::none_of(Field::PriceBand, [b])).into_iter().collect(),
+            ..Filters::default()
+        };
+        r.diversity = Diversity { relevance, max_per_category: cap };
+        r
+    }
+}
+
+/// The items a request allows, computed independently of the recommender.
+fn eligible(request: &Request) -> Vec<String> {
+    let rec = &SHOP.0;
+    let mut seen: HashSet<String> = request.session.iter().map(|e| e.item.clone()).collect();
+    if let Some(c) = &request.customer {
+        let customers = rec.customers().unwrap();
+        let row = customers.aliases[c];
+        for &(i, _, _) in &customers.history[row as usize] {
+            seen.insert(rec.catalog().items()[i as usize].id.clone());
+        }
+    }
+    rec.catalog()
+        .items()
+        .iter()
+        .filter(|it| admits(&request.filters, it))
+        .filter(|it| !(request.filters.exclude_seen && seen.contains(&it.id)))
+        .map(|it| it.id.clone())
+        .collect()
+}
+
+/// The filters spelled out again, independently of `Filters::admits`.
+fn admits(f: &Filters, it: &Item) -> bool {
+    let band_ok = f.predicates.iter().all(|p| {
+        assert_eq!(p.field, Field::PriceBand);
+        it.price_band.as_ref().is_none_or(|b| !p.values.contains(b))
+    });
+    let price_ok = match (f.min_price, f.max_price) {
+        (Some(lo), Some(hi)) => it.price.is_some_and(|p| lo <= p && p <= hi),
+        _ => true,
+    };
+    f.kinds.contains(&it.kind)
+        && (it.in_stock || !f.in_stock_only)
+        && (f.categories.is_empty() || f.categories.iter().any(|c| it.category.as_ref() == Some(c)))
+        && price_ok
+        && band_ok
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rules_hold_for_any_request(request in requests()) {
+        let rec = &SHOP.0;
+        let list = rec.recommend(&request).unwrap();
+        let allowed = eligible(&request);
+        // Never a filtered item, never a duplicate.
+        let ids: Vec<&str> = list.iter().map(|r| r.item.as_str()).collect();
+        prop_assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+        for id in &ids {
+            prop_assert!(allowed.iter().any(|a| a == id), "{} is not allowed", id);
+        }
+        // Exactly k whenever k eligible items exist.
+        prop_assert_eq!(list.len(), request.k.min(allowed.len()));
+        // Personalised items come first and, without diversity, in score order.
+        let personal: Vec<_> = list
+            .iter()
+            .take_while(|r| matches!(r.reason, Reason::Because { .. } | Reason::Taste))
+            .collect();
+        let filled = |r: &&maitre::recommend::Recommendation| {
+            matches!(r.reason, Reason::PopularInContext { .. } | Reason::Popular)
+        };
+        prop_assert!(list[personal.len()..].iter().all(|r| filled(&r)), "{:?}", list);
+        if request.diversity.relevance == 1.0 && request.diversity.max_per_category.is_none() {
+            prop_assert!(personal.windows(2).all(|w| w[0].score >= w[1].score));
+        }
+        if let Some(cap) = request.diversity.max_per_category {
+            let mut counts = std::collections::HashMap::new();
+            for r in &personal {
+                let c = rec.catalog().items()[r.index as usize].category.clone();
+                *counts.entry(c).or_insert(0usize) += 1;
+            }
+            prop_assert!(counts.values().all(|&n| n <= cap), "{:?}", counts);
+        }
+    }
+}
+
+#[test]
+fn rotation_pushes_ignored_items_down() {
+    let rec = &SHOP.0;
+    let customer = customer_ids()[3].clone();
+    let plain = rec
+        .recommend(&Request::new(10).customer(&customer))
+        .unwrap();
+    let mut memory = Rotation::new(0.5);
+    memory.shown(plain.iter().take(3).map(|r| r.item.clone()));
+    let rotated = rec
+        .recommend(&Request::new(10).customer(&customer).rotation(memory))
+        .unwrap();
+    let position = |list: &[maitre::recommend::Recommendation], id: &str| {
+        list.iter().position(|r| r.item == id).unwrap_or(usize::MAX)
+    };
+    for r in plain.iter().take(3) {
+        assert!(
+            position(&rotated, &r.item) > position(&plain, &r.item),
+            "{}",
+            r.item
+        );
+    }
+}
+
+#[test]
+fn pins_come_first_and_explanations_name_session_items() {
+    let rec = &SHOP.0;
+    let items = &SHOP.1;
+    let product = |n: usize| {
+        items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Product && i.in_stock)
+            .nth(n)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let request = Request::new(5)
+        .event(product(0), "view")
+        .event(product(1), "cart")
+        .pin(product(7));
+    let list = rec.recommend(&request).unwrap();
+    assert_eq!(list[0].item, product(7));
+    assert_eq!(list[0].reason, Reason::Pinned);
+    let named: HashSet<String> = [product(0), product(1)].into();
+    for r in &list[1..] {
+        if let Reason::Because { items } = &r.reason {
+            assert!(items.iter().all(|i| named.contains(i)), "{items:?}");
+        }
+    }
+}
+
+#[test]
+fn a_visitor_with_nothing_known_gets_popular_items_in_context() {
+    let rec = &SHOP.0;
+    let list = rec
+        .recommend(&Request::new(10).context("device", "mobile"))
+        .unwrap();
+    assert_eq!(list.len(), 10);
+    assert!(list.iter().all(|r| r.reason
+        == Reason::PopularInContext {
+            context: "device=mobile".into()
+        }));
+}
+
+#[test]
+fn bad_requests_are_typed_errors() {
+    let rec = &SHOP.0;
+    let id = SHOP.1[1].id.clone();
+    for bad in [
+        Request::new(5).event("no-such-item", "view"),
+        Request::new(5).event(id.clone(), "teleport"),
+        Request::new(5).filters(Filters {
+            min_price: Some(10.0),
+            max_price: Some(1.0),
+            ..Filters::default()
+        }),
+        Request::new(5).filters(Filters {
+            exclude_purchased_within: Some(3600),
+            ..Filters::default()
+        }),
+        Request::new(5).diversity(Diversity {
+            relevance: 1.5,
+            max_per_category: None,
+        }),
+        Request::new(5).rotation(Rotation::new(f32::NAN)),
+    ] {
+        assert!(rec.recommend(&bad).is_err(), "{bad:?}");
+    }
+    assert!(rec.similar_items("nope", 5, &Filters::default()).is_err());
+}
+
+#[test]
+fn similar_customers_rerank_and_new_items() {
+    let (mut rec, items) = build();
+    let anchor = items
+        .iter()
+        .find(|i| i.kind == ItemKind::Product)
+        .unwrap()
+        .id
+        .clone();
+    let similar = rec.similar_items(&anchor, 5, &Filters::default()).unwrap();
+    assert_eq!(similar.len(), 5);
+    assert!(similar.iter().all(|r| r.item != anchor));
+    let who = rec.customers_for_item(&anchor, 7).unwrap();
+    assert_eq!(who.len(), 7);
+    assert!(who.windows(2).all(|w| w[0].1 >= w[1].1));
+
+    let candidates: Vec<String> = items.iter().take(12).map(|i| i.id.clone()).collect();
+    let reranked = rec
+        .rerank(
+            &Request::new(0).customer(customer_ids()[0].clone()),
+            &candidates,
+        )
+        .unwrap();
+    assert_eq!(reranked.len(), 12);
+    assert!(reranked.windows(2).all(|w| w[0].score >= w[1].score));
+
+    // A new item placed from its attributes alone can be recommended at once.
+    let new = Item::new("brand-new")
+        .category("fashion")
+        .price_band("mid")
+        .price(40.0);
+    let row = rec.add_item(new, None).unwrap();
+    assert_eq!(rec.item_vectors().rows(), row as usize + 1);
+    let only_new = Request::new(3).event(anchor, "view").filters(Filters {
+        predicates: vec![Predicate::any_of(Field::Category, ["fashion"])],
+        ..Filters::default()
+    });
+    let list = rec.recommend(&only_new).unwrap();
+    assert_eq!(list.len(), 3);
+    assert!(rec.add_item(Item::new("brand-new"), None).is_err());
+}
