@@ -21,6 +21,7 @@
 //! # Ok::<(), maitre::Error>(())
 //! ```
 
+pub mod artifact;
 pub mod datasets;
 pub mod embed;
 pub mod error;
