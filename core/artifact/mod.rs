@@ -4,7 +4,7 @@
 //! [`Flavour::Storefront`] for the browser) and a set of tagged sections of
 //! bytes, sealed with a CRC-32. This module owns the container only: what goes
 //! into a section is decided by the model that writes it, with [`Encoder`],
-//! [`Decoder`] as helpers. It may not depend on events,
+//! [`Decoder`] and [`QuantizedRows`] as helpers. It may not depend on events,
 //! eval or embed: models depend on it, not the other way round.
 //!
 //! Reading is strict. A foreign, truncated, corrupt or newer-version file is
@@ -73,9 +73,11 @@
 //! ```
 
 mod codec;
+mod quant;
 
 pub use crate::error::ArtifactProblem;
 pub use codec::{Decoder, Encoder};
+pub use quant::QuantizedRows;
 
 use crate::error::{Error, Result};
 use std::io::Write;

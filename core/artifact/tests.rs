@@ -311,3 +311,19 @@ fn save_replaces_an_existing_file_only_on_success() {
     assert_eq!(dir_entries(&dir), ["blocked", "model.bin"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn quantized_rows_travel_in_a_section() {
+    let data: Vec<f32> = (0..40).map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0).collect();
+    let q = QuantizedRows::quantize(5, 8, &data).unwrap();
+    let mut enc = Encoder::new();
+    q.encode(&mut enc);
+    let bytes = ArtifactWriter::new(Flavour::Storefront)
+        .section(*b"ITMQ", enc.into_bytes())
+        .to_bytes()
+        .unwrap();
+    let a = Artifact::from_bytes(&bytes).unwrap();
+    let mut dec = a.decoder(*b"ITMQ").unwrap();
+    assert_eq!(QuantizedRows::decode(&mut dec).unwrap(), q);
+    dec.finish().unwrap();
+}
