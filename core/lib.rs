@@ -10,6 +10,7 @@
 //! events ──► identity ──► interactions ──► (models) ──► eval
 //!   EventLog    Identities    Csr + transpose   baselines    splits, metrics
 //! datasets: synthetic storefront, MovieLens 100K (feed `events`)
+//! artifact: the versioned file models are saved in (full or storefront)
 //! ```
 //!
 //! ```
