@@ -152,6 +152,32 @@ impl ArtifactWriter {
     /// Errors with [`Error::InvalidParam`] if a tag is not four printable ASCII
     /// bytes or appears twice.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let (head, total) = self.head()?;
+        let mut out = Vec::with_capacity(total);
+        self.emit(&head, &mut out)
+            .expect("writing to a Vec cannot fail");
+        debug_assert_eq!(out.len(), total);
+        Ok(out)
+    }
+
+    /// Writes the artifact to `path` atomically: the bytes go to a temporary
+    /// file in the same directory, which is flushed to disk and then renamed
+    /// over `path`. On any error the temporary file is removed and whatever
+    /// was at `path` before is untouched. Sections are streamed to the file,
+    /// not assembled in memory first, so saving a large model does not need
+    /// twice its size in memory.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let (head, _) = self.head()?;
+        atomic_write(path.as_ref(), |file| {
+            let mut w = std::io::BufWriter::new(file);
+            self.emit(&head, &mut w)?;
+            w.flush()
+        })
+    }
+
+    /// Checks the tags and lays out the file: returns the header and section
+    /// table, and the total length.
+    fn head(&self) -> Result<(Vec<u8>, usize)> {
         for (i, (tag, _)) in self.sections.iter().enumerate() {
             if !tag_is_valid(*tag) {
                 return Err(Error::param(
@@ -169,48 +195,46 @@ impl ArtifactWriter {
                 ));
             }
         }
+        let count = u32::try_from(self.sections.len())
+            .map_err(|_| Error::param("sections", "more than 2^32 sections"))?;
         let table_end = HEADER_LEN + ENTRY_LEN * self.sections.len();
-        let mut offsets = Vec::with_capacity(self.sections.len());
+        let mut head = Vec::with_capacity(table_end);
+        head.extend_from_slice(&MAGIC);
+        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        head.push(self.flavour.to_byte());
+        head.push(0);
+        head.extend_from_slice(&count.to_le_bytes());
+        head.extend_from_slice(&[0; 8]); // total length, known after the table
         let mut at = table_end;
-        for (_, bytes) in &self.sections {
+        for (tag, bytes) in &self.sections {
             at = at.next_multiple_of(ALIGN);
-            offsets.push(at);
+            head.extend_from_slice(tag);
+            head.extend_from_slice(&[0; 4]);
+            head.extend_from_slice(&(at as u64).to_le_bytes());
+            head.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             at += bytes.len();
         }
         let total = at + CHECKSUM_LEN;
-
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.push(self.flavour.to_byte());
-        out.push(0);
-        let count = u32::try_from(self.sections.len())
-            .map_err(|_| Error::param("sections", "more than 2^32 sections"))?;
-        out.extend_from_slice(&count.to_le_bytes());
-        out.extend_from_slice(&(total as u64).to_le_bytes());
-        for ((tag, bytes), offset) in self.sections.iter().zip(&offsets) {
-            out.extend_from_slice(tag);
-            out.extend_from_slice(&[0; 4]);
-            out.extend_from_slice(&(*offset as u64).to_le_bytes());
-            out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        }
-        for ((_, bytes), offset) in self.sections.iter().zip(&offsets) {
-            out.resize(*offset, 0);
-            out.extend_from_slice(bytes);
-        }
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        debug_assert_eq!(out.len(), total);
-        Ok(out)
+        head[16..24].copy_from_slice(&(total as u64).to_le_bytes());
+        Ok((head, total))
     }
 
-    /// Writes the artifact to `path` atomically: the bytes go to a temporary
-    /// file in the same directory, which is flushed to disk and then renamed
-    /// over `path`. On any error the temporary file is removed and whatever
-    /// was at `path` before is untouched.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let bytes = self.to_bytes()?;
-        atomic_write(path.as_ref(), |file| file.write_all(&bytes))
+    /// Writes `head`, the payloads with their padding, and the checksum of it all.
+    fn emit(&self, head: &[u8], w: &mut impl Write) -> std::io::Result<()> {
+        let mut crc = crc32fast::Hasher::new();
+        let mut put = |w: &mut dyn Write, bytes: &[u8]| {
+            crc.update(bytes);
+            w.write_all(bytes)
+        };
+        put(w, head)?;
+        let mut at = head.len();
+        for (_, bytes) in &self.sections {
+            let pad = at.next_multiple_of(ALIGN) - at;
+            put(w, &[0; ALIGN][..pad])?;
+            put(w, bytes)?;
+            at += pad + bytes.len();
+        }
+        w.write_all(&crc.finalize().to_le_bytes())
     }
 }
 
