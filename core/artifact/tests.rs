@@ -327,3 +327,46 @@ fn quantized_rows_travel_in_a_section() {
     assert_eq!(QuantizedRows::decode(&mut dec).unwrap(), q);
     dec.finish().unwrap();
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Arbitrary bytes behind a real magic and version are an error, not a
+        /// panic. (Random bytes matching the length field and the CRC: ~2^-64.)
+        #[test]
+        fn arbitrary_bytes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            prop_assert!(Artifact::from_bytes(&bytes).is_err());
+        }
+
+        /// Edits to the header and section table with the checksum recomputed,
+        /// so the structural checks (not the CRC) must hold: either a typed
+        /// error, or an artifact whose every section can be read in bounds.
+        #[test]
+        fn resealed_table_edits_never_panic(
+            edits in proptest::collection::vec((10usize..HEADER_LEN + 4 * ENTRY_LEN, any::<u8>()), 1..6),
+        ) {
+            let mut bytes = small().to_bytes().unwrap();
+            for (at, value) in edits {
+                bytes[at] = value;
+            }
+            let declared = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+            prop_assume!(declared == bytes.len() as u64);
+            reseal(&mut bytes);
+            if let Ok(a) = Artifact::from_bytes(&bytes) {
+                let tags: Vec<[u8; 4]> = a.tags().collect();
+                let mut total = 0;
+                for tag in &tags {
+                    total += a.section(*tag).unwrap().len();
+                }
+                prop_assert!(total <= bytes.len());
+            }
+        }
+    }
+}
