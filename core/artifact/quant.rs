@@ -14,6 +14,10 @@ use crate::error::{Error, Result};
 
 /// A `rows × k` table of int8 codes with one `f32` scale and one exact `f32`
 /// norm per row.
+///
+/// Row accessors take an index below [`QuantizedRows::rows`] and panic
+/// otherwise, like slice indexing: indices come from the model's own id
+/// tables, not from outside input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantizedRows {
     rows: usize,
@@ -100,8 +104,9 @@ impl QuantizedRows {
         self.norms[i]
     }
 
-    /// Row `i` back as `f32`, into `out` (length `k`).
+    /// Row `i` back as `f32`, into `out` (length `k`, checked in debug builds).
     pub fn dequantize_row(&self, i: usize, out: &mut [f32]) {
+        debug_assert_eq!(out.len(), self.k, "output length");
         let s = self.scales[i];
         for (o, &c) in out.iter_mut().zip(self.codes(i)) {
             *o = s * f32::from(c);
@@ -109,9 +114,12 @@ impl QuantizedRows {
     }
 
     /// `query · row i`, from the codes without dequantising the row.
-    /// Eight independent accumulators let the compiler vectorise the loop.
+    /// `query` must have length `k` (checked in debug builds; callers check
+    /// dimensions once per query, not once per row).
     pub fn dot_row(&self, query: &[f32], i: usize) -> f32 {
+        debug_assert_eq!(query.len(), self.k, "query dimension");
         let codes = self.codes(i);
+        // Eight independent accumulators let the compiler vectorise the loop.
         let mut acc = [0f32; 8];
         let (cq, cc) = (query.chunks_exact(8), codes.chunks_exact(8));
         let tail: f32 = cq
@@ -204,6 +212,7 @@ mod tests {
         let data: Vec<f32> = (0..rows * k).map(|_| gaussian(&mut rng)).collect();
         let q = QuantizedRows::quantize(rows, k, &data).unwrap();
         let (mut max_rel, mut sum_rel, mut sum_sq_unit, mut n) = (0f64, 0f64, 0f64, 0usize);
+        let mut top20_kept = 0usize;
         for _ in 0..queries {
             let query: Vec<f32> = (0..k).map(|_| gaussian(&mut rng)).collect();
             let l1: f64 = query.iter().map(|x| f64::from(x.abs())).sum();
@@ -212,6 +221,7 @@ mod tests {
                 .map(|x| f64::from(*x).powi(2))
                 .sum::<f64>()
                 .sqrt();
+            let (mut exact_scores, mut approx_scores) = (Vec::new(), Vec::new());
             for i in 0..rows {
                 let row = &data[i * k..(i + 1) * k];
                 let exact: f64 = row
@@ -219,7 +229,10 @@ mod tests {
                     .zip(&query)
                     .map(|(a, b)| f64::from(*a) * f64::from(*b))
                     .sum();
-                let err = (f64::from(q.dot_row(&query, i)) - exact).abs();
+                let approx = q.dot_row(&query, i);
+                exact_scores.push((exact, i));
+                approx_scores.push((f64::from(approx), i));
+                let err = (f64::from(approx) - exact).abs();
                 // Rounding: ≤ s/2 per component. f32 accumulation: k terms
                 // each ≤ 127 s |q_j|, relative rounding ≤ k ε.
                 let s = f64::from(q.scale(i));
@@ -232,12 +245,15 @@ mod tests {
                 sum_sq_unit += (err / (s * l2)).powi(2);
                 n += 1;
             }
+            top20_kept += top_overlap(exact_scores, approx_scores, 20);
         }
         let rms_unit = (sum_sq_unit / n as f64).sqrt();
         eprintln!(
             "int8 k={k}, {rows} gaussian rows × {queries} queries: score error / (‖q‖‖x‖) \
-             max {max_rel:.2e}, mean {:.2e}; rms error / (s‖q‖) {rms_unit:.3}",
-            sum_rel / n as f64
+             max {max_rel:.2e}, mean {:.2e}; rms error / (s‖q‖) {rms_unit:.3}; \
+             top-20 kept {:.1}%",
+            sum_rel / n as f64,
+            100.0 * top20_kept as f64 / (20 * queries) as f64
         );
         // Round-to-nearest leaves errors uniform in ±s/2, so the rms error is
         // s‖q‖/√12 (a little less: the largest component is exact). Truncating
@@ -247,6 +263,18 @@ mod tests {
             (0.8 * expected..1.1 * expected).contains(&rms_unit),
             "rms error / (s‖q‖) is {rms_unit}, expected about {expected}"
         );
+    }
+
+    fn top_overlap<T: PartialOrd>(
+        mut a: Vec<(T, usize)>,
+        mut b: Vec<(T, usize)>,
+        n: usize,
+    ) -> usize {
+        let by_score = |x: &(T, usize), y: &(T, usize)| y.0.partial_cmp(&x.0).unwrap();
+        a.sort_by(by_score);
+        b.sort_by(by_score);
+        let top: Vec<usize> = a[..n].iter().map(|x| x.1).collect();
+        b[..n].iter().filter(|x| top.contains(&x.1)).count()
     }
 
     #[test]
