@@ -465,14 +465,16 @@ fn atomic_write(
     path: &Path,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<()> {
-    let (mut file, tmp) = create_temp_beside(path)?;
-    let written = fill(&mut file)
-        .and_then(|()| file.sync_all())
+    let (file, tmp) = create_temp_beside(path)?;
+    // The file is closed at the end of this block, before the rename:
+    // Windows cannot rename a file that is still open.
+    let filled = {
+        let mut file = file;
+        fill(&mut file).and_then(|()| file.sync_all())
+    };
+    let written = filled
         .map_err(|e| Error::io(&tmp, e))
-        .and_then(|()| {
-            drop(file);
-            std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-        });
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if let Err(e) = written {
         // Best effort: the original error is the one worth reporting.
         let _ = std::fs::remove_file(&tmp);
