@@ -95,7 +95,9 @@ const ENTRY_LEN: usize = 24;
 const CHECKSUM_LEN: usize = 4;
 const ALIGN: usize = 8;
 
-/// Who an artifact is for, which decides what it may contain.
+/// Who an artifact is for, which decides what it may contain. The container
+/// only records it; the model writing the sections keeps the promise (a
+/// storefront writer leaves customer sections out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavour {
     /// Everything, for servers and notebooks.
