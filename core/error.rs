@@ -105,6 +105,77 @@ impl From<BadRow> for Error {
     }
 }
 
+/// What is wrong with an artifact file (see [`crate::artifact`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArtifactProblem {
+    /// The bytes do not start with maitre's magic: another kind of file.
+    /// Carries the first (up to 8) bytes found, to tell what it is instead.
+    NotAnArtifact { found: Vec<u8> },
+    /// A format version this build cannot read (written by a newer maitre, or
+    /// a damaged header).
+    UnsupportedVersion { found: u16, newest: u16 },
+    /// Fewer bytes than the header says the file has: a cut-off copy or download.
+    Truncated { expected: u64, got: u64 },
+    /// The checksum over the whole file does not match: the bytes were altered.
+    ChecksumMismatch { stored: u32, computed: u32 },
+    /// The checksum matches but the structure is invalid (bad section table,
+    /// unknown flavour, trailing bytes): written by a broken or foreign writer.
+    Malformed { reason: String },
+    /// The artifact has no section with this tag (e.g. a storefront artifact
+    /// asked for customer vectors).
+    MissingSection { tag: String },
+    /// A section's payload does not decode as expected.
+    BadSection { tag: String, reason: String },
+}
+
+impl ArtifactProblem {
+    /// A short, stable code for the problem (the bindings expose it as an attribute).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ArtifactProblem::NotAnArtifact { .. } => "not_an_artifact",
+            ArtifactProblem::UnsupportedVersion { .. } => "unsupported_version",
+            ArtifactProblem::Truncated { .. } => "truncated",
+            ArtifactProblem::ChecksumMismatch { .. } => "checksum_mismatch",
+            ArtifactProblem::Malformed { .. } => "malformed",
+            ArtifactProblem::MissingSection { .. } => "missing_section",
+            ArtifactProblem::BadSection { .. } => "bad_section",
+        }
+    }
+}
+
+impl fmt::Display for ArtifactProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArtifactProblem::NotAnArtifact { found } => {
+                write!(f, "not a maitre artifact (it starts with ")?;
+                if found.is_empty() {
+                    write!(f, "nothing: the file is empty)")
+                } else {
+                    write!(f, "{:?})", found.escape_ascii().to_string())
+                }
+            }
+            ArtifactProblem::UnsupportedVersion { found, newest } => write!(
+                f,
+                "format version {found} is not supported (this build reads versions 1 to {newest}; \
+                 a newer maitre wrote it?)"
+            ),
+            ArtifactProblem::Truncated { expected, got } => {
+                write!(f, "truncated: {got} bytes, expected {expected}")
+            }
+            ArtifactProblem::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "checksum mismatch (stored {stored:#010x}, computed {computed:#010x}): the file is corrupt"
+            ),
+            ArtifactProblem::Malformed { reason } => write!(f, "malformed: {reason}"),
+            ArtifactProblem::MissingSection { tag } => write!(f, "no section {tag:?}"),
+            ArtifactProblem::BadSection { tag, reason } => {
+                write!(f, "section {tag:?} is invalid: {reason}")
+            }
+        }
+    }
+}
+
 /// Everything that can go wrong in maitre.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -138,6 +209,12 @@ pub enum Error {
     /// A file that does not exist.
     #[error("file not found: {}", path.display())]
     FileNotFound { path: PathBuf },
+    /// An artifact that cannot be read; `path` is set when it came from a file.
+    #[error("artifact{}: {problem}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Artifact {
+        path: Option<PathBuf>,
+        problem: ArtifactProblem,
+    },
     /// Any other I/O failure, with the path it happened on.
     #[error("I/O error on {}: {source}", path.display())]
     Io {
@@ -177,6 +254,108 @@ impl Error {
             Error::Cancelled => "Cancelled",
             Error::FileNotFound { .. } => "FileNotFound",
             Error::Io { .. } => "Io",
+            Error::Artifact { .. } => "Artifact",
         }
+    }
+
+    pub(crate) fn artifact(problem: ArtifactProblem) -> Self {
+        Error::Artifact {
+            path: None,
+            problem,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One value of every variant. The match has no wildcard, so adding a
+    /// variant fails to compile here until it is listed, and the kinds the
+    /// bindings dispatch on stay unique and spelled as documented.
+    fn one_of_each() -> Vec<Error> {
+        let all = vec![
+            Error::BadRecord(BadRow::new(Location::Line(1), "f", Problem::Missing)),
+            Error::MissingColumn {
+                column: "c".into(),
+                present: String::new(),
+            },
+            Error::param("p", "r"),
+            Error::Unknown {
+                what: "item",
+                id: "x".into(),
+            },
+            Error::LengthMismatch {
+                name: "n".into(),
+                expected: 1,
+                got: 2,
+            },
+            Error::NotEnoughData("d".into()),
+            Error::Cancelled,
+            Error::FileNotFound {
+                path: PathBuf::from("f"),
+            },
+            Error::Io {
+                path: PathBuf::from("f"),
+                source: std::io::Error::other("x"),
+            },
+            Error::artifact(ArtifactProblem::Truncated {
+                expected: 2,
+                got: 1,
+            }),
+        ];
+        for e in &all {
+            match e {
+                Error::BadRecord(_)
+                | Error::MissingColumn { .. }
+                | Error::InvalidParam { .. }
+                | Error::Unknown { .. }
+                | Error::LengthMismatch { .. }
+                | Error::NotEnoughData(_)
+                | Error::Cancelled
+                | Error::FileNotFound { .. }
+                | Error::Io { .. }
+                | Error::Artifact { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn kinds_are_stable_and_unique() {
+        let kinds: Vec<&str> = one_of_each().iter().map(Error::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "BadRecord",
+                "MissingColumn",
+                "InvalidParam",
+                "Unknown",
+                "LengthMismatch",
+                "NotEnoughData",
+                "Cancelled",
+                "FileNotFound",
+                "Io",
+                "Artifact"
+            ]
+        );
+    }
+
+    #[test]
+    fn artifact_messages_name_the_path_and_the_problem() {
+        let e = Error::Artifact {
+            path: Some(PathBuf::from("m.bin")),
+            problem: ArtifactProblem::UnsupportedVersion {
+                found: 9,
+                newest: 1,
+            },
+        };
+        let msg = e.to_string();
+        assert!(msg.starts_with("artifact m.bin: format version 9"), "{msg}");
+        let foreign = ArtifactProblem::NotAnArtifact {
+            found: b"\x89PNG\r\n".to_vec(),
+        };
+        assert!(foreign.to_string().contains("PNG"), "{foreign}");
+        assert_eq!(foreign.code(), "not_an_artifact");
     }
 }

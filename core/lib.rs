@@ -7,10 +7,13 @@
 //! The data path, module by module:
 //!
 //! ```text
-//! events ──► identity ──► interactions ──► (models) ──► eval
-//!   EventLog    Identities    Csr + transpose   baselines    splits, metrics
+//! events ──► identity ──► interactions ──► embed ──► index ──► recommend
+//!   EventLog    Identities    Csr + transpose   ALS,       exact,     rules, reasons,
+//!   + catalog                                   context,   HNSW       fallbacks
+//!                                               cold start
+//! eval: splits, metrics, baselines, context and cold-start comparisons
 //! datasets: synthetic storefront, MovieLens 100K (feed `events`)
-//! index: top-k inner-product search over item vectors (exact, HNSW)
+//! artifact: the versioned file models are saved in (full or storefront)
 //! ```
 //!
 //! ```
@@ -22,6 +25,7 @@
 //! # Ok::<(), maitre::Error>(())
 //! ```
 
+pub mod artifact;
 pub mod catalog;
 pub mod datasets;
 pub mod embed;
