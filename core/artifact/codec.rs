@@ -95,6 +95,14 @@ impl Encoder {
         self
     }
 
+    /// Appends a count-prefixed byte string (for payloads a section packs
+    /// itself, such as varints).
+    pub fn put_bytes(&mut self, v: &[u8]) -> &mut Self {
+        self.put_len(v.len());
+        self.buf.extend_from_slice(v);
+        self
+    }
+
     /// Appends a count-prefixed `i8` slice.
     pub fn put_i8s(&mut self, v: &[i8]) -> &mut Self {
         self.put_len(v.len());
@@ -232,6 +240,12 @@ impl<'a> Decoder<'a> {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
+    }
+
+    /// Reads a count-prefixed byte string.
+    pub fn get_bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.get_len(1, "byte string")?;
+        self.take(n, "byte string")
     }
 
     /// Reads a count-prefixed `i8` slice.

@@ -172,6 +172,33 @@ impl AttributeVectors {
         out
     }
 
+    /// A map from stored parts: feature names and one row of weights each.
+    pub fn from_parts(features: Vec<String>, weights: Factors) -> Result<Self> {
+        if features.len() != weights.rows() {
+            return Err(Error::LengthMismatch {
+                name: "features".into(),
+                expected: weights.rows(),
+                got: features.len(),
+            });
+        }
+        let mut interned = Interner::new();
+        for f in &features {
+            interned.intern(f);
+        }
+        if interned.len() != features.len() {
+            return Err(Error::param("features", "duplicate feature names"));
+        }
+        Ok(AttributeVectors {
+            features: interned,
+            weights,
+        })
+    }
+
+    /// The weights, one row per feature of [`AttributeVectors::features`].
+    pub fn weights(&self) -> &Factors {
+        &self.weights
+    }
+
     /// The features the map knows, as `field=value`.
     pub fn features(&self) -> &[String] {
         self.features.names()

@@ -104,6 +104,35 @@ impl ContextVectors {
         Ok(ContextVectors { vectors })
     }
 
+    /// Vectors from stored parts: one optional vector per context pair.
+    pub fn from_parts(vectors: Vec<Option<Vec<f32>>>) -> Result<Self> {
+        let k = vectors.iter().flatten().map(Vec::len).next();
+        if let Some(bad) = vectors
+            .iter()
+            .flatten()
+            .find(|v| Some(v.len()) != k || v.iter().any(|x| !x.is_finite()))
+        {
+            return Err(Error::param(
+                "vectors",
+                format!(
+                    "a context vector of length {} differs from {k:?} or is not finite",
+                    bad.len()
+                ),
+            ));
+        }
+        Ok(ContextVectors { vectors })
+    }
+
+    /// Number of context pairs (with or without a vector).
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+
+    /// Whether there are no context pairs.
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+
     /// The vector of context pair `pair`, if it was fitted.
     pub fn get(&self, pair: u32) -> Option<&[f32]> {
         self.vectors.get(pair as usize)?.as_deref()

@@ -13,6 +13,7 @@
 //! `error`. May not depend on `eval` or `datasets`.
 
 mod rules;
+mod store;
 
 pub use rules::{Boost, Diversity, Field, Filters, Predicate, Rotation};
 
@@ -232,6 +233,9 @@ pub struct Customers {
 /// purchase time or i64::MIN)`.
 type Seen = (u32, f32, i64);
 
+/// Items kept in the overall popularity ranking.
+const POPULAR_OVERALL: usize = 1000;
+
 /// Everything needed to answer requests. See the module doc.
 pub struct Recommender {
     model: AlsModel,
@@ -242,8 +246,9 @@ pub struct Recommender {
     context_pairs: Interner,
     context: Option<ContextVectors>,
     attributes: Option<AttributeVectors>,
-    /// Positive event weight per item (fallback order).
-    popularity: Vec<f32>,
+    /// The most popular items overall (by positive event weight), best
+    /// first: the last fallback before plain catalogue order.
+    popular: Vec<u32>,
     /// Per context pair, the most popular items there, best first.
     popular_in: Vec<Vec<u32>>,
     customers: Option<Customers>,
@@ -356,14 +361,16 @@ impl Recommender {
                 }
             }
         }
+        let ranked = |counts: Vec<(u32, f32)>, keep: usize| -> Vec<u32> {
+            let mut items: Vec<(u32, f32)> = counts.into_iter().filter(|c| c.1 > 0.0).collect();
+            items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            items.truncate(keep);
+            items.into_iter().map(|(i, _)| i).collect()
+        };
+        let keep = options.settings.popular_per_context;
         let popular_in = in_pair
             .into_iter()
-            .map(|counts| {
-                let mut items: Vec<(u32, f32)> = counts.into_iter().collect();
-                items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                items.truncate(options.settings.popular_per_context);
-                items.into_iter().map(|(i, _)| i).collect()
-            })
+            .map(|counts| ranked(counts.into_iter().collect(), keep))
             .collect();
         let context = match vocab.len() {
             0 => None,
@@ -433,7 +440,15 @@ impl Recommender {
             context_pairs,
             context,
             attributes,
-            popularity,
+            popular: ranked(
+                popularity
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .map(|(i, w)| (i as u32, w))
+                    .collect(),
+                POPULAR_OVERALL,
+            ),
             popular_in,
             customers,
             settings: options.settings.clone(),
@@ -508,7 +523,6 @@ impl Recommender {
         self.ids.intern(&catalog.items()[row as usize].id);
         self.model.items = items;
         self.catalog = catalog;
-        self.popularity.push(0.0);
         Ok(row)
     }
 
@@ -798,15 +812,11 @@ impl Recommender {
                 push(item, &reason, out);
             }
         }
-        if out.len() < k {
-            let mut order: Vec<u32> = (0..self.catalog.len() as u32).collect();
-            order.sort_by(|&a, &b| {
-                let pop = |i: u32| self.popularity.get(i as usize).copied().unwrap_or(0.0);
-                pop(b).total_cmp(&pop(a)).then(a.cmp(&b))
-            });
-            for item in order {
-                push(item, &Reason::Popular, out);
-            }
+        for &item in &self.popular {
+            push(item, &Reason::Popular, out);
+        }
+        for item in 0..self.catalog.len() as u32 {
+            push(item, &Reason::Popular, out);
         }
     }
 
@@ -883,7 +893,13 @@ impl Recommender {
                 let item = self.item_index(id)?;
                 let score = match &query {
                     Some(q) => crate::embed::dot(q, self.model.items.row(item)),
-                    None => self.popularity.get(item as usize).copied().unwrap_or(0.0),
+                    // Without a query, rank by popularity: 1 for the most
+                    // popular item down to 0 for items outside the list.
+                    None => self
+                        .popular
+                        .iter()
+                        .position(|&p| p == item)
+                        .map_or(0.0, |r| 1.0 - r as f32 / self.popular.len() as f32),
                 };
                 let reason = match query {
                     Some(_) => self.explain(item, &seen),

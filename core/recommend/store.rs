@@ -1,0 +1,626 @@
+//! A [`Recommender`] in an artifact, and back.
+//!
+//! Sections (all through `artifact::{Encoder, Decoder}`):
+//!
+//! | tag | content | flavour |
+//! | --- | --- | --- |
+//! | `META` | factors, serving settings, ALS parameters | both |
+//! | `KIND` | event kinds and weights | both |
+//! | `ITEM` | item ids and attributes (dictionary-coded) | both |
+//! | `IVEC` | item vectors, `f32` | full |
+//! | `IVQ8` | item vectors, int8 with a scale per vector | storefront |
+//! | `CTXP` / `CTXV` | context pair names / vectors | both |
+//! | `POPU` / `POPC` | popular items overall / per context | both |
+//! | `ATTR` | cold-start attribute map (optional) | both |
+//! | `CUST` / `UVEC` | customer ids, aliases, histories / vectors | full |
+//!
+//! The storefront flavour holds no customer id, alias or vector: it is meant
+//! to be shipped to browsers. The index is rebuilt on load (exact below the
+//! automatic threshold, so scores are bit-identical for the full flavour).
+
+use super::{Customers, Recommender, ServeSettings};
+use crate::artifact::{Artifact, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows};
+use crate::catalog::{Catalog, Item, ItemKind};
+use crate::embed::{AlsModel, AlsParams, AttributeVectors, Confidence, ContextVectors, Factors};
+use crate::error::Result;
+use crate::events::EventKinds;
+use crate::index::IndexParams;
+use crate::Interner;
+use std::collections::HashMap;
+use std::path::Path;
+
+impl Recommender {
+    /// The artifact bytes of this recommender. [`Flavour::Storefront`] leaves
+    /// out every customer id, alias, history and vector, and stores item
+    /// vectors as int8.
+    pub fn to_bytes(&self, flavour: Flavour) -> Result<Vec<u8>> {
+        self.writer(flavour)?.to_bytes()
+    }
+
+    /// Saves atomically (a temporary file, then a rename).
+    pub fn save(&self, path: impl AsRef<Path>, flavour: Flavour) -> Result<()> {
+        self.writer(flavour)?.save(path)
+    }
+
+    /// Reads an artifact written by [`Recommender::to_bytes`], with the
+    /// default index choice.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_artifact(&Artifact::from_bytes(bytes)?, &IndexParams::default())
+    }
+
+    /// Loads a saved artifact, with the default index choice.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_artifact(&Artifact::load(path)?, &IndexParams::default())
+    }
+
+    /// The flavour a recommender can be saved as: a storefront-loaded one has
+    /// no customers to write.
+    pub fn has_customers(&self) -> bool {
+        self.customers.is_some()
+    }
+
+    fn writer(&self, flavour: Flavour) -> Result<ArtifactWriter> {
+        let full = flavour == Flavour::Full;
+        if full && self.customers.is_none() {
+            return Err(crate::Error::param(
+                "flavour",
+                "this recommender has no customers: it can only be saved as a storefront",
+            ));
+        }
+        let k = self.model.items.k();
+        let mut w = ArtifactWriter::new(flavour);
+
+        let mut meta = Encoder::new();
+        let p = self.model.params();
+        meta.put_u64(k as u64)
+            .put_f32(self.settings.context_weight)
+            .put_f32(self.settings.session_weight)
+            .put_u64(self.settings.popular_per_context as u64)
+            .put_u64(p.factors as u64)
+            .put_u64(p.iterations as u64)
+            .put_f32(p.regularization)
+            .put_f32(p.regularization_exponent)
+            .put_f32(p.alpha);
+        match p.confidence {
+            Confidence::Linear => meta.put_u8(0).put_f32(0.0),
+            Confidence::Log { epsilon } => meta.put_u8(1).put_f32(epsilon),
+        };
+        meta.put_f32(p.unobserved_weight)
+            .put_u64(p.cg_steps as u64)
+            .put_u64(p.seed);
+        w = w.section(*b"META", meta.into_bytes());
+
+        let mut kinds = Encoder::new();
+        let specs = self.kinds.specs();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let weights: Vec<f32> = specs.iter().map(|s| s.weight).collect();
+        let scaled: Vec<u32> = specs.iter().map(|s| u32::from(s.scale_by_value)).collect();
+        kinds.put_strs(&names).put_f32s(&weights).put_u32s(&scaled);
+        w = w.section(*b"KIND", kinds.into_bytes());
+
+        w = w.section(*b"ITEM", encode_items(self.catalog.items()));
+        let items = &self.model.items;
+        let data = items.view();
+        let data = data.as_slice().unwrap_or(&[]);
+        if full {
+            let mut v = Encoder::new();
+            v.put_u64(items.rows() as u64).put_f32s(data);
+            w = w.section(*b"IVEC", v.into_bytes());
+        } else {
+            let mut v = Encoder::new();
+            QuantizedRows::quantize(items.rows(), k, data)?.encode(&mut v);
+            w = w.section(*b"IVQ8", v.into_bytes());
+        }
+
+        let mut pairs = Encoder::new();
+        pairs.put_strs(self.context_pairs.names());
+        w = w.section(*b"CTXP", pairs.into_bytes());
+        if let Some(ctx) = &self.context {
+            let mut v = Encoder::new();
+            let present: Vec<u32> = (0..ctx.len() as u32)
+                .map(|p| u32::from(ctx.get(p).is_some()))
+                .collect();
+            let flat: Vec<f32> = (0..ctx.len() as u32)
+                .filter_map(|p| ctx.get(p))
+                .flatten()
+                .copied()
+                .collect();
+            v.put_u32s(&present).put_f32s(&flat);
+            w = w.section(*b"CTXV", v.into_bytes());
+        }
+
+        let mut pop = Encoder::new();
+        pop.put_u32s(&self.popular);
+        w = w.section(*b"POPU", pop.into_bytes());
+        w = w.section(*b"POPC", encode_lists(&self.popular_in));
+
+        if let Some(map) = &self.attributes {
+            let mut v = Encoder::new();
+            let weights = map.weights().view();
+            v.put_strs(map.features())
+                .put_f32s(weights.as_slice().unwrap_or(&[]));
+            w = w.section(*b"ATTR", v.into_bytes());
+        }
+
+        if let (true, Some(c)) = (full, &self.customers) {
+            let mut cust = Encoder::new();
+            cust.put_strs(c.ids.names());
+            let mut aliases: Vec<(&String, &u32)> = c.aliases.iter().collect();
+            aliases.sort();
+            let alias_names: Vec<&str> = aliases.iter().map(|a| a.0.as_str()).collect();
+            let alias_rows: Vec<u32> = aliases.iter().map(|a| *a.1).collect();
+            cust.put_strs(&alias_names).put_u32s(&alias_rows);
+            let mut offsets = vec![0u32];
+            let (mut hist_items, mut hist_weights, mut hist_times) =
+                (Vec::new(), Vec::new(), Vec::new());
+            for h in &c.history {
+                for &(i, wt, t) in h {
+                    hist_items.push(i);
+                    hist_weights.push(wt);
+                    hist_times.push(t as u64 as u32);
+                    hist_times.push((t as u64 >> 32) as u32);
+                }
+                offsets.push(hist_items.len() as u32);
+            }
+            cust.put_u32s(&offsets)
+                .put_u32s(&hist_items)
+                .put_f32s(&hist_weights)
+                .put_u32s(&hist_times);
+            w = w.section(*b"CUST", cust.into_bytes());
+            let users = self.model.users.view();
+            let mut v = Encoder::new();
+            v.put_u64(self.model.users.rows() as u64)
+                .put_f32s(users.as_slice().unwrap_or(&[]));
+            w = w.section(*b"UVEC", v.into_bytes());
+        }
+        Ok(w)
+    }
+
+    /// Rebuilds a recommender from an artifact of either flavour.
+    pub fn from_artifact(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
+        let mut meta = artifact.decoder(*b"META")?;
+        let k = get_usize(&mut meta)?;
+        let settings = ServeSettings {
+            context_weight: meta.get_f32()?,
+            session_weight: meta.get_f32()?,
+            popular_per_context: get_usize(&mut meta)?,
+        };
+        let mut params = AlsParams {
+            factors: get_usize(&mut meta)?,
+            iterations: get_usize(&mut meta)?,
+            regularization: meta.get_f32()?,
+            regularization_exponent: meta.get_f32()?,
+            alpha: meta.get_f32()?,
+            ..AlsParams::default()
+        };
+        let (code, epsilon) = (meta.get_u8()?, meta.get_f32()?);
+        params.confidence = match code {
+            0 => Confidence::Linear,
+            1 => Confidence::Log { epsilon },
+            other => return Err(meta.invalid(format!("unknown confidence code {other}"))),
+        };
+        params.unobserved_weight = meta.get_f32()?;
+        params.cg_steps = get_usize(&mut meta)?;
+        params.seed = meta.get_u64()?;
+        meta.finish()?;
+        settings.validate()?;
+
+        let mut kinds_dec = artifact.decoder(*b"KIND")?;
+        let (names, weights, scaled) = (
+            kinds_dec.get_strs()?,
+            kinds_dec.get_f32s()?,
+            kinds_dec.get_u32s()?,
+        );
+        kinds_dec.finish()?;
+        if names.len() != weights.len() || names.len() != scaled.len() {
+            return Err(bad(b"KIND", "names, weights and flags differ in length"));
+        }
+        let mut kinds = EventKinds::empty();
+        for ((name, weight), scale) in names.iter().zip(weights).zip(scaled) {
+            kinds = match scale {
+                0 => kinds.with(name, weight)?,
+                _ => kinds.with_scaled(name, weight)?,
+            };
+        }
+
+        let items = decode_items(artifact.decoder(*b"ITEM")?)?;
+        let n_items = items.len();
+        let item_vectors = if artifact.has_section(*b"IVEC") {
+            let mut d = artifact.decoder(*b"IVEC")?;
+            let rows = get_usize(&mut d)?;
+            let data = d.get_f32s()?;
+            d.finish()?;
+            Factors::from_vec(rows, k, data)?
+        } else {
+            let mut d = artifact.decoder(*b"IVQ8")?;
+            let q = QuantizedRows::decode(&mut d)?;
+            d.finish()?;
+            if q.k() != k {
+                return Err(bad(b"IVQ8", "dimension differs from META"));
+            }
+            let mut data = vec![0f32; q.rows() * k];
+            for (i, row) in data.chunks_exact_mut(k.max(1)).enumerate() {
+                q.dequantize_row(i, row);
+            }
+            Factors::from_vec(q.rows(), k, data)?
+        };
+        if item_vectors.rows() != n_items {
+            return Err(bad(b"ITEM", "item count differs from the vectors"));
+        }
+
+        let mut d = artifact.decoder(*b"CTXP")?;
+        let pair_names = d.get_strs()?;
+        d.finish()?;
+        let mut context_pairs = Interner::new();
+        for name in &pair_names {
+            context_pairs.intern(name);
+        }
+        let context = if artifact.has_section(*b"CTXV") {
+            let mut d = artifact.decoder(*b"CTXV")?;
+            let present = d.get_u32s()?;
+            let flat = d.get_f32s()?;
+            d.finish()?;
+            let wanted = present.iter().filter(|&&p| p != 0).count() * k;
+            if present.len() != pair_names.len() || flat.len() != wanted {
+                return Err(bad(b"CTXV", "vector count differs from CTXP"));
+            }
+            let mut chunks = flat.chunks_exact(k.max(1));
+            let vectors = present
+                .iter()
+                .map(|&p| {
+                    (p != 0)
+                        .then(|| chunks.next().map(<[f32]>::to_vec))
+                        .flatten()
+                })
+                .collect();
+            Some(ContextVectors::from_parts(vectors)?)
+        } else {
+            None
+        };
+
+        let mut d = artifact.decoder(*b"POPU")?;
+        let popular = d.get_u32s()?;
+        d.finish()?;
+        let popular_in = decode_lists(artifact.decoder(*b"POPC")?, n_items)?;
+        if popular.iter().any(|&i| i as usize >= n_items) || popular_in.len() != pair_names.len() {
+            return Err(bad(
+                b"POPU",
+                "popularity does not match the items or contexts",
+            ));
+        }
+
+        let attributes = if artifact.has_section(*b"ATTR") {
+            let mut d = artifact.decoder(*b"ATTR")?;
+            let features = d.get_strs()?;
+            let weights = d.get_f32s()?;
+            d.finish()?;
+            let rows = features.len();
+            Some(AttributeVectors::from_parts(
+                features,
+                Factors::from_vec(rows, k, weights)?,
+            )?)
+        } else {
+            None
+        };
+
+        let (users, customers) = if artifact.has_section(*b"CUST") {
+            let mut d = artifact.decoder(*b"CUST")?;
+            let ids_list = d.get_strs()?;
+            let alias_names = d.get_strs()?;
+            let alias_rows = d.get_u32s()?;
+            let offsets = d.get_u32s()?;
+            let hist_items = d.get_u32s()?;
+            let hist_weights = d.get_f32s()?;
+            let hist_times = d.get_u32s()?;
+            d.finish()?;
+            let n = ids_list.len();
+            let consistent = alias_names.len() == alias_rows.len()
+                && alias_rows.iter().all(|&r| (r as usize) < n)
+                && offsets.len() == n + 1
+                && offsets.first() == Some(&0)
+                && offsets.windows(2).all(|w| w[0] <= w[1])
+                && offsets.last().map(|&o| o as usize) == Some(hist_items.len())
+                && hist_weights.len() == hist_items.len()
+                && hist_times.len() == 2 * hist_items.len()
+                && hist_items.iter().all(|&i| (i as usize) < n_items);
+            if !consistent {
+                return Err(bad(b"CUST", "customer tables disagree"));
+            }
+            let mut ids = Interner::new();
+            for id in &ids_list {
+                ids.intern(id);
+            }
+            let aliases: HashMap<String, u32> = alias_names.into_iter().zip(alias_rows).collect();
+            let history = offsets
+                .windows(2)
+                .map(|w| {
+                    (w[0] as usize..w[1] as usize)
+                        .map(|e| {
+                            let t = u64::from(hist_times[2 * e])
+                                | (u64::from(hist_times[2 * e + 1]) << 32);
+                            (hist_items[e], hist_weights[e], t as i64)
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut d = artifact.decoder(*b"UVEC")?;
+            let rows = get_usize(&mut d)?;
+            let data = d.get_f32s()?;
+            d.finish()?;
+            if rows != n {
+                return Err(bad(b"UVEC", "customer count differs from CUST"));
+            }
+            (
+                Factors::from_vec(rows, k, data)?,
+                Some(Customers {
+                    ids,
+                    aliases,
+                    history,
+                }),
+            )
+        } else {
+            (Factors::from_vec(0, k, Vec::new())?, None)
+        };
+
+        let model = AlsModel::from_parts(users, item_vectors, params)?;
+        let index = index.build(k, model.items.view().as_slice().unwrap_or(&[]))?;
+        let mut ids = Interner::new();
+        for item in &items {
+            ids.intern(&item.id);
+        }
+        if ids.len() != items.len() {
+            return Err(bad(b"ITEM", "duplicate item ids"));
+        }
+        Ok(Recommender {
+            model,
+            catalog: Catalog::from_aligned(items),
+            ids,
+            index,
+            kinds,
+            context_pairs,
+            context,
+            attributes,
+            popular,
+            popular_in,
+            customers,
+            settings,
+        })
+    }
+}
+
+fn get_usize(d: &mut Decoder<'_>) -> Result<usize> {
+    let v = d.get_u64()?;
+    usize::try_from(v).map_err(|_| d.invalid(format!("{v} does not fit this machine")))
+}
+
+/// A typed "bad section" error, for checks across sections.
+fn bad(tag: &[u8; 4], reason: &str) -> crate::Error {
+    crate::Error::Artifact {
+        path: None,
+        problem: crate::error::ArtifactProblem::BadSection {
+            tag: String::from_utf8_lossy(tag).into_owned(),
+            reason: reason.into(),
+        },
+    }
+}
+
+/// Items, packed for size (a 20,000-item storefront must fit in 1.6 MB with
+/// its vectors): ids front-coded against the previous id, attribute strings
+/// in one dictionary, each distinct attribute tuple stored once, and each
+/// item a varint naming its tuple.
+fn encode_items(items: &[Item]) -> Vec<u8> {
+    let mut dict = Interner::new();
+    let mut tuples: HashMap<Vec<u64>, u64> = HashMap::new();
+    let mut tuple_bytes = Vec::new();
+    let (mut ids, mut which) = (Vec::new(), Vec::new());
+    let mut previous: &[u8] = &[];
+    for it in items {
+        let id = it.id.as_bytes();
+        let shared = previous.iter().zip(id).take_while(|(a, b)| a == b).count();
+        put_varint(&mut ids, shared as u64);
+        put_varint(&mut ids, (id.len() - shared) as u64);
+        ids.extend_from_slice(&id[shared..]);
+        previous = id;
+
+        let mut code = |s: &Option<String>| s.as_ref().map_or(0, |s| u64::from(dict.intern(s)) + 1);
+        let kind = ItemKind::ALL
+            .iter()
+            .position(|&k| k == it.kind)
+            .unwrap_or(0) as u64;
+        let mut tuple = vec![
+            kind | u64::from(it.in_stock) << 3,
+            code(&it.category),
+            code(&it.brand),
+            code(&it.price_band),
+            it.tags.len() as u64,
+        ];
+        tuple.extend(it.tags.iter().map(|t| code(&Some(t.clone()))));
+        let next = tuples.len() as u64;
+        let id = *tuples.entry(tuple.clone()).or_insert_with(|| {
+            tuple.iter().for_each(|&v| put_varint(&mut tuple_bytes, v));
+            next
+        });
+        put_varint(&mut which, id);
+    }
+    let prices: Vec<f32> = items.iter().map(|i| i.price.unwrap_or(f32::NAN)).collect();
+    let mut e = Encoder::new();
+    e.put_u64(items.len() as u64)
+        .put_bytes(&ids)
+        .put_strs(dict.names())
+        .put_u64(tuples.len() as u64)
+        .put_bytes(&tuple_bytes)
+        .put_bytes(&which)
+        .put_f32s(&prices);
+    e.into_bytes()
+}
+
+fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
+    let n = get_usize(&mut d)?;
+    let mut ids = d.get_bytes()?;
+    let dict = d.get_strs()?;
+    let n_tuples = get_usize(&mut d)?;
+    let mut tuple_bytes = d.get_bytes()?;
+    let mut which = d.get_bytes()?;
+    let prices = d.get_f32s()?;
+    d.finish()?;
+    let bad = |reason: &str| bad(b"ITEM", reason);
+    let word = |c: u64| -> Result<Option<String>> {
+        match c {
+            0 => Ok(None),
+            c => dict
+                .get(c as usize - 1)
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| bad("an attribute code is out of range")),
+        }
+    };
+    // Every item needs at least one byte in each blob: a bound before allocating.
+    if prices.len() != n || n > which.len() || n_tuples > tuple_bytes.len() {
+        return Err(bad("item tables differ in length"));
+    }
+    let mut tuples = Vec::with_capacity(n_tuples);
+    for _ in 0..n_tuples {
+        let mut next = || get_varint(&mut tuple_bytes).ok_or_else(|| bad("a tuple is cut short"));
+        let head = next()?;
+        let kind = *ItemKind::ALL
+            .get((head & 7) as usize)
+            .ok_or_else(|| bad("an item kind code is out of range"))?;
+        let (category, brand, band) = (word(next()?)?, word(next()?)?, word(next()?)?);
+        let n_tags = next()?;
+        let tags = (0..n_tags)
+            .map(|_| word(next()?)?.ok_or_else(|| bad("a tag has no text")))
+            .collect::<Result<Vec<String>>>()?;
+        tuples.push((kind, head >> 3 & 1 == 1, category, brand, band, tags));
+    }
+    let mut items = Vec::with_capacity(n);
+    let mut previous: Vec<u8> = Vec::new();
+    for &price in &prices {
+        let cut = || bad("an item id is cut short");
+        let shared = get_varint(&mut ids).ok_or_else(cut)? as usize;
+        let len = get_varint(&mut ids).ok_or_else(cut)? as usize;
+        if shared > previous.len() || len > ids.len() {
+            return Err(cut());
+        }
+        previous.truncate(shared);
+        previous.extend_from_slice(&ids[..len]);
+        ids = &ids[len..];
+        let id = String::from_utf8(previous.clone()).map_err(|_| bad("an item id is not UTF-8"))?;
+        let t = get_varint(&mut which).ok_or_else(|| bad("an item code is cut short"))?;
+        let (kind, in_stock, category, brand, price_band, tags) =
+            tuples
+                .get(t as usize)
+                .cloned()
+                .ok_or_else(|| bad("an item's attribute tuple is out of range"))?;
+        items.push(Item {
+            id,
+            kind,
+            category,
+            brand,
+            price_band,
+            price: (!price.is_nan()).then_some(price),
+            tags,
+            in_stock,
+        });
+    }
+    if !ids.is_empty() || !which.is_empty() || !tuple_bytes.is_empty() {
+        return Err(bad("trailing bytes after the items"));
+    }
+    Ok(items)
+}
+
+/// LEB128: seven bits per byte, low first, high bit set on all but the last.
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn get_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn encode_lists(lists: &[Vec<u32>]) -> Vec<u8> {
+    let mut offsets = vec![0u32];
+    let mut flat = Vec::new();
+    for l in lists {
+        flat.extend_from_slice(l);
+        offsets.push(flat.len() as u32);
+    }
+    let mut e = Encoder::new();
+    e.put_u32s(&offsets).put_u32s(&flat);
+    e.into_bytes()
+}
+
+fn decode_lists(mut d: Decoder<'_>, n_items: usize) -> Result<Vec<Vec<u32>>> {
+    let offsets = d.get_u32s()?;
+    let flat = d.get_u32s()?;
+    let ok = offsets.first() == Some(&0)
+        && offsets.windows(2).all(|w| w[0] <= w[1])
+        && offsets.last().map(|&o| o as usize) == Some(flat.len())
+        && flat.iter().all(|&i| (i as usize) < n_items);
+    if !ok {
+        return Err(d.invalid("list offsets or items are out of range"));
+    }
+    d.finish()?;
+    Ok(offsets
+        .windows(2)
+        .map(|w| flat[w[0] as usize..w[1] as usize].to_vec())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_and_reject_overlong_input() {
+        let values = [0u64, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX];
+        let mut bytes = Vec::new();
+        values.iter().for_each(|&v| put_varint(&mut bytes, v));
+        let mut rest = &bytes[..];
+        for &v in &values {
+            assert_eq!(get_varint(&mut rest), Some(v));
+        }
+        assert!(rest.is_empty());
+        assert_eq!(get_varint(&mut &[0x80u8; 11][..]), None);
+        assert_eq!(get_varint(&mut &[0x80u8][..]), None);
+    }
+
+    #[test]
+    fn items_round_trip_through_the_packed_encoding() {
+        let items = vec![
+            Item::new("sku-0001")
+                .category("shoes")
+                .brand("acme")
+                .price(9.5)
+                .tag("new"),
+            Item::new("sku-0002")
+                .category("shoes")
+                .brand("acme")
+                .price(12.0)
+                .tag("new"),
+            Item::new("guide-é").kind(ItemKind::Content).in_stock(false),
+            Item::new("g"),
+        ];
+        let bytes = encode_items(&items);
+        let decoded = decode_items(Decoder::new(&bytes)).unwrap();
+        assert_eq!(decoded, items);
+        for cut in 0..bytes.len() {
+            assert!(
+                decode_items(Decoder::new(&bytes[..cut])).is_err(),
+                "cut {cut}"
+            );
+        }
+    }
+}
