@@ -1,13 +1,16 @@
 //! maitre in one minute: generate a storefront, ingest it, see what one
-//! customer's unified history looks like, and measure the baselines.
+//! customer's unified history looks like, fit embeddings, recommend with
+//! reasons, and measure against the baselines.
 //!
 //! ```text
 //! cargo run --release --example quickstart
 //! ```
 
 use maitre::datasets::{synthetic_storefront, Size};
-use maitre::eval::{evaluate, EvalConfig};
+use maitre::embed::Als;
+use maitre::eval::{evaluate, EvalConfig, MODELS};
 use maitre::interactions::{InteractionConfig, Interactions};
+use maitre::recommend::{BuildOptions, Diversity, Reason, Recommendation, Recommender, Request};
 
 fn main() -> maitre::Result<()> {
     // 1. Behaviour data: a deterministic synthetic storefront (seed 42).
@@ -61,8 +64,54 @@ fn main() -> maitre::Result<()> {
         matrix.by_customer().nnz()
     );
 
-    // 4. The measuring stick: baselines on next-purchase prediction.
-    let report = evaluate(log, &EvalConfig::default().positive_kinds(["purchase"]))?;
+    // 4. Embeddings: implicit ALS on the typed, decayed interactions.
+    let model = Als::params().alpha(5.0).fit(&matrix)?;
+    println!(
+        "ALS: {} customer and {} item vectors of {} factors",
+        model.users.rows(),
+        model.items.rows(),
+        model.items.k()
+    );
+
+    // 5. Recommendations with reasons: a known customer, then an anonymous
+    // visitor on mobile who has viewed two products.
+    let rec = Recommender::build(log, &shop.catalog, model, &BuildOptions::default())?;
+    let customer = &ids.names()[0];
+    let known = Request::new(5)
+        .customer(customer.clone())
+        .diversity(Diversity {
+            relevance: 0.8,
+            max_per_category: Some(2),
+        });
+    print_list(
+        &rec,
+        &format!("For {customer} (at most 2 per category)"),
+        &rec.recommend(&known)?,
+    );
+    let products: Vec<&str> = shop
+        .catalog
+        .items()
+        .iter()
+        .filter(|i| i.category.as_deref() == Some("fashion") && i.price.is_some())
+        .map(|i| i.id.as_str())
+        .take(2)
+        .collect();
+    let visitor = Request::new(5)
+        .event(products[0], "view")
+        .event(products[1], "view")
+        .context("device", "mobile");
+    print_list(
+        &rec,
+        "For an anonymous visitor who viewed two fashion items",
+        &rec.recommend(&visitor)?,
+    );
+
+    // 6. The measuring stick: every model on next-purchase prediction.
+    let config = EvalConfig::default()
+        .positive_kinds(["purchase"])
+        .als(Als::params().alpha(5.0))
+        .models(MODELS);
+    let report = evaluate(log, &config)?;
     println!(
         "\nOffline evaluation ({} split, {} customers tested, full catalogue of {} items):",
         report.split, report.users, report.items
@@ -78,4 +127,36 @@ fn main() -> maitre::Result<()> {
         );
     }
     Ok(())
+}
+
+fn print_list(rec: &Recommender, title: &str, list: &[Recommendation]) {
+    let category = |i: u32| {
+        rec.catalog()
+            .item(i)
+            .and_then(|it| it.category.clone())
+            .unwrap_or_default()
+    };
+    println!("\n{title}:");
+    for r in list {
+        let why = match &r.reason {
+            Reason::Because { items } => {
+                let named: Vec<String> = items
+                    .iter()
+                    .map(|id| {
+                        format!(
+                            "{id} ({})",
+                            rec.item_index(id).map(category).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                format!("because of {}", named.join(", "))
+            }
+            Reason::Taste => "your taste".into(),
+            Reason::Pinned => "pinned".into(),
+            Reason::PopularInContext { context } => format!("popular with {context}"),
+            Reason::Popular => "popular".into(),
+        };
+        let item = format!("{} ({})", r.item, category(r.index));
+        println!("  {item:<26} {:>6.3}  {why}", r.score);
+    }
 }
