@@ -12,6 +12,10 @@
 //! context-free twin is reported as `als (all events)`, and the `context`
 //! object repeats both on the visits where context matters by construction.
 //!
+//! Every data set also gets `recommend (als + rules)`: the serving path, with
+//! ALS trained on every event kind and lists from `Recommender::recommend`
+//! under the default rules (see `maitre::eval::evaluate_recommend`).
+//!
 //! `--cold-start` adds a `cold_start` object: a tenth of the items is held out
 //! of training and placed from its attributes alone (see
 //! `maitre::eval::evaluate_cold_start`).
@@ -25,8 +29,8 @@ use maitre::catalog::Catalog;
 use maitre::datasets::{movielens, synthetic_storefront, Size};
 use maitre::embed::Als;
 use maitre::eval::{
-    evaluate, evaluate_cold_start, evaluate_context, ColdStartConfig, ColdStartReport,
-    ContextReport, EvalConfig, EvalReport, Split, MODELS,
+    evaluate, evaluate_cold_start, evaluate_context, evaluate_recommend, ColdStartConfig,
+    ColdStartReport, ContextReport, EvalConfig, EvalReport, Split, MODELS,
 };
 use std::process::ExitCode;
 
@@ -79,7 +83,11 @@ fn run(args: &Args) -> maitre::Result<Reports> {
             )?),
             false => None,
         };
-        Ok((evaluate(log, &config)?, cold, None))
+        let mut report = evaluate(log, &config)?;
+        report
+            .results
+            .push(evaluate_recommend(log, catalog, &config)?);
+        Ok((report, cold, None))
     };
     match &args.data {
         Some(dir) => {

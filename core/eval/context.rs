@@ -68,8 +68,8 @@ impl Scorer for QueryScorer<'_> {
 }
 
 /// One split with what it hides from training.
-struct Fold {
-    split: SplitData,
+pub(super) struct Fold {
+    pub(super) split: SplitData,
     /// Log row of each tested customer's earliest held-out event.
     held_event: HashMap<u32, usize>,
     /// Events of a tested customer at or after this time are hidden.
@@ -78,11 +78,14 @@ struct Fold {
 }
 
 impl Fold {
-    fn new(
+    /// Splits `positives`; a tested customer's events from `gap` seconds
+    /// before their first held-out event on are hidden.
+    pub(super) fn new(
         log: &EventLog,
         positives: &Positives,
         events: &[usize],
         config: &EvalConfig,
+        gap: i64,
     ) -> Result<Self> {
         let split = config.split.apply(positives, log.timestamp_column())?;
         let held_pairs: HashSet<(u32, u32)> = split
@@ -104,7 +107,7 @@ impl Fold {
         }
         let cutoff = held_event
             .iter()
-            .map(|(&u, &e)| (u, times[e] - SESSION_GAP))
+            .map(|(&u, &e)| (u, times[e] - gap))
             .collect();
         Ok(Fold {
             split,
@@ -114,7 +117,7 @@ impl Fold {
         })
     }
 
-    fn hides(&self, user: u32, item: u32, time: i64) -> bool {
+    pub(super) fn hides(&self, user: u32, item: u32, time: i64) -> bool {
         self.held_pairs.contains(&(user, item))
             || self.cutoff.get(&user).is_some_and(|&c| time >= c)
     }
@@ -217,9 +220,9 @@ pub fn evaluate_context(
     let identities = log.identities();
     let (positives, events) =
         Positives::from_log_with_events(log, config.positive_kinds.as_deref(), config.min_value)?;
-    let outer = Fold::new(log, &positives, &events, config)?;
+    let outer = Fold::new(log, &positives, &events, config, SESSION_GAP)?;
     let (inner_positives, inner_events) = outer.train_positives(&positives, &events);
-    let inner = Fold::new(log, &inner_positives, &inner_events, config)?;
+    let inner = Fold::new(log, &inner_positives, &inner_events, config, SESSION_GAP)?;
     let fit = |train: &Csr| config.als.fit_matrix(train, |_| ControlFlow::Continue(()));
 
     let train = training_matrix(log, &identities, &[&outer, &inner])?;
@@ -321,7 +324,7 @@ mod tests {
         // The held-out items never reach training.
         let (positives, events) =
             Positives::from_log_with_events(&shop.log, Some(&["purchase".into()]), None).unwrap();
-        let fold = Fold::new(&shop.log, &positives, &events, &config).unwrap();
+        let fold = Fold::new(&shop.log, &positives, &events, &config, SESSION_GAP).unwrap();
         let identities = shop.log.identities();
         let train = training_matrix(&shop.log, &identities, &[&fold]).unwrap();
         for (user, held) in &fold.split.test {

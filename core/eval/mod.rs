@@ -14,10 +14,12 @@ pub mod baselines;
 mod cold;
 mod context;
 pub mod metrics;
+mod serve;
 mod split;
 
 pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport};
 pub use context::{evaluate_context, ContextReport, BLEND_GRID, SESSION_GAP};
+pub use serve::evaluate_recommend;
 pub use split::{lower_quantile, Positives, Split, SplitData};
 
 use crate::embed::{AlsModel, AlsParams};

@@ -548,6 +548,32 @@ impl EventLog {
         Ok(self.items.intern(id))
     }
 
+    /// A copy holding only the events `keep` accepts, with the same ids,
+    /// kinds, context vocabulary and links, so every index (customer, item,
+    /// context pair) means the same thing in both logs. Used to rebuild what a
+    /// live system would have known before a point in time.
+    pub fn subset(&self, keep: impl Fn(usize) -> bool) -> EventLog {
+        let mut out = EventLog {
+            kinds: self.kinds.clone(),
+            customers: self.customers.clone(),
+            items: self.items.clone(),
+            context: self.context.clone(),
+            links: self.links.clone(),
+            ..EventLog::default()
+        };
+        out.ctx_start.push(0);
+        for i in (0..self.len()).filter(|&i| keep(i)) {
+            out.customer.push(self.customer[i]);
+            out.item.push(self.item[i]);
+            out.kind.push(self.kind[i]);
+            out.timestamp.push(self.timestamp[i]);
+            out.value.push(self.value[i]);
+            out.ctx.extend_from_slice(self.context_of(i));
+            out.ctx_start.push(out.ctx.len() as u32);
+        }
+        out
+    }
+
     /// Resolves identities: every raw id to one customer (see [`Identities`]).
     pub fn identities(&self) -> Identities {
         Identities::resolve(&self.customers, &self.links)
