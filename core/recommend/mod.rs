@@ -623,29 +623,33 @@ impl Recommender {
         }
         let k = request.k;
         let (query, seen) = self.query(request)?;
-        let excluded: HashSet<u32> = request
+        // The filter runs once per scanned item inside the index: cheap
+        // attribute checks first, then binary searches (`seen` is sorted by item).
+        let mut excluded: Vec<u32> = request
             .filters
             .exclude_items
             .iter()
             .filter_map(|id| self.ids.get(id))
             .collect();
-        let seen_set: HashSet<u32> = seen.iter().map(|e| e.0).collect();
+        excluded.sort_unstable();
+        let seen_entries = |item: u32| {
+            let from = seen.partition_point(|e| e.0 < item);
+            seen[from..].iter().take_while(move |e| e.0 == item)
+        };
         let recent_purchase =
             |item: u32| match (request.filters.exclude_purchased_within, request.now) {
-                (Some(window), Some(now)) => seen
-                    .iter()
-                    .any(|e| e.0 == item && e.2 != i64::MIN && now - e.2 <= window),
+                (Some(window), Some(now)) => {
+                    seen_entries(item).any(|e| e.2 != i64::MIN && now - e.2 <= window)
+                }
                 _ => false,
             };
         let eligible = |item: u32| {
-            let ruled_out = excluded.contains(&item)
-                || (request.filters.exclude_seen && seen_set.contains(&item))
-                || recent_purchase(item);
-            !ruled_out
-                && self
-                    .catalog
-                    .item(item)
-                    .is_some_and(|it| request.filters.admits(it))
+            self.catalog
+                .item(item)
+                .is_some_and(|it| request.filters.admits(it))
+                && !(request.filters.exclude_seen && seen_entries(item).next().is_some())
+                && excluded.binary_search(&item).is_err()
+                && !recent_purchase(item)
         };
         let mut out: Vec<Recommendation> = Vec::with_capacity(k);
         let mut taken: HashSet<u32> = HashSet::new();
