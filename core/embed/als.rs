@@ -12,7 +12,8 @@
 //! `c = 1 + α·f(r)`, a negative weight (returns, complaints) gives `p = 0` with
 //! confidence `1 + α·f(|r|)`, and `λ_u = λ·(|I_u| + α₀·|I|)^ν`.
 
-use super::{dot, Factors};
+use super::kernels::{Dispatch, Kernels, Strided, Task};
+use super::Factors;
 use crate::error::{Error, Result};
 use crate::interactions::{Csr, Interactions};
 use rand::{Rng, SeedableRng};
@@ -337,70 +338,107 @@ impl AlsModel {
         for j in 0..k {
             a[j * k + j] += reg;
         }
-        // A += Yₛᵀ·diag(c − α₀)·Yₛ as one small matrix product (matrixmultiply picks
-        // the widest SIMD kernel at run time), b = Σ c·p·y.
-        let mut ys = Vec::with_capacity(entries.len() * k);
-        let mut zs = Vec::with_capacity(entries.len() * k);
-        for &(i, r) in &entries {
-            let (gram_weight, rhs) = confidence(r, p);
-            let y = self.items.row(i);
-            ys.extend_from_slice(y);
-            zs.extend(y.iter().map(|v| gram_weight * v));
-            if rhs != 0.0 {
-                b.iter_mut().zip(y).for_each(|(b, yv)| *b += rhs * yv);
-            }
-        }
-        let m = entries.len();
-        let ys = ndarray::ArrayView2::from_shape((m, k), &ys).expect("m × k");
-        let zs = ndarray::ArrayView2::from_shape((m, k), &zs).expect("m × k");
-        let mut av = ndarray::ArrayViewMut2::from_shape((k, k), &mut a).expect("k × k");
-        ndarray::linalg::general_mat_mul(1.0, &ys.t(), &zs, 1.0, &mut av);
-        cholesky_solve(&mut a, &mut b, k)?;
+        Dispatch::detect().run(FoldIn {
+            a: &mut a,
+            b: &mut b,
+            entries: &entries,
+            items: &self.items,
+            params: p,
+        })?;
         Ok(b)
+    }
+}
+
+/// The fold-in's system and solve, generic over the kernels.
+struct FoldIn<'a> {
+    /// `α₀·YᵀY + λ·I` on entry.
+    a: &'a mut [f32],
+    b: &'a mut [f32],
+    entries: &'a [(u32, f32)],
+    items: &'a Factors,
+    params: &'a AlsParams,
+}
+
+impl Task for FoldIn<'_> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn run<K: Kernels>(self, kern: K) -> Result<()> {
+        let FoldIn {
+            a,
+            b,
+            entries,
+            items,
+            params,
+        } = self;
+        let k = items.k();
+        // A += Yₛᵀ·diag(c − α₀)·Yₛ, b = Σ c·p·y. The rows y are gathered once,
+        // with their weighted copies, so each row r of A takes a single
+        // `gemv_acc` over all entries (coefficients: column r of the weighted
+        // copies). Only the upper triangle is read by the solve; each row starts
+        // at its diagonal rounded down to a multiple of 8, so the update stays
+        // whole vectors.
+        let mut ys = Vec::with_capacity(entries.len() * k);
+        let mut weighted = Vec::with_capacity(entries.len() * k);
+        for &(i, r) in entries {
+            let (gram_weight, rhs) = confidence(r, params);
+            let y = items.row(i);
+            if rhs != 0.0 {
+                kern.axpy(rhs, y, b);
+            }
+            ys.extend_from_slice(y);
+            weighted.extend(y.iter().map(|v| gram_weight * v));
+        }
+        for (row, a_row) in a.chunks_exact_mut(k).enumerate() {
+            let coef = Strided::new(&weighted[row.min(weighted.len())..], k, entries.len());
+            kern.gemv_acc::<false>(&ys, coef, a_row, row & !7);
+        }
+        cholesky_solve(kern, a, b, k)
     }
 }
 
 /// Solves `A x = b` for symmetric positive-definite `A` (row-major, `k × k`) in
 /// place: `b` becomes `x`. Hand-written because the only alternatives are
 /// LAPACK (not on wasm32) or a general linear-algebra crate for one routine.
-/// Right-looking `UᵀU` factorisation, so every update is a contiguous row
-/// `axpy` that vectorises; `U` overwrites the upper triangle of `a`.
-fn cholesky_solve(a: &mut [f32], b: &mut [f32], k: usize) -> Result<()> {
-    for j in 0..k {
-        let (head, tail) = a.split_at_mut((j + 1) * k);
-        let row_j = &mut head[j * k..];
-        let d = row_j[j];
+/// Left-looking `UᵀU` factorisation: row `i` of `U` is row `i` of `A` minus one
+/// combination of the rows above it, a single `gemv_acc` (a right-looking
+/// version makes `k²/2` short `axpy` calls, whose overhead dominated at k = 64).
+/// `U` overwrites the upper triangle of `a`.
+///
+/// Reads only the upper triangle, and in row `i` the columns from `i` rounded
+/// down to a multiple of 8; left of the diagonal within that block, `U`'s rows
+/// are set to zero, as later rows combine them from the same aligned column.
+#[inline(always)]
+fn cholesky_solve<K: Kernels>(kern: K, a: &mut [f32], b: &mut [f32], k: usize) -> Result<()> {
+    for i in 0..k {
+        let (done, rest) = a.split_at_mut(i * k);
+        let row = &mut rest[..k];
+        let from = i & !7;
+        // Row i −= Σ_{j<i} U[j, i]·(row j of U): column i of U as coefficients.
+        let column = Strided::new(&done[i.min(done.len())..], k, i);
+        kern.gemv_acc::<true>(done, column, row, from);
+        let d = row[i];
         if !(d > 0.0 && d.is_finite()) {
             return Err(Error::NotEnoughData(
                 "the fold-in system is not positive definite (regularization too small?)".into(),
             ));
         }
         let d = d.sqrt();
-        row_j[j] = d;
-        row_j[j + 1..].iter_mut().for_each(|u| *u /= d);
-        let row_j = &head[j * k..];
-        for (offset, row_i) in tail.chunks_exact_mut(k).enumerate() {
-            let i = j + 1 + offset;
-            let s = row_j[i];
-            row_i[i..]
-                .iter_mut()
-                .zip(&row_j[i..])
-                .for_each(|(a, u)| *a -= s * u);
-        }
+        row[i] = d;
+        let inv = 1.0 / d;
+        row[i + 1..].iter_mut().for_each(|u| *u *= inv);
+        row[from..i].fill(0.0);
     }
     // Uᵀ y = b (forward), then U x = y (backward).
     for i in 0..k {
         let yi = b[i] / a[i * k + i];
         b[i] = yi;
         let row = &a[i * k..i * k + k];
-        b[i + 1..]
-            .iter_mut()
-            .zip(&row[i + 1..])
-            .for_each(|(b, u)| *b -= yi * u);
+        kern.axpy(-yi, &row[i + 1..], &mut b[i + 1..]);
     }
     for i in (0..k).rev() {
         let row = &a[i * k..i * k + k];
-        b[i] = (b[i] - dot(&row[i + 1..], &b[i + 1..])) / row[i];
+        b[i] = (b[i] - kern.dot(&row[i + 1..], &b[i + 1..])) / row[i];
     }
     Ok(())
 }
@@ -460,6 +498,7 @@ fn sweep(target: &mut Factors, other: &Factors, rows: &Rows<'_>, p: &AlsParams) 
     let k = target.k();
     let mut gram = other.gram();
     gram.iter_mut().for_each(|g| *g *= p.unobserved_weight);
+    let kernels = Dispatch::detect();
     target
         .data_mut()
         .par_chunks_mut(k)
@@ -468,99 +507,115 @@ fn sweep(target: &mut Factors, other: &Factors, rows: &Rows<'_>, p: &AlsParams) 
             || vec![0f32; 3 * k],
             |scratch, (row, x)| {
                 let (a, b) = (rows.matrix.indptr()[row], rows.matrix.indptr()[row + 1]);
-                let entries = Entries {
-                    items: &rows.matrix.indices()[a..b],
-                    gram_weight: &rows.gram_weight[a..b],
-                    rhs: &rows.rhs[a..b],
-                };
-                conjugate_gradient(
-                    &gram,
-                    other,
-                    &entries,
-                    rows.regularization[row],
+                kernels.run(RowSolve {
+                    gram: &gram,
+                    y: other,
+                    entries: Entries {
+                        items: &rows.matrix.indices()[a..b],
+                        gram_weight: &rows.gram_weight[a..b],
+                        rhs: &rows.rhs[a..b],
+                    },
+                    reg: rows.regularization[row],
                     x,
-                    p.cg_steps,
+                    steps: p.cg_steps,
                     scratch,
-                );
+                });
             },
         );
 }
 
 /// One row's observed entries.
-pub(crate) struct Entries<'e> {
-    pub items: &'e [u32],
-    pub gram_weight: &'e [f32],
-    pub rhs: &'e [f32],
+struct Entries<'e> {
+    items: &'e [u32],
+    gram_weight: &'e [f32],
+    rhs: &'e [f32],
 }
 
-/// `out = (G + λI + Σ w_i y_i y_iᵀ) v`.
-fn apply(gram: &[f32], y: &Factors, e: &Entries<'_>, reg: f32, v: &[f32], out: &mut [f32]) {
-    let k = v.len();
-    for (o, g) in out.iter_mut().zip(gram.chunks_exact(k)) {
-        *o = dot(g, v);
-    }
-    for (o, vi) in out.iter_mut().zip(v) {
-        *o += reg * vi;
-    }
-    for (&i, &w) in e.items.iter().zip(e.gram_weight) {
-        let yi = y.row(i);
-        let s = w * dot(yi, v);
-        for (o, yv) in out.iter_mut().zip(yi) {
-            *o += s * yv;
+/// One row's solve: a few CG steps on `(G + λI + Σ w_i y_i y_iᵀ) x = Σ c_i p_i y_i`,
+/// starting from `x` (the previous sweep's value).
+struct RowSolve<'a> {
+    gram: &'a [f32],
+    y: &'a Factors,
+    entries: Entries<'a>,
+    reg: f32,
+    x: &'a mut [f32],
+    steps: usize,
+    /// 3k floats.
+    scratch: &'a mut [f32],
+}
+
+impl Task for RowSolve<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<K: Kernels>(self, kern: K) {
+        let RowSolve {
+            gram,
+            y,
+            entries: e,
+            reg,
+            x,
+            steps,
+            scratch,
+        } = self;
+        let k = x.len();
+        let (r, rest) = scratch.split_at_mut(k);
+        let (p, ap) = rest.split_at_mut(k);
+        // r = b − A x, with the observed entries in one pass: each adds
+        // (c·p − w·(y·x))·y, where a separate b would read every y twice.
+        kern.sym_gemv(gram, x, ap);
+        kern.axpy(reg, x, ap);
+        r.iter_mut().zip(ap.iter()).for_each(|(r, a)| *r = -a);
+        for ((&i, &w), &c) in e.items.iter().zip(e.gram_weight).zip(e.rhs) {
+            let yi = y.row(i);
+            kern.axpy(c - w * kern.dot(yi, x), yi, r);
+        }
+        p.copy_from_slice(r);
+        let mut rs_old = kern.dot(r, r);
+        for _ in 0..steps {
+            if rs_old < 1e-20 {
+                break;
+            }
+            apply(kern, gram, y, &e, reg, p, ap);
+            let step = rs_old / kern.dot(p, ap);
+            if !step.is_finite() {
+                break;
+            }
+            kern.axpy(step, p, x);
+            kern.axpy(-step, ap, r);
+            let rs_new = kern.dot(r, r);
+            let beta = rs_new / rs_old;
+            p.iter_mut()
+                .zip(r.iter())
+                .for_each(|(p, r)| *p = r + beta * *p);
+            rs_old = rs_new;
         }
     }
 }
 
-/// A few CG steps on one row's system, starting from `x` (the previous sweep's value).
-pub(crate) fn conjugate_gradient(
+/// `out = (G + λI + Σ w_i y_i y_iᵀ) v`.
+#[inline(always)]
+fn apply<K: Kernels>(
+    kern: K,
     gram: &[f32],
     y: &Factors,
     e: &Entries<'_>,
     reg: f32,
-    x: &mut [f32],
-    steps: usize,
-    scratch: &mut [f32],
+    v: &[f32],
+    out: &mut [f32],
 ) {
-    let k = x.len();
-    let (r, rest) = scratch.split_at_mut(k);
-    let (p, ap) = rest.split_at_mut(k);
-    // r = b − A x
-    apply(gram, y, e, reg, x, ap);
-    r.iter_mut().zip(ap.iter()).for_each(|(r, a)| *r = -a);
-    for (&i, &c) in e.items.iter().zip(e.rhs) {
-        if c != 0.0 {
-            for (r, yv) in r.iter_mut().zip(y.row(i)) {
-                *r += c * yv;
-            }
-        }
-    }
-    p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
-    for _ in 0..steps {
-        if rs_old < 1e-20 {
-            break;
-        }
-        apply(gram, y, e, reg, p, ap);
-        let step = rs_old / dot(p, ap);
-        if !step.is_finite() {
-            break;
-        }
-        for j in 0..k {
-            x[j] += step * p[j];
-            r[j] -= step * ap[j];
-        }
-        let rs_new = dot(r, r);
-        let beta = rs_new / rs_old;
-        for j in 0..k {
-            p[j] = r[j] + beta * p[j];
-        }
-        rs_old = rs_new;
+    kern.sym_gemv(gram, v, out);
+    kern.axpy(reg, v, out);
+    for (&i, &w) in e.items.iter().zip(e.gram_weight) {
+        let yi = y.row(i);
+        kern.axpy(w * kern.dot(yi, v), yi, out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embed::dot;
 
     /// Two groups of customers who like disjoint item sets.
     fn blocks() -> Csr {

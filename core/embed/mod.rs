@@ -8,6 +8,7 @@
 //! evaluation through its `Scorer` trait, implemented here).
 
 mod als;
+mod kernels;
 
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
 
