@@ -566,7 +566,12 @@ impl Task for RowSolve<'_> {
         kern.sym_gemv(gram, x, ap);
         kern.axpy(reg, x, ap);
         r.iter_mut().zip(ap.iter()).for_each(|(r, a)| *r = -a);
-        for ((&i, &w), &c) in e.items.iter().zip(e.gram_weight).zip(e.rhs) {
+        for (n, ((&i, &w), &c)) in e.items.iter().zip(e.gram_weight).zip(e.rhs).enumerate() {
+            // The rows of the other side are scattered in memory: the solve
+            // would wait on each one without a hint a few entries ahead.
+            if let Some(&ahead) = e.items.get(n + PREFETCH_AHEAD) {
+                kern.prefetch(y.row(ahead));
+            }
             let yi = y.row(i);
             kern.axpy(c - w * kern.dot(yi, x), yi, r);
         }
@@ -593,6 +598,9 @@ impl Task for RowSolve<'_> {
     }
 }
 
+/// How many entries ahead the row solver asks for the next `y` rows.
+const PREFETCH_AHEAD: usize = 4;
+
 /// `out = (G + λI + Σ w_i y_i y_iᵀ) v`.
 #[inline(always)]
 fn apply<K: Kernels>(
@@ -606,7 +614,10 @@ fn apply<K: Kernels>(
 ) {
     kern.sym_gemv(gram, v, out);
     kern.axpy(reg, v, out);
-    for (&i, &w) in e.items.iter().zip(e.gram_weight) {
+    for (n, (&i, &w)) in e.items.iter().zip(e.gram_weight).enumerate() {
+        if let Some(&ahead) = e.items.get(n + PREFETCH_AHEAD) {
+            kern.prefetch(y.row(ahead));
+        }
         let yi = y.row(i);
         kern.axpy(w * kern.dot(yi, v), yi, out);
     }

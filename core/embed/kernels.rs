@@ -24,6 +24,12 @@ pub(crate) trait Kernels: Copy {
     /// `axpy` per row, so the columns stay in registers across rows.
     fn gemv_acc<const NEG: bool>(self, m: &[f32], coef: Strided<'_>, out: &mut [f32], from: usize);
 
+    /// A hint that `x` will be read soon; no effect on results.
+    #[inline(always)]
+    fn prefetch(self, x: &[f32]) {
+        let _ = x;
+    }
+
     /// `out = G·v` for a symmetric row-major `G` of side `v.len()`.
     #[inline(always)]
     fn sym_gemv(self, g: &[f32], v: &[f32], out: &mut [f32]) {
@@ -160,6 +166,15 @@ mod avx2 {
         fn axpy(self, alpha: f32, x: &[f32], y: &mut [f32]) {
             // SAFETY: `self` proves AVX2 and FMA.
             unsafe { axpy(alpha, x, y) }
+        }
+
+        #[inline(always)]
+        fn prefetch(self, x: &[f32]) {
+            for line in x.chunks(16) {
+                // SAFETY: `self` proves AVX2 (and so SSE); a prefetch never faults
+                // and here only names addresses inside `x`.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) }
+            }
         }
 
         #[inline(always)]
