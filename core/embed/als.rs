@@ -11,6 +11,12 @@
 //! where a positive weight `r_ui` gives preference `p = 1` and confidence
 //! `c = 1 + α·f(r)`, a negative weight (returns, complaints) gives `p = 0` with
 //! confidence `1 + α·f(|r|)`, and `λ_u = λ·(|I_u| + α₀·|I|)^ν`.
+//!
+//! Determinism: a seed gives the same model bit for bit on one machine, for any
+//! thread count (each row is solved by the same code whichever thread takes
+//! it). The inner loops run with AVX2 and FMA where the CPU has them and with
+//! portable code elsewhere (see `kernels`); the two round differently, so
+//! models from different machines agree only to float rounding.
 
 use super::kernels::{Dispatch, Kernels, Strided, Task};
 use super::Factors;
@@ -389,9 +395,21 @@ impl Task for FoldIn<'_> {
             ys.extend_from_slice(y);
             weighted.extend(y.iter().map(|v| gram_weight * v));
         }
-        for (row, a_row) in a.chunks_exact_mut(k).enumerate() {
-            let coef = Strided::new(&weighted[row.min(weighted.len())..], k, entries.len());
-            kern.gemv_acc::<false>(&ys, coef, a_row, row & !7);
+        // Two rows of A at a time (same aligned start, as the first is even):
+        // each y is loaded once for both.
+        let m = entries.len();
+        let mut row = 0;
+        while row < k {
+            let coef = &weighted[row.min(weighted.len())..];
+            if row + 1 < k {
+                let rows = &mut a[row * k..(row + 2) * k];
+                kern.gemv2_acc::<false>(&ys, Strided::pair(coef, k, m), rows, row & !7);
+                row += 2;
+            } else {
+                let a_row = &mut a[row * k..(row + 1) * k];
+                kern.gemv_acc::<false>(&ys, Strided::new(coef, k, m), a_row, row & !7);
+                row += 1;
+            }
         }
         cholesky_solve(kern, a, b, k)
     }
@@ -410,24 +428,28 @@ impl Task for FoldIn<'_> {
 /// are set to zero, as later rows combine them from the same aligned column.
 #[inline(always)]
 fn cholesky_solve<K: Kernels>(kern: K, a: &mut [f32], b: &mut [f32], k: usize) -> Result<()> {
-    for i in 0..k {
+    let mut i = 0;
+    while i < k {
         let (done, rest) = a.split_at_mut(i * k);
-        let row = &mut rest[..k];
         let from = i & !7;
-        // Row i −= Σ_{j<i} U[j, i]·(row j of U): column i of U as coefficients.
-        let column = Strided::new(&done[i.min(done.len())..], k, i);
-        kern.gemv_acc::<true>(done, column, row, from);
-        let d = row[i];
-        if !(d > 0.0 && d.is_finite()) {
-            return Err(Error::NotEnoughData(
-                "the fold-in system is not positive definite (regularization too small?)".into(),
-            ));
+        // Rows i (and i + 1) −= Σ_{j<i} U[j, i]·(row j of U): columns i, i + 1
+        // of U as coefficients, two rows per pass over U when there are two.
+        let column = &done[i.min(done.len())..];
+        if i + 1 < k {
+            let rows = &mut rest[..2 * k];
+            kern.gemv2_acc::<true>(done, Strided::pair(column, k, i), rows, from);
+            let (row_i, next) = rows.split_at_mut(k);
+            finish_row(row_i, i, from)?;
+            // Then row i + 1 takes row i's term, now that row i is final.
+            kern.axpy(-row_i[i + 1], &row_i[from..], &mut next[from..]);
+            finish_row(next, i + 1, from)?;
+            i += 2;
+        } else {
+            let row = &mut rest[..k];
+            kern.gemv_acc::<true>(done, Strided::new(column, k, i), row, from);
+            finish_row(row, i, from)?;
+            i += 1;
         }
-        let d = d.sqrt();
-        row[i] = d;
-        let inv = 1.0 / d;
-        row[i + 1..].iter_mut().for_each(|u| *u *= inv);
-        row[from..i].fill(0.0);
     }
     // Uᵀ y = b (forward), then U x = y (backward).
     for i in 0..k {
@@ -440,6 +462,24 @@ fn cholesky_solve<K: Kernels>(kern: K, a: &mut [f32], b: &mut [f32], k: usize) -
         let row = &a[i * k..i * k + k];
         b[i] = (b[i] - kern.dot(&row[i + 1..], &b[i + 1..])) / row[i];
     }
+    Ok(())
+}
+
+/// Turns row `i` of the Schur complement into row `i` of `U`, zeroing columns
+/// `from..i` that later rows read through their aligned start.
+#[inline(always)]
+fn finish_row(row: &mut [f32], i: usize, from: usize) -> Result<()> {
+    let d = row[i];
+    if !(d > 0.0 && d.is_finite()) {
+        return Err(Error::NotEnoughData(
+            "the fold-in system is not positive definite (regularization too small?)".into(),
+        ));
+    }
+    let d = d.sqrt();
+    row[i] = d;
+    let inv = 1.0 / d;
+    row[i + 1..].iter_mut().for_each(|u| *u *= inv);
+    row[from..i].fill(0.0);
     Ok(())
 }
 

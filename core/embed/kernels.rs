@@ -24,6 +24,22 @@ pub(crate) trait Kernels: Copy {
     /// `axpy` per row, so the columns stay in registers across rows.
     fn gemv_acc<const NEG: bool>(self, m: &[f32], coef: Strided<'_>, out: &mut [f32], from: usize);
 
+    /// [`Kernels::gemv_acc`] into two consecutive rows `out[..k]`, `out[k..]`
+    /// (`k = out.len() / 2`) with the coefficient sequences of a
+    /// [`Strided::pair`]: each row of `m` is loaded once for both.
+    #[inline(always)]
+    fn gemv2_acc<const NEG: bool>(
+        self,
+        m: &[f32],
+        coef: Strided<'_>,
+        out: &mut [f32],
+        from: usize,
+    ) {
+        let (first, second) = out.split_at_mut(out.len() / 2);
+        self.gemv_acc::<NEG>(m, coef.column(0), first, from);
+        self.gemv_acc::<NEG>(m, coef.column(1), second, from);
+    }
+
     /// A hint that `x` will be read soon; no effect on results.
     #[inline(always)]
     fn prefetch(self, x: &[f32]) {
@@ -48,13 +64,37 @@ pub(crate) struct Strided<'a> {
     data: &'a [f32],
     stride: usize,
     n: usize,
+    /// Consecutive values readable at each `j·stride`: 1, or 2 for `gemv2_acc`.
+    width: usize,
 }
 
 impl<'a> Strided<'a> {
     pub(crate) fn new(data: &'a [f32], stride: usize, n: usize) -> Self {
         // The invariant the unchecked reads of the AVX2 kernel rely on.
         assert!(n == 0 || (n - 1) * stride < data.len());
-        Strided { data, stride, n }
+        Strided {
+            data,
+            stride,
+            n,
+            width: 1,
+        }
+    }
+
+    /// Two coefficient sequences side by side: `data[j·stride]` and `data[j·stride + 1]`.
+    pub(crate) fn pair(data: &'a [f32], stride: usize, n: usize) -> Self {
+        assert!(n == 0 || (n - 1) * stride + 1 < data.len());
+        Strided {
+            data,
+            stride,
+            n,
+            width: 2,
+        }
+    }
+
+    /// The sequence `t` of a pair.
+    fn column(self, t: usize) -> Self {
+        assert!(t < self.width);
+        Strided::new(&self.data[t.min(self.data.len())..], self.stride, self.n)
     }
 
     pub(crate) fn contiguous(v: &'a [f32]) -> Self {
@@ -166,6 +206,22 @@ mod avx2 {
         fn axpy(self, alpha: f32, x: &[f32], y: &mut [f32]) {
             // SAFETY: `self` proves AVX2 and FMA.
             unsafe { axpy(alpha, x, y) }
+        }
+
+        #[inline(always)]
+        fn gemv2_acc<const NEG: bool>(
+            self,
+            m: &[f32],
+            coef: Strided<'_>,
+            out: &mut [f32],
+            from: usize,
+        ) {
+            let k = out.len() / 2;
+            assert!(coef.width == 2 && out.len() == 2 * k);
+            assert!(m.len() >= coef.n * k && from <= k);
+            // SAFETY: `self` proves AVX2 and FMA; the lengths were checked above
+            // and `coef`'s reads by its constructor.
+            unsafe { gemv2_acc::<NEG>(m, coef, out, from) }
         }
 
         #[inline(always)]
@@ -345,6 +401,106 @@ mod avx2 {
             _mm256_storeu_ps(o.add(8 * l), *acc);
         }
     }
+
+    /// # Safety
+    /// AVX2 and FMA; `out.len() = 2k`, `m.len() >= coef.n·k`, `from <= k`,
+    /// `coef` a pair.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn gemv2_acc<const NEG: bool>(
+        m: &[f32],
+        coef: Strided<'_>,
+        out: &mut [f32],
+        from: usize,
+    ) {
+        let k = out.len() / 2;
+        let mut c = from;
+        // 32 columns × 2 rows = eight accumulators, as in `gemv_acc`.
+        while c + 32 <= k {
+            gemv2_block::<4, NEG>(m, coef, out, c);
+            c += 32;
+        }
+        match (k - c) / 8 {
+            3 => gemv2_block::<3, NEG>(m, coef, out, c),
+            2 => gemv2_block::<2, NEG>(m, coef, out, c),
+            1 => gemv2_block::<1, NEG>(m, coef, out, c),
+            _ => {}
+        }
+        c += (k - c) / 8 * 8;
+        for col in c..k {
+            for t in 0..2 {
+                for j in 0..coef.n {
+                    let term = coef.data[j * coef.stride + t] * m[j * k + col];
+                    out[t * k + col] += if NEG { -term } else { term };
+                }
+            }
+        }
+    }
+
+    /// Rows `out[..k]` and `out[k..]`, columns `c..c + 8W`: `±= Σ_j coef[j, t]·m[j, c..]`.
+    ///
+    /// # Safety
+    /// As `gemv2_acc`, and `c + 8W <= k`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn gemv2_block<const W: usize, const NEG: bool>(
+        m: &[f32],
+        coef: Strided<'_>,
+        out: &mut [f32],
+        c: usize,
+    ) {
+        let k = out.len() / 2;
+        let o = out.as_mut_ptr();
+        // As in `gemv_block`: narrow blocks alternate rows of `m` between banks.
+        let banks = (4 / W).max(1);
+        let mut acc = [[[_mm256_setzero_ps(); W]; 2]; 4];
+        for (t, acc) in acc[0].iter_mut().enumerate() {
+            for (l, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: t·k + c + 8W <= 2k.
+                *acc = _mm256_loadu_ps(o.add(t * k + c + 8 * l));
+            }
+        }
+        let coef_ptr = coef.data.as_ptr();
+        let mut j = 0;
+        while j < coef.n {
+            for (bank, acc) in acc.iter_mut().take(banks.min(coef.n - j)).enumerate() {
+                let at = (j + bank) * coef.stride;
+                // SAFETY: at + 1 < data.len(), checked when the pair was made.
+                let s = [
+                    _mm256_broadcast_ss(&*coef_ptr.add(at)),
+                    _mm256_broadcast_ss(&*coef_ptr.add(at + 1)),
+                ];
+                // SAFETY: (j + bank)·k + c + 8W <= coef.n·k <= m.len().
+                let row = m.as_ptr().add((j + bank) * k + c);
+                let [first, second] = acc;
+                for (l, (a0, a1)) in first.iter_mut().zip(second.iter_mut()).enumerate() {
+                    let x = _mm256_loadu_ps(row.add(8 * l));
+                    if NEG {
+                        *a0 = _mm256_fnmadd_ps(s[0], x, *a0);
+                        *a1 = _mm256_fnmadd_ps(s[1], x, *a1);
+                    } else {
+                        *a0 = _mm256_fmadd_ps(s[0], x, *a0);
+                        *a1 = _mm256_fmadd_ps(s[1], x, *a1);
+                    }
+                }
+            }
+            j += banks;
+        }
+        let (first, rest) = acc.split_at_mut(1);
+        for bank in rest.iter().take(banks - 1) {
+            for (a, b) in first[0].iter_mut().zip(bank) {
+                for (a, b) in a.iter_mut().zip(b) {
+                    *a = _mm256_add_ps(*a, *b);
+                }
+            }
+        }
+        for (t, acc) in first[0].iter().enumerate() {
+            for (l, acc) in acc.iter().enumerate() {
+                // SAFETY: t·k + c + 8W <= 2k.
+                _mm256_storeu_ps(o.add(t * k + c + 8 * l), *acc);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +528,10 @@ mod tests {
             kern.sym_gemv(&g, &a, &mut out);
             // Rows 0..40 of g, columns 13.. (one 56-column block, three scalars).
             kern.gemv_acc::<true>(&g, Strided::new(&g[5..], k, 40), &mut out, 13);
+            // Rows 0..30 of g into rows 1 and 2 of a copy, from column 21.
+            let mut two = g[k..3 * k].to_vec();
+            kern.gemv2_acc::<false>(&g, Strided::pair(&g[7..], k, 30), &mut two, 21);
+            out.extend(two);
             (kern.dot(&a, &b), y, out)
         }
     }
