@@ -777,4 +777,61 @@ mod tests {
             assert!(matches!(err, Error::InvalidParam { .. }), "{err}");
         }
     }
+
+    #[test]
+    fn fold_in_solves_its_system_on_every_kernel_path() {
+        use crate::embed::kernels::Scalar;
+        // 21 factors: row pairs and a last single row in the Cholesky, and
+        // vector blocks plus scalar columns in the kernels.
+        let model = Als::params()
+            .factors(21)
+            .regularization(0.1)
+            .fit_matrix(&blocks(), |_| ControlFlow::Continue(()))
+            .unwrap();
+        let (k, p) = (model.items.k(), &model.params);
+        let entries = [(0u32, 1.0f32), (3, 2.0), (7, -1.0)];
+        let mut system = model.item_gram.clone();
+        for j in 0..k {
+            system[j * k + j] += p.regularization;
+        }
+        let solve = |scalar: bool| {
+            let (mut a, mut b) = (system.clone(), vec![0f32; k]);
+            let task = FoldIn {
+                a: &mut a,
+                b: &mut b,
+                entries: &entries,
+                items: &model.items,
+                params: p,
+            };
+            if scalar {
+                task.run(Scalar)
+            } else {
+                Dispatch::detect().run(task)
+            }
+            .unwrap();
+            b
+        };
+        let solutions = [solve(true), solve(false)];
+        // The full system, written out naively.
+        let mut rhs = vec![0f32; k];
+        for &(i, r) in &entries {
+            let (w, c) = confidence(r, p);
+            let y = model.items.row(i);
+            for (row, &yr) in y.iter().enumerate() {
+                rhs[row] += c * yr;
+                for (col, &yc) in y.iter().enumerate() {
+                    system[row * k + col] += w * yr * yc;
+                }
+            }
+        }
+        for x in solutions {
+            for (row, &want) in rhs.iter().enumerate() {
+                let got = dot(&system[row * k..(row + 1) * k], &x);
+                assert!(
+                    (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "{got} {want}"
+                );
+            }
+        }
+    }
 }
