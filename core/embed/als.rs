@@ -11,8 +11,15 @@
 //! where a positive weight `r_ui` gives preference `p = 1` and confidence
 //! `c = 1 + α·f(r)`, a negative weight (returns, complaints) gives `p = 0` with
 //! confidence `1 + α·f(|r|)`, and `λ_u = λ·(|I_u| + α₀·|I|)^ν`.
+//!
+//! Determinism: a seed gives the same model bit for bit on one machine, for any
+//! thread count (each row is solved by the same code whichever thread takes
+//! it). The inner loops run with AVX2 and FMA where the CPU has them and with
+//! portable code elsewhere (see `kernels`); the two round differently, so
+//! models from different machines agree only to float rounding.
 
-use super::{dot, Factors};
+use super::kernels::{Dispatch, Kernels, Strided, Task};
+use super::Factors;
 use crate::error::{Error, Result};
 use crate::interactions::{Csr, Interactions};
 use rand::{Rng, SeedableRng};
@@ -333,55 +340,111 @@ impl AlsModel {
         for j in 0..k {
             a[j * k + j] += reg;
         }
-        // A += Yₛᵀ·diag(c − α₀)·Yₛ as one small matrix product (matrixmultiply picks
-        // the widest SIMD kernel at run time), b = Σ c·p·y.
+        Dispatch::detect().run(FoldIn {
+            a: &mut a,
+            b: &mut b,
+            entries: &entries,
+            items: &self.items,
+            params: p,
+        })?;
+        Ok(b)
+    }
+}
+
+/// The fold-in's system and solve, generic over the kernels.
+struct FoldIn<'a> {
+    /// `α₀·YᵀY + λ·I` on entry.
+    a: &'a mut [f32],
+    b: &'a mut [f32],
+    entries: &'a [(u32, f32)],
+    items: &'a Factors,
+    params: &'a AlsParams,
+}
+
+impl Task for FoldIn<'_> {
+    type Output = Result<()>;
+
+    #[inline(always)]
+    fn run<K: Kernels>(self, kern: K) -> Result<()> {
+        let FoldIn {
+            a,
+            b,
+            entries,
+            items,
+            params,
+        } = self;
+        let k = items.k();
+        // A += Yₛᵀ·diag(c − α₀)·Yₛ, b = Σ c·p·y. The rows y are gathered once,
+        // with their weighted copies, so each row r of A takes a single
+        // `gemv_acc` over all entries (coefficients: column r of the weighted
+        // copies). Only the upper triangle is read by the solve; each row starts
+        // at its diagonal rounded down to a multiple of 8, so the update stays
+        // whole vectors.
         let mut ys = Vec::with_capacity(entries.len() * k);
-        let mut zs = Vec::with_capacity(entries.len() * k);
-        for &(i, r) in &entries {
-            let (gram_weight, rhs) = confidence(r, p);
-            let y = self.items.row(i);
-            ys.extend_from_slice(y);
-            zs.extend(y.iter().map(|v| gram_weight * v));
+        let mut weighted = Vec::with_capacity(entries.len() * k);
+        for &(i, r) in entries {
+            let (gram_weight, rhs) = confidence(r, params);
+            let y = items.row(i);
             if rhs != 0.0 {
-                b.iter_mut().zip(y).for_each(|(b, yv)| *b += rhs * yv);
+                kern.axpy(rhs, y, b);
+            }
+            ys.extend_from_slice(y);
+            weighted.extend(y.iter().map(|v| gram_weight * v));
+        }
+        // Two rows of A at a time (same aligned start, as the first is even):
+        // each y is loaded once for both.
+        let m = entries.len();
+        let mut row = 0;
+        while row < k {
+            let coef = &weighted[row.min(weighted.len())..];
+            if row + 1 < k {
+                let rows = &mut a[row * k..(row + 2) * k];
+                kern.gemv2_acc::<false>(&ys, Strided::pair(coef, k, m), rows, row & !7);
+                row += 2;
+            } else {
+                let a_row = &mut a[row * k..(row + 1) * k];
+                kern.gemv_acc::<false>(&ys, Strided::new(coef, k, m), a_row, row & !7);
+                row += 1;
             }
         }
-        let m = entries.len();
-        let ys = ndarray::ArrayView2::from_shape((m, k), &ys).expect("m × k");
-        let zs = ndarray::ArrayView2::from_shape((m, k), &zs).expect("m × k");
-        let mut av = ndarray::ArrayViewMut2::from_shape((k, k), &mut a).expect("k × k");
-        ndarray::linalg::general_mat_mul(1.0, &ys.t(), &zs, 1.0, &mut av);
-        cholesky_solve(&mut a, &mut b, k)?;
-        Ok(b)
+        cholesky_solve(kern, a, b, k)
     }
 }
 
 /// Solves `A x = b` for symmetric positive-definite `A` (row-major, `k × k`) in
 /// place: `b` becomes `x`. Hand-written because the only alternatives are
 /// LAPACK (not on wasm32) or a general linear-algebra crate for one routine.
-/// Right-looking `UᵀU` factorisation, so every update is a contiguous row
-/// `axpy` that vectorises; `U` overwrites the upper triangle of `a`.
-fn cholesky_solve(a: &mut [f32], b: &mut [f32], k: usize) -> Result<()> {
-    for j in 0..k {
-        let (head, tail) = a.split_at_mut((j + 1) * k);
-        let row_j = &mut head[j * k..];
-        let d = row_j[j];
-        if !(d > 0.0 && d.is_finite()) {
-            return Err(Error::NotEnoughData(
-                "the fold-in system is not positive definite (regularization too small?)".into(),
-            ));
-        }
-        let d = d.sqrt();
-        row_j[j] = d;
-        row_j[j + 1..].iter_mut().for_each(|u| *u /= d);
-        let row_j = &head[j * k..];
-        for (offset, row_i) in tail.chunks_exact_mut(k).enumerate() {
-            let i = j + 1 + offset;
-            let s = row_j[i];
-            row_i[i..]
-                .iter_mut()
-                .zip(&row_j[i..])
-                .for_each(|(a, u)| *a -= s * u);
+/// Left-looking `UᵀU` factorisation: row `i` of `U` is row `i` of `A` minus one
+/// combination of the rows above it, a single `gemv_acc` (a right-looking
+/// version makes `k²/2` short `axpy` calls, whose overhead dominated at k = 64).
+/// `U` overwrites the upper triangle of `a`.
+///
+/// Reads only the upper triangle, and in row `i` the columns from `i` rounded
+/// down to a multiple of 8; left of the diagonal within that block, `U`'s rows
+/// are set to zero, as later rows combine them from the same aligned column.
+#[inline(always)]
+fn cholesky_solve<K: Kernels>(kern: K, a: &mut [f32], b: &mut [f32], k: usize) -> Result<()> {
+    let mut i = 0;
+    while i < k {
+        let (done, rest) = a.split_at_mut(i * k);
+        let from = i & !7;
+        // Rows i (and i + 1) −= Σ_{j<i} U[j, i]·(row j of U): columns i, i + 1
+        // of U as coefficients, two rows per pass over U when there are two.
+        let column = &done[i.min(done.len())..];
+        if i + 1 < k {
+            let rows = &mut rest[..2 * k];
+            kern.gemv2_acc::<true>(done, Strided::pair(column, k, i), rows, from);
+            let (row_i, next) = rows.split_at_mut(k);
+            finish_row(row_i, i, from)?;
+            // Then row i + 1 takes row i's term, now that row i is final.
+            kern.axpy(-row_i[i + 1], &row_i[from..], &mut next[from..]);
+            finish_row(next, i + 1, from)?;
+            i += 2;
+        } else {
+            let row = &mut rest[..k];
+            kern.gemv_acc::<true>(done, Strided::new(column, k, i), row, from);
+            finish_row(row, i, from)?;
+            i += 1;
         }
     }
     // Uᵀ y = b (forward), then U x = y (backward).
@@ -389,15 +452,30 @@ fn cholesky_solve(a: &mut [f32], b: &mut [f32], k: usize) -> Result<()> {
         let yi = b[i] / a[i * k + i];
         b[i] = yi;
         let row = &a[i * k..i * k + k];
-        b[i + 1..]
-            .iter_mut()
-            .zip(&row[i + 1..])
-            .for_each(|(b, u)| *b -= yi * u);
+        kern.axpy(-yi, &row[i + 1..], &mut b[i + 1..]);
     }
     for i in (0..k).rev() {
         let row = &a[i * k..i * k + k];
-        b[i] = (b[i] - dot(&row[i + 1..], &b[i + 1..])) / row[i];
+        b[i] = (b[i] - kern.dot(&row[i + 1..], &b[i + 1..])) / row[i];
     }
+    Ok(())
+}
+
+/// Turns row `i` of the Schur complement into row `i` of `U`, zeroing columns
+/// `from..i` that later rows read through their aligned start.
+#[inline(always)]
+fn finish_row(row: &mut [f32], i: usize, from: usize) -> Result<()> {
+    let d = row[i];
+    if !(d > 0.0 && d.is_finite()) {
+        return Err(Error::NotEnoughData(
+            "the fold-in system is not positive definite (regularization too small?)".into(),
+        ));
+    }
+    let d = d.sqrt();
+    row[i] = d;
+    let inv = 1.0 / d;
+    row[i + 1..].iter_mut().for_each(|u| *u *= inv);
+    row[from..i].fill(0.0);
     Ok(())
 }
 
@@ -456,6 +534,7 @@ fn sweep(target: &mut Factors, other: &Factors, rows: &Rows<'_>, p: &AlsParams) 
     let k = target.k();
     let mut gram = other.gram();
     gram.iter_mut().for_each(|g| *g *= p.unobserved_weight);
+    let kernels = Dispatch::detect();
     target
         .data_mut()
         .par_chunks_mut(k)
@@ -464,93 +543,119 @@ fn sweep(target: &mut Factors, other: &Factors, rows: &Rows<'_>, p: &AlsParams) 
             || vec![0f32; 3 * k],
             |scratch, (row, x)| {
                 let (a, b) = (rows.matrix.indptr()[row], rows.matrix.indptr()[row + 1]);
-                let entries = Entries {
-                    items: &rows.matrix.indices()[a..b],
-                    gram_weight: &rows.gram_weight[a..b],
-                    rhs: &rows.rhs[a..b],
-                };
-                conjugate_gradient(
-                    &gram,
-                    other,
-                    &entries,
-                    rows.regularization[row],
+                kernels.run(RowSolve {
+                    gram: &gram,
+                    y: other,
+                    entries: Entries {
+                        items: &rows.matrix.indices()[a..b],
+                        gram_weight: &rows.gram_weight[a..b],
+                        rhs: &rows.rhs[a..b],
+                    },
+                    reg: rows.regularization[row],
                     x,
-                    p.cg_steps,
+                    steps: p.cg_steps,
                     scratch,
-                );
+                });
             },
         );
 }
 
 /// One row's observed entries.
-pub(crate) struct Entries<'e> {
-    pub items: &'e [u32],
-    pub gram_weight: &'e [f32],
-    pub rhs: &'e [f32],
+struct Entries<'e> {
+    items: &'e [u32],
+    gram_weight: &'e [f32],
+    rhs: &'e [f32],
 }
 
-/// `out = (G + λI + Σ w_i y_i y_iᵀ) v`.
-fn apply(gram: &[f32], y: &Factors, e: &Entries<'_>, reg: f32, v: &[f32], out: &mut [f32]) {
-    let k = v.len();
-    for (o, g) in out.iter_mut().zip(gram.chunks_exact(k)) {
-        *o = dot(g, v);
-    }
-    for (o, vi) in out.iter_mut().zip(v) {
-        *o += reg * vi;
-    }
-    for (&i, &w) in e.items.iter().zip(e.gram_weight) {
-        let yi = y.row(i);
-        let s = w * dot(yi, v);
-        for (o, yv) in out.iter_mut().zip(yi) {
-            *o += s * yv;
+/// One row's solve: a few CG steps on `(G + λI + Σ w_i y_i y_iᵀ) x = Σ c_i p_i y_i`,
+/// starting from `x` (the previous sweep's value).
+struct RowSolve<'a> {
+    gram: &'a [f32],
+    y: &'a Factors,
+    entries: Entries<'a>,
+    reg: f32,
+    x: &'a mut [f32],
+    steps: usize,
+    /// 3k floats.
+    scratch: &'a mut [f32],
+}
+
+impl Task for RowSolve<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<K: Kernels>(self, kern: K) {
+        let RowSolve {
+            gram,
+            y,
+            entries: e,
+            reg,
+            x,
+            steps,
+            scratch,
+        } = self;
+        let k = x.len();
+        let (r, rest) = scratch.split_at_mut(k);
+        let (p, ap) = rest.split_at_mut(k);
+        // r = b − A x, with the observed entries in one pass: each adds
+        // (c·p − w·(y·x))·y, where a separate b would read every y twice.
+        kern.sym_gemv(gram, x, ap);
+        kern.axpy(reg, x, ap);
+        r.iter_mut().zip(ap.iter()).for_each(|(r, a)| *r = -a);
+        for (n, ((&i, &w), &c)) in e.items.iter().zip(e.gram_weight).zip(e.rhs).enumerate() {
+            // The rows of the other side are scattered in memory: the solve
+            // would wait on each one without a hint a few entries ahead.
+            if let Some(&ahead) = e.items.get(n + PREFETCH_AHEAD) {
+                kern.prefetch(y.row(ahead));
+            }
+            let yi = y.row(i);
+            kern.axpy(c - w * kern.dot(yi, x), yi, r);
+        }
+        p.copy_from_slice(r);
+        let mut rs_old = kern.dot(r, r);
+        for _ in 0..steps {
+            if rs_old < 1e-20 {
+                break;
+            }
+            apply(kern, gram, y, &e, reg, p, ap);
+            let step = rs_old / kern.dot(p, ap);
+            if !step.is_finite() {
+                break;
+            }
+            kern.axpy(step, p, x);
+            kern.axpy(-step, ap, r);
+            let rs_new = kern.dot(r, r);
+            let beta = rs_new / rs_old;
+            p.iter_mut()
+                .zip(r.iter())
+                .for_each(|(p, r)| *p = r + beta * *p);
+            rs_old = rs_new;
         }
     }
 }
 
-/// A few CG steps on one row's system, starting from `x` (the previous sweep's value).
-pub(crate) fn conjugate_gradient(
+/// How many entries ahead the row solver asks for the next `y` rows.
+const PREFETCH_AHEAD: usize = 4;
+
+/// `out = (G + λI + Σ w_i y_i y_iᵀ) v`.
+#[inline(always)]
+fn apply<K: Kernels>(
+    kern: K,
     gram: &[f32],
     y: &Factors,
     e: &Entries<'_>,
     reg: f32,
-    x: &mut [f32],
-    steps: usize,
-    scratch: &mut [f32],
+    v: &[f32],
+    out: &mut [f32],
 ) {
-    let k = x.len();
-    let (r, rest) = scratch.split_at_mut(k);
-    let (p, ap) = rest.split_at_mut(k);
-    // r = b − A x
-    apply(gram, y, e, reg, x, ap);
-    r.iter_mut().zip(ap.iter()).for_each(|(r, a)| *r = -a);
-    for (&i, &c) in e.items.iter().zip(e.rhs) {
-        if c != 0.0 {
-            for (r, yv) in r.iter_mut().zip(y.row(i)) {
-                *r += c * yv;
-            }
+    kern.sym_gemv(gram, v, out);
+    kern.axpy(reg, v, out);
+    for (n, (&i, &w)) in e.items.iter().zip(e.gram_weight).enumerate() {
+        if let Some(&ahead) = e.items.get(n + PREFETCH_AHEAD) {
+            kern.prefetch(y.row(ahead));
         }
-    }
-    p.copy_from_slice(r);
-    let mut rs_old = dot(r, r);
-    for _ in 0..steps {
-        if rs_old < 1e-20 {
-            break;
-        }
-        apply(gram, y, e, reg, p, ap);
-        let step = rs_old / dot(p, ap);
-        if !step.is_finite() {
-            break;
-        }
-        for j in 0..k {
-            x[j] += step * p[j];
-            r[j] -= step * ap[j];
-        }
-        let rs_new = dot(r, r);
-        let beta = rs_new / rs_old;
-        for j in 0..k {
-            p[j] = r[j] + beta * p[j];
-        }
-        rs_old = rs_new;
+        let yi = y.row(i);
+        kern.axpy(w * kern.dot(yi, v), yi, out);
     }
 }
 
@@ -597,6 +702,7 @@ fn scaled_gram(items: &Factors, unobserved_weight: f32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::embed::dot;
 
     /// Two groups of customers who like disjoint item sets.
     fn blocks() -> Csr {
@@ -705,6 +811,63 @@ mod tests {
         ] {
             let err = p.fit_matrix(&m, |_| ControlFlow::Continue(())).unwrap_err();
             assert!(matches!(err, Error::InvalidParam { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn fold_in_solves_its_system_on_every_kernel_path() {
+        use crate::embed::kernels::Scalar;
+        // 21 factors: row pairs and a last single row in the Cholesky, and
+        // vector blocks plus scalar columns in the kernels.
+        let model = Als::params()
+            .factors(21)
+            .regularization(0.1)
+            .fit_matrix(&blocks(), |_| ControlFlow::Continue(()))
+            .unwrap();
+        let (k, p) = (model.items.k(), &model.params);
+        let entries = [(0u32, 1.0f32), (3, 2.0), (7, -1.0)];
+        let mut system = model.item_gram.clone();
+        for j in 0..k {
+            system[j * k + j] += p.regularization;
+        }
+        let solve = |scalar: bool| {
+            let (mut a, mut b) = (system.clone(), vec![0f32; k]);
+            let task = FoldIn {
+                a: &mut a,
+                b: &mut b,
+                entries: &entries,
+                items: &model.items,
+                params: p,
+            };
+            if scalar {
+                task.run(Scalar)
+            } else {
+                Dispatch::detect().run(task)
+            }
+            .unwrap();
+            b
+        };
+        let solutions = [solve(true), solve(false)];
+        // The full system, written out naively.
+        let mut rhs = vec![0f32; k];
+        for &(i, r) in &entries {
+            let (w, c) = confidence(r, p);
+            let y = model.items.row(i);
+            for (row, &yr) in y.iter().enumerate() {
+                rhs[row] += c * yr;
+                for (col, &yc) in y.iter().enumerate() {
+                    system[row * k + col] += w * yr * yc;
+                }
+            }
+        }
+        for x in solutions {
+            for (row, &want) in rhs.iter().enumerate() {
+                let got = dot(&system[row * k..(row + 1) * k], &x);
+                assert!(
+                    (got - want).abs() < 1e-3 * (1.0 + want.abs()),
+                    "{got} {want}"
+                );
+            }
         }
     }
 }

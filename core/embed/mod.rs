@@ -1,8 +1,9 @@
 //! Customer and item embeddings learned from interactions.
 //!
 //! [`Als`] fits implicit ALS; [`Factors`] holds one vector per row. Scoring is
-//! an inner product, so everything downstream (evaluation, later the index and
-//! recommend) only needs the two factor tables.
+//! an inner product, so everything downstream (index, recommend, evaluation)
+//! only needs the factor tables. [`ContextVectors`] place context values and
+//! [`AttributeVectors`] place brand-new items (cold start) in the same space.
 //!
 //! Depends on: `interactions`, `error`. May not depend on `eval` (models enter
 //! evaluation through its `Scorer` trait, implemented here).
@@ -10,6 +11,7 @@
 mod als;
 mod cold;
 mod context;
+mod kernels;
 
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
 pub use cold::{AttributeVectors, ColdStartParams};
