@@ -2,12 +2,12 @@
 //! personalised results are sorted, a list is never short while eligible items
 //! remain, and rotation pushes ignored items down.
 
+mod common;
+
 use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::datasets::{synthetic_storefront, Size};
-use maitre::embed::Als;
-use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::recommend::{
-    BuildOptions, Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation,
+    Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation,
 };
 use proptest::prelude::*;
 use std::collections::HashSet;
@@ -29,21 +29,7 @@ fn build() -> (Recommender, Vec<Item>) {
         .map(|(i, it)| it.clone().in_stock(i % 5 != 0))
         .collect();
     let catalog = Catalog::aligned(&mut log, items.clone()).unwrap();
-    let matrix = Interactions::build(&log, &InteractionConfig::default()).unwrap();
-    let model = Als::params()
-        .factors(16)
-        .iterations(5)
-        .alpha(5.0)
-        .fit(&matrix)
-        .unwrap();
-    let options = BuildOptions {
-        attributes: Some(Default::default()),
-        ..BuildOptions::default()
-    };
-    (
-        Recommender::build(&log, &catalog, model, &options).unwrap(),
-        items,
-    )
+    (common::recommender(&log, &catalog), items)
 }
 
 fn customer_ids() -> Vec<String> {

@@ -2,31 +2,20 @@
 //! the storefront flavour carries no customer data, stays small, and agrees
 //! with the full model within int8 error; damaged files are typed errors.
 
+mod common;
+
 use maitre::artifact::Flavour;
 use maitre::catalog::{Catalog, Item};
 use maitre::datasets::{synthetic_storefront, Size};
 use maitre::embed::{Als, AlsModel, Factors};
 use maitre::events::{Event, EventLog};
 use maitre::index::{IndexKind, IndexParams};
-use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::recommend::{BuildOptions, Filters, Recommender, Request};
 use rand::{Rng, SeedableRng};
 
 fn shop() -> (Recommender, maitre::datasets::Storefront) {
     let shop = synthetic_storefront(8, Size::Tiny).unwrap();
-    let matrix = Interactions::build(&shop.log, &InteractionConfig::default()).unwrap();
-    let model = Als::params()
-        .factors(16)
-        .iterations(5)
-        .alpha(5.0)
-        .fit(&matrix)
-        .unwrap();
-    let options = BuildOptions {
-        attributes: Some(Default::default()),
-        ..BuildOptions::default()
-    };
-    let rec = Recommender::build(&shop.log, &shop.catalog, model, &options).unwrap();
-    (rec, shop)
+    (common::recommender(&shop.log, &shop.catalog), shop)
 }
 
 fn requests(shop: &maitre::datasets::Storefront, rec: &Recommender) -> Vec<Request> {

@@ -49,14 +49,7 @@ impl Factors {
 
     /// Appends a vector (a new item placed by cold start, say); returns its row.
     pub fn push(&mut self, vector: &[f32]) -> Result<u32> {
-        if vector.len() != self.k {
-            return Err(Error::LengthMismatch {
-                name: "vector".into(),
-                expected: self.k,
-                got: vector.len(),
-            });
-        }
-        check_finite("vector", vector)?;
+        self.check_row(vector)?;
         self.data.extend_from_slice(vector);
         self.rows += 1;
         Ok((self.rows - 1) as u32)
@@ -70,6 +63,13 @@ impl Factors {
                 id: i.to_string(),
             });
         }
+        self.check_row(vector)?;
+        let at = i as usize * self.k;
+        self.data[at..at + self.k].copy_from_slice(vector);
+        Ok(())
+    }
+
+    fn check_row(&self, vector: &[f32]) -> Result<()> {
         if vector.len() != self.k {
             return Err(Error::LengthMismatch {
                 name: "vector".into(),
@@ -77,10 +77,7 @@ impl Factors {
                 got: vector.len(),
             });
         }
-        check_finite("vector", vector)?;
-        let at = i as usize * self.k;
-        self.data[at..at + self.k].copy_from_slice(vector);
-        Ok(())
+        check_finite("vector", vector)
     }
 
     /// Vector `i`.
