@@ -218,7 +218,8 @@ fn describe(item: &Item) -> Value {
         "label": label,
         "category": item.category,
         "kind": item.kind,
-        "price": item.price,
+        // As written (12.34), not as the f32 widens (12.340000152587891).
+        "price": item.price.map(|p| p.to_string().parse::<f64>().unwrap_or(f64::from(p))),
     })
 }
 

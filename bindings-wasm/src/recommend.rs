@@ -704,7 +704,8 @@ struct JsItem {
     category: Option<String>,
     brand: Option<String>,
     price_band: Option<String>,
-    price: Option<f32>,
+    /// As written (12.34), not as the f32 widens (12.340000152587891).
+    price: Option<f64>,
     tags: Vec<String>,
     in_stock: bool,
 }
@@ -717,7 +718,9 @@ impl From<Item> for JsItem {
             category: i.category,
             brand: i.brand,
             price_band: i.price_band,
-            price: i.price,
+            price: i
+                .price
+                .map(|p| p.to_string().parse().unwrap_or(f64::from(p))),
             tags: i.tags,
             in_stock: i.in_stock,
         }

@@ -51,6 +51,7 @@ test("loads the artifact and describes items", () => {
   assert.equal(item.category, catalog[0].category);
   assert.equal(typeof item.inStock, "boolean");
   assert.ok("priceBand" in item);
+  assert.equal(item.price, catalog[0].price, "prices as written, not widened from f32");
   // An ArrayBuffer works as well as a Uint8Array.
   const again = Storefront.load(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   assert.equal(again.length, shop.length);
