@@ -535,22 +535,67 @@ struct JsSessionOptions {
     rotation: Option<JsRotation>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// `persist`: `true`, `false` or `{ key, maxEvents }`.
 enum Persist {
     On(bool),
     With {
         key: Option<String>,
-        #[serde(rename = "maxEvents")]
         max_events: Option<usize>,
     },
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PersistWith {
+    key: Option<String>,
+    max_events: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for Persist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(on) => Ok(Persist::On(on)),
+            v @ serde_json::Value::Object(_) => {
+                let p: PersistWith = serde_json::from_value(v).map_err(D::Error::custom)?;
+                Ok(Persist::With {
+                    key: p.key,
+                    max_events: p.max_events,
+                })
+            }
+            other => Err(D::Error::custom(format!(
+                "persist is {other}: expected true, false or {{ key, maxEvents }}"
+            ))),
+        }
+    }
+}
+
+/// `rotation`: `false` (off), `true` (default penalty) or `{ penalty }`.
 enum JsRotation {
     Off(bool),
     With { penalty: Option<f32> },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotationWith {
+    penalty: Option<f32>,
+}
+
+impl<'de> Deserialize<'de> for JsRotation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(on) => Ok(JsRotation::Off(on)),
+            v @ serde_json::Value::Object(_) => {
+                let r: RotationWith = serde_json::from_value(v).map_err(D::Error::custom)?;
+                Ok(JsRotation::With { penalty: r.penalty })
+            }
+            other => Err(D::Error::custom(format!(
+                "rotation is {other}: expected false or {{ penalty }}"
+            ))),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]

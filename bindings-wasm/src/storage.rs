@@ -11,24 +11,28 @@ use maitre::Error;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn io(what: &str, cause: &JsValue) -> JsValue {
-    let reason = cause
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| cause.as_string())
-        .unwrap_or_else(|| "failed".to_owned());
+fn io(what: &str, cause: Option<&JsValue>) -> JsValue {
+    let reason = cause.and_then(|c| {
+        c.dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .or_else(|| c.as_string())
+    });
+    let message = match reason {
+        Some(reason) => format!("{what}: {reason}"),
+        None => what.to_owned(),
+    };
     js_error(Error::Io {
         path: "localStorage".into(),
-        source: std::io::Error::other(format!("{what}: {reason}")),
+        source: std::io::Error::other(message),
     })
 }
 
 /// The global `localStorage`, or an `Io` error saying why there is none.
 fn local_storage() -> Result<JsValue, JsValue> {
     let storage = js_sys::Reflect::get(&js_sys::global(), &"localStorage".into())
-        .map_err(|e| io("access denied", &e))?;
+        .map_err(|e| io("access denied", Some(&e)))?;
     if storage.is_undefined() || storage.is_null() {
-        return Err(io("not available here", &JsValue::UNDEFINED));
+        return Err(io("not available here", None));
     }
     Ok(storage)
 }
@@ -38,9 +42,9 @@ fn call(method: &str, args: &[&str]) -> Result<JsValue, JsValue> {
     let f: js_sys::Function = js_sys::Reflect::get(&storage, &method.into())
         .ok()
         .and_then(|f| f.dyn_into().ok())
-        .ok_or_else(|| io(&format!("no {method} method"), &JsValue::UNDEFINED))?;
+        .ok_or_else(|| io(&format!("no {method} method"), None))?;
     let args: js_sys::Array = args.iter().map(|a| JsValue::from_str(a)).collect();
-    f.apply(&storage, &args).map_err(|e| io(method, &e))
+    f.apply(&storage, &args).map_err(|e| io(method, Some(&e)))
 }
 
 /// Fails with `Io` when there is no usable storage.

@@ -183,7 +183,7 @@ test("persisted sessions live in localStorage and forget() wipes them", (t) => {
 test("persisting without localStorage, or with a failing one, is an Io error", (t) => {
   const e = thrown(() => shop.session({ persist: true }));
   assert.equal(e.kind, "Io");
-  assert.match(e.message, /localStorage/);
+  assert.match(e.message, /localStorage: not available here$/);
 
   globalThis.localStorage = new FakeStorage();
   t.after(() => delete globalThis.localStorage);
@@ -226,6 +226,11 @@ test("bad input throws an Error with the core's kind, never a trap", () => {
   assert.equal(thrown(() => s.recommend({ pins: ["nope"] })).kind, "Unknown");
   assert.equal(thrown(() => shop.session({ maxEvents: 0 })).kind, "InvalidParam");
   assert.equal(thrown(() => shop.session({ rotation: { penalty: -1 } })).kind, "InvalidParam");
+  const persist = thrown(() => shop.session({ persist: "yes" }));
+  assert.equal(persist.kind, "InvalidParam");
+  assert.match(persist.message, /expected true, false or \{ key, maxEvents \}/);
+  assert.equal(thrown(() => shop.session({ persist: { key: "k", maxEvent: 3 } })).kind, "InvalidParam");
+  assert.equal(thrown(() => shop.session({ rotation: "on" })).kind, "InvalidParam");
   assert.equal(thrown(() => shop.similarItems("nope", 5)).kind, "Unknown");
   assert.equal(thrown(() => shop.item("nope")).kind, "Unknown");
 
