@@ -36,6 +36,10 @@ step "npm ci"
 step "build"
 bash "$here/build.sh"
 
+step "storefront demo data (export_storefront example)"
+# The Node and browser tests load the artifact and expected lists it writes.
+bash examples/storefront/prepare.sh medium
+
 step "node tests"
 (cd "$here" && npm test)
 

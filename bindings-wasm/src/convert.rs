@@ -20,12 +20,16 @@ pub(crate) fn js_error(error: Error) -> JsValue {
         let _ = js_sys::Reflect::set(&js, &JsValue::from_str(key), &value);
     };
     set("kind", error.kind().into());
-    if let Error::BadRecord(bad) = &error {
-        set("field", bad.field.as_str().into());
-        match bad.location {
-            Location::Index(n) => set("row", (n as f64).into()),
-            Location::Line(n) => set("line", (n as f64).into()),
+    match &error {
+        Error::BadRecord(bad) => {
+            set("field", bad.field.as_str().into());
+            match bad.location {
+                Location::Index(n) => set("row", (n as f64).into()),
+                Location::Line(n) => set("line", (n as f64).into()),
+            }
         }
+        Error::Artifact { problem, .. } => set("problem", problem.code().into()),
+        _ => {}
     }
     js.into()
 }

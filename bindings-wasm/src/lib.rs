@@ -8,15 +8,20 @@
 //!
 //! Modules: `convert` turns JS values into core inputs and core results into
 //! plain JS objects; `events` is the `EventLog` class; `eval` is `evaluate`
-//! and `syntheticStorefront`. Nothing here may hold logic the Python binding
+//! and `syntheticStorefront`; `recommend` is `Storefront` and `Session`
+//! (serving a visitor in the page); `storage` reads and writes the strings a
+//! persisted session keeps in `localStorage`. Nothing here may hold logic the Python binding
 //! would have to repeat.
 
 mod convert;
 mod eval;
 mod events;
+mod recommend;
+mod storage;
 
 pub use eval::{evaluate, synthetic_storefront};
 pub use events::EventLog;
+pub use recommend::{Session, Storefront};
 
 use wasm_bindgen::prelude::*;
 
@@ -39,13 +44,24 @@ export interface MaitreError extends Error {
     | "Unknown"
     | "LengthMismatch"
     | "NotEnoughData"
+    | "Cancelled"
     | "FileNotFound"
-    | "Io";
+    | "Io"
+    | "Artifact";
   /** BadRecord only: the field (column or key) at fault. */
   field?: string;
   /** BadRecord only: 0-based position in a JS array of events. */
   row?: number;
   /** BadRecord only: 1-based line in CSV or JSON Lines text. */
   line?: number;
+  /** Artifact only: what is wrong with the bytes. */
+  problem?:
+    | "not_an_artifact"
+    | "unsupported_version"
+    | "truncated"
+    | "checksum_mismatch"
+    | "malformed"
+    | "missing_section"
+    | "bad_section";
 }
 "#;

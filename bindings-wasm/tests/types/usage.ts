@@ -2,11 +2,18 @@
 // not `any`. Each @ts-expect-error must really be an error.
 import init, {
   EventLog,
+  Session,
+  Storefront,
   evaluate,
   syntheticStorefront,
+  type CatalogItem,
   type EvalReport,
   type IngestReport,
   type MaitreError,
+  type Recommendation,
+  type RecommendOptions,
+  type RecordedEvent,
+  type SessionOptions,
   type Summary,
 } from "maitre";
 
@@ -52,4 +59,75 @@ const wrong: IngestReport = log.summary();
 // @ts-expect-error: length is read-only
 log.length = 3;
 
+// Serving: a storefront artifact, a visitor's session, recommendations.
+const shopBytes: Uint8Array = new Uint8Array(await (await fetch("/data/storefront.maitre")).arrayBuffer());
+const front: Storefront = Storefront.load(shopBytes);
+Storefront.load(shopBytes.buffer as ArrayBuffer);
+const items: number = front.length;
+const entry: CatalogItem = front.item("sku-000001");
+const price: number | null = entry.price;
+const sessionOptions: SessionOptions = { persist: { key: "visitor", maxEvents: 20 }, rotation: { penalty: 0.1 } };
+const session: Session = front.session(sessionOptions);
+front.session({ persist: true, maxEvents: 10, rotation: false });
+front.session();
+session.view("sku-000001", { device: "mobile" });
+session.click("sku-000002");
+session.addToCart("sku-000002");
+session.purchase("sku-000002");
+session.dislike("sku-000003");
+session.record("share", "sku-000004");
+session.record("my-own-kind", "sku-000004");
+const recorded: RecordedEvent[] = session.events;
+const stamp: number = recorded[0].timestamp;
+const options: RecommendOptions = {
+  k: 10,
+  context: { device: "mobile" },
+  kinds: ["product", "content"],
+  filters: {
+    inStockOnly: true,
+    excludeSeen: true,
+    excludePurchasedWithin: 86400,
+    categories: ["kitchen"],
+    minPrice: 5,
+    maxPrice: 100,
+    excludeItems: ["sku-000009"],
+    predicates: [{ field: "priceBand", values: ["low"], negate: true }],
+  },
+  diversity: { relevance: 0.8, maxPerCategory: 3 },
+  boosts: [{ when: { field: "brand", values: ["acme"] }, amount: 0.1 }],
+  pins: ["sku-000005"],
+  minScore: 0.01,
+  rotate: false,
+};
+const recs: Recommendation[] = session.recommend(options);
+const firstRec: Recommendation | undefined = recs[0];
+const because: string[] = firstRec?.because ?? [];
+const reason: "because" | "taste" | "pinned" | "popularInContext" | "popular" | undefined = firstRec?.reason;
+session.recommend();
+const similar: Recommendation[] = front.similarItems("sku-000001", 5, { kinds: ["content"] });
+front.similarItems("sku-000001");
+session.forget();
+const kept: number = session.length;
+
+try {
+  Storefront.load(new Uint8Array(3));
+} catch (e) {
+  const err = e as MaitreError;
+  if (err.kind === "Artifact") console.log(err.problem);
+}
+
+// @ts-expect-error: misspelt option
+session.recommend({ kk: 3 });
+// @ts-expect-error: unknown item kind
+session.recommend({ kinds: ["spaceship"] });
+// @ts-expect-error: unknown predicate field
+session.recommend({ filters: { predicates: [{ field: "colour", values: ["red"] }] } });
+// @ts-expect-error: context values are strings
+session.view("sku-1", { device: 3 });
+// @ts-expect-error: persist is a boolean or an object
+front.session({ persist: "yes" });
+// @ts-expect-error: events are read-only
+session.events = [];
+
 console.log(skipped, n, first, perChannel, ndcg, fit, wrong);
+console.log(items, price, stamp, because, reason, similar, kept);

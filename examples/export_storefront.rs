@@ -1,0 +1,244 @@
+//! Exports the data of the browser storefront demo (`examples/storefront/`):
+//! a synthetic storefront, iALS fitted on it, and a `Recommender` saved in the
+//! storefront flavour (int8 item vectors, no customers).
+//!
+//! ```text
+//! cargo run --release --example export_storefront [-- small|medium]
+//! ```
+//!
+//! Writes to `examples/storefront/data/`:
+//! - `storefront.maitre`: the artifact the page loads;
+//! - `catalog.json`: id, label, category, kind, price of every item;
+//! - `expected.json`: the top-10 of the full (f32) model for three fixed
+//!   sessions, which the browser test compares with what the page computes.
+
+use maitre::artifact::Flavour;
+use maitre::catalog::{Item, ItemKind};
+use maitre::datasets::{synthetic_storefront, Size};
+use maitre::embed::Als;
+use maitre::interactions::{InteractionConfig, Interactions};
+use maitre::recommend::{
+    BuildOptions, Diversity, Filters, Reason, Recommendation, Recommender, Request, Rotation,
+};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const SEED: u64 = 42;
+/// The binding's default rotation penalty; a fresh session has shown nothing,
+/// so it only changes how many candidates the core considers, not the list.
+const ROTATION_PENALTY: f32 = 0.05;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let size_name = std::env::args().nth(1).unwrap_or_else(|| "medium".into());
+    let size: Size = size_name.parse()?;
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/storefront/data");
+    std::fs::create_dir_all(&out)?;
+
+    let started = Instant::now();
+    let shop = synthetic_storefront(SEED, size)?;
+    let matrix = Interactions::build(&shop.log, &InteractionConfig::default())?;
+    let model = Als::params().alpha(5.0).seed(SEED).fit(&matrix)?;
+    let options = BuildOptions {
+        attributes: Some(Default::default()),
+        ..BuildOptions::default()
+    };
+    let full = Recommender::build(&shop.log, &shop.catalog, model, &options)?;
+    let bytes = full.to_bytes(Flavour::Storefront)?;
+    std::fs::write(out.join("storefront.maitre"), &bytes)?;
+    println!(
+        "storefront.maitre: {} items, {} bytes ({:.1} s from seed {SEED}, size {size_name})",
+        shop.catalog.len(),
+        bytes.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let catalog: Vec<Value> = shop.catalog.items().iter().map(describe).collect();
+    std::fs::write(out.join("catalog.json"), serde_json::to_string(&catalog)?)?;
+
+    // The same artifact read back, as the page reads it: its lists must be
+    // the full model's, or the browser test cannot pass.
+    let front = Recommender::from_bytes(&bytes)?;
+    let mut sessions = Vec::new();
+    for (name, request, options) in fixed_sessions(&shop.catalog) {
+        let want = full.recommend(&request)?;
+        let got = front.recommend(&request)?;
+        let ids = |l: &[Recommendation]| l.iter().map(|r| r.item.clone()).collect::<Vec<_>>();
+        if ids(&want) != ids(&got) {
+            return Err(format!(
+                "session {name}: the int8 artifact ranks differently from the full model\n  full  {:?}\n  int8  {:?}",
+                ids(&want),
+                ids(&got)
+            )
+            .into());
+        }
+        let events: Vec<Value> = request
+            .session
+            .iter()
+            .map(|e| json!({ "kind": e.kind, "item": e.item }))
+            .collect();
+        let expected: Vec<Value> = want.iter().map(result).collect();
+        println!("{name}: {:?}", ids(&want));
+        sessions.push(json!({
+            "name": name,
+            "events": events,
+            "options": options,
+            "expected": expected,
+        }));
+    }
+    let expected = json!({
+        "seed": SEED,
+        "size": size_name,
+        "items": shop.catalog.len(),
+        "sessions": sessions,
+    });
+    std::fs::write(
+        out.join("expected.json"),
+        serde_json::to_string_pretty(&expected)?,
+    )?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Three visitors, each as a core `Request` and as the options the JS
+/// `session.recommend` receives for it (kept side by side so they agree).
+fn fixed_sessions(catalog: &maitre::catalog::Catalog) -> Vec<(&'static str, Request, Value)> {
+    let in_category = |category: &str, n: usize| -> Vec<String> {
+        catalog
+            .items()
+            .iter()
+            .filter(|i| i.kind == ItemKind::Product && i.category.as_deref() == Some(category))
+            .take(n)
+            .map(|i| i.id.clone())
+            .collect()
+    };
+    let rotation = Some(Rotation::new(ROTATION_PENALTY));
+
+    // 1. Three electronics views on a desktop.
+    let mut a = Request::new(10).context("device", "desktop");
+    for id in in_category("electronics", 3) {
+        a = a.event(id, "view");
+    }
+    a.rotation = rotation.clone();
+    let a_opts = json!({ "k": 10, "context": { "device": "desktop" } });
+
+    // 2. Kitchen: two views and an add to cart, on a phone, under 100.
+    let kitchen = in_category("kitchen", 3);
+    let mut b = Request::new(10)
+        .context("device", "mobile")
+        .event(kitchen[0].clone(), "view")
+        .event(kitchen[1].clone(), "view")
+        .event(kitchen[2].clone(), "cart");
+    b.filters = Filters {
+        max_price: Some(100.0),
+        ..Filters::default()
+    };
+    b.rotation = rotation.clone();
+    let b_opts =
+        json!({ "k": 10, "context": { "device": "mobile" }, "filters": { "maxPrice": 100 } });
+
+    // 3. Fashion and shoes with a dislike, at most three per category.
+    let fashion = in_category("fashion", 2);
+    let shoes = in_category("shoes", 2);
+    let mut c = Request::new(10)
+        .event(fashion[0].clone(), "view")
+        .event(shoes[0].clone(), "view")
+        .event(fashion[1].clone(), "click")
+        .event(shoes[1].clone(), "dislike")
+        .diversity(Diversity {
+            max_per_category: Some(3),
+            ..Diversity::default()
+        });
+    c.rotation = rotation;
+    let c_opts = json!({ "k": 10, "context": {}, "diversity": { "maxPerCategory": 3 } });
+
+    vec![
+        ("electronics-desktop", a, a_opts),
+        ("kitchen-mobile-under-100", b, b_opts),
+        ("fashion-shoes-diverse", c, c_opts),
+    ]
+}
+
+fn result(r: &Recommendation) -> Value {
+    let (reason, because) = match &r.reason {
+        Reason::Because { items } => ("because", items.clone()),
+        Reason::Taste => ("taste", Vec::new()),
+        Reason::Pinned => ("pinned", Vec::new()),
+        Reason::PopularInContext { .. } => ("popularInContext", Vec::new()),
+        Reason::Popular => ("popular", Vec::new()),
+    };
+    json!({ "item": r.item, "score": r.score, "reason": reason, "because": because })
+}
+
+/// A catalogue entry for the page, with a readable label.
+fn describe(item: &Item) -> Value {
+    let category = item.category.clone().unwrap_or_default();
+    let label = match item.kind {
+        ItemKind::Product => {
+            let n: usize = item
+                .id
+                .trim_start_matches("sku-")
+                .parse()
+                .unwrap_or_default();
+            let nouns = nouns(&category);
+            let brand = item
+                .brand
+                .as_deref()
+                .and_then(|b| b.rsplit('-').next())
+                .unwrap_or("0");
+            format!(
+                "{} {} no. {}",
+                BRANDS[brand.parse::<usize>().unwrap_or(0) % BRANDS.len()],
+                nouns[(n / 12) % nouns.len()],
+                n / 12 + 1
+            )
+        }
+        ItemKind::Content => {
+            let mut parts = item.id.splitn(3, '-');
+            let format = parts.next().unwrap_or("guide");
+            let what = if format == "guide" {
+                "Guide"
+            } else {
+                "Article"
+            };
+            let n = parts.nth(1).unwrap_or("0").parse::<usize>().unwrap_or(0);
+            let topic = [
+                "choosing well",
+                "care and repair",
+                "what's new",
+                "how we test",
+            ][n % 4];
+            format!("{what}: {category}, {topic}")
+        }
+        ItemKind::Offer => format!("10% off {category}"),
+        ItemKind::Service => item.id.replace('-', " "),
+    };
+    json!({
+        "id": item.id,
+        "label": label,
+        "category": item.category,
+        "kind": item.kind,
+        // As written (12.34), not as the f32 widens (12.340000152587891).
+        "price": item.price.map(|p| p.to_string().parse::<f64>().unwrap_or(f64::from(p))),
+    })
+}
+
+const BRANDS: [&str; 6] = ["Aster", "Birch", "Cobalt", "Dune", "Ember", "Fjord"];
+
+fn nouns(category: &str) -> &'static [&'static str] {
+    match category {
+        "electronics" => &["speaker", "headphones", "monitor", "keyboard"],
+        "phones" => &["phone", "case", "charger"],
+        "kitchen" => &["pan", "kettle", "knife set", "blender"],
+        "home" => &["lamp", "rug", "cushion", "vase"],
+        "fashion" => &["jacket", "dress", "shirt", "scarf"],
+        "shoes" => &["trainers", "boots", "sandals"],
+        "beauty" => &["serum", "cream", "shampoo"],
+        "sports" => &["yoga mat", "racket", "bottle"],
+        "toys" => &["puzzle", "robot", "board game"],
+        "books" => &["novel", "cookbook", "atlas"],
+        "garden" => &["trowel", "planter", "hose"],
+        "grocery" => &["coffee", "olive oil", "tea"],
+        _ => &["item"],
+    }
+}
