@@ -283,3 +283,17 @@ fn similar_customers_rerank_and_new_items() {
     assert_eq!(list.len(), 3);
     assert!(rec.add_item(Item::new("brand-new"), None).is_err());
 }
+
+#[test]
+fn a_huge_k_returns_the_whole_eligible_catalogue() {
+    let rec = &SHOP.0;
+    let mut request = Request::new(usize::MAX).event(SHOP.1[0].id.clone(), "view");
+    request.filters.kinds = vec![ItemKind::Offer];
+    let list = rec.recommend(&request).unwrap();
+    let offers = SHOP
+        .1
+        .iter()
+        .filter(|i| i.kind == ItemKind::Offer && i.in_stock)
+        .count();
+    assert_eq!(list.len(), offers);
+}

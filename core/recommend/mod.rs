@@ -621,7 +621,9 @@ impl Recommender {
                 format!("amount {} is not finite", b.amount),
             ));
         }
-        let k = request.k;
+        // No list can be longer than the catalogue; capping first keeps a huge `k`
+        // from sizing buffers (or overflowing the candidate pool).
+        let k = request.k.min(self.catalog.len());
         let (query, seen) = self.query(request)?;
         // The filter runs once per scanned item inside the index: cheap
         // attribute checks first, then binary searches (`seen` is sorted by item).
