@@ -91,9 +91,10 @@ def test_als_on_empty_log():
 
 
 def test_progress_called_per_iteration(shop):
-    seen = []
-    maitre.ALS(factors=4, iterations=4).fit(shop, progress=seen.append)
-    assert [p["iteration"] for p in seen] == [1, 2, 3, 4]
+    for threads in (None, 2):  # on the calling thread, and inside the core's own pool
+        seen = []
+        maitre.ALS(factors=4, iterations=4, threads=threads).fit(shop, progress=seen.append)
+        assert [p["iteration"] for p in seen] == [1, 2, 3, 4]
     assert all(p["iterations"] == 4 and p["seconds"] >= 0 for p in seen)
 
 
@@ -213,11 +214,17 @@ def test_batch_matches_single(rec, shop):
 def test_batch_pads_short_lists(shop, model, items):
     rec = maitre.Recommender.build(shop, model, items=items)
     some = customers(rec, shop, 3)
-    ids, scores = rec.recommend_batch(some, k=5, filters={"exclude_seen": False,
-        "predicates": [{"field": "brand", "values": ["brand1"]}], "categories": ["cat0"]})
-    # brand1 and cat0 together: few items; the rest is padding
-    assert ids.shape == (3, 5)
-    assert all((i is None) == bool(np.isnan(s)) for i, s in zip(ids.ravel(), scores.ravel()))
+    ids, scores = rec.recommend_batch(some, k=5, filters={"exclude_seen": False, "categories": ["cat0"],
+        "predicates": [{"field": "brand", "values": ["brand1"]}, {"field": "tag", "values": ["vegan"]}]})
+    # cat0, brand1 and vegan together: a few items (rows 36 + 84n, all in stock); the rest is padding
+    allowed = {items["id"][i] for i in range(36, len(items), 84)}
+    n = len(allowed)
+    assert ids.shape == (3, 5) and 0 < n < 5
+    assert all(set(row[:n]) == allowed for row in ids)
+    assert all(i is None for i in ids[:, n:].ravel()) and np.isnan(scores[:, n:]).all()
+    frame = rec.recommend_batch(some, k=5, as_frame=True, filters={"exclude_seen": False, "categories": ["cat0"],
+        "predicates": [{"field": "brand", "values": ["brand1"]}, {"field": "tag", "values": ["vegan"]}]})
+    assert len(frame) == 3 * n and frame["item"].notna().all()
 
 
 def test_similar_items_and_customers(rec):
