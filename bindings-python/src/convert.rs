@@ -1,5 +1,8 @@
-//! Serde values to Python objects: reports and summaries arrive as plain dicts.
+//! Serde values to and from Python: reports and summaries leave as plain
+//! dicts; request options arrive as JSON text and are parsed strictly.
 
+use crate::errors::to_py;
+use maitre::Error;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -39,4 +42,46 @@ fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
             dict.into_any()
         }
     })
+}
+
+/// Request options, written as JSON by the Python wrapper, as the core's serde
+/// type `T`. The core's option structs fill absent fields with their defaults
+/// and would silently ignore a misspelt key, so every key of the input must
+/// come back when the parsed value is serialised again: `{"categorys": …}` is
+/// an `InvalidParamError` naming `filters.categorys`, not a filter quietly
+/// dropped.
+pub fn strict_json<T>(name: &str, json: &str) -> PyResult<T>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize,
+{
+    let invalid = |name: String, reason: String| to_py(Error::InvalidParam { name, reason });
+    let input: Value =
+        serde_json::from_str(json).map_err(|e| invalid(name.to_owned(), e.to_string()))?;
+    let parsed: T = serde_json::from_value(input.clone())
+        .map_err(|e| invalid(name.to_owned(), e.to_string()))?;
+    let back =
+        serde_json::to_value(&parsed).map_err(|e| invalid(name.to_owned(), e.to_string()))?;
+    match unknown_key(&input, &back, name) {
+        Some(path) => Err(invalid(path, "unknown option".to_owned())),
+        None => Ok(parsed),
+    }
+}
+
+/// The path of the first key of `input` that `parsed` does not have.
+fn unknown_key(input: &Value, parsed: &Value, path: &str) -> Option<String> {
+    match (input, parsed) {
+        (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(k, v)| {
+            let here = format!("{path}.{k}");
+            match b.get(k) {
+                None => Some(here),
+                Some(w) => unknown_key(v, w, &here),
+            }
+        }),
+        (Value::Array(a), Value::Array(b)) => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (v, w))| unknown_key(v, w, &format!("{path}[{i}]"))),
+        _ => None,
+    }
 }

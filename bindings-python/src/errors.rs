@@ -13,7 +13,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 /// (class name, core kind, extra Python base, docstring). The first is the base class.
-const CLASSES: [(&str, &str, Option<&str>, &str); 9] = [
+const CLASSES: [(&str, &str, Option<&str>, &str); 11] = [
     (
         "MaitreError",
         "",
@@ -59,6 +59,22 @@ const CLASSES: [(&str, &str, Option<&str>, &str); 9] = [
         "NotEnoughData",
         None,
         "Not enough data for the operation (an empty log, a split without test users).",
+    ),
+    (
+        "CancelledError",
+        "Cancelled",
+        None,
+        "A long operation (a fit) was stopped by its progress callback returning False.",
+    ),
+    (
+        "ArtifactError",
+        "Artifact",
+        None,
+        "A saved recommender (file or bytes) that cannot be read: not an artifact,\n\
+         truncated, corrupt, a newer format, or missing a part. Attributes: `problem`\n\
+         (a stable code: not_an_artifact, unsupported_version, truncated,\n\
+         checksum_mismatch, malformed, missing_section, bad_section) and `filename`\n\
+         (the file, or None for bytes).",
     ),
     (
         "MaitreFileNotFoundError",
@@ -155,6 +171,11 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         Error::FileNotFound { path } => {
             set("filename", path.into_pyobject(py)?.into_any())?;
             set("errno", 2i32.into_pyobject(py)?.into_any())?; // ENOENT
+        }
+        Error::Artifact { path, problem } => {
+            set("problem", problem.code().into_pyobject(py)?.into_any())?;
+            let path = path.as_ref().map(|p| p.display().to_string());
+            set("filename", path.into_pyobject(py)?.into_any())?;
         }
         Error::Io { path, source } => {
             set("filename", path.into_pyobject(py)?.into_any())?;

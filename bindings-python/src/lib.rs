@@ -6,10 +6,12 @@
 //! conveniences live in `python/maitre/`. Nothing here panics across the
 //! boundary: core errors become the exceptions of `errors.rs`.
 
+mod als;
 mod convert;
 mod errors;
 mod eval;
 mod events;
+mod recommend;
 
 use pyo3::prelude::*;
 
@@ -17,6 +19,9 @@ use pyo3::prelude::*;
 fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<events::PyEventLog>()?;
+    m.add_class::<als::PyAls>()?;
+    m.add_class::<als::PyAlsModel>()?;
+    m.add_class::<recommend::PyRecommender>()?;
     m.add_function(wrap_pyfunction!(eval::evaluate, m)?)?;
     errors::register(m)?;
     Ok(())

@@ -41,6 +41,13 @@ def test_stub_lists_exactly_the_native_event_log_methods():
     assert "__len__" in defined(cls.body)
 
 
+def test_stub_lists_exactly_the_native_class_members():
+    stubbed = {n.name: n for n in stub_tree().body if isinstance(n, ast.ClassDef)}
+    for name in ["ALS", "AlsModel", "Recommender"]:
+        native = {n for n in vars(getattr(_maitre, name)) if not n.startswith("__")}
+        assert {n for n in defined(stubbed[name].body) if not n.startswith("__")} == native, name
+
+
 def test_package_reexports():
     for name in maitre.__all__:
         assert hasattr(maitre, name), name
@@ -56,6 +63,12 @@ def test_every_public_callable_is_documented():
         getattr(maitre.EventLog, n)
         for n in dir(maitre.EventLog)
         if not n.startswith("_")
+    ]
+    callables += [
+        getattr(cls, n)
+        for cls in (maitre.ALS, maitre.AlsModel, maitre.Recommender)
+        for n in dir(cls)
+        if not n.startswith("_") and n != "has_customers"
     ]
     for obj in callables:
         if not callable(obj) or inspect.isclass(obj) and issubclass(obj, Exception):

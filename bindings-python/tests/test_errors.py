@@ -306,7 +306,8 @@ def test_exception_hierarchy():
     assert issubclass(maitre.MaitreIOError, OSError)
     for name in [
         "BadRecordError", "MissingColumnError", "InvalidParamError", "UnknownIdError",
-        "LengthMismatchError", "NotEnoughDataError", "MaitreFileNotFoundError", "MaitreIOError",
+        "LengthMismatchError", "NotEnoughDataError", "CancelledError", "ArtifactError",
+        "MaitreFileNotFoundError", "MaitreIOError",
     ]:
         cls = getattr(maitre, name)
         assert issubclass(cls, maitre.MaitreError) and issubclass(cls, ValueError)

@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Union
 from . import _frames
 from . import _maitre
 from ._maitre import (
+    AlsModel,
+    ArtifactError,
     BadRecordError,
+    CancelledError,
     InvalidParamError,
     LengthMismatchError,
     MaitreError,
@@ -31,6 +34,10 @@ from ._maitre import (
     UnknownIdError,
     evaluate,
 )
+from ._recommend import ALS, Recommender
+
+# Documented and pickled as maitre.ALS / maitre.Recommender.
+ALS.__module__ = Recommender.__module__ = "maitre"
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -43,6 +50,9 @@ __all__ = [
     "load_movielens",
     "evaluate",
     "evaluate_frame",
+    "ALS",
+    "AlsModel",
+    "Recommender",
     "MaitreError",
     "BadRecordError",
     "MissingColumnError",
@@ -50,6 +60,8 @@ __all__ = [
     "UnknownIdError",
     "LengthMismatchError",
     "NotEnoughDataError",
+    "CancelledError",
+    "ArtifactError",
     "MaitreFileNotFoundError",
     "MaitreIOError",
 ]

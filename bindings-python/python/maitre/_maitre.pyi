@@ -1,7 +1,7 @@
 """Type stubs of the native module ``maitre._maitre`` (checked against it in tests)."""
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +77,75 @@ def evaluate(
     dataset: Optional[str] = None,
 ) -> Dict[str, Any]: ...
 
+class ALS:
+    """Implicit ALS hyper-parameters, checked by the core."""
+
+    def __init__(
+        self,
+        factors: int = 64,
+        iterations: int = 15,
+        regularization: float = 0.01,
+        regularization_exponent: float = 0.0,
+        alpha: float = 1.0,
+        confidence: str = "linear",
+        epsilon: float = 1.0,
+        unobserved_weight: float = 1.0,
+        cg_steps: int = 3,
+        seed: int = 0,
+        threads: Optional[int] = None,
+    ) -> None: ...
+    def fit(
+        self,
+        log: EventLog,
+        half_life_days: Optional[float] = None,
+        progress: Optional[Callable[[Dict[str, Any]], Any]] = None,
+    ) -> AlsModel: ...
+    def params(self) -> Dict[str, Any]: ...
+
+class AlsModel:
+    """Fitted customer and item factors."""
+
+    @property
+    def user_factors(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def item_factors(self) -> npt.NDArray[np.float32]: ...
+    def params(self) -> Dict[str, Any]: ...
+    def fold_in(self, item_indices: Sequence[int], weights: Sequence[float]) -> npt.NDArray[np.float32]: ...
+
+_Details = Optional[Tuple[List[str], List[Optional[List[str]]]]]
+_Listed = Tuple[List[str], npt.NDArray[np.float32], _Details]
+
+class Recommender:
+    """The native recommender; use maitre.Recommender."""
+
+    @staticmethod
+    def build(
+        log: EventLog,
+        model: AlsModel,
+        items: Optional[Dict[str, List[Any]]] = None,
+        attributes: bool = True,
+        without_customers: bool = False,
+        index: str = "auto",
+    ) -> "Recommender": ...
+    def _recommend(self, request: str, details: bool = False) -> _Listed: ...
+    def _recommend_batch(
+        self, request: str, customers: Sequence[str], details: bool = False
+    ) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], Optional[List[str]]]: ...
+    def item_ids(self) -> List[str]: ...
+    def _similar_items(self, item: str, k: int = 10, filters: Optional[str] = None) -> _Listed: ...
+    def _customers_for_item(self, item: str, k: int = 100) -> Tuple[List[str], npt.NDArray[np.float32]]: ...
+    def _rerank(self, request: str, candidates: Sequence[str], details: bool = False) -> _Listed: ...
+    def _add_item(self, columns: Dict[str, List[Any]], vector: Optional[Sequence[float]] = None) -> int: ...
+    def save(self, path: _Path, flavour: str = "full") -> None: ...
+    @staticmethod
+    def load(path: _Path) -> "Recommender": ...
+    def to_bytes(self, flavour: str = "full") -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> "Recommender": ...
+    @property
+    def has_customers(self) -> bool: ...
+    def summary(self) -> Dict[str, int]: ...
+
 class MaitreError(ValueError):
     """Base class of every error maitre raises."""
 
@@ -105,5 +174,11 @@ class LengthMismatchError(MaitreError):
     got: int
 
 class NotEnoughDataError(MaitreError): ...
+class CancelledError(MaitreError): ...
+
+class ArtifactError(MaitreError):
+    problem: str
+    filename: Optional[str]
+
 class MaitreFileNotFoundError(MaitreError, FileNotFoundError): ...
 class MaitreIOError(MaitreError, OSError): ...

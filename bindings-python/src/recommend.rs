@@ -1,0 +1,381 @@
+//! `Recommender`: build, serve, save and load.
+//!
+//! The Python wrapper (`maitre.Recommender` in `python/maitre/_recommend.py`)
+//! turns keyword arguments, DataFrames and dicts into two plain shapes this
+//! module takes: a request as JSON text, parsed strictly into the core's serde
+//! `Request` (`convert::strict_json`), and an item table as a dict of
+//! equal-length lists. Each method then makes one core call, with the GIL
+//! released when it may take a while, and returns lists and numpy arrays.
+
+use crate::als::PyAlsModel;
+use crate::convert::{strict_json, to_python};
+use crate::errors::to_py;
+use crate::events::PyEventLog;
+use maitre::artifact::Flavour;
+use maitre::catalog::{Catalog, Item, ItemKind};
+use maitre::embed::ColdStartParams;
+use maitre::error::{BadRow, Location, Problem};
+use maitre::index::{IndexKind, IndexParams};
+use maitre::recommend::{BuildOptions, Filters, Reason, Recommendation, Recommender, Request};
+use maitre::Error;
+use numpy::{PyArray1, PyArray2, PyArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use std::path::PathBuf;
+
+/// The native recommender. Use ``maitre.Recommender``, which wraps it with
+/// keyword arguments, DataFrames and pickling.
+#[pyclass(name = "Recommender", module = "maitre._maitre")]
+pub struct PyRecommender {
+    inner: Recommender,
+}
+
+/// The reason code and the items (or the context pair) behind it.
+fn reason(r: &Reason) -> (&'static str, Option<Vec<String>>) {
+    match r {
+        Reason::Because { items } => ("because", Some(items.clone())),
+        Reason::Taste => ("taste", None),
+        Reason::Pinned => ("pinned", None),
+        Reason::PopularInContext { context } => ("popular_in_context", Some(vec![context.clone()])),
+        Reason::Popular => ("popular", None),
+    }
+}
+
+/// Ids, scores and, when asked, the reasons of a list.
+type Listed<'py> = (
+    Vec<String>,
+    Bound<'py, PyArray1<f32>>,
+    Option<(Vec<&'static str>, Vec<Option<Vec<String>>>)>,
+);
+
+fn listed(py: Python<'_>, list: Vec<Recommendation>, details: bool) -> Listed<'_> {
+    let scores = list.iter().map(|r| r.score).collect();
+    let why = details.then(|| list.iter().map(|r| reason(&r.reason)).unzip());
+    let ids = list.into_iter().map(|r| r.item).collect();
+    (ids, PyArray1::from_vec(py, scores), why)
+}
+
+fn flavour(name: &str) -> PyResult<Flavour> {
+    match name {
+        "full" => Ok(Flavour::Full),
+        "storefront" => Ok(Flavour::Storefront),
+        other => Err(to_py(Error::InvalidParam {
+            name: "flavour".into(),
+            reason: format!("{other:?} is not \"full\" or \"storefront\""),
+        })),
+    }
+}
+
+fn column<'py, T: FromPyObjectOwned<'py>>(
+    columns: &Bound<'py, PyDict>,
+    name: &str,
+    rows: usize,
+) -> PyResult<Vec<T>> {
+    let col = columns.get_item(name)?.ok_or_else(|| {
+        to_py(Error::MissingColumn {
+            column: name.into(),
+            present: String::new(),
+        })
+    })?;
+    let values = col.extract::<Vec<T>>()?;
+    if values.len() != rows {
+        return Err(to_py(Error::LengthMismatch {
+            name: name.into(),
+            expected: rows,
+            got: values.len(),
+        }));
+    }
+    Ok(values)
+}
+
+/// Catalogue items from the wrapper's columns: id, kind, category, brand,
+/// price_band (str or None), price (float or None), tags (lists of str),
+/// in_stock (bool). An unknown kind is a bad record at its row.
+fn items(columns: &Bound<'_, PyDict>) -> PyResult<Vec<Item>> {
+    let ids: Vec<String> = columns
+        .get_item("id")?
+        .ok_or_else(|| {
+            to_py(Error::MissingColumn {
+                column: "id".into(),
+                present: String::new(),
+            })
+        })?
+        .extract()?;
+    let n = ids.len();
+    let kinds: Vec<Option<String>> = column(columns, "kind", n)?;
+    let categories: Vec<Option<String>> = column(columns, "category", n)?;
+    let brands: Vec<Option<String>> = column(columns, "brand", n)?;
+    let bands: Vec<Option<String>> = column(columns, "price_band", n)?;
+    let prices: Vec<Option<f64>> = column(columns, "price", n)?;
+    let tags: Vec<Vec<String>> = column(columns, "tags", n)?;
+    let stock: Vec<bool> = column(columns, "in_stock", n)?;
+    let mut out = Vec::with_capacity(n);
+    for (row, id) in ids.into_iter().enumerate() {
+        let kind = match &kinds[row] {
+            None => ItemKind::default(),
+            Some(k) => k.parse::<ItemKind>().map_err(|_| {
+                to_py(Error::BadRecord(BadRow {
+                    location: Location::Index(row),
+                    field: "kind".into(),
+                    problem: Problem::Malformed(format!(
+                        "{k:?} is not an item kind (product, content, offer or service)"
+                    )),
+                }))
+            })?,
+        };
+        out.push(Item {
+            id,
+            kind,
+            category: categories[row].clone(),
+            brand: brands[row].clone(),
+            price_band: bands[row].clone(),
+            price: prices[row].map(|p| p as f32),
+            tags: tags[row].clone(),
+            in_stock: stock[row],
+        });
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl PyRecommender {
+    /// Builds a recommender from the log `model` was fitted on (see
+    /// ``maitre.Recommender.build``). `items` is a dict of columns (id, kind,
+    /// category, brand, price_band, price, tags, in_stock) or None. The
+    /// caller's log is not changed.
+    #[staticmethod]
+    #[pyo3(signature = (log, model, items = None, attributes = true, without_customers = false,
+        index = "auto"))]
+    fn build(
+        py: Python<'_>,
+        log: PyRef<'_, PyEventLog>,
+        model: PyRef<'_, PyAlsModel>,
+        items: Option<Bound<'_, PyDict>>,
+        attributes: bool,
+        without_customers: bool,
+        index: &str,
+    ) -> PyResult<Self> {
+        let kind = match index {
+            "auto" => IndexKind::Auto,
+            "exact" => IndexKind::Exact,
+            "hnsw" => IndexKind::Hnsw,
+            other => {
+                return Err(to_py(Error::InvalidParam {
+                    name: "index".into(),
+                    reason: format!("{other:?} is not \"auto\", \"exact\" or \"hnsw\""),
+                }))
+            }
+        };
+        let items = match items {
+            Some(columns) => self::items(&columns)?,
+            None => Vec::new(),
+        };
+        let options = BuildOptions {
+            index: IndexParams::default().kind(kind),
+            attributes: attributes.then(ColdStartParams::default),
+            without_customers,
+            ..BuildOptions::default()
+        };
+        let log = &log.inner;
+        let model = model.inner.clone();
+        let inner = py
+            .detach(|| {
+                let mut log = log.clone();
+                let catalog = Catalog::aligned(&mut log, items)?;
+                Recommender::build(&log, &catalog, model, &options)
+            })
+            .map_err(to_py)?;
+        Ok(PyRecommender { inner })
+    }
+
+    /// One request (JSON of the core's `Request`): (ids, scores, reasons or None).
+    #[pyo3(signature = (request, details = false))]
+    fn _recommend<'py>(
+        &self,
+        py: Python<'py>,
+        request: &str,
+        details: bool,
+    ) -> PyResult<Listed<'py>> {
+        let request: Request = strict_json("request", request)?;
+        let rec = &self.inner;
+        let list = py.detach(|| rec.recommend(&request)).map_err(to_py)?;
+        Ok(listed(py, list, details))
+    }
+
+    /// The request (JSON) for each customer, in parallel in the core with the
+    /// GIL released. Returns (item rows: int64 (n, k), -1 where a list is
+    /// shorter; scores: float32 (n, k), NaN there; reason codes, flat, or None).
+    /// The first failed request raises its error.
+    #[pyo3(signature = (request, customers, details = false))]
+    #[allow(clippy::type_complexity)]
+    fn _recommend_batch<'py>(
+        &self,
+        py: Python<'py>,
+        request: &str,
+        customers: Vec<String>,
+        details: bool,
+    ) -> PyResult<(
+        Bound<'py, PyArray2<i64>>,
+        Bound<'py, PyArray2<f32>>,
+        Option<Vec<&'static str>>,
+    )> {
+        let template: Request = strict_json("request", request)?;
+        let k = template.k;
+        let n = customers.len();
+        let rec = &self.inner;
+        let (rows, scores, reasons) = py
+            .detach(|| {
+                let requests: Vec<Request> = customers
+                    .into_iter()
+                    .map(|c| Request {
+                        customer: Some(c),
+                        ..template.clone()
+                    })
+                    .collect();
+                let mut rows = vec![-1i64; n * k];
+                let mut scores = vec![f32::NAN; n * k];
+                let mut reasons = if details { vec![""; n * k] } else { Vec::new() };
+                for (u, list) in rec.recommend_batch(&requests).into_iter().enumerate() {
+                    for (j, r) in list?.into_iter().take(k).enumerate() {
+                        rows[u * k + j] = i64::from(r.index);
+                        scores[u * k + j] = r.score;
+                        if details {
+                            reasons[u * k + j] = reason(&r.reason).0;
+                        }
+                    }
+                }
+                Ok::<_, Error>((rows, scores, reasons))
+            })
+            .map_err(to_py)?;
+        let rows = PyArray1::from_vec(py, rows).reshape([n, k])?;
+        let scores = PyArray1::from_vec(py, scores).reshape([n, k])?;
+        Ok((rows, scores, details.then_some(reasons)))
+    }
+
+    /// Every item id, by row (the rows `_recommend_batch` returns).
+    fn item_ids(&self) -> Vec<String> {
+        self.inner
+            .catalog()
+            .items()
+            .iter()
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    /// Items most like `item` under `filters` (JSON of the core's `Filters`, or None).
+    #[pyo3(signature = (item, k = 10, filters = None))]
+    fn _similar_items<'py>(
+        &self,
+        py: Python<'py>,
+        item: &str,
+        k: usize,
+        filters: Option<&str>,
+    ) -> PyResult<Listed<'py>> {
+        let filters: Filters = match filters {
+            Some(json) => strict_json("filters", json)?,
+            None => Filters::default(),
+        };
+        let rec = &self.inner;
+        let list = py
+            .detach(|| rec.similar_items(item, k, &filters))
+            .map_err(to_py)?;
+        Ok(listed(py, list, false))
+    }
+
+    /// The `k` known customers most likely to want `item`: (ids, scores).
+    #[pyo3(signature = (item, k = 100))]
+    fn _customers_for_item<'py>(
+        &self,
+        py: Python<'py>,
+        item: &str,
+        k: usize,
+    ) -> PyResult<(Vec<String>, Bound<'py, PyArray1<f32>>)> {
+        let rec = &self.inner;
+        let list = py
+            .detach(|| rec.customers_for_item(item, k))
+            .map_err(to_py)?;
+        let (ids, scores): (Vec<String>, Vec<f32>) = list.into_iter().unzip();
+        Ok((ids, PyArray1::from_vec(py, scores)))
+    }
+
+    /// `candidates` ordered for the request (JSON): (ids, scores, reasons or None).
+    #[pyo3(signature = (request, candidates, details = false))]
+    fn _rerank<'py>(
+        &self,
+        py: Python<'py>,
+        request: &str,
+        candidates: Vec<String>,
+        details: bool,
+    ) -> PyResult<Listed<'py>> {
+        let request: Request = strict_json("request", request)?;
+        let rec = &self.inner;
+        let list = py
+            .detach(|| rec.rerank(&request, &candidates))
+            .map_err(to_py)?;
+        Ok(listed(py, list, details))
+    }
+
+    /// Adds the one item of `columns` (as for `build`), with `vector` or a
+    /// cold-start vector from its attributes. Returns its row.
+    #[pyo3(signature = (columns, vector = None))]
+    fn _add_item(&mut self, columns: Bound<'_, PyDict>, vector: Option<Vec<f32>>) -> PyResult<u32> {
+        let mut items = items(&columns)?;
+        if items.len() != 1 {
+            return Err(to_py(Error::LengthMismatch {
+                name: "item".into(),
+                expected: 1,
+                got: items.len(),
+            }));
+        }
+        let item = items.remove(0);
+        self.inner.add_item(item, vector).map_err(to_py)
+    }
+
+    /// Writes the artifact atomically; `flavour` is "full" or "storefront".
+    #[pyo3(signature = (path, flavour = "full"))]
+    fn save(&self, py: Python<'_>, path: PathBuf, flavour: &str) -> PyResult<()> {
+        let flavour = self::flavour(flavour)?;
+        let rec = &self.inner;
+        py.detach(|| rec.save(&path, flavour)).map_err(to_py)
+    }
+
+    /// Reads an artifact file.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let inner = py.detach(|| Recommender::load(&path)).map_err(to_py)?;
+        Ok(PyRecommender { inner })
+    }
+
+    /// The artifact as bytes; `flavour` is "full" or "storefront".
+    #[pyo3(signature = (flavour = "full"))]
+    fn to_bytes<'py>(&self, py: Python<'py>, flavour: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let flavour = self::flavour(flavour)?;
+        let rec = &self.inner;
+        let bytes = py.detach(|| rec.to_bytes(flavour)).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Reads artifact bytes (from `to_bytes`).
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let inner = py.detach(|| Recommender::from_bytes(data)).map_err(to_py)?;
+        Ok(PyRecommender { inner })
+    }
+
+    /// Whether known customers are kept (False for the storefront flavour).
+    #[getter]
+    fn has_customers(&self) -> bool {
+        self.inner.has_customers()
+    }
+
+    /// Items, factors and customers, as a dict.
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rec = &self.inner;
+        let summary = serde_json::json!({
+            "items": rec.catalog().len(),
+            "factors": rec.item_vectors().k(),
+            "customers": rec.customers().map_or(0, |c| c.ids.len()),
+        });
+        to_python(py, &summary)
+    }
+}
