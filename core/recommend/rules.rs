@@ -211,6 +211,7 @@ impl Diversity {
 pub struct Rotation {
     /// Score subtracted per ignored showing.
     pub penalty: f32,
+    #[serde(default)]
     ignored: HashMap<String, u32>,
 }
 
