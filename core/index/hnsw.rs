@@ -10,9 +10,20 @@
 //! clamped distance.)
 //!
 //! The graph only proposes candidates: every returned score is the exact inner
-//! product recomputed on the raw vectors, and the result is topped up by an
-//! exact scan whenever the graph finds fewer than `k` eligible items (selective
-//! filters, many tombstones), so the list is never short.
+//! product recomputed on the raw vectors.
+//!
+//! Filters and tombstones. hnsw_rs can filter inside its bottom-layer walk, but
+//! a filtered walk loses its early stop and, when the filter is selective,
+//! visits most of the graph: on 20,000 × 32 vectors it ran at 49 queries/s
+//! keeping 1 item in 20 (1,650 unfiltered), and 3.4× slower than unfiltered
+//! keeping 1 in 2. So this index estimates the fraction `p` of items the
+//! predicate keeps from 128 fixed probes, widens the walk's candidate list to
+//! `ef / p` so that about `ef` eligible candidates come back, and applies the
+//! predicate to the candidates as it ranks them (an excluded item never takes a
+//! slot). When `ef / p` would make the walk dearer than an exact scan (`p` small
+//! or the catalogue small), the exact scan answers, calling the filter only on
+//! items that would enter the top `k`. If the walk yields fewer than `k`
+//! eligible candidates, the exact scan answers too: the list is never short.
 //!
 //! hnsw_rs has no deletion. Removed items are tombstones, filtered out inside
 //! the graph search; when they exceed [`HnswParams::rebuild_fraction`] of the
@@ -45,6 +56,30 @@ const MAX_EF: usize = 100_000;
 /// The overflow list may grow to `max(OVERFLOW_MIN, graph size / OVERFLOW_DIV)`.
 const OVERFLOW_MIN: usize = 1024;
 const OVERFLOW_DIV: usize = 64;
+
+/// Items probed to estimate what fraction of the catalogue a filter keeps.
+const PROBES: u64 = 128;
+/// A graph walk with candidate list `ef` cost about as much as scanning this
+/// many × `ef` items exactly (measured: 20,000 × 32 floats, ef 100, the scan was
+/// about twice as fast as the walk). Used to pick the cheaper path for filters.
+const SCAN_COST_PER_EF: f64 = 350.0;
+
+/// The fraction of `PROBES` pseudo-random ids below `n` that are eligible, or
+/// `None` if none is. The ids are fixed (SplitMix64 of the probe number), so a
+/// search is deterministic, and scattered, so a filter like `id % 20 == 7`
+/// cannot alias with them as it would with a stride.
+fn pass_rate(n: usize, eligible: &dyn Fn(u32) -> bool) -> Option<f64> {
+    let hits = (0..PROBES)
+        .filter(|&j| {
+            let mut z = j.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            eligible((z % n as u64) as u32)
+        })
+        .count();
+    (hits > 0).then(|| hits as f64 / PROBES as f64)
+}
 
 /// `1 − a·b` on unit vectors, clamped at 0: rounding can push the dot product
 /// of near-identical unit vectors just above 1, and hnsw_rs asserts distances
@@ -314,6 +349,46 @@ impl HnswIndex {
         });
     }
 
+    /// Top `k` of the graph's `ef` nearest candidates that are eligible, plus
+    /// the overflow; the exact answer instead if fewer than `k` of them qualify.
+    fn graph_search(
+        &self,
+        graph: &Graph,
+        query: &[f32],
+        q_norm: f32,
+        k: usize,
+        ef: usize,
+        eligible: &dyn Fn(u32) -> bool,
+    ) -> Vec<Hit> {
+        let mut q = Vec::with_capacity(self.dim + 1);
+        q.extend(query.iter().map(|v| v / q_norm));
+        q.push(0.0);
+        let mut top = TopK::new(k);
+        for n in graph.hnsw.search(&q, ef, ef) {
+            let item = n.d_id as u32;
+            let hit = Hit {
+                item,
+                score: dot(self.row(item), query),
+            };
+            if top.admits(&hit) && eligible(item) {
+                top.push(hit);
+            }
+        }
+        for &item in &self.overflow {
+            let hit = Hit {
+                item,
+                score: dot(self.row(item), query),
+            };
+            if top.admits(&hit) && eligible(item) {
+                top.push(hit);
+            }
+        }
+        if top.len() < k {
+            return self.exact(query, k, eligible);
+        }
+        top.into_sorted()
+    }
+
     fn row(&self, item: u32) -> &[f32] {
         let at = item as usize * self.dim;
         &self.data[at..at + self.dim]
@@ -360,42 +435,18 @@ impl Index for HnswIndex {
             Some(g) if k * 4 <= g.size && q_norm > 0.0 => g,
             _ => return Ok(self.exact(query, k, &eligible)),
         };
-        let mut q = Vec::with_capacity(self.dim + 1);
-        q.extend(query.iter().map(|v| v / q_norm));
-        q.push(0.0);
-        // Ask for the whole candidate list, not k: hnsw_rs filters its final
-        // list once more and may drop the entry point from it.
-        let ef = self.params.ef_search.max(k);
-        let found = if filter.is_none() && graph.removed == 0 {
-            graph.hnsw.search(&q, ef, ef)
-        } else {
-            let keep = |id: &usize| eligible(*id as u32);
-            graph.hnsw.search_filter(&q, ef, ef, Some(&keep))
-        };
-        let mut top = TopK::new(k);
-        for n in found {
-            let item = n.d_id as u32;
-            // Re-checked: hnsw_rs may hand back its unfiltered entry point.
-            if eligible(item) {
-                top.offer(Hit {
-                    item,
-                    score: dot(self.row(item), query),
-                });
+        let mut ef = self.params.ef_search.max(k);
+        if filter.is_some() || graph.removed > 0 {
+            // Widen the walk so that about `ef` of its candidates pass; when too
+            // few pass, the walk would cover more than a scan costs.
+            match pass_rate(graph.size.max(self.len()), &eligible) {
+                Some(rate) if (ef as f64 / rate) * SCAN_COST_PER_EF < self.len() as f64 => {
+                    ef = ((ef as f64 / rate).ceil() as usize).min(MAX_EF);
+                }
+                _ => return Ok(self.exact(query, k, &eligible)),
             }
         }
-        for &item in &self.overflow {
-            let hit = Hit {
-                item,
-                score: dot(self.row(item), query),
-            };
-            if top.admits(&hit) && eligible(item) {
-                top.push(hit);
-            }
-        }
-        if top.len() < k {
-            return Ok(self.exact(query, k, &eligible));
-        }
-        Ok(top.into_sorted())
+        Ok(self.graph_search(graph, query, q_norm, k, ef, &eligible))
     }
 
     fn insert(&mut self, vector: &[f32]) -> Result<u32> {
@@ -514,6 +565,31 @@ mod tests {
         let g = index.graph.as_ref().unwrap();
         assert_eq!((g.size, g.removed), (359, 0));
         assert_eq!(index.search(&[1.0, 0.0], 1, None).unwrap()[0].item, 358);
+    }
+
+    #[test]
+    fn a_graph_walk_short_of_eligible_items_falls_back_to_the_exact_answer() {
+        let items: Vec<f32> = (0..600)
+            .flat_map(|i| [(i % 13) as f32, (i % 7) as f32 - 3.0, 1.0])
+            .collect();
+        let index = HnswParams::default().build(3, &items).unwrap();
+        let exact = ExactIndex::build(3, &items).unwrap();
+        let q = [0.3, -1.0, 0.5];
+        let rare = |i: u32| i % 50 == 3;
+        let graph = index.graph.as_ref().unwrap();
+        // ef 10: the walk sees 10 candidates, about none of which pass.
+        let got = index.graph_search(graph, &q, norm_sq(&q).sqrt(), 10, 10, &rare);
+        assert_eq!(got, exact.search(&q, 10, Some(&rare)).unwrap());
+    }
+
+    #[test]
+    fn pass_rate_does_not_alias_with_modular_filters() {
+        for m in [2u32, 4, 8, 16, 20, 64] {
+            let rate = pass_rate(1 << 20, &|i| i % m == 0).unwrap();
+            let want = 1.0 / m as f64;
+            assert!((rate - want).abs() < 0.6 * want + 0.02, "1 in {m}: {rate}");
+        }
+        assert_eq!(pass_rate(1000, &|_| false), None);
     }
 
     #[test]

@@ -363,14 +363,6 @@ impl TopK {
         }
     }
 
-    // Only the HNSW index merges candidates this way.
-    #[cfg_attr(not(feature = "hnsw"), allow(dead_code))]
-    pub(crate) fn offer(&mut self, hit: Hit) {
-        if self.admits(&hit) {
-            self.push(hit);
-        }
-    }
-
     #[cfg_attr(not(feature = "hnsw"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
@@ -434,7 +426,10 @@ mod tests {
     fn top_k_keeps_best_and_breaks_ties_by_id() {
         let mut top = TopK::new(3);
         for (item, score) in [(5, 1.0), (1, 2.0), (4, 1.0), (2, 1.0), (9, 0.5), (3, 3.0)] {
-            top.offer(Hit { item, score });
+            let hit = Hit { item, score };
+            if top.admits(&hit) {
+                top.push(hit);
+            }
         }
         let got: Vec<_> = top.into_sorted().iter().map(|h| h.item).collect();
         assert_eq!(got, [3, 1, 2]);
@@ -442,12 +437,11 @@ mod tests {
 
     #[test]
     fn top_k_of_zero_keeps_nothing() {
-        let mut top = TopK::new(0);
-        top.offer(Hit {
+        let top = TopK::new(0);
+        assert!(!top.admits(&Hit {
             item: 0,
             score: 1.0,
-        });
-        assert_eq!(top.len(), 0);
+        }));
     }
 
     #[test]
