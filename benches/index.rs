@@ -28,7 +28,7 @@ fn category(i: u32) -> bool {
 
 fn exact(c: &mut Criterion) {
     let items = 50_000;
-    let all = clustered_vectors(42, items + QUERIES, DIM, 100).expect("generates");
+    let all = clustered_vectors(42, items + QUERIES, DIM, 100, 0.3).expect("generates");
     let (data, qs) = all.split_at(items * DIM);
     let index = ExactIndex::build(DIM, data).expect("builds");
     let mut queries = qs.chunks_exact(DIM).cycle();
@@ -55,7 +55,7 @@ fn hnsw(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let all = clustered_vectors(42, items + QUERIES, DIM, 100).expect("generates");
+    let all = clustered_vectors(42, items + QUERIES, DIM, 100, 0.3).expect("generates");
     let (data, qs) = all.split_at(items * DIM);
     let started = std::time::Instant::now();
     let index = HnswParams::default().build(DIM, data).expect("builds");

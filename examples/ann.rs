@@ -16,7 +16,7 @@
 //! stdout is one JSON object.
 
 use maitre::datasets::clustered_vectors;
-use maitre::index::{ExactIndex, Hit, HnswParams, Index};
+use maitre::index::{ExactIndex, Hit, HnswParams, HnswSpace, Index};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -72,14 +72,23 @@ fn run() -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
 
-    let all =
-        clustered_vectors(seed as u64, items + queries, dim, 100).map_err(|e| e.to_string())?;
+    let spread: f64 = opts.get("norm-spread").map_or(Ok(0.3), |v| {
+        v.parse().map_err(|e| format!("--norm-spread: {e}"))
+    })?;
+    let all = clustered_vectors(seed as u64, items + queries, dim, 100, spread)
+        .map_err(|e| e.to_string())?;
     let (data, qs) = all.split_at(items * dim);
     let params = HnswParams::default()
         .max_connections(m)
         .ef_construction(efc)
         .ef_search(efs)
-        .extend_candidates(num("extend-candidates", 1)? != 0);
+        .extend_candidates(num("extend-candidates", 1)? != 0)
+        .parallel(num("parallel", 1)? != 0)
+        .space(if num("transform", 0)? != 0 {
+            HnswSpace::Transformed
+        } else {
+            HnswSpace::InnerProduct
+        });
 
     let started = Instant::now();
     let hnsw = pool

@@ -11,8 +11,8 @@
 //!   available, also on wasm32; the ground truth for recall and the right choice
 //!   for catalogues under a few tens of thousands of items.
 //! * `HnswIndex` (cargo feature `hnsw`, on by default): an HNSW graph from
-//!   hnsw_rs, made to answer inner-product queries by the extra-dimension
-//!   transform. Approximate, much faster on large catalogues.
+//!   hnsw_rs built on inner products, candidates rescored exactly.
+//!   Approximate, much faster on large catalogues.
 //!
 //! [`IndexParams`] picks one by catalogue size ([`IndexKind::Auto`]) unless told.
 //!
@@ -38,7 +38,7 @@ mod hnsw;
 
 pub use exact::ExactIndex;
 #[cfg(feature = "hnsw")]
-pub use hnsw::{HnswIndex, HnswParams};
+pub use hnsw::{HnswIndex, HnswParams, HnswSpace};
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -61,13 +61,14 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// The result order: higher score first, then lower id. `total_cmp` keeps
-    /// it a total order even for the signed zeros.
+    /// The result order: higher score first, then lower id. Scores are never
+    /// NaN (inputs are checked), and `-0.0` ties with `0.0` like any equal score.
     #[inline]
     pub(crate) fn rank_cmp(&self, other: &Hit) -> Ordering {
         other
             .score
-            .total_cmp(&self.score)
+            .partial_cmp(&self.score)
+            .unwrap_or(Ordering::Equal)
             .then(self.item.cmp(&other.item))
     }
 }
