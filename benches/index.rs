@@ -22,6 +22,7 @@ const QUERIES: usize = 64;
 fn in_stock(i: u32) -> bool {
     i % 10 != 3
 }
+#[cfg(feature = "hnsw")]
 fn category(i: u32) -> bool {
     i % 20 == 7
 }
