@@ -16,6 +16,7 @@ maitre's example times one `search` call per query from Rust.
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -114,8 +115,12 @@ def main():
 
     params = {k: getattr(a, k) for k in ("items", "dim", "queries", "m", "ef_construction",
                                          "ef_search", "threads")}
+    # Timings on a shared machine mean little without the load they ran under.
+    load = os.getloadavg()
     with open(a.out, "w") as f:
-        json.dump({"params": params, "results": rows}, f, indent=2)
+        json.dump({"params": params, "load_average_1_5_15": load, "cpus": os.cpu_count(),
+                   "results": rows}, f, indent=2)
+    log(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cpus")
     print(table(rows))
 
 
