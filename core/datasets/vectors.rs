@@ -12,18 +12,31 @@ use rand_chacha::ChaCha8Rng;
 
 /// `rows` vectors of dimension `dim` (row-major) around `clusters` random
 /// centres: centre + noise of about half its length, scaled by a log-normal
-/// factor (σ 0.3) so that inner-product and cosine rankings differ. Rows are
+/// factor `exp(norm_spread × N(0, 1))` so that inner-product and cosine
+/// rankings differ (0.3 is a moderate spread; 0 keeps norms alike). Rows are
 /// independent given the centres, so a table can be split into items and
 /// queries.
 ///
 /// ```
-/// let v = maitre::datasets::clustered_vectors(7, 100, 16, 4)?;
+/// let v = maitre::datasets::clustered_vectors(7, 100, 16, 4, 0.3)?;
 /// assert_eq!(v.len(), 100 * 16);
 /// # Ok::<(), maitre::Error>(())
 /// ```
-pub fn clustered_vectors(seed: u64, rows: usize, dim: usize, clusters: usize) -> Result<Vec<f32>> {
+pub fn clustered_vectors(
+    seed: u64,
+    rows: usize,
+    dim: usize,
+    clusters: usize,
+    norm_spread: f64,
+) -> Result<Vec<f32>> {
     if dim == 0 || clusters == 0 {
         return Err(Error::param("dim, clusters", "must both be at least 1"));
+    }
+    if !(0.0..=3.0).contains(&norm_spread) {
+        return Err(Error::param(
+            "norm_spread",
+            format!("{norm_spread} is outside 0..=3"),
+        ));
     }
     let len = rows
         .checked_mul(dim)
@@ -36,7 +49,7 @@ pub fn clustered_vectors(seed: u64, rows: usize, dim: usize, clusters: usize) ->
     let mut out = Vec::with_capacity(len);
     for _ in 0..rows {
         let c = rng.random_range(0..clusters);
-        let factor = (0.3 * normal(&mut rng)).exp();
+        let factor = (norm_spread * normal(&mut rng)).exp();
         for &centre in &centres[c * dim..(c + 1) * dim] {
             out.push(((centre + 0.5 * scale * normal(&mut rng)) * factor) as f32);
         }

@@ -11,8 +11,8 @@
 //!   available, also on wasm32; the ground truth for recall and the right choice
 //!   for catalogues under a few tens of thousands of items.
 //! * `HnswIndex` (cargo feature `hnsw`, on by default): an HNSW graph from
-//!   hnsw_rs, made to answer inner-product queries by the extra-dimension
-//!   transform. Approximate, much faster on large catalogues.
+//!   hnsw_rs built on inner products, candidates rescored exactly.
+//!   Approximate, much faster on large catalogues.
 //!
 //! [`IndexParams`] picks one by catalogue size ([`IndexKind::Auto`]) unless told.
 //!
@@ -38,7 +38,7 @@ mod hnsw;
 
 pub use exact::ExactIndex;
 #[cfg(feature = "hnsw")]
-pub use hnsw::{HnswIndex, HnswParams};
+pub use hnsw::{HnswIndex, HnswParams, HnswSpace};
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
@@ -61,13 +61,14 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// The result order: higher score first, then lower id. `total_cmp` keeps
-    /// it a total order even for the signed zeros.
+    /// The result order: higher score first, then lower id. Scores are never
+    /// NaN (inputs are checked), and `-0.0` ties with `0.0` like any equal score.
     #[inline]
     pub(crate) fn rank_cmp(&self, other: &Hit) -> Ordering {
         other
             .score
-            .total_cmp(&self.score)
+            .partial_cmp(&self.score)
+            .unwrap_or(Ordering::Equal)
             .then(self.item.cmp(&other.item))
     }
 }
@@ -363,14 +364,6 @@ impl TopK {
         }
     }
 
-    // Only the HNSW index merges candidates this way.
-    #[cfg_attr(not(feature = "hnsw"), allow(dead_code))]
-    pub(crate) fn offer(&mut self, hit: Hit) {
-        if self.admits(&hit) {
-            self.push(hit);
-        }
-    }
-
     #[cfg_attr(not(feature = "hnsw"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
@@ -434,7 +427,10 @@ mod tests {
     fn top_k_keeps_best_and_breaks_ties_by_id() {
         let mut top = TopK::new(3);
         for (item, score) in [(5, 1.0), (1, 2.0), (4, 1.0), (2, 1.0), (9, 0.5), (3, 3.0)] {
-            top.offer(Hit { item, score });
+            let hit = Hit { item, score };
+            if top.admits(&hit) {
+                top.push(hit);
+            }
         }
         let got: Vec<_> = top.into_sorted().iter().map(|h| h.item).collect();
         assert_eq!(got, [3, 1, 2]);
@@ -442,12 +438,11 @@ mod tests {
 
     #[test]
     fn top_k_of_zero_keeps_nothing() {
-        let mut top = TopK::new(0);
-        top.offer(Hit {
+        let top = TopK::new(0);
+        assert!(!top.admits(&Hit {
             item: 0,
             score: 1.0,
-        });
-        assert_eq!(top.len(), 0);
+        }));
     }
 
     #[test]

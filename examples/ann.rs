@@ -1,0 +1,186 @@
+//! Approximate nearest-neighbour numbers for maitre's HNSW index on synthetic
+//! clustered vectors, and the vectors themselves for the peer comparison in
+//! `benches/peers/ann_vs_hnswlib.sh`.
+//!
+//! ```text
+//! cargo run --release --example ann -- [--items 200000 --dim 64 --queries 1000
+//!     --m 16 --ef-construction 200 --ef-search 100 --threads 2 --seed 42
+//!     --filter-every 0 --write DIR]
+//! ```
+//!
+//! Measures the build time (on `--threads` threads), single-thread queries per
+//! second for HNSW and the exact scan, and recall@10 of HNSW against the exact
+//! index. `--filter-every N` also measures a filtered search keeping one item in
+//! N. `--write DIR` writes `items.f32` and `queries.f32` (raw little-endian,
+//! row-major) and `truth.u32` (exact top-10 ids per query). The last line of
+//! stdout is one JSON object.
+
+use maitre::datasets::clustered_vectors;
+use maitre::index::{ExactIndex, Hit, HnswParams, HnswSpace, Index};
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const K: usize = 10;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ann: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut opts: HashMap<String, String> = HashMap::new();
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, value] if flag.starts_with("--") => {
+                opts.insert(flag[2..].to_string(), value.clone());
+            }
+            _ => return Err(format!("expected --flag value pairs, got {pair:?}")),
+        }
+    }
+    let num = |name: &str, default: usize| -> Result<usize, String> {
+        opts.get(name).map_or(Ok(default), |v| {
+            v.parse().map_err(|e| format!("--{name}: {e}"))
+        })
+    };
+    let (items, dim, queries) = (
+        num("items", 200_000)?,
+        num("dim", 64)?,
+        num("queries", 1000)?,
+    );
+    let (m, efc, efs) = (
+        num("m", 16)?,
+        num("ef-construction", 200)?,
+        num("ef-search", 100)?,
+    );
+    let (threads, seed, filter_every) = (
+        num("threads", 2)?,
+        num("seed", 42)?,
+        num("filter-every", 0)?,
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    let spread: f64 = opts.get("norm-spread").map_or(Ok(0.3), |v| {
+        v.parse().map_err(|e| format!("--norm-spread: {e}"))
+    })?;
+    let all = clustered_vectors(seed as u64, items + queries, dim, 100, spread)
+        .map_err(|e| e.to_string())?;
+    let (data, qs) = all.split_at(items * dim);
+    let params = HnswParams::default()
+        .max_connections(m)
+        .ef_construction(efc)
+        .ef_search(efs)
+        .extend_candidates(num("extend-candidates", 1)? != 0)
+        .parallel(num("parallel", 1)? != 0)
+        .space(if num("transform", 0)? != 0 {
+            HnswSpace::Transformed
+        } else {
+            HnswSpace::InnerProduct
+        });
+
+    let started = Instant::now();
+    let hnsw = pool
+        .install(|| params.build(dim, data))
+        .map_err(|e| e.to_string())?;
+    let build_s = started.elapsed().as_secs_f64();
+    eprintln!("built {items} × {dim} in {build_s:.1} s on {threads} threads");
+
+    let exact = ExactIndex::build(dim, data).map_err(|e| e.to_string())?;
+    let truth = pool
+        .install(|| exact.search_batch(qs, K, None))
+        .map_err(|e| e.to_string())?;
+
+    let (hnsw_qps, got) = timed(qs, dim, |q| hnsw.search(q, K, None))?;
+    // The exact scan is slow on big tables: time it on at most 200 queries.
+    let few = &qs[..qs.len().min(200 * dim)];
+    let (exact_qps, _) = timed(few, dim, |q| exact.search(q, K, None))?;
+    let recall = recall_of(&truth, &got);
+    eprintln!("hnsw {hnsw_qps:.0} q/s, recall@{K} {recall:.4}; exact {exact_qps:.1} q/s");
+
+    let mut filtered = serde_json::Value::Null;
+    if filter_every > 0 {
+        let keep = move |i: u32| i as usize % filter_every == 0;
+        let truth_f = pool
+            .install(|| exact.search_batch(qs, K, Some(&keep)))
+            .map_err(|e| e.to_string())?;
+        let (qps, got_f) = timed(qs, dim, |q| hnsw.search(q, K, Some(&keep)))?;
+        let (exact_qps_f, _) = timed(few, dim, |q| exact.search(q, K, Some(&keep)))?;
+        let recall_f = recall_of(&truth_f, &got_f);
+        eprintln!(
+            "filtered (1 in {filter_every}): hnsw {qps:.0} q/s, recall@{K} {recall_f:.4}; exact {exact_qps_f:.1} q/s"
+        );
+        filtered = json!({"keep_one_in": filter_every, "hnsw_qps": qps,
+            "recall_at_10": recall_f, "exact_qps": exact_qps_f});
+    }
+
+    if let Some(dir) = opts.get("write") {
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        write_raw(&dir.join("items.f32"), data.iter().map(|v| v.to_le_bytes()))?;
+        write_raw(&dir.join("queries.f32"), qs.iter().map(|v| v.to_le_bytes()))?;
+        write_raw(
+            &dir.join("truth.u32"),
+            truth.iter().flatten().map(|h| h.item.to_le_bytes()),
+        )?;
+    }
+
+    let out = json!({
+        "library": "maitre", "items": items, "dim": dim, "queries": queries,
+        "m": m, "ef_construction": efc, "ef_search": efs, "threads": threads,
+        "build_s": build_s, "qps_1_thread": hnsw_qps, "recall_at_10": recall,
+        "exact_qps_1_thread": exact_qps, "filtered": filtered,
+    });
+    println!("{out}");
+    Ok(())
+}
+
+/// Queries per second on the calling thread, and the results.
+fn timed(
+    qs: &[f32],
+    dim: usize,
+    search: impl Fn(&[f32]) -> maitre::Result<Vec<Hit>>,
+) -> Result<(f64, Vec<Vec<Hit>>), String> {
+    let started = Instant::now();
+    let got = qs
+        .chunks_exact(dim)
+        .map(&search)
+        .collect::<maitre::Result<Vec<_>>>()
+        .map_err(|e| e.to_string())?;
+    Ok((got.len() as f64 / started.elapsed().as_secs_f64(), got))
+}
+
+fn recall_of(truth: &[Vec<Hit>], got: &[Vec<Hit>]) -> f64 {
+    let (mut found, mut total) = (0usize, 0usize);
+    for (t, g) in truth.iter().zip(got) {
+        total += t.len();
+        found += g
+            .iter()
+            .filter(|h| t.iter().any(|x| x.item == h.item))
+            .count();
+    }
+    found as f64 / total.max(1) as f64
+}
+
+fn write_raw<const N: usize>(
+    path: &std::path::Path,
+    values: impl Iterator<Item = [u8; N]>,
+) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    for v in values {
+        w.write_all(&v).map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())
+}
