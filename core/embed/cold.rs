@@ -79,7 +79,9 @@ impl AttributeVectors {
     /// let data = (0..10).flat_map(|i| if i % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] }).collect();
     /// let vectors = Factors::from_vec(10, 2, data)?;
     /// let warm: Vec<u32> = (0..10).collect();
-    /// let map = AttributeVectors::fit(&items, &vectors, &warm, &ColdStartParams::default())?;
+    /// // Ten items only: a light ridge penalty (the default, 10, suits real catalogues).
+    /// let params = ColdStartParams::default().regularization(0.1);
+    /// let map = AttributeVectors::fit(&items, &vectors, &warm, &params)?;
     /// let v = map.vector(&Item::new("new").category("shoes"));
     /// assert!(v[0] > 0.5 && v[1].abs() < 0.2);
     /// # Ok::<(), maitre::Error>(())
