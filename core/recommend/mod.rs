@@ -310,15 +310,32 @@ impl Recommender {
     ) -> Result<Self> {
         options.settings.validate()?;
         let n_items = log.items().len();
-        if catalog.len() != n_items || model.items.rows() != n_items {
+        if catalog.len() != n_items {
             return Err(Error::LengthMismatch {
-                name: "catalog and model items (must match the log's items)".into(),
+                name: "catalog (must be aligned with the log: Catalog::aligned)".into(),
                 expected: n_items,
-                got: if catalog.len() != n_items {
-                    catalog.len()
-                } else {
-                    model.items.rows()
-                },
+                got: catalog.len(),
+            });
+        }
+        let fitted = model.items.rows();
+        if fitted < n_items {
+            // The usual cause: items added to the log (often by Catalog::aligned)
+            // after the model was fitted.
+            return Err(Error::param(
+                "catalog",
+                format!(
+                    "{} of its {n_items} items are not in the model (fitted on {fitted}): \
+                     build with the log the model was fitted on, then add new items \
+                     with Recommender::add_item",
+                    n_items - fitted
+                ),
+            ));
+        }
+        if fitted != n_items {
+            return Err(Error::LengthMismatch {
+                name: "model items (must match the log's items)".into(),
+                expected: n_items,
+                got: fitted,
             });
         }
         let identities = log.identities();
