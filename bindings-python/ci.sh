@@ -20,7 +20,9 @@ fi
 py="$venv/bin/python"
 
 "$py" -m pip install --quiet --upgrade pip
-"$py" -m pip install --quiet "maturin>=1.9.4,<2" pytest numpy pandas
+# matplotlib and tqdm: the notebook draws its plot and the progress bar takes
+# its tqdm path in CI, not only their fallbacks.
+"$py" -m pip install --quiet "maturin>=1.9.4,<2" pytest numpy pandas matplotlib tqdm
 # Always rebuild and reinstall the package itself, never its dependencies.
 "$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
 "$py" -m pytest bindings-python/tests -q "$@"

@@ -21,3 +21,8 @@ def test_notebook_runs_as_a_script(tmp_path):
     done = subprocess.run([sys.executable, str(NOTEBOOK)], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "als" in done.stdout and "MB" in done.stdout
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (tmp_path / "maitre-movielens-metrics.png").stat().st_size > 1000, done.stdout
