@@ -8,6 +8,7 @@
 
 use crate::errors::to_py;
 use crate::events::PyEventLog;
+use crate::pool;
 use maitre::embed::{Als, AlsModel, AlsParams, Confidence};
 use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::Error;
@@ -132,7 +133,9 @@ impl PyAls {
         let params = &self.params;
         // An exception raised by the callback, re-raised after the core stops.
         let mut raised: Option<PyErr> = None;
-        let result = py.detach(|| {
+        // The fit runs on a thread of the binding's pool (fork-safe, see
+        // pool.rs), so the callback runs there too, attached to Python anew.
+        let result = pool::detach(py, || {
             let matrix = Interactions::build(log, &config)?;
             params.fit_matrix(matrix.by_customer(), |report| {
                 let Some(callback) = &progress else {
@@ -158,7 +161,7 @@ impl PyAls {
                     }
                 })
             })
-        });
+        })?;
         match (result, raised) {
             (_, Some(e)) => Err(e),
             (Ok(model), None) => Ok(PyAlsModel { inner: model }),

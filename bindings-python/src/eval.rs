@@ -3,6 +3,7 @@
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
+use crate::pool;
 use maitre::eval::{evaluate as core_evaluate, EvalConfig, Split};
 use pyo3::prelude::*;
 
@@ -56,6 +57,6 @@ pub fn evaluate<'py>(
         config = config.dataset(name);
     }
     let log = &log.inner;
-    let report = py.detach(|| core_evaluate(log, &config)).map_err(to_py)?;
+    let report = pool::detach(py, || core_evaluate(log, &config))?.map_err(to_py)?;
     to_python(py, &report)
 }

@@ -7,6 +7,7 @@
 
 use crate::convert::to_python;
 use crate::errors::to_py;
+use crate::pool;
 use maitre::events::{Columns, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn};
 use maitre::Error;
 use numpy::PyReadonlyArray1;
@@ -143,10 +144,10 @@ impl PyEventLog {
             SizeArg::Customers(n) => n.to_string().parse(),
         }
         .map_err(to_py)?;
-        let shop = cls
-            .py()
-            .detach(|| maitre::datasets::synthetic_storefront(seed, size))
-            .map_err(to_py)?;
+        let shop = pool::detach(cls.py(), || {
+            maitre::datasets::synthetic_storefront(seed, size)
+        })?
+        .map_err(to_py)?;
         Self::build(cls, shop.log)
     }
 

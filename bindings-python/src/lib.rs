@@ -2,7 +2,8 @@
 //!
 //! Conversions only: every function converts its arguments, makes one call
 //! into the `maitre` core (with the GIL released when it may take a while) and
-//! converts the result. Validation and algorithms live in the core; pandas
+//! converts the result. Calls that may use rayon run in the binding's own
+//! pool (`pool.rs`), which survives `os.fork()`. Validation and algorithms live in the core; pandas
 //! conveniences live in `python/maitre/`. Nothing here panics across the
 //! boundary: core errors become the exceptions of `errors.rs`.
 
@@ -11,6 +12,7 @@ mod convert;
 mod errors;
 mod eval;
 mod events;
+mod pool;
 mod recommend;
 
 use pyo3::prelude::*;

@@ -11,6 +11,7 @@ use crate::als::PyAlsModel;
 use crate::convert::{strict_json, to_python};
 use crate::errors::to_py;
 use crate::events::PyEventLog;
+use crate::pool;
 use maitre::artifact::Flavour;
 use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::embed::ColdStartParams;
@@ -178,13 +179,12 @@ impl PyRecommender {
         };
         let log = &log.inner;
         let model = model.inner.clone();
-        let inner = py
-            .detach(|| {
-                let mut log = log.clone();
-                let catalog = Catalog::aligned(&mut log, items)?;
-                Recommender::build(&log, &catalog, model, &options)
-            })
-            .map_err(to_py)?;
+        let inner = pool::detach(py, || {
+            let mut log = log.clone();
+            let catalog = Catalog::aligned(&mut log, items)?;
+            Recommender::build(&log, &catalog, model, &options)
+        })?
+        .map_err(to_py)?;
         Ok(PyRecommender { inner })
     }
 
@@ -223,30 +223,29 @@ impl PyRecommender {
         let k = template.k;
         let n = customers.len();
         let rec = &self.inner;
-        let (rows, scores, reasons) = py
-            .detach(|| {
-                let requests: Vec<Request> = customers
-                    .into_iter()
-                    .map(|c| Request {
-                        customer: Some(c),
-                        ..template.clone()
-                    })
-                    .collect();
-                let mut rows = vec![-1i64; n * k];
-                let mut scores = vec![f32::NAN; n * k];
-                let mut reasons = if details { vec![""; n * k] } else { Vec::new() };
-                for (u, list) in rec.recommend_batch(&requests).into_iter().enumerate() {
-                    for (j, r) in list?.into_iter().take(k).enumerate() {
-                        rows[u * k + j] = i64::from(r.index);
-                        scores[u * k + j] = r.score;
-                        if details {
-                            reasons[u * k + j] = reason(&r.reason).0;
-                        }
+        let (rows, scores, reasons) = pool::detach(py, || {
+            let requests: Vec<Request> = customers
+                .into_iter()
+                .map(|c| Request {
+                    customer: Some(c),
+                    ..template.clone()
+                })
+                .collect();
+            let mut rows = vec![-1i64; n * k];
+            let mut scores = vec![f32::NAN; n * k];
+            let mut reasons = if details { vec![""; n * k] } else { Vec::new() };
+            for (u, list) in rec.recommend_batch(&requests).into_iter().enumerate() {
+                for (j, r) in list?.into_iter().take(k).enumerate() {
+                    rows[u * k + j] = i64::from(r.index);
+                    scores[u * k + j] = r.score;
+                    if details {
+                        reasons[u * k + j] = reason(&r.reason).0;
                     }
                 }
-                Ok::<_, Error>((rows, scores, reasons))
-            })
-            .map_err(to_py)?;
+            }
+            Ok::<_, Error>((rows, scores, reasons))
+        })?
+        .map_err(to_py)?;
         let rows = PyArray1::from_vec(py, rows).reshape([n, k])?;
         let scores = PyArray1::from_vec(py, scores).reshape([n, k])?;
         Ok((rows, scores, details.then_some(reasons)))
@@ -291,9 +290,7 @@ impl PyRecommender {
         k: usize,
     ) -> PyResult<(Vec<String>, Bound<'py, PyArray1<f32>>)> {
         let rec = &self.inner;
-        let list = py
-            .detach(|| rec.customers_for_item(item, k))
-            .map_err(to_py)?;
+        let list = pool::detach(py, || rec.customers_for_item(item, k))?.map_err(to_py)?;
         let (ids, scores): (Vec<String>, Vec<f32>) = list.into_iter().unzip();
         Ok((ids, PyArray1::from_vec(py, scores)))
     }
@@ -342,7 +339,7 @@ impl PyRecommender {
     /// Reads an artifact file.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let inner = py.detach(|| Recommender::load(&path)).map_err(to_py)?;
+        let inner = pool::detach(py, || Recommender::load(&path))?.map_err(to_py)?;
         Ok(PyRecommender { inner })
     }
 
@@ -358,7 +355,7 @@ impl PyRecommender {
     /// Reads artifact bytes (from `to_bytes`).
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
-        let inner = py.detach(|| Recommender::from_bytes(data)).map_err(to_py)?;
+        let inner = pool::detach(py, || Recommender::from_bytes(data))?.map_err(to_py)?;
         Ok(PyRecommender { inner })
     }
 
