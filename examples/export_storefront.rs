@@ -3,7 +3,7 @@
 //! storefront flavour (int8 item vectors, no customers).
 //!
 //! ```text
-//! cargo run --release --example export_storefront [-- small|medium]
+//! cargo run --release --example export_storefront [-- small|medium|catalog20k]
 //! ```
 //!
 //! Writes to `examples/storefront/data/`:
@@ -11,15 +11,23 @@
 //! - `catalog.json`: id, label, category, kind, price of every item;
 //! - `expected.json`: the top-10 of the full (f32) model for three fixed
 //!   sessions, which the browser test compares with what the page computes.
+//!
+//! `catalog20k` instead writes only `storefront-20k.maitre`: the issue's
+//! serving budget size, 20,000 items × 64 dimensions, from clustered vectors
+//! (no ALS fit, so it takes about a second), which the browser test loads to
+//! time `Storefront.load` and a filtered top-10 at that catalogue size.
 
-use maitre::artifact::Flavour;
-use maitre::catalog::{Item, ItemKind};
-use maitre::datasets::{synthetic_storefront, Size};
-use maitre::embed::Als;
+use maitre::artifact::{Artifact, Flavour};
+use maitre::catalog::{Catalog, Item, ItemKind};
+use maitre::datasets::{clustered_vectors, synthetic_storefront, Size};
+use maitre::embed::{Als, AlsModel, Factors};
+use maitre::events::{Event, EventLog};
+use maitre::index::{IndexKind, IndexParams};
 use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::recommend::{
     BuildOptions, Diversity, Filters, Reason, Recommendation, Recommender, Request, Rotation,
 };
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,9 +39,12 @@ const ROTATION_PENALTY: f32 = 0.05;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size_name = std::env::args().nth(1).unwrap_or_else(|| "medium".into());
-    let size: Size = size_name.parse()?;
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/storefront/data");
     std::fs::create_dir_all(&out)?;
+    if size_name == "catalog20k" {
+        return catalog_20k(&out);
+    }
+    let size: Size = size_name.parse()?;
 
     let started = Instant::now();
     let shop = synthetic_storefront(SEED, size)?;
@@ -97,6 +108,121 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         serde_json::to_string_pretty(&expected)?,
     )?;
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+const CATEGORIES: [&str; 12] = [
+    "electronics",
+    "phones",
+    "kitchen",
+    "home",
+    "garden",
+    "fashion",
+    "shoes",
+    "beauty",
+    "toys",
+    "books",
+    "sports",
+    "grocery",
+];
+
+/// Writes `storefront-20k.maitre`: 20,000 items × 64 dimensions, the size the
+/// issue's serving budget names. Item vectors are clustered per category
+/// (four sub-clusters each, log-normal norms), so a category filter selects
+/// a region of the space as it would with fitted factors; every 50th item is
+/// a content item, so the `kinds` filter has something to leave out. A few
+/// thousand session events with a device context give popularity, context
+/// vectors and the cold-start attribute map real inputs. No ALS fit: the
+/// vectors stand in for one, which keeps this to about a second.
+fn catalog_20k(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    const ITEMS: usize = 20_000;
+    const DIM: usize = 64;
+    let started = Instant::now();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(SEED);
+    let items: Vec<Item> = (0..ITEMS)
+        .map(|i| {
+            let category = CATEGORIES[i % CATEGORIES.len()];
+            let band = ["low", "mid", "high"][rng.random_range(0..3)];
+            let (low, high) = match band {
+                "low" => (2.0, 40.0),
+                "mid" => (40.0, 150.0),
+                _ => (150.0, 600.0),
+            };
+            let price: f32 = rng.random_range(low..high);
+            let item = Item::new(format!("sku-{i:06}"))
+                .category(category)
+                .brand(format!("{category}-brand-{}", rng.random_range(0..6)))
+                .price_band(band)
+                .price((price * 100.0).round() / 100.0);
+            if i % 50 == 49 {
+                item.kind(ItemKind::Content)
+            } else {
+                item
+            }
+        })
+        .collect();
+
+    // Item rows: category c holds items c, c + 12, …, drawn around its own
+    // centres (a seed per category).
+    let per_category: Vec<Vec<f32>> = (0..CATEGORIES.len())
+        .map(|c| {
+            let rows = ITEMS.div_ceil(CATEGORIES.len());
+            clustered_vectors(SEED + 1 + c as u64, rows, DIM, 4, 0.3)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut vectors = Vec::with_capacity(ITEMS * DIM);
+    for i in 0..ITEMS {
+        let (c, row) = (i % CATEGORIES.len(), i / CATEGORIES.len());
+        vectors.extend_from_slice(&per_category[c][row * DIM..(row + 1) * DIM]);
+    }
+
+    // 2,000 visitors, five views each within one category, half on mobile.
+    let mut log = EventLog::new();
+    for v in 0..2_000usize {
+        let c = rng.random_range(0..CATEGORIES.len());
+        let device = if v % 2 == 0 { "mobile" } else { "desktop" };
+        for t in 0..5 {
+            let row = rng.random_range(0..ITEMS / CATEGORIES.len());
+            let event = Event::new(
+                format!("visitor-{v}"),
+                format!("sku-{:06}", row * CATEGORIES.len() + c),
+                "view",
+                (v * 5 + t) as i64,
+            )
+            .context("device", device);
+            log.push(&event)?;
+        }
+    }
+    let catalog = Catalog::aligned(&mut log, items)?;
+    let users = Factors::from_vec(
+        log.identities().len(),
+        DIM,
+        clustered_vectors(SEED, log.identities().len(), DIM, 12, 0.3)?,
+    )?;
+    let model = AlsModel::from_parts(
+        users,
+        Factors::from_vec(ITEMS, DIM, vectors)?,
+        Als::params().factors(DIM),
+    )?;
+    // The index is rebuilt on load, not stored: exact keeps the build quick.
+    let options = BuildOptions {
+        index: IndexParams::default().kind(IndexKind::Exact),
+        attributes: Some(Default::default()),
+        ..BuildOptions::default()
+    };
+    let rec = Recommender::build(&log, &catalog, model, &options)?;
+    let bytes = rec.to_bytes(Flavour::Storefront)?;
+    // Reads back with the exact index, as the wasm build (no HNSW) will; the
+    // native default would build an HNSW graph, which takes far longer.
+    Recommender::from_artifact(&Artifact::from_bytes(&bytes)?, &options.index)?;
+    let path = out.join("storefront-20k.maitre");
+    std::fs::write(&path, &bytes)?;
+    println!(
+        "storefront-20k.maitre: {ITEMS} items × {DIM} dimensions, {} bytes ({:.1} KB), {:.1} s",
+        bytes.len(),
+        bytes.len() as f64 / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
