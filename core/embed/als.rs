@@ -685,6 +685,43 @@ impl AlsModel {
         })
     }
 
+    /// [`AlsModel::from_parts`] with the stored fold-in Gram matrix
+    /// (`α₀·YᵀY`, `k × k`, from [`AlsModel::item_gram`]) instead of
+    /// recomputing it: that product is most of the cost of loading a large
+    /// catalogue in the browser, and for quantised item vectors the stored one
+    /// is the exact original.
+    pub fn from_parts_with_gram(
+        users: Factors,
+        items: Factors,
+        params: AlsParams,
+        item_gram: Vec<f32>,
+    ) -> Result<Self> {
+        let k = items.k();
+        if item_gram.len() != k * k {
+            return Err(Error::LengthMismatch {
+                name: "item_gram".into(),
+                expected: k * k,
+                got: item_gram.len(),
+            });
+        }
+        // A computed YᵀY may differ from its transpose in the last bits.
+        let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * (a.abs() + b.abs()) + 1e-30;
+        let symmetric =
+            (0..k).all(|i| (0..i).all(|j| close(item_gram[i * k + j], item_gram[j * k + i])));
+        if item_gram.iter().any(|g| !g.is_finite()) || !symmetric {
+            return Err(Error::param("item_gram", "must be finite and symmetric"));
+        }
+        let mut model = AlsModel::from_parts(users, Factors::new(0, k, Vec::new()), params)?;
+        model.items = items;
+        model.item_gram = item_gram;
+        Ok(model)
+    }
+
+    /// The fold-in Gram matrix `α₀·YᵀY`, row-major `k × k`.
+    pub fn item_gram(&self) -> &[f32] {
+        &self.item_gram
+    }
+
     /// The same model with no customer vectors (items and fold-in only).
     pub fn without_users(mut self) -> Self {
         self.users = Factors::new(0, self.items.k(), Vec::new());
@@ -795,6 +832,38 @@ mod tests {
             dot(model.users.row(0), model.items.row(1))
         };
         assert!(score(&returned) < score(&plain));
+    }
+
+    #[test]
+    fn a_stored_gram_is_checked_and_used_as_is() {
+        let model = Als::params()
+            .factors(4)
+            .iterations(2)
+            .fit_matrix(&blocks(), |_| ControlFlow::Continue(()))
+            .unwrap();
+        let rebuilt = AlsModel::from_parts_with_gram(
+            model.users.clone(),
+            model.items.clone(),
+            model.params.clone(),
+            model.item_gram().to_vec(),
+        )
+        .unwrap();
+        assert_eq!(rebuilt, model);
+        let parts = |gram: Vec<f32>| {
+            AlsModel::from_parts_with_gram(
+                model.users.clone(),
+                model.items.clone(),
+                model.params.clone(),
+                gram,
+            )
+        };
+        assert!(parts(vec![0.0; 15]).is_err());
+        let mut nan = model.item_gram().to_vec();
+        nan[5] = f32::NAN;
+        assert!(parts(nan).is_err());
+        let mut skew = model.item_gram().to_vec();
+        skew[1] += 1.0;
+        assert!(parts(skew).is_err());
     }
 
     #[test]

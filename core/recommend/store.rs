@@ -9,6 +9,7 @@
 //! | `ITEM` | item ids and attributes (dictionary-coded) | both |
 //! | `IVEC` | item vectors, `f32` | full |
 //! | `IVQ8` | item vectors, int8 with a scale per vector | storefront |
+//! | `GRAM` | the fold-in Gram matrix `α₀·YᵀY` (`k × k`, `f32`) | both |
 //! | `CTXP` / `CTXV` | context pair names / vectors | both |
 //! | `POPU` / `POPC` | popular items overall / per context | both |
 //! | `ATTR` | cold-start attribute map (optional) | both |
@@ -111,6 +112,10 @@ impl Recommender {
             QuantizedRows::quantize(items.rows(), k, data)?.encode(&mut v);
             w = w.section(*b"IVQ8", v.into_bytes());
         }
+
+        let mut gram = Encoder::new();
+        gram.put_f32s(self.model.item_gram());
+        w = w.section(*b"GRAM", gram.into_bytes());
 
         let mut pairs = Encoder::new();
         pairs.put_strs(self.context_pairs.names());
@@ -362,7 +367,14 @@ impl Recommender {
             (Factors::from_vec(0, k, Vec::new())?, None)
         };
 
-        let model = AlsModel::from_parts(users, item_vectors, params)?;
+        let model = if artifact.has_section(*b"GRAM") {
+            let mut d = artifact.decoder(*b"GRAM")?;
+            let gram = d.get_f32s()?;
+            d.finish()?;
+            AlsModel::from_parts_with_gram(users, item_vectors, params, gram)?
+        } else {
+            AlsModel::from_parts(users, item_vectors, params)?
+        };
         let index = index.build(k, model.items.view().as_slice().unwrap_or(&[]))?;
         let mut ids = Interner::new();
         for item in &items {
