@@ -475,7 +475,7 @@ fn encode_prices(e: &mut Encoder, items: &[Item]) {
             None => Some(0),
             Some(p) => {
                 let c = (f64::from(p) * 100.0).round();
-                (c >= 0.0 && c < 1e15 && cents_to_price(c as u64) == p).then_some(c as u64 + 1)
+                ((0.0..1e15).contains(&c) && cents_to_price(c as u64) == p).then_some(c as u64 + 1)
             }
         })
         .collect();
