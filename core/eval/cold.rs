@@ -5,12 +5,15 @@
 //! positive on them leaves training and becomes the test. ALS is fitted on the
 //! rest; the attribute map ([`AttributeVectors`]) is learned on the warm items
 //! and gives each cold item its vector. Every tested customer ranks the cold
-//! items only (the "new arrivals" rail), and three rankers are compared:
+//! items only (the "new arrivals" rail), and four rankers are compared:
 //!
 //! - `als+attributes`: the customer's vector against the cold items' attribute
 //!   vectors — personalised;
 //! - `attribute-popularity`: the same ridge map trained to predict each warm
 //!   item's (log) popularity — the best non-personalised guess from attributes;
+//! - `als+attributes+popularity`: the two above added, `u·v + β·popularity`,
+//!   with β chosen on a validation split that holds out a further share of
+//!   the warm items the same way (the test is never looked at);
 //! - `popularity (oracle)`: the cold items' popularity counted on the test
 //!   itself. No real system has it (the items are new); it is an upper bound on
 //!   what any non-personalised ranking could do, so beating it is a strong claim.
@@ -53,6 +56,8 @@ pub struct ColdStartReport {
     /// Customers with a positive on a cold item and a warm training history.
     pub users: usize,
     pub results: Vec<ModelResult>,
+    /// Validation recall@20 for each popularity blend weight tried.
+    pub validation: Vec<(f32, f64)>,
 }
 
 /// Scores only the candidate items; everything else ranks last.
@@ -81,19 +86,78 @@ impl Scorer for Fixed {
     }
 }
 
-/// Customer vectors against a table of item vectors.
-struct Vectors<'a> {
-    users: &'a Factors,
-    items: &'a Factors,
+/// The popularity blend weights tried on validation (scores are inner
+/// products near 0–1; predicted log-popularity is near 0–5).
+const POPULARITY_BLEND: [f32; 10] = [0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0];
+
+/// What the attribute maps give one hold-out: ALS customer vectors, item
+/// vectors with the held-out items placed from attributes, and every item's
+/// log-popularity predicted from its attributes.
+struct Placed {
+    users: Factors,
+    items: Factors,
+    popularity: Vec<f32>,
 }
 
-impl Scorer for Vectors<'_> {
+/// Fits ALS on `split.train`, learns both attribute maps on `warm`, and
+/// places the `held` items.
+fn place(
+    split: &SplitData,
+    held: &[bool],
+    warm: &[u32],
+    items: &[crate::catalog::Item],
+    config: &EvalConfig,
+    cold: &ColdStartConfig,
+) -> Result<Placed> {
+    let model = config
+        .als
+        .fit_matrix(&split.train, |_| ControlFlow::Continue(()))?;
+    let map = AttributeVectors::fit(items, &model.items, warm, &cold.params)?;
+    let mut placed = model.items.clone();
+    for (i, _) in held.iter().enumerate().filter(|(_, &c)| c) {
+        placed.set_row(i as u32, &map.vector(&items[i]))?;
+    }
+    // Popularity as a one-dimensional "vector" per item, so the same ridge map
+    // predicts it from attributes.
+    let by_item = split.train.transpose();
+    let log_popularity: Vec<f32> = (0..split.n_items() as u32)
+        .map(|i| (1.0 + by_item.row(i).0.len() as f32).ln())
+        .collect();
+    let popularity = Factors::from_vec(split.n_items(), 1, log_popularity)?;
+    let pop_map = AttributeVectors::fit(items, &popularity, warm, &cold.params)?;
+    Ok(Placed {
+        users: model.users,
+        items: placed,
+        popularity: items.iter().map(|it| pop_map.vector(it)[0]).collect(),
+    })
+}
+
+/// A fixed pseudo-random number in [0, 1) per item (SplitMix64).
+fn tie_breaker(i: u64) -> f32 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
+}
+
+/// `u·v + β·predicted log-popularity`.
+struct Blend<'a> {
+    placed: &'a Placed,
+    beta: f32,
+}
+
+impl Scorer for Blend<'_> {
     fn score(&self, user: u32, _history: &[u32], out: &mut [f32]) {
-        self.items.scores(self.users.row(user), out);
+        self.placed.items.scores(self.placed.users.row(user), out);
+        if self.beta != 0.0 {
+            out.iter_mut()
+                .zip(&self.placed.popularity)
+                .for_each(|(o, p)| *o += self.beta * p);
+        }
     }
 }
 
-/// Holds out items, fits on the rest and compares the three rankers (see the
+/// Holds out items, fits on the rest and compares the four rankers (see the
 /// module doc). `catalog` must be aligned with `log` ([`Catalog::aligned`]).
 pub fn evaluate_cold_start(
     log: &EventLog,
@@ -131,27 +195,71 @@ pub fn evaluate_cold_start(
         .map(|&i| is_cold[i as usize])
         .collect();
     let split = SplitData::new(&positives, &is_test)?;
-
     let warm: Vec<u32> = with_positives[n_cold..].to_vec();
     let items = catalog.items();
-    let model = config
-        .als
-        .fit_matrix(&split.train, |_| ControlFlow::Continue(()))?;
-    let map = AttributeVectors::fit(items, &model.items, &warm, &cold.params)?;
-    let mut placed = model.items.clone();
-    for (i, _) in is_cold.iter().enumerate().filter(|(_, &c)| c) {
-        placed.set_row(i as u32, &map.vector(&items[i]))?;
-    }
 
-    // Popularity as a one-dimensional "vector" per item, so the same ridge map
-    // predicts it from attributes.
-    let by_item = split.train.transpose();
-    let log_popularity: Vec<f32> = (0..positives.n_items as u32)
-        .map(|i| (1.0 + by_item.row(i).0.len() as f32).ln())
+    // Validation: hold out a further share of the warm items from the
+    // training positives, the same way, to choose the popularity blend.
+    let n_valid = ((warm.len() as f64 * cold.fraction).round() as usize).max(1);
+    let mut is_valid = vec![false; positives.n_items];
+    for &i in &warm[..n_valid.min(warm.len())] {
+        is_valid[i as usize] = true;
+    }
+    let keep: Vec<usize> = (0..positives.len()).filter(|&r| !is_test[r]).collect();
+    let inner = Positives {
+        user: keep.iter().map(|&r| positives.user[r]).collect(),
+        item: keep.iter().map(|&r| positives.item[r]).collect(),
+        timestamp: keep.iter().map(|&r| positives.timestamp[r]).collect(),
+        n_users: positives.n_users,
+        n_items: positives.n_items,
+    };
+    let inner_test: Vec<bool> = inner.item.iter().map(|&i| is_valid[i as usize]).collect();
+    let inner_split = SplitData::new(&inner, &inner_test)?;
+    let inner_placed = place(
+        &inner_split,
+        &is_valid,
+        &warm[n_valid.min(warm.len())..],
+        items,
+        config,
+        cold,
+    )?;
+    let validation: Vec<(f32, f64)> = POPULARITY_BLEND
+        .iter()
+        .map(|&beta| {
+            let scorer = Blend {
+                placed: &inner_placed,
+                beta,
+            };
+            let candidates = Candidates {
+                is_candidate: &is_valid,
+                inner: &scorer,
+            };
+            (beta, score_split(&inner_split, &candidates)["recall@20"])
+        })
         .collect();
-    let popularity = Factors::from_vec(positives.n_items, 1, log_popularity)?;
-    let pop_map = AttributeVectors::fit(items, &popularity, &warm, &cold.params)?;
-    let attribute_popularity = Fixed(items.iter().map(|it| pop_map.vector(it)[0]).collect());
+    let beta = validation
+        .iter()
+        .fold((0.0f32, f64::NEG_INFINITY), |best, &(b, r)| {
+            if r > best.1 {
+                (b, r)
+            } else {
+                best
+            }
+        })
+        .0;
+
+    let placed = place(&split, &is_cold, &warm, items, config, cold)?;
+    // Items with the same attributes get the same prediction. Ties must not be
+    // broken by item index: the synthetic generator numbers products in
+    // popularity order, which would leak the answer into the baseline.
+    let attribute_popularity = Fixed(
+        placed
+            .popularity
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p + 1e-4 * tie_breaker(i as u64))
+            .collect(),
+    );
     let mut oracle = vec![0f32; positives.n_items];
     for (_, held) in &split.test {
         for &i in held {
@@ -159,15 +267,21 @@ pub fn evaluate_cold_start(
         }
     }
     let oracle = Fixed(oracle);
-    let als = Vectors {
-        users: &model.users,
-        items: &placed,
+    let als = Blend {
+        placed: &placed,
+        beta: 0.0,
     };
+    let blended = Blend {
+        placed: &placed,
+        beta,
+    };
+    let blended_name = format!("als+attributes+popularity (blend {beta}, chosen on validation)");
 
-    let rankers: [(&str, &dyn Scorer); 3] = [
+    let rankers: [(&str, &dyn Scorer); 4] = [
         ("popularity (oracle)", &oracle),
         ("attribute-popularity", &attribute_popularity),
         ("als+attributes", &als),
+        (&blended_name, &blended),
     ];
     let results = rankers
         .into_iter()
@@ -187,6 +301,7 @@ pub fn evaluate_cold_start(
         cold_items: n_cold,
         users: split.test.len(),
         results,
+        validation,
     })
 }
 
