@@ -19,7 +19,7 @@
 
 use maitre::artifact::{Artifact, Flavour};
 use maitre::catalog::{Catalog, Item, ItemKind};
-use maitre::datasets::{clustered_vectors, synthetic_storefront, Size};
+use maitre::datasets::{clustered_vectors, synthetic_storefront, Size, CATEGORIES};
 use maitre::embed::{Als, AlsModel, Factors};
 use maitre::events::{Event, EventLog};
 use maitre::index::{IndexKind, IndexParams};
@@ -110,21 +110,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("wrote {}", out.display());
     Ok(())
 }
-
-const CATEGORIES: [&str; 12] = [
-    "electronics",
-    "phones",
-    "kitchen",
-    "home",
-    "garden",
-    "fashion",
-    "shoes",
-    "beauty",
-    "toys",
-    "books",
-    "sports",
-    "grocery",
-];
 
 /// Writes `storefront-20k.maitre`: 20,000 items × 64 dimensions, the size the
 /// issue's serving budget names. Item vectors are clustered per category

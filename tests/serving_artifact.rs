@@ -6,7 +6,7 @@ mod common;
 
 use maitre::artifact::Flavour;
 use maitre::catalog::{Catalog, Item};
-use maitre::datasets::{synthetic_storefront, Size};
+use maitre::datasets::{synthetic_storefront, Size, CATEGORIES};
 use maitre::embed::{Als, AlsModel, Factors};
 use maitre::events::{Event, EventLog};
 use maitre::index::{IndexKind, IndexParams};
@@ -130,25 +130,11 @@ fn every_damaged_file_is_a_typed_error() {
 /// The size budget: 20,000 items at 64 dimensions, with attributes.
 #[test]
 fn a_20000_item_storefront_artifact_is_under_1_6_mb() {
-    const CATEGORIES: [&str; 12] = [
-        "electronics",
-        "phones",
-        "kitchen",
-        "home",
-        "garden",
-        "fashion",
-        "shoes",
-        "beauty",
-        "toys",
-        "books",
-        "sports",
-        "grocery",
-    ];
     let mut log = EventLog::new();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let items: Vec<Item> = (0..20_000)
         .map(|i| {
-            let cat = CATEGORIES[i % 12];
+            let cat = CATEGORIES[i % CATEGORIES.len()];
             Item::new(format!("sku-{i:06}"))
                 .category(cat)
                 .brand(format!("{cat}-brand-{}", i % 6))

@@ -146,7 +146,8 @@ impl Storefront {
     }
 }
 
-const CATEGORIES: [&str; 12] = [
+/// The storefront's product categories, in the order products cycle through them.
+pub const CATEGORIES: [&str; 12] = [
     "electronics",
     "phones",
     "kitchen",
