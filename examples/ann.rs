@@ -5,18 +5,19 @@
 //! ```text
 //! cargo run --release --example ann -- [--items 200000 --dim 64 --queries 1000
 //!     --m 16 --ef-construction 200 --ef-search 100 --threads 2 --seed 42
-//!     --filter-every 0 --write DIR]
+//!     --filter-every 0 --ef-sweep 20,40,80 --write DIR]
 //! ```
 //!
 //! Measures the build time (on `--threads` threads), single-thread queries per
 //! second for HNSW and the exact scan, and recall@10 of HNSW against the exact
 //! index. `--filter-every N` also measures a filtered search keeping one item in
-//! N. `--write DIR` writes `items.f32` and `queries.f32` (raw little-endian,
-//! row-major) and `truth.u32` (exact top-10 ids per query). The last line of
-//! stdout is one JSON object.
+//! N. `--ef-sweep` also measures each listed ef on the same graph. `--write DIR`
+//! writes `items.f32` and `queries.f32` (raw little-endian, row-major) and
+//! `truth.u32` (exact top-10 ids per query). The last line of stdout is one
+//! JSON object.
 
 use maitre::datasets::clustered_vectors;
-use maitre::index::{ExactIndex, Hit, HnswParams, HnswSpace, Index};
+use maitre::index::{ExactIndex, Hit, HnswParams, Index};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -82,16 +83,10 @@ fn run() -> Result<(), String> {
         .max_connections(m)
         .ef_construction(efc)
         .ef_search(efs)
-        .extend_candidates(num("extend-candidates", 1)? != 0)
-        .parallel(num("parallel", 1)? != 0)
-        .space(if num("transform", 0)? != 0 {
-            HnswSpace::Transformed
-        } else {
-            HnswSpace::InnerProduct
-        });
+        .seed(seed as u64);
 
     let started = Instant::now();
-    let hnsw = pool
+    let mut hnsw = pool
         .install(|| params.build(dim, data))
         .map_err(|e| e.to_string())?;
     let build_s = started.elapsed().as_secs_f64();
@@ -108,6 +103,22 @@ fn run() -> Result<(), String> {
     let (exact_qps, _) = timed(few, dim, |q| exact.search(q, K, None))?;
     let recall = recall_of(&truth, &got);
     eprintln!("hnsw {hnsw_qps:.0} q/s, recall@{K} {recall:.4}; exact {exact_qps:.1} q/s");
+
+    // Recall and speed at other ef values, on the same graph: peers are
+    // compared at equal recall, not only at equal ef.
+    let mut sweep = Vec::new();
+    for ef in opts.get("ef-sweep").map_or("", String::as_str).split(',') {
+        if ef.is_empty() {
+            continue;
+        }
+        let ef: usize = ef.parse().map_err(|e| format!("--ef-sweep {ef}: {e}"))?;
+        hnsw.set_ef_search(ef).map_err(|e| e.to_string())?;
+        let (qps, got) = timed(qs, dim, |q| hnsw.search(q, K, None))?;
+        let recall = recall_of(&truth, &got);
+        eprintln!("ef {ef}: {qps:.0} q/s, recall@{K} {recall:.4}");
+        sweep.push(json!({"ef": ef, "qps": qps, "recall_at_10": recall}));
+    }
+    hnsw.set_ef_search(efs).map_err(|e| e.to_string())?;
 
     let mut filtered = serde_json::Value::Null;
     if filter_every > 0 {
@@ -140,7 +151,7 @@ fn run() -> Result<(), String> {
         "library": "maitre", "items": items, "dim": dim, "queries": queries,
         "m": m, "ef_construction": efc, "ef_search": efs, "threads": threads,
         "build_s": build_s, "qps_1_thread": hnsw_qps, "recall_at_10": recall,
-        "exact_qps_1_thread": exact_qps, "filtered": filtered,
+        "exact_qps_1_thread": exact_qps, "filtered": filtered, "sweep": sweep,
     });
     println!("{out}");
     Ok(())

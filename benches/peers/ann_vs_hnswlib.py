@@ -6,7 +6,7 @@ Run through ann_vs_hnswlib.sh, which sets up the venv and the release build of
 * index the same vectors, written by `ann --write` (synthetic clustered
   vectors, raw little-endian f32) with the same M, ef_construction, ef_search;
 * search by inner product: hnswlib space "ip", faiss METRIC_INNER_PRODUCT,
-  maitre through its extra-dimension transform;
+  maitre on its own graph with distance −x·y (hnswlib's "ip" space);
 * build on the same number of threads and search on one thread;
 * are scored against the same truth: maitre's exact index top-10 (`truth.u32`).
 
@@ -16,6 +16,7 @@ maitre's example times one `search` call per query from Rust.
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -45,13 +46,18 @@ def run_hnswlib(items, queries, truth, a):
     started = time.perf_counter()
     index.add_items(items, np.arange(len(items)))
     build = time.perf_counter() - started
-    index.set_ef(a.ef_search)
     index.set_num_threads(1)
-    started = time.perf_counter()
-    labels, _ = index.knn_query(queries, k=K)
-    qps = len(queries) / (time.perf_counter() - started)
+
+    def search(ef):
+        index.set_ef(ef)
+        started = time.perf_counter()
+        labels, _ = index.knn_query(queries, k=K)
+        return len(queries) / (time.perf_counter() - started), recall(truth, labels)
+
+    qps, rec = search(a.ef_search)
     return {"library": "hnswlib", "version": getattr(hnswlib, "__version__", "?"),
-            "build_s": build, "qps_1_thread": qps, "recall_at_10": recall(truth, labels)}
+            "build_s": build, "qps_1_thread": qps, "recall_at_10": rec,
+            "sweep": sweep(search, a)}
 
 
 def run_faiss(items, queries, truth, a):
@@ -63,13 +69,53 @@ def run_faiss(items, queries, truth, a):
     started = time.perf_counter()
     index.add(items)
     build = time.perf_counter() - started
-    index.hnsw.efSearch = a.ef_search
     faiss.omp_set_num_threads(1)
-    started = time.perf_counter()
-    _, labels = index.search(queries, K)
-    qps = len(queries) / (time.perf_counter() - started)
+
+    def search(ef):
+        index.hnsw.efSearch = ef
+        started = time.perf_counter()
+        _, labels = index.search(queries, K)
+        return len(queries) / (time.perf_counter() - started), recall(truth, labels)
+
+    qps, rec = search(a.ef_search)
     return {"library": "faiss IndexHNSWFlat", "version": faiss.__version__,
-            "build_s": build, "qps_1_thread": qps, "recall_at_10": recall(truth, labels)}
+            "build_s": build, "qps_1_thread": qps, "recall_at_10": rec,
+            "sweep": sweep(search, a)}
+
+
+def sweep(search, a):
+    """Speed and recall at each ef of --ef-sweep, on the built index."""
+    out = []
+    for ef in a.ef_sweep:
+        qps, rec = search(ef)
+        out.append({"ef": ef, "qps": qps, "recall_at_10": rec})
+    return out
+
+
+def qps_at_recall(points, target):
+    """QPS at `target` recall, interpolated (log QPS, linear in recall) between
+    the two sweep points around it; None outside the swept range."""
+    pts = sorted((p["recall_at_10"], p["qps"]) for p in points)
+    for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+        if r0 <= target <= r1:
+            t = 0.0 if r1 == r0 else (target - r0) / (r1 - r0)
+            return math.exp(math.log(q0) + t * (math.log(q1) - math.log(q0)))
+    return None
+
+
+def equal_recall_table(rows):
+    """maitre's QPS against each peer's, at the peer's recall on each ef."""
+    mine = rows[0]["sweep"]
+    out = ["| peer | ef | peer recall@10 | peer QPS | maitre QPS at that recall | maitre / peer |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows[1:]:
+        for p in r["sweep"]:
+            q = qps_at_recall(mine, p["recall_at_10"])
+            ours = "out of range" if q is None else f"{q:.0f}"
+            ratio = "" if q is None else f"{q / p['qps']:.2f}x"
+            out.append(f"| {r['library']} | {p['ef']} | {p['recall_at_10']:.4f} | {p['qps']:.0f} "
+                       f"| {ours} | {ratio} |")
+    return "\n".join(out)
 
 
 def table(rows):
@@ -96,12 +142,16 @@ def main():
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--ef-search", type=int, default=100)
+    p.add_argument("--ef-sweep", default="10,20,40,60,100,160,250",
+                   help="ef values measured on every built index, for equal-recall ratios")
     a = p.parse_args()
+    a.ef_sweep = [int(e) for e in a.ef_sweep.split(",") if e]
 
     log(f"maitre: {a.items} x {a.dim}")
     cmd = [a.ann, "--items", a.items, "--dim", a.dim, "--queries", a.queries, "--m", a.m,
            "--ef-construction", a.ef_construction, "--ef-search", a.ef_search,
-           "--threads", a.threads, "--write", a.work]
+           "--threads", a.threads, "--write", a.work,
+           "--ef-sweep", ",".join(map(str, a.ef_sweep))]
     out = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True)
     maitre = json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -122,6 +172,8 @@ def main():
                    "results": rows}, f, indent=2)
     log(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cpus")
     print(table(rows))
+    print()
+    print(equal_recall_table(rows))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@
 mod als;
 mod cold;
 mod context;
-mod kernels;
+pub(crate) mod kernels;
 
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
 pub use cold::{AttributeVectors, ColdStartParams};

@@ -1,77 +1,51 @@
-//! Approximate search on an HNSW graph (hnsw_rs), for inner products.
-//!
-//! hnsw_rs needs a non-negative distance; its own `DistDot` (`1 − dot`) asserts
-//! unit vectors and panics on rounding, so this module brings a clamped
-//! `c − dot` and offers two spaces ([`HnswSpace`]):
-//!
-//! * `InnerProduct` (default): raw vectors, `M² − x·y` with `M` the largest
-//!   item norm (queries scaled to norm `M`), i.e. hnswlib's "ip" space shifted
-//!   by a constant, which changes no comparison the graph makes.
-//! * `Transformed`: the extra-dimension transform, which turns inner product
-//!   into nearest neighbour on the unit sphere: `x` becomes
-//!   `[x, sqrt(M² − |x|²)] / M`, a query `[q, 0] / |q|`.
-//!
-//! The transform was the plan (DESIGN.md), but it failed on vectors whose norms
-//! vary: it squeezes every item shorter than `M` towards the extra axis, where
-//! the graph links by norm rather than direction. On clustered 50,000 × 64
-//! vectors (ef 100, `examples/ann.rs`) recall@10 was 0.76 with log-normal norms
-//! (σ 0.3), 0.99 with equal norms; the inner-product graph reached 1.00 on the
-//! first and built 2.7× faster. At 100,000 items the transform fell to 0.53.
+//! Approximate search on maitre's HNSW graph ([`super::graph`]), for inner
+//! products.
 //!
 //! The graph only proposes candidates: every returned score is the exact inner
-//! product recomputed on the raw vectors.
+//! product recomputed on the raw vectors with the same code as [`ExactIndex`],
+//! so both indexes give bit-identical scores for the items they both return.
 //!
-//! Filters and tombstones. hnsw_rs can filter inside its bottom-layer walk, but
-//! a filtered walk loses its early stop and, when the filter is selective,
-//! visits most of the graph: on 20,000 × 32 vectors it ran at 49 queries/s
-//! keeping 1 item in 20 (1,650 unfiltered), and 3.4× slower than unfiltered
-//! keeping 1 in 2. So this index estimates the fraction `p` of items the
-//! predicate keeps from 128 fixed probes, widens the walk's candidate list to
-//! `ef / p` so that about `ef` eligible candidates come back, and applies the
-//! predicate to the candidates as it ranks them (an excluded item never takes a
-//! slot). When `ef / p` would make the walk dearer than an exact scan (`p` small
-//! or the catalogue small), the exact scan answers, calling the filter only on
-//! items that would enter the top `k`. If the walk yields fewer than `k`
-//! eligible candidates, the exact scan answers too: the list is never short.
+//! Filters and tombstones. A filtered walk that only admits eligible items
+//! loses its early stop and, when the filter is selective, visits most of the
+//! graph (with hnsw_rs, the previous engine: 49 queries/s keeping 1 item in 20
+//! on 20,000 × 32 vectors, 1,650 unfiltered). So this index estimates the
+//! fraction `p` of items the predicate keeps from 128 fixed probes, widens the
+//! walk's candidate list to `ef / p` so that about `ef` eligible candidates come
+//! back, and applies the predicate to the candidates as it ranks them (an
+//! excluded item never takes a slot). When `ef / p` would make the walk dearer
+//! than an exact scan (`p` small or the catalogue small), the exact scan
+//! answers, calling the filter only on items that would enter the top `k`. If
+//! the walk yields fewer than `k` eligible candidates, the exact scan answers
+//! too: the list is never short.
 //!
-//! hnsw_rs has no deletion. Removed items are tombstones, filtered out inside
-//! the graph search; when they exceed [`HnswParams::rebuild_fraction`] of the
-//! graph, the graph is rebuilt without them. An item inserted after the build
-//! whose norm exceeds `M` cannot be transformed with that `M`: it goes to an
-//! overflow list that every query scans exactly, and the graph is rebuilt with a
-//! new `M` once that list grows past `max(1024, graph size / 64)`.
+//! Removed items stay in the graph as tombstones (they still connect it) and
+//! are filtered out of results; when they exceed
+//! [`HnswParams::rebuild_fraction`] of the graph, it is rebuilt without them.
 //!
-//! Determinism: hnsw_rs draws layers from an internal RNG with a fixed seed (it
-//! cannot be set), so a serial build (`parallel(false)`) gives the same graph and
-//! the same results on every run. The parallel build (the default) does **not**:
-//! threads race for the RNG and for neighbour lists, so the graph, and
-//! occasionally a result near the cut-off, change from run to run. Results are
-//! still deterministic for a given built index.
+//! Determinism: the graph depends on the seed and the vectors only (not on
+//! thread count or scheduling), so the same data and parameters give the same
+//! results on every run.
 
 use super::exact::ExactIndex;
+use super::graph::{Graph, Rows, Shape};
 use super::{
     check_rows, check_vector, dot, norm_sq, unknown_item, Filter, Hit, Index, Removed, TopK,
 };
 use crate::error::{Error, Result};
-use hnsw_rs::prelude::{Distance, Hnsw};
 
-/// hnsw_rs keeps at most 16 layers.
-const MAX_LAYERS: usize = 16;
-/// hnsw_rs stores connection counts in a `u8` and doubles them on the bottom layer.
-const MAX_CONNECTIONS: usize = 128;
+/// Beyond this, links per node stop paying for their memory and build time.
+const MAX_CONNECTIONS: usize = 256;
 /// An `ef` beyond this asks the graph to visit most of any catalogue; an exact
-/// scan is cheaper, and hnsw_rs preallocates heaps of `ef` entries.
+/// scan is cheaper.
 const MAX_EF: usize = 100_000;
-/// The overflow list may grow to `max(OVERFLOW_MIN, graph size / OVERFLOW_DIV)`.
-const OVERFLOW_MIN: usize = 1024;
-const OVERFLOW_DIV: usize = 64;
 
 /// Items probed to estimate what fraction of the catalogue a filter keeps.
 const PROBES: u64 = 128;
 /// A graph walk with candidate list `ef` costs about as much as an exact scan
-/// of this many × `ef` items (measured on 50,000 × 64 vectors: an ef-100 walk
-/// 0.77 ms, the scan 1.3 ms, so ~300; 350 on 20,000 × 32). Used to pick the
-/// cheaper path for filtered searches.
+/// of this many × `ef` items (measured with hnsw_rs on 50,000 × 64 vectors: an
+/// ef-100 walk 0.77 ms, the scan 1.3 ms, so ~300; 350 on 20,000 × 32). Used to
+/// pick the cheaper path for filtered searches. The own graph walks faster, so
+/// this errs towards the scan, which is never wrong, only slower.
 const SCAN_COST_PER_EF: f64 = 350.0;
 
 /// The fraction of `PROBES` pseudo-random ids below `n` that are eligible, or
@@ -91,50 +65,18 @@ fn pass_rate(n: usize, eligible: &dyn Fn(u32) -> bool) -> Option<f64> {
     (hits > 0).then(|| hits as f64 / PROBES as f64)
 }
 
-/// `1 − a·b` on unit vectors, clamped at 0: rounding can push the dot product
-/// of near-identical unit vectors just above 1, and hnsw_rs asserts distances
-/// are non-negative.
-/// In the inner-product space the constant is `M²` instead of 1, which bounds
-/// every item–item and (scaled) query–item product.
-#[derive(Debug, Clone, Copy)]
-struct ShiftedDot(f32);
-
-impl Distance<f32> for ShiftedDot {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        // `max` also maps a NaN to 0, so no input can reach hnsw_rs's NaN panic.
-        (self.0 - dot(a, b)).max(0.0)
-    }
-}
-
-/// What the graph is built on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HnswSpace {
-    /// Unit vectors from the extra-dimension transform (module docs): a proper
-    /// metric, so the graph's pruning rules hold.
-    Transformed,
-    /// The raw vectors with `M² − x·y` (hnswlib's "ip" space, shifted to stay
-    /// non-negative). Not a metric, but links favour high-norm items, which
-    /// is what inner-product queries need; the transform squeezes items of
-    /// below-maximum norm towards one pole, where the graph loses direction.
-    #[default]
-    InnerProduct,
-}
-
-/// Parameters of an [`HnswIndex`]. Checked by [`validate`](HnswParams::validate)
-/// before anything reaches hnsw_rs, which calls `std::process::exit` or panics on
-/// some bad values.
+/// Parameters of an [`HnswIndex`], checked by [`validate`](HnswParams::validate).
 ///
 /// Defaults: `max_connections` 16, `ef_construction` 200, `ef_search` 100,
-/// `extend_candidates` true, `parallel` true, `rebuild_fraction` 0.25.
+/// `seed` 42, `rebuild_fraction` 0.25 (hnswlib's M, ef_construction and a
+/// typical ef).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HnswParams {
     max_connections: usize,
     ef_construction: usize,
     ef_search: usize,
-    extend_candidates: bool,
-    parallel: bool,
+    seed: u64,
     rebuild_fraction: f32,
-    space: HnswSpace,
 }
 
 impl Default for HnswParams {
@@ -143,17 +85,15 @@ impl Default for HnswParams {
             max_connections: 16,
             ef_construction: 200,
             ef_search: 100,
-            extend_candidates: true,
-            parallel: true,
+            seed: 42,
             rebuild_fraction: 0.25,
-            space: HnswSpace::default(),
         }
     }
 }
 
 impl HnswParams {
     /// Links per item and layer, "M" in the HNSW paper (the bottom layer keeps
-    /// twice as many). 2 to 128; default 16.
+    /// twice as many). 2 to 256; default 16.
     #[must_use]
     pub fn max_connections(mut self, m: usize) -> Self {
         self.max_connections = m;
@@ -176,20 +116,11 @@ impl HnswParams {
         self
     }
 
-    /// Keep considering candidates on the bottom layer after the pruning
-    /// heuristic discards some (hnsw_rs's `set_extend_candidates`). Without it,
-    /// recall on transformed inner-product data stalled near 0.96; default true.
+    /// Seed of the items' layers: the graph is a function of the seed and the
+    /// vectors, whatever the thread count. Default 42.
     #[must_use]
-    pub fn extend_candidates(mut self, on: bool) -> Self {
-        self.extend_candidates = on;
-        self
-    }
-
-    /// Build on the rayon pool (default true). A serial build is slower but
-    /// gives the same graph on every run; a parallel one does not.
-    #[must_use]
-    pub fn parallel(mut self, on: bool) -> Self {
-        self.parallel = on;
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 
@@ -198,13 +129,6 @@ impl HnswParams {
     #[must_use]
     pub fn rebuild_fraction(mut self, fraction: f32) -> Self {
         self.rebuild_fraction = fraction;
-        self
-    }
-
-    /// What the graph is built on (default [`HnswSpace::InnerProduct`]).
-    #[must_use]
-    pub fn space(mut self, space: HnswSpace) -> Self {
-        self.space = space;
         self
     }
 
@@ -234,7 +158,7 @@ impl HnswParams {
     }
 
     /// Builds an index over `vectors` (row-major, `dim` values per item; item
-    /// `i` is row `i`).
+    /// `i` is row `i`), on the rayon pool.
     pub fn build(&self, dim: usize, vectors: &[f32]) -> Result<HnswIndex> {
         self.validate()?;
         check_rows(dim, vectors)?;
@@ -243,70 +167,19 @@ impl HnswParams {
             dim,
             data: vectors.to_vec(),
             removed: Removed::default(),
-            graph: None,
-            overflow: Vec::new(),
+            graph: Graph::new(self.shape()),
+            stale: 0,
         };
         index.rebuild();
         Ok(index)
     }
-}
 
-/// The hnsw_rs graph over some of the items and the norm its transform used.
-struct Graph {
-    hnsw: Hnsw<'static, f32, ShiftedDot>,
-    max_norm: f32,
-    space: HnswSpace,
-    /// Items in the graph.
-    size: usize,
-    /// Items in the graph that were removed since the build.
-    removed: usize,
-}
-
-impl Graph {
-    /// Length of a graph vector for items of dimension `dim`.
-    fn width(space: HnswSpace, dim: usize) -> usize {
-        match space {
-            HnswSpace::Transformed => dim + 1,
-            HnswSpace::InnerProduct => dim,
+    fn shape(&self) -> Shape {
+        Shape {
+            m: self.max_connections,
+            ef_construction: self.ef_construction,
+            seed: self.seed,
         }
-    }
-
-    /// An item as the graph stores it, into `out` (length [`Graph::width`]).
-    fn item(space: HnswSpace, max_norm: f32, x: &[f32], out: &mut [f32]) {
-        match space {
-            HnswSpace::Transformed => Self::transform_item(max_norm, x, out),
-            HnswSpace::InnerProduct => out.copy_from_slice(x),
-        }
-    }
-
-    /// A query as the graph sees it: unit `[q, 0]`, or `q` scaled to norm `M`
-    /// so that `M² − x·q` is non-negative for every item.
-    fn query(&self, q: &[f32], q_norm: f32) -> Vec<f32> {
-        match self.space {
-            HnswSpace::Transformed => {
-                let mut out: Vec<f32> = q.iter().map(|v| v / q_norm).collect();
-                out.push(0.0);
-                out
-            }
-            HnswSpace::InnerProduct => q.iter().map(|v| v * (self.max_norm / q_norm)).collect(),
-        }
-    }
-
-    fn distance(space: HnswSpace, max_norm: f32) -> ShiftedDot {
-        match space {
-            HnswSpace::Transformed => ShiftedDot(1.0),
-            HnswSpace::InnerProduct => ShiftedDot(max_norm * max_norm),
-        }
-    }
-
-    /// `[x, sqrt(M² − |x|²)] / M` into `out` (length `dim + 1`).
-    fn transform_item(max_norm: f32, x: &[f32], out: &mut [f32]) {
-        let extra = (max_norm * max_norm - norm_sq(x)).max(0.0).sqrt();
-        let (head, last) = out.split_at_mut(x.len());
-        for (o, v) in head.iter_mut().zip(x) {
-            *o = v / max_norm;
-        }
-        last[0] = extra / max_norm;
     }
 }
 
@@ -323,17 +196,17 @@ impl Graph {
 /// assert!(hits.iter().all(|h| h.item % 2 == 0 && h.score == 39.0));
 /// # Ok::<(), maitre::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct HnswIndex {
     params: HnswParams,
     dim: usize,
-    /// Raw vectors of every item ever inserted, row-major: exact scores, top-ups
-    /// and rebuilds read them.
+    /// Raw vectors of every item ever inserted, row-major: the graph walks them
+    /// and exact scores read them.
     data: Vec<f32>,
     removed: Removed,
-    /// `None` while no item is live.
-    graph: Option<Graph>,
-    /// Items outside the graph, scanned exactly by every query.
-    overflow: Vec<u32>,
+    graph: Graph,
+    /// Items in the graph removed since it was built.
+    stale: usize,
 }
 
 impl std::fmt::Debug for HnswIndex {
@@ -343,8 +216,7 @@ impl std::fmt::Debug for HnswIndex {
             .field("dim", &self.dim)
             .field("len", &self.len())
             .field("live", &self.live())
-            .field("graph_size", &self.graph.as_ref().map_or(0, |g| g.size))
-            .field("overflow", &self.overflow.len())
+            .field("graph_size", &self.graph.size())
             .finish()
     }
 }
@@ -361,98 +233,52 @@ impl HnswIndex {
         self.data.get(at..at + self.dim)
     }
 
-    /// Number of items outside the graph, scanned exactly by every query
-    /// (inserted after the build with a norm larger than the graph's).
-    pub fn overflow(&self) -> usize {
-        self.overflow.len()
+    /// Changes the search's candidate list size (see
+    /// [`HnswParams::ef_search`]) without rebuilding: trade recall for speed
+    /// on a built graph.
+    pub fn set_ef_search(&mut self, ef: usize) -> Result<()> {
+        let params = self.params.clone().ef_search(ef);
+        params.validate()?;
+        self.params = params;
+        Ok(())
     }
 
-    /// Rebuilds the graph from the live items: drops tombstones, takes in the
-    /// overflow and fits the transform to the current largest norm. `insert` and
-    /// `remove` call it when thresholds are crossed; call it yourself to choose
-    /// when the cost (that of a build) is paid.
+    /// Rebuilds the graph from the live items, dropping tombstones. `remove`
+    /// calls it when they pass [`HnswParams::rebuild_fraction`]; call it
+    /// yourself to choose when the cost (that of a build) is paid.
     pub fn rebuild(&mut self) {
-        self.overflow.clear();
-        let dim = self.dim;
         let live: Vec<u32> = (0..self.len() as u32)
             .filter(|&i| !self.removed.contains(i))
             .collect();
-        if live.is_empty() {
-            self.graph = None;
-            return;
-        }
-        let max_norm = live
-            .iter()
-            .map(|&i| norm_sq(self.row(i)))
-            .fold(0f32, f32::max)
-            .sqrt();
-        // All-zero items all score 0; any M keeps the transform defined.
-        let max_norm = if max_norm > 0.0 { max_norm } else { 1.0 };
-        let space = self.params.space;
-        let width = Graph::width(space, dim);
-        let mut transformed = vec![0f32; live.len() * width];
-        for (out, &i) in transformed.chunks_exact_mut(width).zip(&live) {
-            Graph::item(space, max_norm, self.row(i), out);
-        }
-        let p = &self.params;
-        let mut hnsw = Hnsw::new(
-            p.max_connections,
-            live.len(),
-            MAX_LAYERS,
-            p.ef_construction,
-            Graph::distance(space, max_norm),
-        );
-        hnsw.set_extend_candidates(p.extend_candidates);
-        let batch: Vec<(&[f32], usize)> = transformed
-            .chunks_exact(width)
-            .zip(&live)
-            .map(|(v, &i)| (v, i as usize))
-            .collect();
-        if p.parallel {
-            hnsw.parallel_insert_slice(&batch);
-        } else {
-            for &item in &batch {
-                hnsw.insert_slice(item);
-            }
-        }
-        self.graph = Some(Graph {
-            hnsw,
-            max_norm,
-            space,
-            size: live.len(),
-            removed: 0,
-        });
+        let mut graph = Graph::new(self.params.shape());
+        graph.insert(self.rows(), &live);
+        self.graph = graph;
+        self.stale = 0;
     }
 
-    /// Top `k` of the graph's `ef` nearest candidates that are eligible, plus
-    /// the overflow; the exact answer instead if fewer than `k` of them qualify.
+    fn rows(&self) -> Rows<'_> {
+        Rows {
+            data: &self.data,
+            dim: self.dim,
+        }
+    }
+
+    /// Top `k` of the graph's `ef` nearest candidates that are eligible; the
+    /// exact answer instead if fewer than `k` of them qualify.
     fn graph_search(
         &self,
-        graph: &Graph,
         query: &[f32],
-        q_norm: f32,
         k: usize,
         ef: usize,
         eligible: &dyn Fn(u32) -> bool,
     ) -> Vec<Hit> {
-        let q = graph.query(query, q_norm);
         let mut top = TopK::new(k);
-        for n in graph.hnsw.search(&q, ef, ef) {
-            let item = n.d_id as u32;
+        for n in self.graph.search(self.rows(), query, ef) {
             let hit = Hit {
-                item,
-                score: dot(self.row(item), query),
+                item: n.node,
+                score: dot(self.row(n.node), query),
             };
-            if top.admits(&hit) && eligible(item) {
-                top.push(hit);
-            }
-        }
-        for &item in &self.overflow {
-            let hit = Hit {
-                item,
-                score: dot(self.row(item), query),
-            };
-            if top.admits(&hit) && eligible(item) {
+            if top.admits(&hit) && eligible(hit.item) {
                 top.push(hit);
             }
         }
@@ -468,7 +294,7 @@ impl HnswIndex {
     }
 
     /// The exact answer over every live item: used when the graph cannot help
-    /// (no graph, a zero query, `k` close to the catalogue) or came back short.
+    /// (a zero query, `k` close to the catalogue) or came back short.
     fn exact(&self, query: &[f32], k: usize, eligible: &dyn Fn(u32) -> bool) -> Vec<Hit> {
         let mut top = TopK::new(k);
         ExactIndex::scan_into(&self.data, self.dim, 0, query, eligible, &mut top);
@@ -501,25 +327,23 @@ impl Index for HnswIndex {
         }
         let removed = &self.removed;
         let eligible = |item: u32| !removed.contains(item) && filter.is_none_or(|f| f(item));
-        let q_norm = norm_sq(query).sqrt();
-        let graph = match &self.graph {
-            // A graph walk that must return a quarter of its items visits most of
-            // them anyway; a zero query scores every item 0, a tie for all.
-            Some(g) if k * 4 <= g.size && q_norm > 0.0 => g,
-            _ => return Ok(self.exact(query, k, &eligible)),
-        };
+        // A graph walk that must return a quarter of its items visits most of
+        // them anyway; a zero query scores every item 0, a tie for all.
+        if k * 4 > self.graph.size() || norm_sq(query) == 0.0 {
+            return Ok(self.exact(query, k, &eligible));
+        }
         let mut ef = self.params.ef_search.max(k);
-        if filter.is_some() || graph.removed > 0 {
+        if filter.is_some() || self.stale > 0 {
             // Widen the walk so that about `ef` of its candidates pass; when too
             // few pass, the walk would cover more than a scan costs.
-            match pass_rate(graph.size.max(self.len()), &eligible) {
+            match pass_rate(self.len(), &eligible) {
                 Some(rate) if (ef as f64 / rate) * SCAN_COST_PER_EF < self.len() as f64 => {
                     ef = ((ef as f64 / rate).ceil() as usize).min(MAX_EF);
                 }
                 _ => return Ok(self.exact(query, k, &eligible)),
             }
         }
-        Ok(self.graph_search(graph, query, q_norm, k, ef, &eligible))
+        Ok(self.graph_search(query, k, ef, &eligible))
     }
 
     fn insert(&mut self, vector: &[f32]) -> Result<u32> {
@@ -527,23 +351,11 @@ impl Index for HnswIndex {
         let id = u32::try_from(self.len())
             .map_err(|_| Error::param("vector", "the index holds u32::MAX items"))?;
         self.data.extend_from_slice(vector);
-        let fits = match &mut self.graph {
-            Some(g) if norm_sq(vector).sqrt() <= g.max_norm => {
-                let mut t = vec![0f32; Graph::width(g.space, self.dim)];
-                Graph::item(g.space, g.max_norm, vector, &mut t);
-                g.hnsw.insert_slice((&t, id as usize));
-                g.size += 1;
-                true
-            }
-            _ => false,
+        let rows = Rows {
+            data: &self.data,
+            dim: self.dim,
         };
-        if !fits {
-            self.overflow.push(id);
-            let size = self.graph.as_ref().map_or(0, |g| g.size);
-            if self.overflow.len() > OVERFLOW_MIN.max(size / OVERFLOW_DIV) {
-                self.rebuild();
-            }
-        }
+        self.graph.insert(rows, &[id]);
         Ok(id)
     }
 
@@ -554,15 +366,9 @@ impl Index for HnswIndex {
         if !self.removed.insert(item) {
             return Ok(());
         }
-        if let Some(at) = self.overflow.iter().position(|&i| i == item) {
-            self.overflow.swap_remove(at);
-            return Ok(());
-        }
-        if let Some(g) = &mut self.graph {
-            g.removed += 1;
-            if g.removed as f32 > self.params.rebuild_fraction * g.size as f32 {
-                self.rebuild();
-            }
+        self.stale += 1;
+        if self.stale as f32 > self.params.rebuild_fraction * self.graph.size() as f32 {
+            self.rebuild();
         }
         Ok(())
     }
@@ -573,25 +379,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transformed_items_are_unit_and_keep_the_order() {
-        let (m, x, y) = (5.0, [3.0, 4.0], [1.0, 0.0]);
-        let (mut tx, mut ty) = ([0f32; 3], [0f32; 3]);
-        Graph::transform_item(m, &x, &mut tx);
-        Graph::transform_item(m, &y, &mut ty);
-        assert!((norm_sq(&tx) - 1.0).abs() < 1e-6 && (norm_sq(&ty) - 1.0).abs() < 1e-6);
-        let q = [0.6, 0.8, 0.0];
-        assert!((dot(&tx, &q) - dot(&x, &q[..2]) / m).abs() < 1e-6);
-    }
-
-    #[test]
-    fn unit_dot_never_goes_negative_or_nan() {
-        let a = [1.0000001f32, 0.0];
-        assert_eq!(ShiftedDot(1.0).eval(&a, &a), 0.0);
-        assert_eq!(ShiftedDot(1.0).eval(&[f32::NAN], &[1.0]), 0.0);
-    }
-
-    #[test]
-    fn bad_params_are_errors_before_hnsw_rs_sees_them() {
+    fn bad_params_are_errors_before_a_build() {
         let bad = [
             HnswParams::default().max_connections(1),
             HnswParams::default().max_connections(300),
@@ -610,28 +398,16 @@ mod tests {
     }
 
     #[test]
-    fn inserts_beyond_the_norm_go_to_overflow_and_are_found() {
+    fn inserted_items_are_found_whatever_their_norm() {
         let items: Vec<f32> = (0..500).flat_map(|i| [(i % 7) as f32, 1.0]).collect();
-        for space in [HnswSpace::InnerProduct, HnswSpace::Transformed] {
-            // A serial build is deterministic, so the approximate search below
-            // cannot pass or fail by the luck of thread scheduling.
-            let params = HnswParams::default()
-                .ef_search(20)
-                .space(space)
-                .parallel(false);
-            let mut index = params.build(2, &items).unwrap();
-            index.insert(&[6.0, 1.0]).unwrap();
-            assert_eq!(index.overflow(), 0);
-            let big = index.insert(&[100.0, 0.0]).unwrap();
-            assert_eq!(index.overflow(), 1);
-            let hits = index.search(&[1.0, 0.0], 1, None).unwrap();
-            assert_eq!(hits[0].item, big, "{space:?}");
-            index.rebuild();
-            assert_eq!(index.overflow(), 0);
-            let hits = index.search(&[1.0, 0.0], 2, None).unwrap();
-            assert_eq!(hits[0].item, big, "{space:?}");
-            assert_eq!(hits[1].score, 6.0, "{space:?}");
-        }
+        let mut index = HnswParams::default()
+            .ef_search(20)
+            .build(2, &items)
+            .unwrap();
+        let big = index.insert(&[100.0, 0.0]).unwrap();
+        let hits = index.search(&[1.0, 0.0], 2, None).unwrap();
+        assert_eq!(hits[0].item, big);
+        assert_eq!(hits[1].score, 6.0);
     }
 
     #[test]
@@ -639,14 +415,12 @@ mod tests {
         let items: Vec<f32> = (0..400).flat_map(|i| [i as f32, 1.0]).collect();
         let mut index = HnswParams::default()
             .rebuild_fraction(0.1)
-            .parallel(false)
             .build(2, &items)
             .unwrap();
         for i in 0..41 {
             index.remove(399 - i).unwrap();
         }
-        let g = index.graph.as_ref().unwrap();
-        assert_eq!((g.size, g.removed), (359, 0));
+        assert_eq!((index.graph.size(), index.stale), (359, 0));
         assert_eq!(index.search(&[1.0, 0.0], 1, None).unwrap()[0].item, 358);
     }
 
@@ -659,9 +433,8 @@ mod tests {
         let exact = ExactIndex::build(3, &items).unwrap();
         let q = [0.3, -1.0, 0.5];
         let rare = |i: u32| i % 50 == 3;
-        let graph = index.graph.as_ref().unwrap();
         // ef 10: the walk sees 10 candidates, about none of which pass.
-        let got = index.graph_search(graph, &q, norm_sq(&q).sqrt(), 10, 10, &rare);
+        let got = index.graph_search(&q, 10, 10, &rare);
         assert_eq!(got, exact.search(&q, 10, Some(&rare)).unwrap());
     }
 
@@ -679,7 +452,7 @@ mod tests {
     fn an_index_emptied_by_removals_answers_empty_and_takes_inserts() {
         let mut index = HnswParams::default().build(2, &[1.0, 0.0]).unwrap();
         index.remove(0).unwrap();
-        assert!(index.graph.is_none());
+        assert_eq!(index.graph.size(), 0);
         assert_eq!(index.search(&[1.0, 0.0], 3, None).unwrap(), []);
         let id = index.insert(&[0.0, 1.0]).unwrap();
         assert_eq!(index.search(&[0.0, 1.0], 3, None).unwrap()[0].item, id);

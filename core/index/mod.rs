@@ -34,11 +34,13 @@
 
 mod exact;
 #[cfg(feature = "hnsw")]
+mod graph;
+#[cfg(feature = "hnsw")]
 mod hnsw;
 
 pub use exact::ExactIndex;
 #[cfg(feature = "hnsw")]
-pub use hnsw::{HnswIndex, HnswParams, HnswSpace};
+pub use hnsw::{HnswIndex, HnswParams};
 
 use crate::error::{Error, Result};
 use rayon::prelude::*;
