@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release --example ann -- [--items 200000 --dim 64 --queries 1000
 //!     --m 16 --ef-construction 200 --ef-search 100 --threads 2 --seed 42
-//!     --filter-every 0 --ef-sweep 20,40,80 --write DIR]
+//!     --filter-every 0 --ef-sweep 20,40,80 --write DIR --serve 0]
 //! ```
 //!
 //! Measures the build time (on `--threads` threads), single-thread queries per
@@ -14,10 +14,11 @@
 //! N. `--ef-sweep` also measures each listed ef on the same graph. `--write DIR`
 //! writes `items.f32` and `queries.f32` (raw little-endian, row-major) and
 //! `truth.u32` (exact top-10 ids per query). The last line of stdout is one
-//! JSON object.
+//! JSON object; with `--serve 1` the program then reads one ef per stdin line
+//! and answers each with a JSON line of speed and recall at that ef.
 
 use maitre::datasets::clustered_vectors;
-use maitre::index::{ExactIndex, Hit, HnswParams, Index};
+use maitre::index::{ExactIndex, Hit, HnswIndex, HnswParams, Index};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
@@ -154,6 +155,36 @@ fn run() -> Result<(), String> {
         "exact_qps_1_thread": exact_qps, "filtered": filtered, "sweep": sweep,
     });
     println!("{out}");
+    if num("serve", 0)? != 0 {
+        serve(&hnsw, qs, dim, &truth)?;
+    }
+    Ok(())
+}
+
+/// Answers one ef per stdin line with one JSON line of speed and recall at
+/// that ef, until stdin closes: the peer script interleaves these timings with
+/// its own, so that all libraries are timed under the same machine load.
+fn serve(hnsw: &HnswIndex, qs: &[f32], dim: usize, truth: &[Vec<Hit>]) -> Result<(), String> {
+    let mut hnsw = hnsw.clone();
+    let mut stdout = std::io::stdout();
+    stdout.flush().map_err(|e| e.to_string())?;
+    for line in std::io::stdin().lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let ef: usize = line
+            .trim()
+            .parse()
+            .map_err(|e| format!("serve: {line:?}: {e}"))?;
+        hnsw.set_ef_search(ef).map_err(|e| e.to_string())?;
+        let (qps, got) = timed(qs, dim, |q| hnsw.search(q, K, None))?;
+        let recall = recall_of(truth, &got);
+        writeln!(
+            stdout,
+            "{}",
+            json!({"ef": ef, "qps": qps, "recall_at_10": recall})
+        )
+        .and_then(|()| stdout.flush())
+        .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 

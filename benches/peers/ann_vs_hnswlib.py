@@ -11,12 +11,16 @@ Run through ann_vs_hnswlib.sh, which sets up the venv and the release build of
 * are scored against the same truth: maitre's exact index top-10 (`truth.u32`).
 
 Peers search a whole query batch in one call (no Python per-query overhead);
-maitre's example times one `search` call per query from Rust.
+maitre's example times one `search` call per query from Rust. Search timings
+are interleaved: maitre's index waits in a running `ann --serve 1` process
+while the peers are built, then the three take turns at each ef for several
+rounds, and the median is reported, so that all see the same machine load.
 """
 
 import argparse
 import json
 import math
+import statistics
 import os
 import subprocess
 import sys
@@ -54,10 +58,8 @@ def run_hnswlib(items, queries, truth, a):
         labels, _ = index.knn_query(queries, k=K)
         return len(queries) / (time.perf_counter() - started), recall(truth, labels)
 
-    qps, rec = search(a.ef_search)
     return {"library": "hnswlib", "version": getattr(hnswlib, "__version__", "?"),
-            "build_s": build, "qps_1_thread": qps, "recall_at_10": rec,
-            "sweep": sweep(search, a)}
+            "build_s": build}, search
 
 
 def run_faiss(items, queries, truth, a):
@@ -77,19 +79,50 @@ def run_faiss(items, queries, truth, a):
         _, labels = index.search(queries, K)
         return len(queries) / (time.perf_counter() - started), recall(truth, labels)
 
-    qps, rec = search(a.ef_search)
     return {"library": "faiss IndexHNSWFlat", "version": faiss.__version__,
-            "build_s": build, "qps_1_thread": qps, "recall_at_10": rec,
-            "sweep": sweep(search, a)}
+            "build_s": build}, search
 
 
-def sweep(search, a):
-    """Speed and recall at each ef of --ef-sweep, on the built index."""
-    out = []
-    for ef in a.ef_sweep:
-        qps, rec = search(ef)
-        out.append({"ef": ef, "qps": qps, "recall_at_10": rec})
-    return out
+def start_maitre(a):
+    """Builds maitre's index in `ann --serve 1` and returns its summary and a
+    search(ef) that asks the running process for one timing."""
+    cmd = [a.ann, "--items", a.items, "--dim", a.dim, "--queries", a.queries, "--m", a.m,
+           "--ef-construction", a.ef_construction, "--ef-search", a.ef_search,
+           "--threads", a.threads, "--write", a.work, "--serve", 1]
+    proc = subprocess.Popen([str(c) for c in cmd], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    summary = json.loads(proc.stdout.readline())
+
+    def search(ef):
+        proc.stdin.write(f"{ef}\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"ann exited with {proc.wait()}")
+        r = json.loads(line)
+        return r["qps"], r["recall_at_10"]
+
+    return summary, search, proc
+
+
+def interleaved_sweep(libraries, a):
+    """Every library's speed at every ef, in --rounds rounds; within a round
+    the libraries take turns at each ef (in an order that rotates), so a
+    change in machine load hits all of them alike. QPS is the median over
+    rounds; recall does not change between rounds."""
+    qps = {(lib, ef): [] for lib in range(len(libraries)) for ef in a.ef_sweep}
+    recall = {}
+    for r in range(a.rounds):
+        for ef in a.ef_sweep:
+            for j in range(len(libraries)):
+                lib = (j + r) % len(libraries)
+                q, rec = libraries[lib](ef)
+                qps[(lib, ef)].append(q)
+                recall[(lib, ef)] = rec
+        log(f"round {r + 1}/{a.rounds} done")
+    return [[{"ef": ef, "qps": statistics.median(qps[(lib, ef)]), "qps_rounds": qps[(lib, ef)],
+              "recall_at_10": recall[(lib, ef)]} for ef in a.ef_sweep]
+            for lib in range(len(libraries))]
 
 
 def qps_at_recall(points, target):
@@ -144,24 +177,27 @@ def main():
     p.add_argument("--ef-search", type=int, default=100)
     p.add_argument("--ef-sweep", default="10,20,40,60,100,160,250",
                    help="ef values measured on every built index, for equal-recall ratios")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     a = p.parse_args()
-    a.ef_sweep = [int(e) for e in a.ef_sweep.split(",") if e]
+    a.ef_sweep = sorted({int(e) for e in a.ef_sweep.split(",") if e} | {a.ef_search})
 
     log(f"maitre: {a.items} x {a.dim}")
-    cmd = [a.ann, "--items", a.items, "--dim", a.dim, "--queries", a.queries, "--m", a.m,
-           "--ef-construction", a.ef_construction, "--ef-search", a.ef_search,
-           "--threads", a.threads, "--write", a.work,
-           "--ef-sweep", ",".join(map(str, a.ef_sweep))]
-    out = subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True)
-    maitre = json.loads(out.stdout.strip().splitlines()[-1])
-
+    maitre, maitre_search, proc = start_maitre(a)
     items = np.fromfile(f"{a.work}/items.f32", dtype="<f4").reshape(-1, a.dim)
     queries = np.fromfile(f"{a.work}/queries.f32", dtype="<f4").reshape(-1, a.dim)
     truth = np.fromfile(f"{a.work}/truth.u32", dtype="<u4").reshape(-1, K)
-    rows = [maitre]
+    rows, searches = [maitre], [maitre_search]
     for run in (run_hnswlib, run_faiss):
         log(f"{run.__name__[4:]} ...")
-        rows.append(run(items, queries, truth, a))
+        row, search = run(items, queries, truth, a)
+        rows.append(row)
+        searches.append(search)
+    for row, sweep in zip(rows, interleaved_sweep(searches, a)):
+        row["sweep"] = sweep
+        at = next(p for p in sweep if p["ef"] == a.ef_search)
+        row["qps_1_thread"], row["recall_at_10"] = at["qps"], at["recall_at_10"]
+    proc.stdin.close()
+    proc.wait()
 
     params = {k: getattr(a, k) for k in ("items", "dim", "queries", "m", "ef_construction",
                                          "ef_search", "threads")}
