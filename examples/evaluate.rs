@@ -151,10 +151,33 @@ fn main() -> ExitCode {
         print_table(&report.results);
         if let Some(cold) = &cold {
             println!(
-                "\ncold start · {} items held out · {} customers · ranking the held-out items only",
-                cold.cold_items, cold.users
+                "\ncold start · {} items held out in each of {} draws · {} customers in all · \
+                 ranking the held-out items only · means over the draws",
+                cold.cold_items,
+                cold.draws.len(),
+                cold.users
             );
             print_table(&cold.results);
+            let baseline = cold
+                .results
+                .iter()
+                .find(|r| r.model == "attribute-popularity")
+                .map(|r| r.metrics["recall@20"]);
+            for r in &cold.results {
+                let recall = r.metrics["recall@20"];
+                println!(
+                    "  {:<36} recall@20 {recall:.3} ± {:.3} (sd over draws) · {:.2}× attribute-popularity",
+                    r.model,
+                    cold.recall_sd[&r.model],
+                    baseline.map_or(f64::NAN, |b| recall / b)
+                );
+            }
+            for d in &cold.draws {
+                println!(
+                    "  draw seed {}: popularity λ {}, blend β {} (chosen on validation)",
+                    d.seed, d.popularity_lambda, d.beta
+                );
+            }
         }
         if let Some(context) = &context {
             println!(

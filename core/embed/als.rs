@@ -480,7 +480,7 @@ fn finish_row(row: &mut [f32], i: usize, from: usize) -> Result<()> {
 }
 
 /// The Gram weight `c − α₀` and right-hand side `c·p` of one interaction weight.
-fn confidence(r: f32, p: &AlsParams) -> (f32, f32) {
+pub(super) fn confidence(r: f32, p: &AlsParams) -> (f32, f32) {
     let scaled = match p.confidence {
         Confidence::Linear => r.abs(),
         Confidence::Log { epsilon } => (1.0 + r.abs() / epsilon).ln(),
