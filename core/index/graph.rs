@@ -206,7 +206,102 @@ pub(crate) struct Graph {
     size: usize,
 }
 
+/// A graph as plain arrays, for artifacts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GraphParts {
+    pub(crate) base: Vec<u32>,
+    pub(crate) levels: Vec<u8>,
+    /// Every node's upper-layer slots, concatenated in node order.
+    pub(crate) upper: Vec<u32>,
+    pub(crate) entry: Option<u32>,
+    pub(crate) size: usize,
+}
+
 impl Graph {
+    pub(crate) fn to_parts(&self) -> GraphParts {
+        GraphParts {
+            base: self.base.clone(),
+            levels: self.levels.clone(),
+            upper: self.upper.concat(),
+            entry: self.entry,
+            size: self.size,
+        }
+    }
+
+    /// A graph over `nodes` rows from stored parts, checked for everything a
+    /// search relies on (counts within caps, links to existing nodes that
+    /// reach the layer they are on), so that no stored bytes can make a search
+    /// index out of bounds. The reason is returned if they fail.
+    pub(crate) fn from_parts(
+        shape: Shape,
+        nodes: usize,
+        parts: GraphParts,
+    ) -> std::result::Result<Graph, String> {
+        let GraphParts {
+            base,
+            levels,
+            upper,
+            entry,
+            size,
+        } = parts;
+        let (m, m0) = (shape.m, 2 * shape.m);
+        if levels.len() != nodes || base.len() != nodes * (m0 + 1) {
+            return Err(format!(
+                "{} levels and {} bottom-layer slots for {nodes} nodes",
+                levels.len(),
+                base.len()
+            ));
+        }
+        if let Some(level) = levels.iter().find(|&&l| l as usize > MAX_LEVEL) {
+            return Err(format!("layer {level} is above {MAX_LEVEL}"));
+        }
+        let wanted: usize = levels.iter().map(|&l| l as usize * (m + 1)).sum();
+        if upper.len() != wanted {
+            return Err(format!("{} upper slots, {wanted} expected", upper.len()));
+        }
+        let check = |list: &[u32], cap: usize, layer: usize| -> std::result::Result<(), String> {
+            let count = list[0] as usize;
+            if count > cap {
+                return Err(format!("{count} links on layer {layer}, more than {cap}"));
+            }
+            match list[1..=count].iter().find(|&&to| {
+                levels
+                    .get(to as usize)
+                    .is_none_or(|&l| (l as usize) < layer)
+            }) {
+                Some(to) => Err(format!("a link on layer {layer} to node {to}, not there")),
+                None => Ok(()),
+            }
+        };
+        for list in base.chunks_exact(m0 + 1) {
+            check(list, m0, 0)?;
+        }
+        let mut rest = upper.as_slice();
+        let mut per_node = Vec::with_capacity(nodes);
+        for &level in &levels {
+            let (mine, tail) = rest.split_at(level as usize * (m + 1));
+            for (layer, list) in mine.chunks_exact(m + 1).enumerate() {
+                check(list, m, layer + 1)?;
+            }
+            per_node.push(mine.to_vec());
+            rest = tail;
+        }
+        if size > nodes
+            || entry.is_some_and(|e| e as usize >= nodes)
+            || entry.is_none() != (size == 0)
+        {
+            return Err(format!("entry {entry:?} and size {size} for {nodes} nodes"));
+        }
+        Ok(Graph {
+            shape,
+            base,
+            levels,
+            upper: per_node,
+            entry,
+            size,
+        })
+    }
+
     pub(crate) fn new(shape: Shape) -> Self {
         Graph {
             shape,
@@ -253,6 +348,13 @@ impl Graph {
             &self.upper[node as usize][at..at + self.shape.m + 1]
         };
         &list[1..1 + list[0] as usize]
+    }
+
+    #[inline(always)]
+    fn prefetch_links(&self, node: u32, layer: usize) {
+        if layer == 0 {
+            prefetch(&self.base[node as usize * (self.m0() + 1)]);
+        }
     }
 
     fn set_links(&mut self, node: u32, layer: usize, links: &[u32]) {
@@ -470,6 +572,11 @@ impl Graph {
                 let full = s.results.len() >= ef;
                 if !full || near.dist < s.results.peek().map_or(f32::INFINITY, |w| w.dist) {
                     s.candidates.push(Reverse(near));
+                    // The next node to expand: fetch its links while this
+                    // list is finished (hnswlib does the same).
+                    if let Some(Reverse(head)) = s.candidates.peek() {
+                        self.prefetch_links(head.node, layer);
+                    }
                     s.results.push(near);
                     if full {
                         s.results.pop();
@@ -633,6 +740,51 @@ mod tests {
         let mut other = Graph::new(Shape { seed: 4, ..shape() });
         other.insert(rows, &nodes);
         assert_ne!(other.levels, one.levels);
+    }
+
+    #[test]
+    fn parts_round_trip_and_bad_parts_are_refused() {
+        let data = grid(1000);
+        let rows = Rows {
+            data: &data,
+            dim: 3,
+        };
+        let mut g = Graph::new(shape());
+        g.insert(rows, &(0..1000).collect::<Vec<_>>());
+        let back = Graph::from_parts(shape(), 1000, g.to_parts()).unwrap();
+        assert_eq!((back.base == g.base, back.upper == g.upper), (true, true));
+        assert_eq!(
+            back.search(rows, &[1.0, 0.0, 0.0], 10),
+            g.search(rows, &[1.0, 0.0, 0.0], 10)
+        );
+
+        let high = (0..1000u32).find(|&n| g.levels[n as usize] > 0).unwrap();
+        let low = (0..1000u32).find(|&n| g.levels[n as usize] == 0).unwrap();
+        let spoil: [&dyn Fn(&mut GraphParts); 6] = [
+            &|p| p.base[0] = 17,   // more links than 2m
+            &|p| p.base[1] = 1000, // a node that does not exist
+            &|p| p.levels[0] = 40, // above the highest layer
+            &|p| p.upper.push(0),  // slots that belong to no layer
+            &|p| p.entry = Some(5000),
+            &|p| p.entry = None, // no entry, yet nodes
+        ];
+        for (i, spoil) in spoil.iter().enumerate() {
+            let mut parts = g.to_parts();
+            spoil(&mut parts);
+            assert!(
+                Graph::from_parts(shape(), 1000, parts).is_err(),
+                "spoil {i}"
+            );
+        }
+        // A link on layer 1 to a node that only lives on layer 0.
+        let mut parts = g.to_parts();
+        let at: usize = parts.levels[..high as usize]
+            .iter()
+            .map(|&l| l as usize * 9)
+            .sum();
+        parts.upper[at] = 1;
+        parts.upper[at + 1] = low;
+        assert!(Graph::from_parts(shape(), 1000, parts).is_err());
     }
 
     #[test]

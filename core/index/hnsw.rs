@@ -27,10 +27,11 @@
 //! results on every run.
 
 use super::exact::ExactIndex;
-use super::graph::{Graph, Rows, Shape};
+use super::graph::{Graph, GraphParts, Rows, Shape};
 use super::{
     check_rows, check_vector, dot, norm_sq, unknown_item, Filter, Hit, Index, Removed, TopK,
 };
+use crate::artifact::{Decoder, Encoder};
 use crate::error::{Error, Result};
 
 /// Beyond this, links per node stop paying for their memory and build time.
@@ -256,6 +257,67 @@ impl HnswIndex {
         self.stale = 0;
     }
 
+    /// Writes the parameters and the graph (not the vectors, which the
+    /// caller stores anyway) for [`HnswIndex::decode`]. `false`, writing
+    /// nothing, if items were removed since the build: the graph would keep
+    /// them as tombstones that a reader could not tell apart.
+    pub(crate) fn encode(&self, out: &mut Encoder) -> bool {
+        if self.stale > 0 || self.removed.count() > 0 {
+            return false;
+        }
+        let p = &self.params;
+        let g = self.graph.to_parts();
+        out.put_u64(p.max_connections as u64)
+            .put_u64(p.ef_construction as u64)
+            .put_u64(p.ef_search as u64)
+            .put_u64(p.seed)
+            .put_f32(p.rebuild_fraction)
+            .put_u32s(&g.base)
+            .put_bytes(&g.levels)
+            .put_u32s(&g.upper)
+            .put_u32(g.entry.map_or(0, |e| e + 1))
+            .put_u64(g.size as u64);
+        true
+    }
+
+    /// The index [`HnswIndex::encode`] wrote, over `vectors` (which must be
+    /// the same rows). Every parameter and link is checked: bad bytes are an
+    /// artifact error, never a panic in a later search.
+    pub(crate) fn decode(dim: usize, vectors: &[f32], d: &mut Decoder<'_>) -> Result<HnswIndex> {
+        let get_usize = |d: &mut Decoder<'_>| -> Result<usize> {
+            let v = d.get_u64()?;
+            usize::try_from(v).map_err(|_| d.invalid(format!("{v} does not fit in usize")))
+        };
+        let params = HnswParams {
+            max_connections: get_usize(d)?,
+            ef_construction: get_usize(d)?,
+            ef_search: get_usize(d)?,
+            seed: d.get_u64()?,
+            rebuild_fraction: d.get_f32()?,
+        };
+        params
+            .validate()
+            .map_err(|e| d.invalid(format!("HNSW parameters: {e}")))?;
+        let rows = check_rows(dim, vectors)?;
+        let parts = GraphParts {
+            base: d.get_u32s()?,
+            levels: d.get_bytes()?.to_vec(),
+            upper: d.get_u32s()?,
+            entry: d.get_u32()?.checked_sub(1),
+            size: get_usize(d)?,
+        };
+        let graph = Graph::from_parts(params.shape(), rows, parts)
+            .map_err(|e| d.invalid(format!("HNSW graph: {e}")))?;
+        Ok(HnswIndex {
+            params,
+            dim,
+            data: vectors.to_vec(),
+            removed: Removed::default(),
+            graph,
+            stale: 0,
+        })
+    }
+
     fn rows(&self) -> Rows<'_> {
         Rows {
             data: &self.data,
@@ -305,6 +367,10 @@ impl HnswIndex {
 impl Index for HnswIndex {
     fn dim(&self) -> usize {
         self.dim
+    }
+
+    fn as_hnsw(&self) -> Option<&HnswIndex> {
+        Some(self)
     }
 
     fn len(&self) -> usize {

@@ -123,6 +123,14 @@ pub trait Index: Send + Sync {
             .collect()
     }
 
+    /// This index as an [`HnswIndex`], if it is one: artifacts store its
+    /// graph so that loading does not rebuild it.
+    #[cfg(feature = "hnsw")]
+    #[doc(hidden)]
+    fn as_hnsw(&self) -> Option<&HnswIndex> {
+        None
+    }
+
     /// Adds a vector and returns its id (the previous [`len`](Index::len)).
     fn insert(&mut self, vector: &[f32]) -> Result<u32>;
 
