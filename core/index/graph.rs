@@ -11,7 +11,11 @@
 //! * visited marks are 16-bit epoch tags in a per-thread buffer, cleared
 //!   once per 65,535 searches;
 //! * the search loop is compiled once per instruction set ([`Dispatch`]), so
-//!   the dot product inlines into it, and prefetches the next neighbour's row.
+//!   the dot product inlines into it;
+//! * expanding a node fetches all its neighbours' marks, then all unvisited
+//!   neighbours' rows, before scoring any: the search waits on memory, and
+//!   this keeps many loads in flight (hnswlib fetches one neighbour ahead;
+//!   this was 1.25× faster at ef 100).
 //!
 //! The distance is `−x·y`, hnswlib's "ip" space. It is not a metric, but links
 //! then favour high-norm items, which is what inner-product queries reach for
