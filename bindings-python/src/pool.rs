@@ -7,7 +7,7 @@
 //! therefore runs through [`detach`], which installs a pool owned by this
 //! module and remembers the pid that built it; a call from another pid (a
 //! forked child) builds a fresh pool first. Parallel iterators inside the core
-//! (and inside hnsw_rs) use the pool they are installed in, so the global
+//! (the HNSW build among them) use the pool they are installed in, so the global
 //! pool is never touched. `ALS(threads=n)` still builds its own pool inside
 //! the core, nested in this one.
 

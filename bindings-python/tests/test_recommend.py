@@ -274,6 +274,19 @@ def test_pickle_round_trip_is_identical(rec, shop):
     assert list(rec.recommend(session=session)[0]) == list(copy.recommend(session=session)[0])
 
 
+def test_pickle_keeps_an_hnsw_index(shop, model):
+    # The graph travels in the pickle: the copy answers with the same graph,
+    # not with a rebuilt or an exact index.
+    rec = maitre.Recommender.build(shop, model, index="hnsw")
+    copy = pickle.loads(pickle.dumps(rec))
+    some = customers(rec, shop, 10)
+    a_ids, a_scores = rec.recommend_batch(some, k=10)
+    b_ids, b_scores = copy.recommend_batch(some, k=10)
+    assert (a_ids == b_ids).all()
+    np.testing.assert_array_equal(a_scores, b_scores)
+    assert len(pickle.dumps(rec)) > len(pickle.dumps(maitre.Recommender.build(shop, model)))
+
+
 def test_save_load_flavours(rec, shop, tmp_path):
     full, front = tmp_path / "full.maitre", tmp_path / "front.maitre"
     rec.save(full)

@@ -210,6 +210,13 @@ impl IndexParams {
     }
 
     /// The implementation these parameters choose for `items` vectors.
+    /// Whether a stored HNSW graph should be used as it is: unless exact
+    /// search was asked for explicitly. Under [`IndexKind::Auto`] the graph
+    /// was the saver's choice, and taking it keeps save → load identical.
+    pub(crate) fn restores_graph(&self) -> bool {
+        self.kind != IndexKind::Exact
+    }
+
     pub fn resolve(&self, items: usize) -> IndexKind {
         match self.kind {
             IndexKind::Auto if cfg!(feature = "hnsw") && items >= self.auto_threshold => {

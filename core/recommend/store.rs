@@ -20,8 +20,9 @@
 //! to be shipped to browsers. The index is rebuilt on load (exact below the
 //! automatic threshold, so scores are bit-identical for the full flavour),
 //! except that a stored HNSW graph is taken as it is, with the parameters it
-//! was built with, whenever the requested index resolves to HNSW: building a
-//! graph costs minutes at a million items, reading it a fraction of a second.
+//! was built with, unless exact search is asked for explicitly: building a
+//! graph costs minutes at a million items, reading it a fraction of a second,
+//! and the loaded recommender answers exactly as the saved one did.
 
 use super::{Customers, Recommender, ServeSettings};
 use crate::artifact::{Artifact, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows};
@@ -667,8 +668,8 @@ fn decode_lists(mut d: Decoder<'_>, n_items: usize) -> Result<Vec<Vec<u32>>> {
         .collect())
 }
 
-/// The artifact's HNSW graph if it has one and `params` asks for HNSW over
-/// these items; otherwise a fresh index built by `params`.
+/// The artifact's HNSW graph if it has one and `params` does not ask for exact
+/// search; otherwise a fresh index built by `params`.
 fn restore_index(
     artifact: &Artifact,
     params: &IndexParams,
@@ -676,9 +677,7 @@ fn restore_index(
     vectors: &[f32],
 ) -> Result<Box<dyn Index>> {
     #[cfg(feature = "hnsw")]
-    if artifact.has_section(*b"HNSW")
-        && params.resolve(vectors.len() / k.max(1)) == crate::index::IndexKind::Hnsw
-    {
+    if artifact.has_section(*b"HNSW") && params.restores_graph() {
         let mut d = artifact.decoder(*b"HNSW")?;
         let index = crate::index::HnswIndex::decode(k, vectors, &mut d)?;
         d.finish()?;
@@ -767,6 +766,10 @@ mod tests {
         let loaded = Recommender::from_artifact(&artifact, &wants).unwrap();
         let restored = loaded.index.as_hnsw().unwrap();
         assert_eq!(restored.params(), &built_with);
+        // The default (automatic) choice takes the stored graph too, even on
+        // a catalogue small enough for exact search.
+        let loaded = Recommender::from_bytes(&rec.to_bytes(Flavour::Full).unwrap()).unwrap();
+        assert_eq!(loaded.index.as_hnsw().unwrap().params(), &built_with);
         let query = rec.model.items.row(0).to_vec();
         assert_eq!(
             rec.index.search(&query, 10, None).unwrap(),
