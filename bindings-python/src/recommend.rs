@@ -16,7 +16,7 @@ use maitre::artifact::Flavour;
 use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::embed::ColdStartParams;
 use maitre::error::{BadRow, Location, Problem};
-use maitre::index::{IndexKind, IndexParams};
+use maitre::index::{HnswParams, IndexKind, IndexParams};
 use maitre::recommend::{BuildOptions, Filters, Reason, Recommendation, Recommender, Request};
 use maitre::Error;
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
@@ -146,7 +146,8 @@ impl PyRecommender {
     /// caller's log is not changed.
     #[staticmethod]
     #[pyo3(signature = (log, model, items = None, attributes = true, without_customers = false,
-        index = "auto"))]
+        index = "auto", hnsw = None))]
+    #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
         log: PyRef<'_, PyEventLog>,
@@ -155,6 +156,7 @@ impl PyRecommender {
         attributes: bool,
         without_customers: bool,
         index: &str,
+        hnsw: Option<Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let kind = match index {
             "auto" => IndexKind::Auto,
@@ -171,8 +173,12 @@ impl PyRecommender {
             Some(columns) => self::items(&columns)?,
             None => Vec::new(),
         };
+        let mut index = IndexParams::default().kind(kind);
+        if let Some(settings) = hnsw {
+            index = index.hnsw(hnsw_params(&settings)?);
+        }
         let options = BuildOptions {
-            index: IndexParams::default().kind(kind),
+            index,
             attributes: attributes.then(ColdStartParams::default),
             without_customers,
             ..BuildOptions::default()
@@ -375,4 +381,44 @@ impl PyRecommender {
         });
         to_python(py, &summary)
     }
+}
+
+/// HNSW parameters from a dict of `max_connections`, `ef_construction`,
+/// `ef_search` and `seed` (each optional, integers); any other key is an
+/// error, so a misspelt setting is never silently ignored. The core checks
+/// the values.
+fn hnsw_params(settings: &Bound<'_, PyDict>) -> PyResult<HnswParams> {
+    let mut params = HnswParams::default();
+    for (key, value) in settings.iter() {
+        let name: String = key.extract()?;
+        let bad = |expected: &str| {
+            to_py(Error::InvalidParam {
+                name: format!("hnsw.{name}"),
+                reason: format!("{value} is not {expected}"),
+            })
+        };
+        let count = || {
+            value
+                .extract::<usize>()
+                .map_err(|_| bad("a non-negative integer"))
+        };
+        params = match name.as_str() {
+            "max_connections" => params.max_connections(count()?),
+            "ef_construction" => params.ef_construction(count()?),
+            "ef_search" => params.ef_search(count()?),
+            "seed" => params.seed(
+                value
+                    .extract::<u64>()
+                    .map_err(|_| bad("a non-negative integer"))?,
+            ),
+            _ => {
+                return Err(to_py(Error::InvalidParam {
+                    name: format!("hnsw.{name}"),
+                    reason: "not one of max_connections, ef_construction, ef_search, seed".into(),
+                }))
+            }
+        };
+    }
+    params.validate().map_err(to_py)?;
+    Ok(params)
 }

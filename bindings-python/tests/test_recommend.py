@@ -277,7 +277,9 @@ def test_pickle_round_trip_is_identical(rec, shop):
 def test_pickle_keeps_an_hnsw_index(shop, model):
     # The graph travels in the pickle: the copy answers with the same graph,
     # not with a rebuilt or an exact index.
-    rec = maitre.Recommender.build(shop, model, index="hnsw")
+    rec = maitre.Recommender.build(
+        shop, model, index="hnsw", hnsw={"max_connections": 8, "ef_search": 20, "seed": 3}
+    )
     copy = pickle.loads(pickle.dumps(rec))
     some = customers(rec, shop, 10)
     a_ids, a_scores = rec.recommend_batch(some, k=10)
@@ -285,6 +287,17 @@ def test_pickle_keeps_an_hnsw_index(shop, model):
     assert (a_ids == b_ids).all()
     np.testing.assert_array_equal(a_scores, b_scores)
     assert len(pickle.dumps(rec)) > len(pickle.dumps(maitre.Recommender.build(shop, model)))
+
+
+def test_bad_hnsw_settings_are_refused(shop, model):
+    for settings, word in [
+        ({"max_conections": 8}, "max_conections"),  # misspelt: never silently ignored
+        ({"max_connections": 1}, "max_connections"),
+        ({"ef_search": "many"}, "ef_search"),
+        ({"seed": -1}, "seed"),
+    ]:
+        with pytest.raises(maitre.InvalidParamError, match=word):
+            maitre.Recommender.build(shop, model, index="hnsw", hnsw=settings)
 
 
 def test_save_load_flavours(rec, shop, tmp_path):

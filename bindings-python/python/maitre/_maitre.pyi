@@ -126,6 +126,7 @@ class Recommender:
         attributes: bool = True,
         without_customers: bool = False,
         index: str = "auto",
+        hnsw: Optional[Dict[str, int]] = None,
     ) -> "Recommender": ...
     def _recommend(self, request: str, details: bool = False) -> _Listed: ...
     def _recommend_batch(

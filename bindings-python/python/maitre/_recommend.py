@@ -281,6 +281,7 @@ class Recommender:
         attributes: bool = True,
         without_customers: bool = False,
         index: str = "auto",
+        hnsw: Optional[Mapping[str, int]] = None,
     ) -> "Recommender":
         """Builds a recommender from the log `model` was fitted on.
 
@@ -297,11 +298,17 @@ class Recommender:
                 vectors (used by ``add_item`` without a vector).
             without_customers: leave known customers out (sessions only).
             index: "auto" (exact below 20,000 items, HNSW above), "exact" or "hnsw".
+            hnsw: None, or HNSW settings for when the index is HNSW:
+                ``max_connections`` (M, default 16), ``ef_construction``
+                (default 200), ``ef_search`` (default 100; higher is better
+                recall, slower), ``seed`` (default 42). The graph is saved
+                with the recommender, so loading or unpickling never rebuilds it.
 
         Raises BadRecordError naming the row and column of a bad item (empty or
         duplicate id, unknown kind, price that is not a finite number, ...),
         MissingColumnError without ``id``, LengthMismatchError when the items,
-        model and log disagree, InvalidParamError for an unknown index.
+        model and log disagree, InvalidParamError for an unknown index or a bad
+        or unknown ``hnsw`` setting.
 
         Example:
             >>> import pandas as pd
@@ -322,6 +329,7 @@ class Recommender:
                 attributes=attributes,
                 without_customers=without_customers,
                 index=index,
+                hnsw=None if hnsw is None else dict(hnsw),
             )
         )
 
