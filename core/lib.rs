@@ -36,6 +36,7 @@ pub mod identity;
 pub mod index;
 pub mod interactions;
 mod intern;
+mod kernels;
 pub mod recommend;
 
 pub use error::{Error, Result};

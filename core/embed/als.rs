@@ -18,10 +18,10 @@
 //! portable code elsewhere (see `kernels`); the two round differently, so
 //! models from different machines agree only to float rounding.
 
-use super::kernels::{Dispatch, Kernels, Strided, Task};
 use super::Factors;
 use crate::error::{Error, Result};
 use crate::interactions::{Csr, Interactions};
+use crate::kernels::{Dispatch, Kernels, Strided, Task};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use std::ops::ControlFlow;
@@ -885,7 +885,7 @@ mod tests {
 
     #[test]
     fn fold_in_solves_its_system_on_every_kernel_path() {
-        use crate::embed::kernels::Scalar;
+        use crate::kernels::Scalar;
         // 21 factors: row pairs and a last single row in the Cholesky, and
         // vector blocks plus scalar columns in the kernels.
         let model = Als::params()

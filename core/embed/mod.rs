@@ -11,8 +11,8 @@
 mod als;
 mod cold;
 mod context;
-pub(crate) mod kernels;
 
+pub use crate::kernels::dot;
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
 pub use cold::{AttributeVectors, ColdStartParams};
 pub use context::ContextVectors;
@@ -127,24 +127,4 @@ fn check_finite(name: &str, values: &[f32]) -> Result<()> {
         )),
         None => Ok(()),
     }
-}
-
-/// Inner product with eight independent accumulators, so the compiler can
-/// vectorise it (a plain `zip().sum()` is a serial float chain).
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }

@@ -38,7 +38,7 @@
 //! Depends on: the SIMD kernels only. Node ids are the caller's item ids, and
 //! vectors are read from the caller's row-major buffer, never copied.
 
-use crate::embed::kernels::{Dispatch, Kernels, Task};
+use crate::kernels::{Dispatch, Kernels, Task};
 use rayon::prelude::*;
 use std::cell::Cell;
 use std::cmp::{Ordering, Reverse};

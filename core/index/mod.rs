@@ -10,9 +10,9 @@
 //! * [`ExactIndex`]: a blocked scan with a partial selection. Always
 //!   available, also on wasm32; the ground truth for recall and the right choice
 //!   for catalogues under a few tens of thousands of items.
-//! * `HnswIndex` (cargo feature `hnsw`, on by default): an HNSW graph from
-//!   hnsw_rs built on inner products, candidates rescored exactly.
-//!   Approximate, much faster on large catalogues.
+//! * `HnswIndex` (cargo feature `hnsw`, on by default): maitre's own HNSW
+//!   graph on inner products (`graph.rs`), candidates rescored exactly.
+//!   Approximate, much faster on large catalogues; deterministic for a seed.
 //!
 //! [`IndexParams`] picks one by catalogue size ([`IndexKind::Auto`]) unless told.
 //!
@@ -29,8 +29,11 @@
 //! * bad input (wrong dimension, NaN or infinite components, an unknown item)
 //!   is a typed [`Error`], never a panic.
 //!
-//! Depends on: `error` only. It takes plain row-major `f32` slices (what
-//! `embed::Factors` stores), so it may not depend on `embed`, `events` or `eval`.
+//! Depends on: `error`, the SIMD kernels (`kernels`, a leaf with no
+//! dependency of its own) and the artifact codec (`artifact::{Encoder,
+//! Decoder}`, to store a graph). It takes plain row-major `f32` slices (what
+//! `embed::Factors` stores), so it may not depend on the rest of `embed`, nor
+//! on `events` or `eval`.
 
 mod exact;
 #[cfg(feature = "hnsw")]
@@ -43,6 +46,7 @@ pub use exact::ExactIndex;
 pub use hnsw::{HnswIndex, HnswParams};
 
 use crate::error::{Error, Result};
+pub(crate) use crate::kernels::dot;
 use rayon::prelude::*;
 use std::cmp::Ordering;
 
@@ -213,6 +217,7 @@ impl IndexParams {
     /// Whether a stored HNSW graph should be used as it is: unless exact
     /// search was asked for explicitly. Under [`IndexKind::Auto`] the graph
     /// was the saver's choice, and taking it keeps save → load identical.
+    #[cfg(feature = "hnsw")]
     pub(crate) fn restores_graph(&self) -> bool {
         self.kind != IndexKind::Exact
     }
@@ -296,27 +301,6 @@ fn check_rows(dim: usize, vectors: &[f32]) -> Result<usize> {
         check_vector(&format!("vectors row {i}"), dim, row)?;
     }
     Ok(rows)
-}
-
-/// Inner product with eight independent accumulators, so the compiler can
-/// vectorise it (a plain `zip().sum()` is a serial float chain). The same shape
-/// as `embed::dot`, kept here so the index depends on nothing but slices.
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[inline]
