@@ -32,6 +32,7 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod events;
+mod hash;
 pub mod identity;
 pub mod index;
 pub mod interactions;

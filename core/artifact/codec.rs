@@ -190,6 +190,13 @@ impl<'a> Decoder<'a> {
         Ok(u64::from_le_bytes(self.array("u64")?))
     }
 
+    /// Reads a `u64` that counts or indexes something in memory: an error if
+    /// it does not fit this machine's `usize`.
+    pub fn get_usize(&mut self) -> Result<usize> {
+        let v = self.get_u64()?;
+        usize::try_from(v).map_err(|_| self.invalid(format!("{v} does not fit this machine")))
+    }
+
     /// Reads an `f32` from its bits.
     pub fn get_f32(&mut self) -> Result<f32> {
         Ok(f32::from_bits(u32::from_le_bytes(self.array("f32")?)))

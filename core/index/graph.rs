@@ -35,11 +35,13 @@
 //! recall@10 at ef 10 / 100 was 0.9974 / 0.9996 built serially, 0.9917 /
 //! 0.9972 with batches of up to 1,024, and 0.9973 / 0.9995 with up to 64.
 //!
-//! Depends on: the SIMD kernels only. Node ids are the caller's item ids, and
+//! Depends on: the SIMD kernels and `hash` only. Node ids are the caller's item ids, and
 //! vectors are read from the caller's row-major buffer, never copied.
 
+use crate::hash::{mix, GOLDEN};
 use crate::kernels::{Dispatch, Kernels, Task};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -219,11 +221,12 @@ pub(crate) struct Graph {
     size: usize,
 }
 
-/// A graph as plain arrays, for artifacts.
+/// A graph as plain arrays, for artifacts: borrowed from a graph being saved
+/// (no copy of its link array), owned when decoded.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct GraphParts {
-    pub(crate) base: Vec<u32>,
-    pub(crate) levels: Vec<u8>,
+pub(crate) struct GraphParts<'a> {
+    pub(crate) base: Cow<'a, [u32]>,
+    pub(crate) levels: Cow<'a, [u8]>,
     /// Every node's upper-layer slots, concatenated in node order.
     pub(crate) upper: Vec<u32>,
     pub(crate) entry: Option<u32>,
@@ -231,10 +234,10 @@ pub(crate) struct GraphParts {
 }
 
 impl Graph {
-    pub(crate) fn to_parts(&self) -> GraphParts {
+    pub(crate) fn to_parts(&self) -> GraphParts<'_> {
         GraphParts {
-            base: self.base.clone(),
-            levels: self.levels.clone(),
+            base: Cow::Borrowed(&self.base),
+            levels: Cow::Borrowed(&self.levels),
             upper: self.upper.concat(),
             entry: self.entry,
             size: self.size,
@@ -248,7 +251,7 @@ impl Graph {
     pub(crate) fn from_parts(
         shape: Shape,
         nodes: usize,
-        parts: GraphParts,
+        parts: GraphParts<'_>,
     ) -> std::result::Result<Graph, String> {
         let GraphParts {
             base,
@@ -257,6 +260,7 @@ impl Graph {
             entry,
             size,
         } = parts;
+        let (base, levels) = (base.into_owned(), levels.into_owned());
         let (m, m0) = (shape.m, 2 * shape.m);
         if levels.len() != nodes || base.len() != nodes * (m0 + 1) {
             return Err(format!(
@@ -338,13 +342,10 @@ impl Graph {
     /// The layer of `node`, drawn from `−ln(u)/ln(m)` with `u` a hash of the
     /// seed and the id: the same node gets the same layer in any build order.
     fn draw_level(&self, node: u32) -> usize {
-        let mut z = self
+        let z = mix(self
             .shape
             .seed
-            .wrapping_add(u64::from(node).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+            .wrapping_add(u64::from(node).wrapping_mul(GOLDEN)));
         // 53 random bits in (0, 1].
         let u = ((z >> 11) + 1) as f64 / (1u64 << 53) as f64;
         let level = -u.ln() / (self.shape.m as f64).ln();
@@ -720,6 +721,11 @@ mod tests {
             .collect()
     }
 
+    /// The rows of a [`grid`].
+    fn rows_of(data: &[f32]) -> Rows<'_> {
+        Rows { data, dim: 3 }
+    }
+
     fn shape() -> Shape {
         Shape {
             m: 8,
@@ -731,10 +737,7 @@ mod tests {
     #[test]
     fn the_same_nodes_give_the_same_graph_on_any_thread_count() {
         let data = grid(3000);
-        let rows = Rows {
-            data: &data,
-            dim: 3,
-        };
+        let rows = rows_of(&data);
         let nodes: Vec<u32> = (0..3000).collect();
         let build = |threads| {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -761,10 +764,7 @@ mod tests {
     #[test]
     fn parts_round_trip_and_bad_parts_are_refused() {
         let data = grid(1000);
-        let rows = Rows {
-            data: &data,
-            dim: 3,
-        };
+        let rows = rows_of(&data);
         let mut g = Graph::new(shape());
         g.insert(rows, &(0..1000).collect::<Vec<_>>());
         let back = Graph::from_parts(shape(), 1000, g.to_parts()).unwrap();
@@ -777,10 +777,10 @@ mod tests {
         let high = (0..1000u32).find(|&n| g.levels[n as usize] > 0).unwrap();
         let low = (0..1000u32).find(|&n| g.levels[n as usize] == 0).unwrap();
         let spoil: [&dyn Fn(&mut GraphParts); 6] = [
-            &|p| p.base[0] = 17,   // more links than 2m
-            &|p| p.base[1] = 1000, // a node that does not exist
-            &|p| p.levels[0] = 40, // above the highest layer
-            &|p| p.upper.push(0),  // slots that belong to no layer
+            &|p| p.base.to_mut()[0] = 17,   // more links than 2m
+            &|p| p.base.to_mut()[1] = 1000, // a node that does not exist
+            &|p| p.levels.to_mut()[0] = 40, // above the highest layer
+            &|p| p.upper.push(0),           // slots that belong to no layer
             &|p| p.entry = Some(5000),
             &|p| p.entry = None, // no entry, yet nodes
         ];
@@ -818,10 +818,7 @@ mod tests {
     #[test]
     fn every_list_respects_its_cap_and_links_only_inserted_nodes() {
         let data = grid(2000);
-        let rows = Rows {
-            data: &data,
-            dim: 3,
-        };
+        let rows = rows_of(&data);
         let nodes: Vec<u32> = (0..2000).filter(|i| i % 3 != 0).collect();
         let mut g = Graph::new(shape());
         g.insert(rows, &nodes);
@@ -844,10 +841,7 @@ mod tests {
     #[test]
     fn search_finds_the_best_inner_product() {
         let data = grid(2000);
-        let rows = Rows {
-            data: &data,
-            dim: 3,
-        };
+        let rows = rows_of(&data);
         let mut g = Graph::new(shape());
         g.insert(rows, &(0..2000).collect::<Vec<_>>());
         let query = [0.3f32, -0.9, 0.1];

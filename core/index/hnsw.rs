@@ -33,6 +33,7 @@ use super::{
 };
 use crate::artifact::{Decoder, Encoder};
 use crate::error::{Error, Result};
+use crate::hash::{mix, GOLDEN};
 
 /// Beyond this, links per node stop paying for their memory and build time.
 const MAX_CONNECTIONS: usize = 256;
@@ -56,10 +57,7 @@ const SCAN_COST_PER_EF: f64 = 350.0;
 fn pass_rate(n: usize, eligible: &dyn Fn(u32) -> bool) -> Option<f64> {
     let hits = (0..PROBES)
         .filter(|&j| {
-            let mut z = j.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
+            let z = mix(j.wrapping_add(1).wrapping_mul(GOLDEN));
             eligible((z % n as u64) as u32)
         })
         .count();
@@ -284,14 +282,10 @@ impl HnswIndex {
     /// the same rows). Every parameter and link is checked: bad bytes are an
     /// artifact error, never a panic in a later search.
     pub(crate) fn decode(dim: usize, vectors: &[f32], d: &mut Decoder<'_>) -> Result<HnswIndex> {
-        let get_usize = |d: &mut Decoder<'_>| -> Result<usize> {
-            let v = d.get_u64()?;
-            usize::try_from(v).map_err(|_| d.invalid(format!("{v} does not fit in usize")))
-        };
         let params = HnswParams {
-            max_connections: get_usize(d)?,
-            ef_construction: get_usize(d)?,
-            ef_search: get_usize(d)?,
+            max_connections: d.get_usize()?,
+            ef_construction: d.get_usize()?,
+            ef_search: d.get_usize()?,
             seed: d.get_u64()?,
             rebuild_fraction: d.get_f32()?,
         };
@@ -300,11 +294,11 @@ impl HnswIndex {
             .map_err(|e| d.invalid(format!("HNSW parameters: {e}")))?;
         let rows = check_rows(dim, vectors)?;
         let parts = GraphParts {
-            base: d.get_u32s()?,
-            levels: d.get_bytes()?.to_vec(),
+            base: d.get_u32s()?.into(),
+            levels: d.get_bytes()?.into(),
             upper: d.get_u32s()?,
             entry: d.get_u32()?.checked_sub(1),
-            size: get_usize(d)?,
+            size: d.get_usize()?,
         };
         let graph = Graph::from_parts(params.shape(), rows, parts)
             .map_err(|e| d.invalid(format!("HNSW graph: {e}")))?;

@@ -197,15 +197,15 @@ impl Recommender {
     /// Rebuilds a recommender from an artifact of either flavour.
     pub fn from_artifact(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
         let mut meta = artifact.decoder(*b"META")?;
-        let k = get_usize(&mut meta)?;
+        let k = meta.get_usize()?;
         let settings = ServeSettings {
             context_weight: meta.get_f32()?,
             session_weight: meta.get_f32()?,
-            popular_per_context: get_usize(&mut meta)?,
+            popular_per_context: meta.get_usize()?,
         };
         let mut params = AlsParams {
-            factors: get_usize(&mut meta)?,
-            iterations: get_usize(&mut meta)?,
+            factors: meta.get_usize()?,
+            iterations: meta.get_usize()?,
             regularization: meta.get_f32()?,
             regularization_exponent: meta.get_f32()?,
             alpha: meta.get_f32()?,
@@ -218,7 +218,7 @@ impl Recommender {
             other => return Err(meta.invalid(format!("unknown confidence code {other}"))),
         };
         params.unobserved_weight = meta.get_f32()?;
-        params.cg_steps = get_usize(&mut meta)?;
+        params.cg_steps = meta.get_usize()?;
         params.seed = meta.get_u64()?;
         meta.finish()?;
         settings.validate()?;
@@ -245,7 +245,7 @@ impl Recommender {
         let n_items = items.len();
         let item_vectors = if artifact.has_section(*b"IVEC") {
             let mut d = artifact.decoder(*b"IVEC")?;
-            let rows = get_usize(&mut d)?;
+            let rows = d.get_usize()?;
             let data = d.get_f32s()?;
             d.finish()?;
             Factors::from_vec(rows, k, data)?
@@ -362,7 +362,7 @@ impl Recommender {
                 })
                 .collect();
             let mut d = artifact.decoder(*b"UVEC")?;
-            let rows = get_usize(&mut d)?;
+            let rows = d.get_usize()?;
             let data = d.get_f32s()?;
             d.finish()?;
             if rows != n {
@@ -416,11 +416,6 @@ impl Recommender {
             settings,
         })
     }
-}
-
-fn get_usize(d: &mut Decoder<'_>) -> Result<usize> {
-    let v = d.get_u64()?;
-    usize::try_from(v).map_err(|_| d.invalid(format!("{v} does not fit this machine")))
 }
 
 /// A typed "bad section" error, for checks across sections.
@@ -544,10 +539,10 @@ fn decode_prices(d: &mut Decoder<'_>, n: usize) -> Result<Vec<Option<f32>>> {
 }
 
 fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
-    let n = get_usize(&mut d)?;
+    let n = d.get_usize()?;
     let mut ids = d.get_bytes()?;
     let dict = d.get_strs()?;
-    let n_tuples = get_usize(&mut d)?;
+    let n_tuples = d.get_usize()?;
     let mut tuple_bytes = d.get_bytes()?;
     let mut which = d.get_bytes()?;
     let prices = decode_prices(&mut d, n)?;
