@@ -32,6 +32,7 @@ use maitre::eval::{
     evaluate, evaluate_cold_start, evaluate_context, evaluate_recommend, ColdStartConfig,
     ColdStartReport, ContextReport, EvalConfig, EvalReport, Split, MODELS,
 };
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 struct Args {
@@ -73,13 +74,21 @@ fn parse_args() -> Result<Args, String> {
 type Reports = (EvalReport, Option<ColdStartReport>, Option<ContextReport>);
 
 fn run(args: &Args) -> maitre::Result<Reports> {
-    let both = |log, catalog: &Catalog, config: EvalConfig| -> maitre::Result<Reports> {
+    // `segments`: the customers' true segments, when the data set knows them.
+    let both = |log,
+                catalog: &Catalog,
+                config: EvalConfig,
+                segments: Option<&BTreeMap<String, usize>>|
+     -> maitre::Result<Reports> {
         let cold = match args.cold_start {
             true => Some(evaluate_cold_start(
                 log,
                 catalog,
                 &config,
-                &ColdStartConfig::default(),
+                &ColdStartConfig {
+                    segments: segments.cloned(),
+                    ..ColdStartConfig::default()
+                },
             )?),
             false => None,
         };
@@ -98,7 +107,7 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 .positive_kinds(["rating"])
                 .min_value(movielens::MovieLens::POSITIVE_MIN_RATING)
                 .models(MODELS);
-            both(&ml.log, &ml.catalog, config)
+            both(&ml.log, &ml.catalog, config, None)
         }
         None => {
             let shop = synthetic_storefront(args.seed, args.size)?;
@@ -114,7 +123,12 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 // lets purchases and carts count.
                 .als(Als::params().alpha(5.0))
                 .models(MODELS);
-            let (mut report, cold, _) = both(&shop.log, &shop.catalog, config.clone())?;
+            let (mut report, cold, _) = both(
+                &shop.log,
+                &shop.catalog,
+                config.clone(),
+                Some(&shop.truth.cluster_of),
+            )?;
             let context = evaluate_context(&shop.log, &config, |e| shop.context_matters(e))?;
             for r in &context.results {
                 let mut r = r.clone();
@@ -158,24 +172,29 @@ fn main() -> ExitCode {
                 cold.users
             );
             print_table(&cold.results);
-            let baseline = cold
-                .results
-                .iter()
-                .find(|r| r.model == "attribute-popularity")
-                .map(|r| r.metrics["recall@20"]);
+            let recall_of = |model: &str| {
+                cold.results
+                    .iter()
+                    .find(|r| r.model == model)
+                    .map_or(f64::NAN, |r| r.metrics["recall@20"])
+            };
+            let (popularity, attribute_popularity) =
+                (recall_of("popularity"), recall_of("attribute-popularity"));
             for r in &cold.results {
                 let recall = r.metrics["recall@20"];
                 println!(
-                    "  {:<36} recall@20 {recall:.3} ± {:.3} (sd over draws) · {:.2}× attribute-popularity",
+                    "  {:<36} recall@20 {recall:.3} ± {:.3} (sd over draws) · \
+                     {:.2}× popularity · {:.2}× attribute-popularity",
                     r.model,
                     cold.recall_sd[&r.model],
-                    baseline.map_or(f64::NAN, |b| recall / b)
+                    recall / popularity,
+                    recall / attribute_popularity
                 );
             }
             for d in &cold.draws {
                 println!(
-                    "  draw seed {}: popularity λ {}, blend β {} (chosen on validation)",
-                    d.seed, d.popularity_lambda, d.beta
+                    "  draw seed {}: popularity counts {}, λ {}, blend β {} (chosen on validation)",
+                    d.seed, d.popularity_counts, d.popularity_lambda, d.beta
                 );
             }
         }

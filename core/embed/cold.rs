@@ -32,7 +32,8 @@ pub struct ColdStartParams {
     /// Ridge penalty λ on the feature weights. Default 100: among 3, 10,
     /// 30 and 100, the best mean validation recall@20 of new items on
     /// MovieLens and the small and medium storefronts (validation splits of
-    /// warm items only, three draws; see `eval::evaluate_cold_start`). For
+    /// warm items only, three draws, ALS on positives only; see
+    /// `eval::evaluate_cold_start`; 300 and 1,000 did no better). For
     /// [`AttributeVectors::fit_to_events`] it is relative to the shared Gram
     /// term (see there); 100 and 300 tied there.
     pub regularization: f64,
