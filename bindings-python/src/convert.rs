@@ -45,43 +45,21 @@ fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// Request options, written as JSON by the Python wrapper, as the core's serde
-/// type `T`. The core's option structs fill absent fields with their defaults
-/// and would silently ignore a misspelt key, so every key of the input must
-/// come back when the parsed value is serialised again: `{"categorys": …}` is
-/// an `InvalidParamError` naming `filters.categorys`, not a filter quietly
-/// dropped.
-pub fn strict_json<T>(name: &str, json: &str) -> PyResult<T>
-where
-    T: serde::de::DeserializeOwned + serde::Serialize,
-{
+/// type `T`. The core's request types reject unknown keys; the error names the
+/// whole path, so `{"categorys": …}` is an `InvalidParamError` naming
+/// `request.filters.categorys`, not a filter quietly dropped.
+pub fn strict_json<T: serde::de::DeserializeOwned>(name: &str, json: &str) -> PyResult<T> {
     let invalid = |name: String, reason: String| to_py(Error::InvalidParam { name, reason });
-    let input: Value =
-        serde_json::from_str(json).map_err(|e| invalid(name.to_owned(), e.to_string()))?;
-    let parsed: T = serde_json::from_value(input.clone())
+    let mut reader = serde_json::Deserializer::from_str(json);
+    let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+        let path = match e.path().to_string().as_str() {
+            "." => name.to_owned(),
+            path => format!("{name}.{path}"),
+        };
+        invalid(path, e.into_inner().to_string())
+    })?;
+    reader
+        .end()
         .map_err(|e| invalid(name.to_owned(), e.to_string()))?;
-    let back =
-        serde_json::to_value(&parsed).map_err(|e| invalid(name.to_owned(), e.to_string()))?;
-    match unknown_key(&input, &back, name) {
-        Some(path) => Err(invalid(path, "unknown option".to_owned())),
-        None => Ok(parsed),
-    }
-}
-
-/// The path of the first key of `input` that `parsed` does not have.
-fn unknown_key(input: &Value, parsed: &Value, path: &str) -> Option<String> {
-    match (input, parsed) {
-        (Value::Object(a), Value::Object(b)) => a.iter().find_map(|(k, v)| {
-            let here = format!("{path}.{k}");
-            match b.get(k) {
-                None => Some(here),
-                Some(w) => unknown_key(v, w, &here),
-            }
-        }),
-        (Value::Array(a), Value::Array(b)) => a
-            .iter()
-            .zip(b)
-            .enumerate()
-            .find_map(|(i, (v, w))| unknown_key(v, w, &format!("{path}[{i}]"))),
-        _ => None,
-    }
+    Ok(value)
 }

@@ -333,7 +333,8 @@ def test_bad_request_options(rec):
     assert info.value.name == "request.filters.categorys"
     with pytest.raises(maitre.InvalidParamError) as info:
         rec.recommend(filters={"min_price": "cheap"})
-    assert info.value.name == "request"
+    # A value of the wrong type is named by its whole path too.
+    assert info.value.name == "request.filters.min_price"
     with pytest.raises(maitre.InvalidParamError):
         rec.recommend(filters={"min_price": 10, "max_price": 5})
     with pytest.raises(maitre.InvalidParamError):

@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 
 /// Serving settings with validated defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServeSettings {
     /// Weight of the context vectors in the query. Default 0.1: the weight
     /// `eval::evaluate_context` chose on validation for the synthetic
@@ -69,6 +69,7 @@ impl ServeSettings {
 
 /// One event of the current session (or an anonymous visitor's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionEvent {
     pub item: String,
     /// An event kind known to the model (`view`, `cart`, `purchase`, …).
@@ -89,8 +90,21 @@ impl SessionEvent {
 }
 
 /// A recommendation request. Everything is optional but `k`.
+///
+/// A service can read requests as JSON; a misspelt key (here a filter) is an
+/// error, never a rule silently left out:
+///
+/// ```
+/// use maitre::recommend::Request;
+/// let json = r#"{"k": 5, "customer": "c-17", "filters": {"max_price": 50.0}}"#;
+/// let request: Request = serde_json::from_str(json).unwrap();
+/// assert_eq!((request.k, request.filters.max_price), (5, Some(50.0)));
+/// let typo = r#"{"k": 5, "filters": {"max_prize": 50.0}}"#;
+/// let error = serde_json::from_str::<Request>(typo).unwrap_err();
+/// assert!(error.to_string().contains("unknown field `max_prize`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Request {
     /// A known customer id (any of their linked ids). An unknown id is a new
     /// customer: served from session, context and popularity.

@@ -20,6 +20,7 @@ pub enum Field {
 
 /// `field ∈ values` (or `∉` when `negate`), with values given at request time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Predicate {
     pub field: Field,
     pub values: Vec<String>,
@@ -71,7 +72,7 @@ impl Predicate {
 /// Which items may appear. Defaults: products only, in stock, not already
 /// seen by this customer or session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Filters {
     /// Item kinds to recommend (default: products).
     pub kinds: Vec<ItemKind>,
@@ -156,6 +157,7 @@ impl Filters {
 /// Added to the score of items matching `when` (margin, new arrivals, a
 /// campaign). Scores are inner products, typically between 0 and 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Boost {
     pub when: Predicate,
     pub amount: f32,
@@ -163,7 +165,7 @@ pub struct Boost {
 
 /// How varied the list must be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Diversity {
     /// MMR trade-off: 1 ranks by relevance only; lower values trade relevance
     /// for items unlike those already picked (cosine of item vectors).
@@ -208,6 +210,7 @@ impl Diversity {
 /// assert_eq!(memory.ignored("b"), 0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rotation {
     /// Score subtracted per ignored showing.
     pub penalty: f32,
