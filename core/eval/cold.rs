@@ -47,13 +47,13 @@
 //! `draws` seeds and reported as the mean, with the spread.
 
 use super::baselines::Popularity;
+use super::context::events_matrix;
 use super::{score_split, EvalConfig, ModelResult, Positives, Scorer, SplitData};
 use crate::catalog::Catalog;
 use crate::embed::{AttributeVectors, ColdStartParams, Factors};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::identity::Identities;
-use crate::interactions::Csr;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -250,7 +250,9 @@ fn place(
     with_events_map: bool,
 ) -> Result<Placed> {
     let (items, cold) = (run.catalog.items(), run.cold);
-    let matrix = &events_matrix(run.log, run.identities, hidden)?;
+    // Every event but those on hidden items: what a live system knows before
+    // they launch.
+    let matrix = &events_matrix(run.log, run.identities, |_, item, _| hidden[item as usize])?;
     let model = run
         .config
         .als
@@ -300,23 +302,6 @@ fn place(
         on_events,
         popularity,
     })
-}
-
-/// Every event of `log` on an item that is not `hidden`, kind-weighted: what
-/// a live system knows before the hidden items launch.
-fn events_matrix(log: &EventLog, identities: &Identities, hidden: &[bool]) -> Result<Csr> {
-    let kinds = log.kinds();
-    let triplets: Vec<(u32, u32, f32)> = (0..log.len())
-        .filter(|&e| !hidden[log.item_column()[e] as usize])
-        .map(|e| {
-            (
-                identities.customer_of(log.customer_column()[e]),
-                log.item_column()[e],
-                kinds.contribution(log.kind_column()[e], log.value_column()[e]),
-            )
-        })
-        .collect();
-    Csr::from_triplets(identities.len(), log.items().len(), triplets)
 }
 
 /// A fixed pseudo-random number in [0, 1) per item (SplitMix64).

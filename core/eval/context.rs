@@ -147,13 +147,25 @@ impl Fold {
 
 /// Every event of the log that none of `folds` hides, kind-weighted.
 fn training_matrix(log: &EventLog, identities: &Identities, folds: &[&Fold]) -> Result<Csr> {
+    events_matrix(log, identities, |user, item, time| {
+        folds.iter().any(|f| f.hides(user, item, time))
+    })
+}
+
+/// Every event of the log but those `hidden(customer, item, time)` rejects,
+/// kind-weighted, customers resolved: the matrix a live system would train on.
+pub(super) fn events_matrix(
+    log: &EventLog,
+    identities: &Identities,
+    hidden: impl Fn(u32, u32, i64) -> bool,
+) -> Result<Csr> {
     let kinds = log.kinds();
     let times = log.timestamp_column();
     let triplets: Vec<(u32, u32, f32)> = (0..log.len())
         .filter_map(|e| {
             let user = identities.customer_of(log.customer_column()[e]);
             let item = log.item_column()[e];
-            if folds.iter().any(|f| f.hides(user, item, times[e])) {
+            if hidden(user, item, times[e]) {
                 return None;
             }
             let weight = kinds.contribution(log.kind_column()[e], log.value_column()[e]);
