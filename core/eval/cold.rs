@@ -385,12 +385,19 @@ pub fn evaluate_cold_start(
     let positives = Positives::from_log(log, config.positive_kinds.as_deref(), config.min_value)?;
     // Customers by resolved identity, as the positives number them.
     let identities = log.identities();
+    // Segment labels are renumbered densely (they index a table), and
+    // customers of no known segment get one more.
     let segments = cold.segments.as_ref().map(|known| {
-        let none = known.values().max().map_or(0, |s| s + 1);
+        let mut dense = BTreeMap::new();
+        for &label in known.values() {
+            let next = dense.len();
+            dense.entry(label).or_insert(next);
+        }
+        let none = dense.len();
         identities
             .names()
             .iter()
-            .map(|name| known.get(name).copied().unwrap_or(none))
+            .map(|name| known.get(name).map_or(none, |label| dense[label]))
             .collect::<Vec<usize>>()
     });
     let run = Run {
@@ -652,6 +659,27 @@ mod tests {
         assert!(
             recall("als+attributes") > 1.2 * recall("attribute-popularity"),
             "{report:?}"
+        );
+        // Segments are labels, not sizes: a huge one must not allocate a
+        // huge table.
+        let labelled = ColdStartConfig {
+            draws: 1,
+            segments: Some(
+                shop.truth
+                    .cluster_of
+                    .iter()
+                    .map(|(id, &c)| (id.clone(), usize::MAX - c))
+                    .collect(),
+            ),
+            ..ColdStartConfig::default()
+        };
+        let with_segments =
+            evaluate_cold_start(&shop.log, &shop.catalog, &config, &labelled).unwrap();
+        let reference = &with_segments.results.last().unwrap();
+        assert_eq!(reference.model, "segment × attributes (true segments)");
+        assert!(
+            reference.metrics["recall@20"] > 2.0 * chance,
+            "{with_segments:?}"
         );
         let bad = ColdStartConfig {
             fraction: 1.0,
