@@ -48,6 +48,13 @@ pub struct PyAls {
     params: AlsParams,
 }
 
+impl PyAls {
+    /// The checked core parameters.
+    pub(crate) fn core_params(&self) -> &AlsParams {
+        &self.params
+    }
+}
+
 #[pymethods]
 impl PyAls {
     #[new]

@@ -1,11 +1,18 @@
-//! Offline evaluation of the baselines.
+//! Offline evaluation: the baselines, and cold start from item attributes.
 
+use crate::als::PyAls;
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
 use crate::pool;
-use maitre::eval::{evaluate as core_evaluate, EvalConfig, Split};
+use maitre::catalog::Catalog;
+use maitre::eval::{
+    evaluate as core_evaluate, evaluate_cold_start as core_cold_start, ColdStartConfig, EvalConfig,
+    Split,
+};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::collections::BTreeMap;
 
 /// Splits the log's positives, fits each model on the training part and scores
 /// the held-out part.
@@ -58,5 +65,54 @@ pub fn evaluate<'py>(
     }
     let log = &log.inner;
     let report = pool::detach(py, || core_evaluate(log, &config))?.map_err(to_py)?;
+    to_python(py, &report)
+}
+
+/// Holds out a share of the items and ranks them for the customers who
+/// bought them, from attributes alone (see `maitre.evaluate_cold_start`).
+///
+/// `items` is a dict of columns as `Recommender.build` takes. Returns a dict:
+/// cold_items, users, results (one dict per ranker), recall_sd and draws.
+#[pyfunction]
+#[pyo3(signature = (log, items, als = None, positive_kinds = None, min_value = None,
+    fraction = 0.1, draws = 5, seed = 7, segments = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_cold_start<'py>(
+    py: Python<'py>,
+    log: PyRef<'py, PyEventLog>,
+    items: Bound<'py, PyDict>,
+    als: Option<PyRef<'py, PyAls>>,
+    positive_kinds: Option<Vec<String>>,
+    min_value: Option<f64>,
+    fraction: f64,
+    draws: usize,
+    seed: u64,
+    segments: Option<BTreeMap<String, usize>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let items = crate::recommend::items(&items)?;
+    let mut config = EvalConfig::default();
+    if let Some(als) = als {
+        config = config.als(als.core_params().clone());
+    }
+    if let Some(kinds) = positive_kinds {
+        config = config.positive_kinds(kinds);
+    }
+    if let Some(value) = min_value {
+        config = config.min_value(value);
+    }
+    let cold = ColdStartConfig {
+        fraction,
+        seed,
+        draws,
+        segments,
+        ..ColdStartConfig::default()
+    };
+    let log = &log.inner;
+    let report = pool::detach(py, || {
+        let mut log = log.clone();
+        let catalog = Catalog::aligned(&mut log, items)?;
+        core_cold_start(&log, &catalog, &config, &cold)
+    })?
+    .map_err(to_py)?;
     to_python(py, &report)
 }

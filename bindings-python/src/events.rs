@@ -12,7 +12,7 @@ use maitre::events::{Columns, EventLog, IngestOptions, Schema, TimeColumn, Value
 use maitre::Error;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyMapping, PyType};
+use pyo3::types::{PyDict, PyMapping, PyType};
 use std::path::PathBuf;
 
 /// A log of behaviour events (who did what to which item, when, how much, in
@@ -62,9 +62,52 @@ fn options(skip_bad_rows: bool) -> IngestOptions {
 
 /// A storefront size: a name or a number of customers.
 #[derive(FromPyObject)]
-enum SizeArg {
+pub(crate) enum SizeArg {
     Name(String),
     Customers(u64),
+}
+
+impl SizeArg {
+    fn parse(self) -> PyResult<maitre::datasets::Size> {
+        match self {
+            SizeArg::Name(name) => name.parse(),
+            SizeArg::Customers(n) => n.to_string().parse(),
+        }
+        .map_err(to_py)
+    }
+}
+
+/// The MovieLens directory: `path`, or where the core looks.
+fn movielens_dir(path: Option<PathBuf>) -> PyResult<PathBuf> {
+    path.or_else(maitre::datasets::movielens::find_dir)
+        .ok_or_else(|| {
+            crate::errors::file_not_found(format!(
+                "MovieLens 100K not found: set {} to the directory holding ml-100k.inter",
+                maitre::datasets::movielens::ENV_VAR
+            ))
+        })
+}
+
+/// The synthetic storefront's catalogue, as columns (see
+/// `maitre.synthetic_catalog`): item `i` is the log's item `i`.
+#[pyfunction]
+#[pyo3(signature = (seed = 0, size = SizeArg::Name("tiny".to_owned())))]
+pub fn synthetic_catalog(py: Python<'_>, seed: u64, size: SizeArg) -> PyResult<Bound<'_, PyDict>> {
+    let size = size.parse()?;
+    let shop =
+        pool::detach(py, || maitre::datasets::synthetic_storefront(seed, size))?.map_err(to_py)?;
+    crate::recommend::item_columns(py, shop.catalog.items())
+}
+
+/// MovieLens 100K's movies, as columns (see `maitre.load_movielens_catalog`).
+#[pyfunction]
+#[pyo3(signature = (path = None))]
+pub fn movielens_catalog(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Bound<'_, PyDict>> {
+    let dir = movielens_dir(path)?;
+    let movielens = py
+        .detach(|| maitre::datasets::movielens::load(&dir))
+        .map_err(to_py)?;
+    crate::recommend::item_columns(py, movielens.catalog.items())
 }
 
 /// A value column: numbers, or text for the core to parse.
@@ -139,11 +182,7 @@ impl PyEventLog {
         seed: u64,
         size: SizeArg,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let size: maitre::datasets::Size = match size {
-            SizeArg::Name(name) => name.parse(),
-            SizeArg::Customers(n) => n.to_string().parse(),
-        }
-        .map_err(to_py)?;
+        let size = size.parse()?;
         let shop = pool::detach(cls.py(), || {
             maitre::datasets::synthetic_storefront(seed, size)
         })?
@@ -170,14 +209,7 @@ impl PyEventLog {
         cls: &Bound<'py, PyType>,
         path: Option<PathBuf>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let dir = path
-            .or_else(maitre::datasets::movielens::find_dir)
-            .ok_or_else(|| {
-                crate::errors::file_not_found(format!(
-                    "MovieLens 100K not found: set {} to the directory holding ml-100k.inter",
-                    maitre::datasets::movielens::ENV_VAR
-                ))
-            })?;
+        let dir = movielens_dir(path)?;
         let movielens = cls
             .py()
             .detach(|| maitre::datasets::movielens::load(&dir))

@@ -92,7 +92,7 @@ fn column<'py, T: FromPyObjectOwned<'py>>(
 /// Catalogue items from the wrapper's columns: id, kind, category, brand,
 /// price_band (str or None), price (float or None), tags (lists of str),
 /// in_stock (bool). An unknown kind is a bad record at its row.
-fn items(columns: &Bound<'_, PyDict>) -> PyResult<Vec<Item>> {
+pub(crate) fn items(columns: &Bound<'_, PyDict>) -> PyResult<Vec<Item>> {
     let ids: Vec<String> = columns
         .get_item("id")?
         .ok_or_else(|| {
@@ -136,6 +136,33 @@ fn items(columns: &Bound<'_, PyDict>) -> PyResult<Vec<Item>> {
         });
     }
     Ok(out)
+}
+
+/// Catalogue items as the columns `items` reads (tags as lists of str).
+pub(crate) fn item_columns<'py>(py: Python<'py>, items: &[Item]) -> PyResult<Bound<'py, PyDict>> {
+    let columns = PyDict::new(py);
+    let text = |f: fn(&Item) -> &Option<String>| items.iter().map(f).cloned().collect::<Vec<_>>();
+    columns.set_item(
+        "id",
+        items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+    )?;
+    columns.set_item(
+        "kind",
+        items.iter().map(|i| i.kind.name()).collect::<Vec<_>>(),
+    )?;
+    columns.set_item("category", text(|i| &i.category))?;
+    columns.set_item("brand", text(|i| &i.brand))?;
+    columns.set_item("price_band", text(|i| &i.price_band))?;
+    columns.set_item("price", items.iter().map(|i| i.price).collect::<Vec<_>>())?;
+    columns.set_item(
+        "tags",
+        items.iter().map(|i| i.tags.clone()).collect::<Vec<_>>(),
+    )?;
+    columns.set_item(
+        "in_stock",
+        items.iter().map(|i| i.in_stock).collect::<Vec<_>>(),
+    )?;
+    Ok(columns)
 }
 
 #[pymethods]

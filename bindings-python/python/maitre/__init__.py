@@ -34,7 +34,7 @@ from ._maitre import (
     UnknownIdError,
     evaluate,
 )
-from ._recommend import ALS, Recommender
+from ._recommend import ALS, Recommender, _items
 
 # Documented and pickled as maitre.ALS / maitre.Recommender.
 ALS.__module__ = Recommender.__module__ = "maitre"
@@ -48,8 +48,11 @@ __all__ = [
     "EventLog",
     "synthetic_storefront",
     "load_movielens",
+    "synthetic_catalog",
+    "load_movielens_catalog",
     "evaluate",
     "evaluate_frame",
+    "evaluate_cold_start",
     "ALS",
     "AlsModel",
     "Recommender",
@@ -363,4 +366,117 @@ def evaluate_frame(
     )
     frame = pd.DataFrame(report["results"])
     frame.attrs.update({k: v for k, v in report.items() if k != "results"})
+    return frame
+
+
+def _catalog_frame(columns: Dict[str, list]) -> "pandas.DataFrame":
+    import pandas as pd
+
+    frame = pd.DataFrame(columns)
+    frame["price"] = frame["price"].astype("float64")  # None -> NaN
+    return frame
+
+
+def synthetic_catalog(seed: int = 0, size: Union[str, int] = "tiny") -> "pandas.DataFrame":
+    """The catalogue of ``synthetic_storefront(seed, size)``, one row per item.
+
+    Columns: id, kind (product, content, offer, service), category, brand,
+    price_band, price (NaN when unset), tags (list of str), in_stock: the
+    columns ``Recommender.build`` and ``evaluate_cold_start`` take.
+
+    Example:
+        >>> items = maitre.synthetic_catalog(seed=7, size="tiny")
+        >>> list(items.columns)
+        ['id', 'kind', 'category', 'brand', 'price_band', 'price', 'tags', 'in_stock']
+        >>> items.loc[0, ["id", "kind", "category"]].tolist()
+        ['sku-000000', 'product', 'electronics']
+    """
+    return _catalog_frame(_maitre.synthetic_catalog(seed, size))
+
+
+def load_movielens_catalog(path: Optional[PathLike] = None) -> "pandas.DataFrame":
+    """MovieLens 100K's movies as a catalogue, one row per movie.
+
+    Genres, the release decade and the release year are the ``tags``; the
+    first genre is the ``category``. Columns as for ``synthetic_catalog``.
+
+    Raises MaitreFileNotFoundError (a FileNotFoundError) when the data is not there.
+
+    Example:
+        >>> items = maitre.load_movielens_catalog()  # doctest: +SKIP
+        >>> len(items)                               # doctest: +SKIP
+        1682
+    """
+    return _catalog_frame(_maitre.movielens_catalog(None if path is None else os.fspath(path)))
+
+
+def evaluate_cold_start(
+    log: _maitre.EventLog,
+    items: Any,
+    als: Optional[ALS] = None,
+    positive_kinds: Optional[Sequence[str]] = None,
+    min_value: Optional[float] = None,
+    fraction: float = 0.1,
+    draws: int = 5,
+    seed: int = 7,
+    segments: Optional[Dict[str, int]] = None,
+) -> "pandas.DataFrame":
+    """How well are brand-new items placed from their attributes alone?
+
+    A share of the items with positives is held out: none of their events
+    reach training, and their positives are the test. ALS learns from every
+    other event; an attribute map learned on the warm items gives each held-out
+    item a vector. Each tested customer ranks the held-out items only (a "new
+    arrivals" rail). Rankers: ``popularity`` (training counts: it has never
+    seen the new items, so it is chance), ``popularity (oracle)`` (counted on
+    the test: a ceiling), ``attribute-popularity`` (popularity predicted from
+    attributes), ``als+attributes`` and two variants. Everything is averaged
+    over ``draws`` draws of held-out items; choices are made on validation.
+
+    Parameters:
+        log: the EventLog (it is not changed).
+        items: a DataFrame (or mapping of columns) as ``Recommender.build``
+            takes: ``id`` and the attributes (category, brand, price_band,
+            tags, ...). Items of the log missing here have no attributes.
+        als: the ALS hyper-parameters (default ``maitre.ALS()``).
+        positive_kinds: kinds that count as positive; None: every kind with
+            a positive weight.
+        min_value: minimum value of a positive (e.g. 4.0 for 4-star ratings).
+        fraction: share of the items with positives held out (0 < f < 1).
+        draws: independent draws; draw ``d`` uses seed ``seed + d``.
+        seed: seed of the first draw.
+        segments: customer id -> true segment, when known; adds the
+            ``segment × attributes (true segments)`` reference.
+
+    Returns a DataFrame, one row per ranker: the metrics averaged over the
+    draws and ``recall@20 sd`` (their standard deviation over the draws).
+    ``frame.attrs`` holds cold_items, users and each draw's results.
+
+    Raises InvalidParamError for a bad fraction or draws, NotEnoughDataError
+    when nothing can be tested, and BadRecordError for a bad item row.
+
+    Example:
+        >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
+        >>> items = maitre.synthetic_catalog(seed=3, size="tiny")
+        >>> frame = maitre.evaluate_cold_start(log, items, maitre.ALS(factors=8, iterations=4),
+        ...                                    positive_kinds=["purchase"], draws=2)
+        >>> list(frame["model"][:3])
+        ['popularity', 'popularity (oracle)', 'attribute-popularity']
+    """
+    import pandas as pd
+
+    report = _maitre.evaluate_cold_start(
+        log,
+        _items(items),
+        als=als,
+        positive_kinds=_list(positive_kinds),
+        min_value=min_value,
+        fraction=fraction,
+        draws=draws,
+        seed=seed,
+        segments=None if segments is None else dict(segments),
+    )
+    frame = pd.DataFrame(report["results"])
+    frame["recall@20 sd"] = frame["model"].map(report["recall_sd"])
+    frame.attrs.update({k: report[k] for k in ("cold_items", "users", "draws")})
     return frame

@@ -77,6 +77,20 @@ def evaluate(
     dataset: Optional[str] = None,
 ) -> Dict[str, Any]: ...
 
+def evaluate_cold_start(
+    log: EventLog,
+    items: Dict[str, list],
+    als: Optional[ALS] = None,
+    positive_kinds: Optional[Sequence[str]] = None,
+    min_value: Optional[float] = None,
+    fraction: float = 0.1,
+    draws: int = 5,
+    seed: int = 7,
+    segments: Optional[Dict[str, int]] = None,
+) -> Dict[str, Any]: ...
+def synthetic_catalog(seed: int = 0, size: Union[str, int] = "tiny") -> Dict[str, list]: ...
+def movielens_catalog(path: Optional[_Path] = None) -> Dict[str, list]: ...
+
 class ALS:
     """Implicit ALS hyper-parameters, checked by the core."""
 

@@ -1,0 +1,94 @@
+"""Cold start from Python: the catalogues of the built-in data sets, and the
+held-out-items evaluation as a DataFrame, with bad input raising maitre
+exceptions."""
+
+import pandas as pd
+import pytest
+
+import maitre
+
+
+@pytest.fixture(scope="module")
+def small():
+    return maitre.synthetic_storefront(seed=5, size="small"), maitre.synthetic_catalog(seed=5, size="small")
+
+
+@pytest.fixture(scope="module")
+def frame(small):
+    log, items = small
+    als = maitre.ALS(factors=16, iterations=6, seed=1)
+    return maitre.evaluate_cold_start(log, items, als, positive_kinds=["purchase"], draws=2)
+
+
+def test_synthetic_catalog_describes_the_logs_items(small):
+    log, items = small
+    assert list(items.columns) == [
+        "id", "kind", "category", "brand", "price_band", "price", "tags", "in_stock",
+    ]
+    assert items["id"].is_unique
+    assert len(items) == log.summary()["items"]
+    products = items[items["kind"] == "product"]
+    assert products["category"].notna().all() and products["price"].gt(0).all()
+    assert set(items["kind"]) <= {"product", "content", "offer", "service"}
+    assert items["tags"].map(lambda t: isinstance(t, list)).all()
+    # Deterministic: the same seed gives the same catalogue.
+    pd.testing.assert_frame_equal(items, maitre.synthetic_catalog(seed=5, size="small"))
+
+
+def test_new_items_are_placed_far_better_than_popularity(frame):
+    recall = frame.set_index("model")["recall@20"]
+    assert {"popularity", "attribute-popularity", "als+attributes"} <= set(recall.index)
+    # Popularity has never seen the new items: it is chance on the rail.
+    chance = 20 / frame.attrs["cold_items"]
+    assert recall["popularity"] < 1.5 * chance
+    assert recall["als+attributes"] > 2 * recall["popularity"]
+    assert recall["als+attributes"] > recall["attribute-popularity"]
+    assert frame["recall@20 sd"].notna().all()
+    assert frame.attrs["users"] > 0 and len(frame.attrs["draws"]) == 2
+
+
+def test_evaluation_is_deterministic(small, frame):
+    log, items = small
+    again = maitre.evaluate_cold_start(
+        log, items, maitre.ALS(factors=16, iterations=6, seed=1), positive_kinds=["purchase"], draws=2
+    )
+    pd.testing.assert_frame_equal(frame, again)
+
+
+def test_true_segments_add_the_reference():
+    log = maitre.synthetic_storefront(seed=3, size="tiny")
+    items = maitre.synthetic_catalog(seed=3, size="tiny")
+    frame = maitre.evaluate_cold_start(
+        log, items, maitre.ALS(factors=8, iterations=3), positive_kinds=["purchase"], draws=1,
+        segments={"no-such-customer": 1},
+    )
+    assert frame["model"].iloc[-1] == "segment × attributes (true segments)"
+
+
+def test_bad_input_raises(small):
+    log, items = small
+    with pytest.raises(maitre.InvalidParamError) as info:
+        maitre.evaluate_cold_start(log, items, fraction=1.0)
+    assert info.value.name == "fraction"
+    with pytest.raises(maitre.InvalidParamError) as info:
+        maitre.evaluate_cold_start(log, items, draws=0)
+    assert info.value.name == "draws"
+    with pytest.raises(maitre.MissingColumnError):
+        maitre.evaluate_cold_start(log, items.drop(columns=["id"]))
+    bad = items.copy()
+    bad.loc[3, "kind"] = "gadget"
+    with pytest.raises(maitre.BadRecordError):
+        maitre.evaluate_cold_start(log, bad)
+    with pytest.raises(maitre.UnknownIdError):
+        maitre.evaluate_cold_start(log, items, positive_kinds=["teleport"])
+    with pytest.raises(maitre.InvalidParamError):
+        maitre.synthetic_catalog(size="enormous")
+
+
+def test_movielens_catalogue_carries_genres_and_years():
+    # No skip: without the data (MAITRE_ML100K or ../shared/data/ml-100k) this fails.
+    items = maitre.load_movielens_catalog()
+    assert len(items) == 1682
+    toy_story = items.set_index("id").loc["1"]
+    assert toy_story["category"] == "Animation"
+    assert {"Animation", "Comedy", "1990s", "1995"} <= set(toy_story["tags"])
