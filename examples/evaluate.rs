@@ -191,6 +191,10 @@ fn main() -> ExitCode {
                     recall / attribute_popularity
                 );
             }
+            println!(
+                "  chance (a random order of the held-out items): recall@20 {:.3} in expectation",
+                cold.chance
+            );
             for d in &cold.draws {
                 println!(
                     "  draw seed {}: popularity counts {}, λ {}, blend β {} (chosen on validation)",

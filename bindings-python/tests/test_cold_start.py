@@ -58,11 +58,13 @@ def test_evaluation_is_deterministic(small, frame):
 def test_true_segments_add_the_reference():
     log = maitre.synthetic_storefront(seed=3, size="tiny")
     items = maitre.synthetic_catalog(seed=3, size="tiny")
-    frame = maitre.evaluate_cold_start(
-        log, items, maitre.ALS(factors=8, iterations=3), positive_kinds=["purchase"], draws=1,
-        segments={"no-such-customer": 1},
-    )
+    args = dict(als=maitre.ALS(factors=8, iterations=3), positive_kinds=["purchase"], draws=1)
+    segments = {f"c{c:07d}": c % 4 for c in range(300)}
+    frame = maitre.evaluate_cold_start(log, items, segments=segments, **args)
     assert frame["model"].iloc[-1] == "segment × attributes (true segments)"
+    assert frame.attrs["chance"] == pytest.approx(min(1.0, 20 / frame.attrs["cold_items"]))
+    with pytest.raises(maitre.UnknownIdError):
+        maitre.evaluate_cold_start(log, items, segments={"no-such-customer": 1}, **args)
 
 
 def test_bad_input_raises(small):

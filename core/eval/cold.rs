@@ -9,7 +9,8 @@
 //!
 //! - `popularity`: the foundation's baseline, each item's training customers.
 //!   It has never seen a new item, so on this rail it is a fixed arbitrary
-//!   order (ties broken by a hash): chance;
+//!   order (ties broken by a hash): one draw of chance, whose expectation,
+//!   20 / cold items, the report gives as [`ColdStartReport::chance`];
 //! - `als+attributes`: the customer's vector against the cold items' attribute
 //!   vectors from the ridge map ([`AttributeVectors::fit`]) — personalised;
 //! - `als+attributes (fitted on events)`: the same with the map fitted on the
@@ -17,8 +18,8 @@
 //! - `attribute-popularity`: the ridge map trained to predict each warm item's
 //!   (log) popularity — the best non-personalised guess from attributes, and
 //!   the baseline a personalised cold start has to beat;
-//! - `als+attributes+popularity`: `u·v + β·popularity` from the first and
-//!   third, with β chosen on a validation split that holds out a further
+//! - `als+attributes+popularity`: `u·v + β·popularity` from `als+attributes`
+//!   and `attribute-popularity`, with β chosen on a validation split that holds out a further
 //!   share of the warm items the same way (the test is never looked at);
 //! - `popularity (oracle)`: the cold items' popularity counted on the test
 //!   itself. No real system has it (the items are new); it is an upper bound on
@@ -27,15 +28,18 @@
 //!   segments are given ([`ColdStartConfig::segments`], the synthetic
 //!   storefront's taste clusters). A cold item scores the training positives
 //!   that customers of the same segment have on warm items of its (category,
-//!   price band) cell, per warm item of the cell. No live system knows its
+//!   price band) cell, per item of the cell not held out. No live system knows its
 //!   customers' true segments; it is a reference for how far attributes carry
 //!   a ranking when each customer's taste is known exactly (the items of a
-//!   cell are the same to it), not a bound.
+//!   cell are the same to it), not a bound. Its segments are looked up like
+//!   any customer id (an alias finds its customer); ids the log does not know
+//!   are an error.
 //!
 //! ALS learns from every training event, kind-weighted, as the recommender
 //! does: everything except the events on the held-out items, which a live
-//! system would not have before they launch. On the synthetic storefront that
-//! is what lifts the attribute vectors past twice attribute popularity: a
+//! system would not have before they launch. On the small synthetic
+//! storefront that is what lifts the attribute vectors past twice attribute
+//! popularity: a
 //! customer's few purchases place their taste poorly, their views place it
 //! well (recall@20 0.600 → 0.818 on the small storefront).
 //!
@@ -54,6 +58,7 @@ use crate::embed::{AttributeVectors, ColdStartParams, Factors};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::identity::Identities;
+use crate::interactions::Csr;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -65,7 +70,7 @@ use std::ops::ControlFlow;
 pub struct ColdStartConfig {
     /// Share of the items with positives that are held out. Default 0.1.
     pub fraction: f64,
-    /// Seed of the first draw; draw `d` uses `seed + d`.
+    /// Seed of the first draw; draw `d` uses `seed + d` (wrapping).
     pub seed: u64,
     /// Independent draws of cold items, each with its own validation. Default 5.
     pub draws: usize,
@@ -98,6 +103,9 @@ pub struct ColdStartReport {
     /// Tested customers (a positive on a cold item and a warm training
     /// history), summed over the draws.
     pub users: usize,
+    /// Recall@20 of a random order of the cold items, in expectation:
+    /// 20 / `cold_items` (no cold item is ever in a customer's history).
+    pub chance: f64,
     /// Every metric averaged over the draws (each draw weighs the same).
     pub results: Vec<ModelResult>,
     /// Standard deviation of recall@20 over the draws, per model.
@@ -239,11 +247,11 @@ const POPULARITY_LAMBDAS: [f64; 3] = [1.0, 10.0, 100.0];
 const POPULARITY_COUNTS: [&str; 2] = ["positives", "all events"];
 
 /// Fits ALS on every event not on a `hidden` item, learns the attribute maps
-/// on `warm`, and places the `held` items; `split` gives the training
+/// on `warm`, and places the `held` items; `train` holds the training
 /// positives (for popularity).
 fn place(
     run: &Run,
-    split: &SplitData,
+    train: &Csr,
     hidden: &[bool],
     held: &[bool],
     warm: &[u32],
@@ -282,14 +290,19 @@ fn place(
     };
     // Popularity as a one-dimensional "vector" per item, so the same ridge map
     // predicts it from attributes: customers per item, counted on the training
-    // positives and on every training event (views are far more numerous).
+    // positives and on every training event (views are far more numerous;
+    // a customer whose events net out negative, e.g. a return, does not count).
     let mut popularity = Vec::with_capacity(POPULARITY_COUNTS.len() * POPULARITY_LAMBDAS.len());
-    for counted in [&split.train, matrix] {
+    let n_items = train.n_cols();
+    for counted in [train, matrix] {
         let by_item = counted.transpose();
-        let log_popularity: Vec<f32> = (0..split.n_items() as u32)
-            .map(|i| (1.0 + by_item.row(i).0.len() as f32).ln())
+        let log_popularity: Vec<f32> = (0..n_items as u32)
+            .map(|i| {
+                let customers = by_item.row(i).1.iter().filter(|&&w| w > 0.0).count();
+                (1.0 + customers as f32).ln()
+            })
             .collect();
-        let log_popularity = Factors::from_vec(split.n_items(), 1, log_popularity)?;
+        let log_popularity = Factors::from_vec(n_items, 1, log_popularity)?;
         for &lambda in &POPULARITY_LAMBDAS {
             let params = cold.params.clone().regularization(lambda);
             let map = AttributeVectors::fit(items, &log_popularity, warm, &params)?;
@@ -387,19 +400,29 @@ pub fn evaluate_cold_start(
     let identities = log.identities();
     // Segment labels are renumbered densely (they index a table), and
     // customers of no known segment get one more.
-    let segments = cold.segments.as_ref().map(|known| {
-        let mut dense = BTreeMap::new();
-        for &label in known.values() {
-            let next = dense.len();
-            dense.entry(label).or_insert(next);
+    let segments = match &cold.segments {
+        None => None,
+        Some(known) => {
+            let mut dense = BTreeMap::new();
+            let none = known
+                .values()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len();
+            let mut segment = vec![none; identities.len()];
+            for (id, label) in known {
+                let customer =
+                    identities
+                        .lookup(log.raw_customers(), id)
+                        .ok_or_else(|| Error::Unknown {
+                            what: "customer",
+                            id: id.clone(),
+                        })?;
+                let next = dense.len();
+                segment[customer as usize] = *dense.entry(label).or_insert(next);
+            }
+            Some(segment)
         }
-        let none = dense.len();
-        identities
-            .names()
-            .iter()
-            .map(|name| known.get(name).map_or(none, |label| dense[label]))
-            .collect::<Vec<usize>>()
-    });
+    };
     let run = Run {
         log,
         identities: &identities,
@@ -412,7 +435,7 @@ pub fn evaluate_cold_start(
     let mut draws = Vec::with_capacity(cold.draws);
     let mut cold_items = 0;
     for d in 0..cold.draws as u64 {
-        let (n_cold, draw) = one_draw(&run, cold.seed + d)?;
+        let (n_cold, draw) = one_draw(&run, cold.seed.wrapping_add(d))?;
         cold_items = n_cold;
         draws.push(draw);
     }
@@ -442,6 +465,7 @@ pub fn evaluate_cold_start(
         .collect();
     Ok(ColdStartReport {
         cold_items,
+        chance: (20.0 / cold_items as f64).min(1.0),
         users: draws.iter().map(|d| d.users).sum(),
         results: sums,
         recall_sd,
@@ -510,7 +534,7 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
     let hidden: Vec<bool> = is_cold.iter().zip(&is_valid).map(|(c, v)| c | v).collect();
     let inner_placed = place(
         run,
-        &inner_split,
+        &inner_split.train,
         &hidden,
         &is_valid,
         &warm[n_valid.min(warm.len())..],
@@ -540,16 +564,12 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
                 popularity: &inner_placed.popularity[popularity_at],
                 beta,
             };
-            let candidates = Candidates {
-                is_candidate: &is_valid,
-                inner: &scorer,
-            };
-            (beta, score_split(&inner_split, &candidates)["recall@20"])
+            (beta, valid_recall(&scorer))
         })
         .collect();
     let beta = validation[argmax(&validation.iter().map(|v| v.1).collect::<Vec<_>>())].0;
 
-    let placed = place(run, &split, &is_cold, &is_cold, &warm, true)?;
+    let placed = place(run, &split.train, &is_cold, &is_cold, &warm, true)?;
     let popularity = &placed.popularity[popularity_at];
     let attribute_popularity = with_ties_broken(popularity);
     let mut oracle = vec![0f32; positives.n_items];

@@ -152,7 +152,7 @@ fn training_matrix(log: &EventLog, identities: &Identities, folds: &[&Fold]) -> 
     })
 }
 
-/// Every event of the log but those `hidden(customer, item, time)` rejects,
+/// Every event of the log for which `hidden(customer, item, time)` is false,
 /// kind-weighted, customers resolved: the matrix a live system would train on.
 pub(super) fn events_matrix(
     log: &EventLog,

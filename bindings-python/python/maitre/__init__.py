@@ -428,8 +428,9 @@ def evaluate_cold_start(
     other event; an attribute map learned on the warm items gives each held-out
     item a vector. Each tested customer ranks the held-out items only (a "new
     arrivals" rail). Rankers: ``popularity`` (training counts: it has never
-    seen the new items, so it is chance), ``popularity (oracle)`` (counted on
-    the test: a ceiling), ``attribute-popularity`` (popularity predicted from
+    seen the new items, so it is one draw of chance), ``popularity (oracle)``
+    (counted on the test: a ceiling for non-personalised rankings only),
+    ``attribute-popularity`` (popularity predicted from
     attributes), ``als+attributes`` and two variants. Everything is averaged
     over ``draws`` draws of held-out items; choices are made on validation.
 
@@ -445,12 +446,14 @@ def evaluate_cold_start(
         fraction: share of the items with positives held out (0 < f < 1).
         draws: independent draws; draw ``d`` uses seed ``seed + d``.
         seed: seed of the first draw.
-        segments: customer id -> true segment, when known; adds the
-            ``segment × attributes (true segments)`` reference.
+        segments: customer id (any of a customer's ids) -> true segment,
+            when known; adds the ``segment × attributes (true segments)``
+            reference. An id the log does not know raises UnknownIdError.
 
     Returns a DataFrame, one row per ranker: the metrics averaged over the
     draws and ``recall@20 sd`` (their standard deviation over the draws).
-    ``frame.attrs`` holds cold_items, users and each draw's results.
+    ``frame.attrs`` holds cold_items, chance (the expected recall@20 of a
+    random order, 20 / cold_items), users and each draw's results.
 
     Raises InvalidParamError for a bad fraction or draws, NotEnoughDataError
     when nothing can be tested, and BadRecordError for a bad item row.
@@ -478,5 +481,5 @@ def evaluate_cold_start(
     )
     frame = pd.DataFrame(report["results"])
     frame["recall@20 sd"] = frame["model"].map(report["recall_sd"])
-    frame.attrs.update({k: report[k] for k in ("cold_items", "users", "draws")})
+    frame.attrs.update({k: report[k] for k in ("cold_items", "chance", "users", "draws")})
     return frame
