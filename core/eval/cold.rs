@@ -522,13 +522,7 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
         is_valid[i as usize] = true;
     }
     let keep: Vec<usize> = (0..positives.len()).filter(|&r| !is_test[r]).collect();
-    let inner = Positives {
-        user: keep.iter().map(|&r| positives.user[r]).collect(),
-        item: keep.iter().map(|&r| positives.item[r]).collect(),
-        timestamp: keep.iter().map(|&r| positives.timestamp[r]).collect(),
-        n_users: positives.n_users,
-        n_items: positives.n_items,
-    };
+    let inner = positives.select(&keep);
     let inner_test: Vec<bool> = inner.item.iter().map(|&i| is_valid[i as usize]).collect();
     let inner_split = SplitData::new(&inner, &inner_test)?;
     let hidden: Vec<bool> = is_cold.iter().zip(&is_valid).map(|(c, v)| c | v).collect();

@@ -131,15 +131,8 @@ impl Fold {
                     .contains(&(positives.user[r], positives.item[r]))
             })
             .collect();
-        let pick = |column: &[u32]| keep.iter().map(|&r| column[r]).collect();
         (
-            Positives {
-                user: pick(&positives.user),
-                item: pick(&positives.item),
-                timestamp: keep.iter().map(|&r| positives.timestamp[r]).collect(),
-                n_users: positives.n_users,
-                n_items: positives.n_items,
-            },
+            positives.select(&keep),
             keep.iter().map(|&r| events[r]).collect(),
         )
     }

@@ -109,6 +109,18 @@ impl Positives {
     pub fn is_empty(&self) -> bool {
         self.user.is_empty()
     }
+
+    /// The positives at `rows`, in that order, over the same customers and
+    /// items. Panics if a row is out of range (callers pass rows of `self`).
+    pub(crate) fn select(&self, rows: &[usize]) -> Positives {
+        Positives {
+            user: rows.iter().map(|&r| self.user[r]).collect(),
+            item: rows.iter().map(|&r| self.item[r]).collect(),
+            timestamp: rows.iter().map(|&r| self.timestamp[r]).collect(),
+            n_users: self.n_users,
+            n_items: self.n_items,
+        }
+    }
 }
 
 /// How to hold out test interactions.
