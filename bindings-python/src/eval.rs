@@ -14,6 +14,25 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
 
+/// The settings both evaluations share.
+fn config(
+    als: Option<PyRef<'_, PyAls>>,
+    positive_kinds: Option<Vec<String>>,
+    min_value: Option<f64>,
+) -> EvalConfig {
+    let mut config = EvalConfig::default();
+    if let Some(als) = als {
+        config = config.als(als.core_params().clone());
+    }
+    if let Some(kinds) = positive_kinds {
+        config = config.positive_kinds(kinds);
+    }
+    if let Some(value) = min_value {
+        config = config.min_value(value);
+    }
+    config
+}
+
 /// Splits the log's positives, fits each model on the training part and scores
 /// the held-out part.
 ///
@@ -21,7 +40,8 @@ use std::collections::BTreeMap;
 ///     log: the EventLog.
 ///     split: "leave-last-out" (the last positive of each customer with at least
 ///         5), "temporal" (cut at the 80th percentile of time) or "random" (20 %, seed 0).
-///     models: model names: "popularity", "item-knn".
+///     models: model names: "popularity", "item-knn", "als".
+///     als: the ALS hyper-parameters of the "als" model (default ``maitre.ALS()``).
 ///     positive_kinds: kinds that count as positive; None: every kind with a
 ///         positive weight.
 ///     min_value: minimum value of a positive (e.g. 4.0 for ratings of 4 stars or more).
@@ -41,7 +61,8 @@ use std::collections::BTreeMap;
 ///     'popularity'
 #[pyfunction]
 #[pyo3(signature = (log, split = "leave-last-out", models = vec!["popularity".to_owned()],
-    positive_kinds = None, min_value = None, dataset = None))]
+    positive_kinds = None, min_value = None, dataset = None, als = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
     log: PyRef<'py, PyEventLog>,
@@ -50,16 +71,11 @@ pub fn evaluate<'py>(
     positive_kinds: Option<Vec<String>>,
     min_value: Option<f64>,
     dataset: Option<String>,
+    als: Option<PyRef<'py, PyAls>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut config = EvalConfig::default()
+    let mut config = config(als, positive_kinds, min_value)
         .split(split.parse::<Split>().map_err(to_py)?)
         .models(models);
-    if let Some(kinds) = positive_kinds {
-        config = config.positive_kinds(kinds);
-    }
-    if let Some(value) = min_value {
-        config = config.min_value(value);
-    }
     if let Some(name) = dataset {
         config = config.dataset(name);
     }
@@ -90,16 +106,7 @@ pub fn evaluate_cold_start<'py>(
     segments: Option<BTreeMap<String, usize>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let items = crate::recommend::items(&items)?;
-    let mut config = EvalConfig::default();
-    if let Some(als) = als {
-        config = config.als(als.core_params().clone());
-    }
-    if let Some(kinds) = positive_kinds {
-        config = config.positive_kinds(kinds);
-    }
-    if let Some(value) = min_value {
-        config = config.min_value(value);
-    }
+    let config = config(als, positive_kinds, min_value);
     let cold = ColdStartConfig {
         fraction,
         seed,

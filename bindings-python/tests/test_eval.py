@@ -92,3 +92,13 @@ def test_popularity_on_movielens_leave_last_out(movielens):
     assert report["dataset"] == "ml-100k"
     assert 900 <= report["users"] <= 943
     assert report["results"][0]["hr@10"] > 0.05
+
+
+def test_als_model_takes_its_hyper_parameters(shop):
+    args = dict(models=["popularity", "als"], positive_kinds=["purchase"])
+    frame = maitre.evaluate_frame(shop, als=maitre.ALS(factors=8, iterations=4, seed=1), **args)
+    assert list(frame["model"]) == ["popularity", "als"]
+    again = maitre.evaluate_frame(shop, als=maitre.ALS(factors=8, iterations=4, seed=1), **args)
+    assert frame.drop(columns="fit_seconds").equals(again.drop(columns="fit_seconds"))
+    other = maitre.evaluate_frame(shop, als=maitre.ALS(factors=32, iterations=4, seed=1), **args)
+    assert other.loc[1, "coverage@10"] != frame.loc[1, "coverage@10"]

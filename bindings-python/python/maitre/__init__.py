@@ -342,6 +342,7 @@ def evaluate_frame(
     positive_kinds: Optional[Sequence[str]] = None,
     min_value: Optional[float] = None,
     dataset: Optional[str] = None,
+    als: Optional[ALS] = None,
 ) -> "pandas.DataFrame":
     """``evaluate`` as a pandas DataFrame: one row per model, one column per metric.
 
@@ -363,6 +364,7 @@ def evaluate_frame(
         positive_kinds=_list(positive_kinds),
         min_value=min_value,
         dataset=dataset,
+        als=als,
     )
     frame = pd.DataFrame(report["results"])
     frame.attrs.update({k: v for k, v in report.items() if k != "results"})

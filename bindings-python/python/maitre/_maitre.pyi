@@ -75,6 +75,7 @@ def evaluate(
     positive_kinds: Optional[Sequence[str]] = None,
     min_value: Optional[float] = None,
     dataset: Optional[str] = None,
+    als: Optional[ALS] = None,
 ) -> Dict[str, Any]: ...
 
 def evaluate_cold_start(
