@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example evaluate -- [--data DIR] [--split leave-last-out|temporal|random]
 //!                                            [--size tiny|small|medium|large|N] [--seed N]
-//!                                            [--cold-start] [--json]
+//!                                            [--cold-start [--cold-lambda X]] [--json]
 //! ```
 //!
 //! On the synthetic storefront the models include `als+context`: ALS trained
@@ -18,7 +18,8 @@
 //!
 //! `--cold-start` adds a `cold_start` object: a tenth of the items is held out
 //! of training and placed from its attributes alone (see
-//! `maitre::eval::evaluate_cold_start`).
+//! `maitre::eval::evaluate_cold_start`); `--cold-lambda` sets the attribute
+//! map's ridge penalty (default: `ColdStartParams`'s, 100).
 //!
 //! With `--data DIR` it reads MovieLens 100K (RecBole atomic files) and follows the
 //! MovieLens protocol: ratings of 4 or more are the positives. Without it, it
@@ -27,7 +28,7 @@
 
 use maitre::catalog::Catalog;
 use maitre::datasets::{movielens, synthetic_storefront, Size};
-use maitre::embed::Als;
+use maitre::embed::{Als, ColdStartParams};
 use maitre::eval::{
     evaluate, evaluate_cold_start, evaluate_context, evaluate_recommend, ColdStartConfig,
     ColdStartReport, ContextReport, EvalConfig, EvalReport, Split, MODELS,
@@ -41,6 +42,8 @@ struct Args {
     size: Size,
     seed: u64,
     cold_start: bool,
+    /// The attribute map's ridge penalty, when not the default.
+    cold_lambda: Option<f64>,
     json: bool,
 }
 
@@ -51,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
         size: Size::Small,
         seed: 42,
         cold_start: false,
+        cold_lambda: None,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -62,6 +66,12 @@ fn parse_args() -> Result<Args, String> {
             "--size" => args.size = value()?.parse().map_err(|e| format!("{e}"))?,
             "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--cold-start" => args.cold_start = true,
+            "--cold-lambda" => {
+                let lambda = value()?
+                    .parse()
+                    .map_err(|e| format!("--cold-lambda: {e}"))?;
+                args.cold_lambda = Some(lambda);
+            }
             "--json" => args.json = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -87,6 +97,10 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 &config,
                 &ColdStartConfig {
                     segments: segments.cloned(),
+                    params: match args.cold_lambda {
+                        Some(lambda) => ColdStartParams::default().regularization(lambda),
+                        None => ColdStartParams::default(),
+                    },
                     ..ColdStartConfig::default()
                 },
             )?),
