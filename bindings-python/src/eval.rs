@@ -88,7 +88,8 @@ pub fn evaluate<'py>(
 /// bought them, from attributes alone (see `maitre.evaluate_cold_start`).
 ///
 /// `items` is a dict of columns as `Recommender.build` takes. Returns a dict:
-/// cold_items, users, results (one dict per ranker), recall_sd and draws.
+/// cold_items, chance, users, results (one dict per ranker), recall_sd and
+/// draws.
 #[pyfunction]
 #[pyo3(signature = (log, items, als = None, positive_kinds = None, min_value = None,
     fraction = 0.1, draws = 5, seed = 7, segments = None))]

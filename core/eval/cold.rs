@@ -19,8 +19,9 @@
 //!   (log) popularity — the best non-personalised guess from attributes, and
 //!   the baseline a personalised cold start has to beat;
 //! - `als+attributes+popularity`: `u·v + β·popularity` from `als+attributes`
-//!   and `attribute-popularity`, with β chosen on a validation split that holds out a further
-//!   share of the warm items the same way (the test is never looked at);
+//!   and `attribute-popularity`, with β chosen on a validation split that
+//!   holds out a further share of the warm items the same way (the test is
+//!   never looked at);
 //! - `popularity (oracle)`: the cold items' popularity counted on the test
 //!   itself. No real system has it (the items are new); it is an upper bound on
 //!   what any non-personalised ranking could do, so beating it is a strong claim;
@@ -28,8 +29,8 @@
 //!   segments are given ([`ColdStartConfig::segments`], the synthetic
 //!   storefront's taste clusters). A cold item scores the training positives
 //!   that customers of the same segment have on warm items of its (category,
-//!   price band) cell, per item of the cell not held out. No live system knows its
-//!   customers' true segments; it is a reference for how far attributes carry
+//!   price band) cell, per item of the cell not held out. No live system
+//!   knows its customers' true segments; it is a reference for how far attributes carry
 //!   a ranking when each customer's taste is known exactly (the items of a
 //!   cell are the same to it), not a bound. Its segments are looked up like
 //!   any customer id (an alias finds its customer); ids the log does not know
@@ -39,9 +40,9 @@
 //! does: everything except the events on the held-out items, which a live
 //! system would not have before they launch. On the small synthetic
 //! storefront that is what lifts the attribute vectors past twice attribute
-//! popularity: a
-//! customer's few purchases place their taste poorly, their views place it
-//! well (recall@20 0.600 → 0.818 on the small storefront).
+//! popularity: a customer's few purchases place their taste poorly, their
+//! views place it well (recall@20 0.600 at commit 1bcb30b, which fitted on
+//! positives only, → 0.818).
 //!
 //! One draw of cold items is not enough to compare them: item popularity is
 //! Zipf-like, so a draw that happens to hold out one best-seller has that item
@@ -169,23 +170,23 @@ struct SegmentReference<'a> {
 }
 
 impl<'a> SegmentReference<'a> {
-    /// Counts the training positives of each segment on each cell's warm
-    /// items, per warm item of the cell.
-    fn fit(split: &SplitData, is_cold: &[bool], cell: Vec<usize>, segment: &'a [usize]) -> Self {
+    /// Counts each segment's training positives (`train`) on each cell, per
+    /// item of the cell that is not held out.
+    fn fit(train: &Csr, is_cold: &[bool], cell: Vec<usize>, segment: &'a [usize]) -> Self {
         let n_cells = cell.iter().max().map_or(0, |c| c + 1);
         let n_segments = segment.iter().max().map_or(0, |s| s + 1);
         let mut table = vec![vec![0f32; n_cells]; n_segments];
-        for u in 0..split.train.n_rows() as u32 {
-            for &i in split.train.row(u).0 {
+        for u in 0..train.n_rows() as u32 {
+            for &i in train.row(u).0 {
                 table[segment[u as usize]][cell[i as usize]] += 1.0;
             }
         }
-        let mut warm_in_cell = vec![0f32; n_cells];
+        let mut kept_in_cell = vec![0f32; n_cells];
         for (i, _) in is_cold.iter().enumerate().filter(|(_, &c)| !c) {
-            warm_in_cell[cell[i]] += 1.0;
+            kept_in_cell[cell[i]] += 1.0;
         }
         for row in &mut table {
-            for (t, &n) in row.iter_mut().zip(&warm_in_cell) {
+            for (t, &n) in row.iter_mut().zip(&kept_in_cell) {
                 *t /= n.max(1.0);
             }
         }
@@ -201,9 +202,8 @@ impl Scorer for SegmentReference<'_> {
     fn score(&self, user: u32, _history: &[u32], out: &mut [f32]) {
         let row = &self.table[self.segment[user as usize]];
         for (i, o) in out.iter_mut().enumerate() {
-            // Items of a cell tie by construction; the hash keeps item order
-            // (popularity order in the synthetic generator) out of it.
-            *o = row[self.cell[i]] + 1e-4 * tie_breaker(i as u64);
+            // Items of a cell tie by construction.
+            *o = row[self.cell[i]] + tie(i);
         }
     }
 }
@@ -317,21 +317,24 @@ fn place(
     })
 }
 
-/// A fixed pseudo-random number in [0, 1) per item (SplitMix64).
-fn tie_breaker(i: u64) -> f32 {
-    (crate::hash::mix(i.wrapping_add(crate::hash::GOLDEN)) >> 40) as f32 / (1u64 << 24) as f32
+/// A fixed pseudo-random offset in [0, 1e-4) per item (SplitMix64), added to
+/// scores that tie. Ties must not be broken by item index: the synthetic
+/// generator numbers products in popularity order, which would leak the
+/// answer into the ranking.
+fn tie(i: usize) -> f32 {
+    let unit = (crate::hash::mix((i as u64).wrapping_add(crate::hash::GOLDEN)) >> 40) as f32
+        / (1u64 << 24) as f32;
+    1e-4 * unit
 }
 
-/// A fixed ranking by `popularity`. Items with the same attributes get the
-/// same prediction; ties must not be broken by item index, as the synthetic
-/// generator numbers products in popularity order, which would leak the
-/// answer into the baseline. A hash breaks them instead.
+/// A fixed ranking by `popularity`; items with the same attributes get the
+/// same prediction, and [`tie`] orders them.
 fn with_ties_broken(popularity: &[f32]) -> Fixed {
     Fixed(
         popularity
             .iter()
             .enumerate()
-            .map(|(i, p)| p + 1e-4 * tie_breaker(i as u64))
+            .map(|(i, p)| p + tie(i))
             .collect(),
     )
 }
@@ -404,11 +407,11 @@ pub fn evaluate_cold_start(
         None => None,
         Some(known) => {
             let mut dense = BTreeMap::new();
-            let none = known
-                .values()
-                .collect::<std::collections::BTreeSet<_>>()
-                .len();
-            let mut segment = vec![none; identities.len()];
+            for label in known.values() {
+                let next = dense.len();
+                dense.entry(label).or_insert(next);
+            }
+            let mut segment = vec![dense.len(); identities.len()];
             for (id, label) in known {
                 let customer =
                     identities
@@ -417,8 +420,7 @@ pub fn evaluate_cold_start(
                             what: "customer",
                             id: id.clone(),
                         })?;
-                let next = dense.len();
-                segment[customer as usize] = *dense.entry(label).or_insert(next);
+                segment[customer as usize] = dense[label];
             }
             Some(segment)
         }
@@ -577,7 +579,7 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
     Popularity::fit(&split.train).score(0, &[], &mut trained);
     let popularity_baseline = with_ties_broken(&trained);
     let segment_reference =
-        segments.map(|s| SegmentReference::fit(&split, &is_cold, attribute_cells(items), s));
+        segments.map(|s| SegmentReference::fit(&split.train, &is_cold, attribute_cells(items), s));
     let als = Blend {
         placed: &placed,
         items: &placed.items,
