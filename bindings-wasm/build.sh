@@ -26,8 +26,9 @@ wasm-bindgen "$wasm" --target nodejs --out-dir "$here/pkg-node" --out-name maitr
 # The package is "type": "module"; the nodejs build is CommonJS.
 echo '{"type":"commonjs"}' > "$here/pkg-node/package.json"
 
-# Shrink with wasm-opt only if it comes from npm binaryen (Debian's binaryen
-# breaks wasm-bindgen output; see shared/TOOLCHAIN.md).
+# Shrink with wasm-opt only if it comes from npm binaryen: Debian 12's
+# binaryen (version 108) silently breaks wasm-bindgen's output (its externref
+# table), so never install it for this.
 opt="$here/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
   features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext

@@ -26,7 +26,8 @@ wasm-bindgen --version
 step "chromium"
 if [ ! -x /usr/bin/chromium ]; then
   sudo_ apt-get update
-  sudo_ apt-get install -y chromium
+  # Without the recommends: they pull in systemd, avahi and samba libraries.
+  sudo_ apt-get install -y --no-install-recommends chromium
 fi
 /usr/bin/chromium --version
 

@@ -206,9 +206,9 @@ pub enum Error {
     /// A long operation was stopped by its progress callback.
     #[error("cancelled by the progress callback")]
     Cancelled,
-    /// A file that does not exist.
-    #[error("file not found: {}", path.display())]
-    FileNotFound { path: PathBuf },
+    /// A file that does not exist; `hint`, when set, says how to get it.
+    #[error("file not found: {}{}", path.display(), hint.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    FileNotFound { path: PathBuf, hint: Option<String> },
     /// An artifact that cannot be read; `path` is set when it came from a file.
     #[error("artifact{}: {problem}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
     Artifact {
@@ -236,7 +236,7 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         let path = path.into();
         if source.kind() == std::io::ErrorKind::NotFound {
-            Error::FileNotFound { path }
+            Error::FileNotFound { path, hint: None }
         } else {
             Error::Io { path, source }
         }
@@ -294,6 +294,7 @@ mod tests {
             Error::Cancelled,
             Error::FileNotFound {
                 path: PathBuf::from("f"),
+                hint: None,
             },
             Error::Io {
                 path: PathBuf::from("f"),

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The model and recommender are built exactly as the Python bench builds
-//! them (`maitre.ALS(seed=0)` defaults: 64 factors, 15 iterations; no item
+//! them (`maitre.ALS(seed=0)` defaults: 16 factors, 15 iterations; no item
 //! table; the cold-start map learned; the default index), for users "1" to
 //! "943" in that order. Prints one JSON object: the timings in milliseconds
 //! (every repeat, median, min) and the first user's list, so the bench can
@@ -46,10 +46,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
-    let dir = data
-        .map(Into::into)
-        .or_else(movielens::find_dir)
-        .ok_or("MovieLens 100K not found: pass --data DIR or set MAITRE_ML100K")?;
+    let dir = movielens::locate(data.as_deref().map(std::path::Path::new))?;
     let mut log = movielens::load(&dir)?.log;
     let matrix = Interactions::build(&log, &InteractionConfig::default())?;
     let model = Als::params().seed(0).fit(&matrix)?;

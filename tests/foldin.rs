@@ -33,8 +33,7 @@ fn fit(train: &Csr) -> AlsModel {
 
 #[test]
 fn folded_in_customers_keep_97_percent_of_ndcg() {
-    let dir = movielens::find_dir()
-        .expect("MovieLens 100K not found: set MAITRE_ML100K or run scripts/fetch-movielens.sh");
+    let dir = movielens::locate(None).unwrap_or_else(|e| panic!("{e}"));
     let ml = movielens::load(dir).unwrap();
     let positives = Positives::from_log(&ml.log, Some(&["rating".into()]), Some(4.0)).unwrap();
     let split = Split::LeaveLastOut { min_positives: 5 }

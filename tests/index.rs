@@ -176,9 +176,7 @@ mod hnsw {
         use maitre::datasets::movielens;
         use maitre::embed::Als;
         use maitre::eval::{Positives, Split};
-        let dir = movielens::find_dir().expect(
-            "MovieLens 100K not found: set MAITRE_ML100K or run scripts/fetch-movielens.sh",
-        );
+        let dir = movielens::locate(None).unwrap_or_else(|e| panic!("{e}"));
         let ml = movielens::load(dir).unwrap();
         let positives = Positives::from_log(&ml.log, Some(&["rating".into()]), Some(4.0)).unwrap();
         let train = Split::LeaveLastOut { min_positives: 5 }

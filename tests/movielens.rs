@@ -1,15 +1,11 @@
 //! MovieLens 100K through the whole foundation. These tests need the data and
-//! fail (never skip) without it: run `scripts/fetch-movielens.sh` or set
-//! `MAITRE_ML100K` when `../shared/data/ml-100k` is not beside the checkout.
+//! fail (never skip) without it; the failure says how to get it.
 
 use maitre::datasets::movielens::{self, MovieLens};
 use maitre::eval::{evaluate, lower_quantile, EvalConfig, Positives, Split};
 
 fn data() -> MovieLens {
-    let dir = movielens::find_dir().expect(
-        "MovieLens 100K not found: set MAITRE_ML100K, place it at ../shared/data/ml-100k, \
-         or run scripts/fetch-movielens.sh",
-    );
+    let dir = movielens::locate(None).unwrap_or_else(|e| panic!("{e}"));
     movielens::load(&dir).expect("loads")
 }
 

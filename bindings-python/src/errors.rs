@@ -168,7 +168,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             set("expected", expected.into_pyobject(py)?.into_any())?;
             set("got", got.into_pyobject(py)?.into_any())?;
         }
-        Error::FileNotFound { path } => {
+        Error::FileNotFound { path, .. } => {
             set("filename", path.into_pyobject(py)?.into_any())?;
             set("errno", 2i32.into_pyobject(py)?.into_any())?; // ENOENT
         }
@@ -203,24 +203,4 @@ fn bad_row_attributes(exc: &Bound<'_, PyAny>, row: &BadRow) -> PyResult<()> {
     exc.setattr("problem", code.into_pyobject(py)?)?;
     exc.setattr("detail", detail.into_pyobject(py)?)?;
     Ok(())
-}
-
-/// A `MaitreFileNotFoundError` for a file the binding looked for itself.
-pub fn file_not_found(message: String) -> PyErr {
-    Python::attach(|py| {
-        let class = classes(py)?
-            .get(
-                CLASSES
-                    .iter()
-                    .position(|c| c.1 == "FileNotFound")
-                    .unwrap_or(0),
-            )
-            .map(|c| c.clone_ref(py))
-            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no exception classes"))?;
-        let exc = class.bind(py).call1((message,))?;
-        exc.setattr("errno", 2)?;
-        exc.setattr("filename", py.None())?;
-        Ok::<_, PyErr>(PyErr::from_value(exc))
-    })
-    .unwrap_or_else(|e| e)
 }

@@ -77,17 +77,6 @@ impl SizeArg {
     }
 }
 
-/// The MovieLens directory: `path`, or where the core looks.
-fn movielens_dir(path: Option<PathBuf>) -> PyResult<PathBuf> {
-    path.or_else(maitre::datasets::movielens::find_dir)
-        .ok_or_else(|| {
-            crate::errors::file_not_found(format!(
-                "MovieLens 100K not found: set {} to the directory holding ml-100k.inter",
-                maitre::datasets::movielens::ENV_VAR
-            ))
-        })
-}
-
 /// The synthetic storefront's catalogue, as columns (see
 /// `maitre.synthetic_catalog`): item `i` is the log's item `i`.
 #[pyfunction]
@@ -97,6 +86,13 @@ pub fn synthetic_catalog(py: Python<'_>, seed: u64, size: SizeArg) -> PyResult<B
     let shop =
         pool::detach(py, || maitre::datasets::synthetic_storefront(seed, size))?.map_err(to_py)?;
     crate::recommend::item_columns(py, shop.catalog.items())
+}
+
+/// Where MovieLens 100K is (see `maitre.movielens_dir`): the core resolves it.
+#[pyfunction]
+#[pyo3(signature = (path = None))]
+pub fn movielens_dir(path: Option<PathBuf>) -> PyResult<PathBuf> {
+    maitre::datasets::movielens::locate(path.as_deref()).map_err(to_py)
 }
 
 /// MovieLens 100K's movies, as columns (see `maitre.load_movielens_catalog`).

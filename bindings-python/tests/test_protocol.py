@@ -6,7 +6,6 @@ match to floating-point precision. It fails (never skips) without the data.
 """
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +14,10 @@ import pytest
 
 import maitre
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def data_dir() -> Path:
-    candidates = [os.environ.get("MAITRE_ML100K"), ROOT / "../shared/data/ml-100k", ROOT / "data/ml-100k"]
-    for c in candidates:
-        if c and (Path(c) / "ml-100k.inter").is_file():
-            return Path(c)
-    raise FileNotFoundError("MovieLens 100K not found: set MAITRE_ML100K or run scripts/fetch-movielens.sh")
+    return maitre.movielens_dir()
 
 
 def read(name: str) -> pd.DataFrame:

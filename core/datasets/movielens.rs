@@ -68,9 +68,16 @@ impl MovieLens {
     pub const POSITIVE_MIN_RATING: f64 = 4.0;
 }
 
+/// How to get the data, for every "not found" the loader reports.
+pub const HINT: &str = "run `bash scripts/fetch-movielens.sh` in the maitre repository \
+(it fills data/ml-100k), or set MAITRE_ML100K to a directory holding ml-100k.inter";
+
 /// Finds the data directory: `$MAITRE_ML100K`, else `shared/data/ml-100k` beside
-/// the checkout (`../shared/…` from the repository root or any folder in it), else
-/// `data/ml-100k` in the repository (where the fetch script puts it).
+/// the checkout (`../shared/…` from the working directory or any folder above
+/// it), else `data/ml-100k` in the repository (where the fetch script puts it),
+/// searched the same way from the working directory and then from this
+/// crate's own source folder. This is the one place the data directory is
+/// resolved: the examples, tests and Python package all call it.
 pub fn find_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(ENV_VAR) {
         return Some(PathBuf::from(dir));
@@ -92,9 +99,38 @@ pub fn find_dir() -> Option<PathBuf> {
     None
 }
 
+/// The data directory: `dir` when given, else [`find_dir`]'s; either way it
+/// must hold `ml-100k.inter`, or the error says how to get the data.
+///
+/// ```
+/// use maitre::datasets::movielens;
+/// let err = movielens::locate(Some("/nonexistent".as_ref())).unwrap_err();
+/// assert!(err.to_string().contains("scripts/fetch-movielens.sh"), "{err}");
+/// ```
+pub fn locate(dir: Option<&Path>) -> Result<PathBuf> {
+    let not_found = |path: PathBuf| Error::FileNotFound {
+        path,
+        hint: Some(HINT.to_owned()),
+    };
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => find_dir().ok_or_else(|| {
+            not_found(PathBuf::from(
+                "ml-100k.inter (in $MAITRE_ML100K, ../shared/data/ml-100k or data/ml-100k)",
+            ))
+        })?,
+    };
+    let inter = dir.join("ml-100k.inter");
+    match inter.is_file() {
+        true => Ok(dir),
+        false => Err(not_found(inter)),
+    }
+}
+
 /// Loads the three atomic files from `dir`.
 pub fn load(dir: impl AsRef<Path>) -> Result<MovieLens> {
-    let dir = dir.as_ref();
+    let dir = locate(Some(dir.as_ref()))?;
+    let dir = dir.as_path();
     let movies = read_table(&dir.join("ml-100k.item"), &["item_id"], |row| {
         Ok(Movie {
             id: row.text("item_id")?,
@@ -184,7 +220,13 @@ fn read_table<T>(
     required: &[&str],
     mut parse: impl FnMut(&AtomicRow<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| match Error::io(path, e) {
+        Error::FileNotFound { path, .. } => Error::FileNotFound {
+            path,
+            hint: Some(HINT.to_owned()),
+        },
+        other => other,
+    })?;
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
     let names: Vec<String> = header
@@ -275,8 +317,9 @@ mod tests {
     }
 
     #[test]
-    fn missing_directory_is_file_not_found() {
+    fn missing_directory_is_file_not_found_and_says_how_to_get_it() {
         let err = load("/nonexistent/ml-100k").unwrap_err();
         assert!(matches!(err, Error::FileNotFound { .. }), "{err}");
+        assert!(err.to_string().contains("fetch-movielens.sh"), "{err}");
     }
 }

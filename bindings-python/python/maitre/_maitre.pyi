@@ -76,6 +76,7 @@ def evaluate(
     min_value: Optional[float] = None,
     dataset: Optional[str] = None,
     als: Optional[ALS] = None,
+    items: Optional[Dict[str, list]] = None,
 ) -> Dict[str, Any]: ...
 
 def evaluate_cold_start(
@@ -91,17 +92,18 @@ def evaluate_cold_start(
 ) -> Dict[str, Any]: ...
 def synthetic_catalog(seed: int = 0, size: Union[str, int] = "tiny") -> Dict[str, list]: ...
 def movielens_catalog(path: Optional[_Path] = None) -> Dict[str, list]: ...
+def movielens_dir(path: Optional[_Path] = None) -> str: ...
 
 class ALS:
     """Implicit ALS hyper-parameters, checked by the core."""
 
     def __init__(
         self,
-        factors: int = 64,
+        factors: int = 16,
         iterations: int = 15,
-        regularization: float = 0.01,
+        regularization: float = 10.0,
         regularization_exponent: float = 0.0,
-        alpha: float = 1.0,
+        alpha: float = 0.5,
         confidence: str = "linear",
         epsilon: float = 1.0,
         unobserved_weight: float = 1.0,
