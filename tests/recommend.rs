@@ -297,3 +297,31 @@ fn a_huge_k_returns_the_whole_eligible_catalogue() {
         .count();
     assert_eq!(list.len(), offers);
 }
+
+#[test]
+fn reasons_cite_only_products_and_content() {
+    // Customers of the synthetic storefront view and click e-mailed offers; an
+    // offer is never the "because" of a recommendation.
+    let (rec, items) = &*SHOP;
+    let taste: HashSet<&str> = items
+        .iter()
+        .filter(|i| matches!(i.kind, ItemKind::Product | ItemKind::Content))
+        .map(|i| i.id.as_str())
+        .collect();
+    let mut cited = 0;
+    for customer in customer_ids().iter().take(200) {
+        for r in rec
+            .recommend(&Request::new(10).customer(customer.clone()))
+            .unwrap()
+        {
+            if let Reason::Because { items } = &r.reason {
+                cited += items.len();
+                assert!(
+                    items.iter().all(|i| taste.contains(i.as_str())),
+                    "{items:?}"
+                );
+            }
+        }
+    }
+    assert!(cited > 100, "only {cited} items cited");
+}

@@ -17,7 +17,7 @@ mod store;
 
 pub use rules::{Boost, Diversity, Field, Filters, Predicate, Rotation};
 
-use crate::catalog::{Catalog, Item};
+use crate::catalog::{Catalog, Item, ItemKind};
 use crate::embed::{AlsModel, AttributeVectors, ContextVectors, Factors};
 use crate::error::{Error, Result};
 use crate::events::{EventKinds, EventLog};
@@ -793,12 +793,19 @@ impl Recommender {
     }
 
     /// The history items that pull `item` up most (positive weight × inner
-    /// product), strongest first.
+    /// product), strongest first. Only products and content are evidence of
+    /// taste: "because of a 10 % voucher" or "because of a call-back" explains
+    /// nothing to a customer, even when the vectors agree.
     fn explain(&self, item: u32, seen: &[Seen]) -> Reason {
         let v = self.model.items.row(item);
+        let is_taste = |i: u32| {
+            self.catalog
+                .item(i)
+                .is_some_and(|it| matches!(it.kind, ItemKind::Product | ItemKind::Content))
+        };
         let mut pulls: Vec<(f32, u32)> = seen
             .iter()
-            .filter(|e| e.1 > 0.0 && e.0 != item)
+            .filter(|e| e.1 > 0.0 && e.0 != item && is_taste(e.0))
             .map(|e| (e.1 * crate::embed::dot(self.model.items.row(e.0), v), e.0))
             .filter(|p| p.0 > 0.0)
             .collect();
