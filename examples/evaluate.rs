@@ -1,7 +1,7 @@
 //! Offline evaluation of every model on one data set and split.
 //!
 //! ```text
-//! cargo run --release --example evaluate -- [--data DIR] [--split leave-last-out|temporal|random]
+//! cargo run --release --example evaluate -- [--movielens | --data DIR] [--split leave-last-out|temporal|random]
 //!                                            [--size tiny|small|medium|large|N] [--seed N]
 //!                                            [--cold-start [--cold-lambda X]] [--json]
 //! ```
@@ -12,7 +12,7 @@
 //! context-free twin is reported as `als (all events)`, and the `context`
 //! object repeats both on the visits where context matters by construction.
 //!
-//! Every data set also gets `recommend (als + rules)`: the serving path, with
+//! Every data set also gets `recommend`: the serving path, with
 //! ALS trained on every event kind and lists from `Recommender::recommend`
 //! under the default rules (see `maitre::eval::evaluate_recommend`).
 //!
@@ -21,23 +21,27 @@
 //! `maitre::eval::evaluate_cold_start`); `--cold-lambda` sets the attribute
 //! map's ridge penalty (default: `ColdStartParams`'s, 100).
 //!
-//! With `--data DIR` it reads MovieLens 100K (RecBole atomic files) and follows the
+//! With `--movielens` it reads MovieLens 100K (RecBole atomic files) from where
+//! `maitre::datasets::movielens::find_dir` finds it (`$MAITRE_ML100K`,
+//! `../shared/data/ml-100k`, or `data/ml-100k` after `bash
+//! scripts/fetch-movielens.sh`); `--data DIR` names the directory. Either follows the
 //! MovieLens protocol: ratings of 4 or more are the positives. Without it, it
 //! generates a synthetic storefront and evaluates next-purchase prediction. The
 //! last line of output is one JSON object (the evaluation contract), alone with `--json`.
 
 use maitre::catalog::Catalog;
 use maitre::datasets::{movielens, synthetic_storefront, Size};
-use maitre::embed::{Als, ColdStartParams};
+use maitre::embed::ColdStartParams;
 use maitre::eval::{
-    evaluate, evaluate_cold_start, evaluate_context, evaluate_recommend, ColdStartConfig,
-    ColdStartReport, ContextReport, EvalConfig, EvalReport, Split, MODELS,
+    evaluate, evaluate_cold_start, evaluate_context, ColdStartConfig, ColdStartReport,
+    ContextReport, EvalConfig, EvalReport, Split, MODELS,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 struct Args {
-    data: Option<String>,
+    /// MovieLens 100K: `Some(None)` to look where the loader looks.
+    data: Option<Option<String>>,
     split: Split,
     size: Size,
     seed: u64,
@@ -61,7 +65,8 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--data" => args.data = Some(value()?),
+            "--data" => args.data = Some(Some(value()?)),
+            "--movielens" => args.data = Some(None),
             "--split" => args.split = value()?.parse().map_err(|e| format!("{e}"))?,
             "--size" => args.size = value()?.parse().map_err(|e| format!("{e}"))?,
             "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
@@ -106,15 +111,12 @@ fn run(args: &Args) -> maitre::Result<Reports> {
             )?),
             false => None,
         };
-        let mut report = evaluate(log, &config)?;
-        report
-            .results
-            .push(evaluate_recommend(log, catalog, &config)?);
+        let report = evaluate(log, &config.catalog(catalog.clone()))?;
         Ok((report, cold, None))
     };
     match &args.data {
         Some(dir) => {
-            let ml = movielens::load(dir)?;
+            let ml = movielens::load(movielens::locate(dir.as_deref().map(AsRef::as_ref))?)?;
             let config = EvalConfig::default()
                 .dataset("ml-100k")
                 .split(args.split)
@@ -132,10 +134,6 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 ))
                 .split(args.split)
                 .positive_kinds(["purchase"])
-                // Chosen on the validation split of `evaluate_context` among 1, 5
-                // and 20: views dominate the all-event matrix, and a larger α
-                // lets purchases and carts count.
-                .als(Als::params().alpha(5.0))
                 .models(MODELS);
             let (mut report, cold, _) = both(
                 &shop.log,

@@ -40,8 +40,14 @@ fn config(
 ///     log: the EventLog.
 ///     split: "leave-last-out" (the last positive of each customer with at least
 ///         5), "temporal" (cut at the 80th percentile of time) or "random" (20 %, seed 0).
-///     models: model names: "popularity", "item-knn", "als".
-///     als: the ALS hyper-parameters of the "als" model (default ``maitre.ALS()``).
+///     models: model names: "popularity", "item-knn", "als" (ALS on the
+///         positives alone, the protocol's model) and "recommend" (the
+///         recommender as it serves: ALS on every event kind, the default
+///         rules, lists from ``Recommender.recommend``).
+///     als: the ALS hyper-parameters of "als" and "recommend" (default ``maitre.ALS()``).
+///     items: the catalogue "recommend" serves from, as columns
+///         (``Recommender.build``'s ``items``); None: every item of the log,
+///         as a product in stock.
 ///     positive_kinds: kinds that count as positive; None: every kind with a
 ///         positive weight.
 ///     min_value: minimum value of a positive (e.g. 4.0 for ratings of 4 stars or more).
@@ -61,7 +67,7 @@ fn config(
 ///     'popularity'
 #[pyfunction]
 #[pyo3(signature = (log, split = "leave-last-out", models = vec!["popularity".to_owned()],
-    positive_kinds = None, min_value = None, dataset = None, als = None))]
+    positive_kinds = None, min_value = None, dataset = None, als = None, items = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -72,6 +78,7 @@ pub fn evaluate<'py>(
     min_value: Option<f64>,
     dataset: Option<String>,
     als: Option<PyRef<'py, PyAls>>,
+    items: Option<Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let mut config = config(als, positive_kinds, min_value)
         .split(split.parse::<Split>().map_err(to_py)?)
@@ -79,8 +86,19 @@ pub fn evaluate<'py>(
     if let Some(name) = dataset {
         config = config.dataset(name);
     }
+    let items = items
+        .map(|items| crate::recommend::items(&items))
+        .transpose()?;
     let log = &log.inner;
-    let report = pool::detach(py, || core_evaluate(log, &config))?.map_err(to_py)?;
+    let report = pool::detach(py, || match items {
+        Some(items) => {
+            let mut log = log.clone();
+            let catalog = Catalog::aligned(&mut log, items)?;
+            core_evaluate(&log, &config.catalog(catalog))
+        }
+        None => core_evaluate(log, &config),
+    })?
+    .map_err(to_py)?;
     to_python(py, &report)
 }
 

@@ -19,9 +19,10 @@ mod split;
 
 pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport};
 pub use context::{evaluate_context, ContextReport, BLEND_GRID, SESSION_GAP};
-pub use serve::evaluate_recommend;
+pub use serve::{evaluate_recommend, training_log};
 pub use split::{lower_quantile, Positives, Split, SplitData};
 
+use crate::catalog::{Catalog, Item};
 use crate::embed::{AlsModel, AlsParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
@@ -42,8 +43,9 @@ impl Scorer for AlsModel {
     }
 }
 
-/// The models [`evaluate`] knows by name.
-pub const MODELS: [&str; 3] = ["popularity", "item-knn", "als"];
+/// The models [`evaluate`] knows by name. `recommend` is the recommender as
+/// it serves (see [`evaluate_recommend`]).
+pub const MODELS: [&str; 4] = ["popularity", "item-knn", "als", "recommend"];
 
 /// The cut-offs every evaluation reports.
 pub const CUTOFFS: [usize; 2] = [10, 20];
@@ -73,12 +75,15 @@ pub struct EvalConfig {
     pub positive_kinds: Option<Vec<String>>,
     /// Minimum value (e.g. rating ≥ 4) for a positive.
     pub min_value: Option<f64>,
-    /// Models to run, by name: `popularity`, `item-knn`, `als`.
+    /// Models to run, by name: `popularity`, `item-knn`, `als`, `recommend`.
     pub models: Vec<String>,
     /// Neighbours per item for `item-knn`.
     pub knn_neighbours: usize,
-    /// Parameters of `als`.
+    /// Parameters of `als`, and of the ALS inside `recommend`.
     pub als: AlsParams,
+    /// The catalogue `recommend` serves from, aligned with the log; `None`:
+    /// every item of the log, as a product in stock.
+    pub catalog: Option<Catalog>,
 }
 
 impl Default for EvalConfig {
@@ -91,6 +96,7 @@ impl Default for EvalConfig {
             models: vec!["popularity".into(), "item-knn".into()],
             knn_neighbours: baselines::ItemKnn::DEFAULT_NEIGHBOURS,
             als: AlsParams::default(),
+            catalog: None,
         }
     }
 }
@@ -114,6 +120,13 @@ impl EvalConfig {
     #[must_use]
     pub fn positive_kinds<S: Into<String>>(mut self, kinds: impl IntoIterator<Item = S>) -> Self {
         self.positive_kinds = Some(kinds.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the catalogue `recommend` serves from (aligned with the log).
+    #[must_use]
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
         self
     }
 
@@ -186,6 +199,20 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
     let split = config.split.apply(&positives, log.timestamp_column())?;
     let mut results = Vec::new();
     for model in &config.models {
+        if model == "recommend" {
+            let catalog = match &config.catalog {
+                Some(catalog) => catalog.clone(),
+                None => Catalog::from_aligned(
+                    log.items()
+                        .names()
+                        .iter()
+                        .map(|n| Item::new(n.clone()))
+                        .collect(),
+                ),
+            };
+            results.push(evaluate_recommend(log, &catalog, config)?);
+            continue;
+        }
         let started = web_time::Instant::now();
         let scorer: Box<dyn Scorer> = match model.as_str() {
             "popularity" => Box::new(baselines::Popularity::fit(&split.train)),

@@ -31,6 +31,39 @@ impl Scorer for Lists {
     }
 }
 
+/// The events a live system would have had before `config`'s split: the log
+/// without the held-out positives and, for each tested customer, without
+/// anything from their first held-out positive on. It is what
+/// [`evaluate_recommend`] trains on, and the place to carve a validation
+/// split from (evaluating on it never touches the test).
+///
+/// ```
+/// use maitre::datasets::{synthetic_storefront, Size};
+/// use maitre::eval::{training_log, EvalConfig};
+/// let shop = synthetic_storefront(1, Size::Tiny)?;
+/// let config = EvalConfig::default().positive_kinds(["purchase"]);
+/// let train = training_log(&shop.log, &config)?;
+/// assert!(train.len() < shop.log.len());
+/// assert_eq!(train.items().len(), shop.log.items().len()); // still aligned with the catalogue
+/// # Ok::<(), maitre::Error>(())
+/// ```
+pub fn training_log(log: &EventLog, config: &EvalConfig) -> Result<EventLog> {
+    split_log(log, config).map(|(_, train)| train)
+}
+
+fn split_log(log: &EventLog, config: &EvalConfig) -> Result<(Fold, EventLog)> {
+    let identities = log.identities();
+    let (positives, events) =
+        Positives::from_log_with_events(log, config.positive_kinds.as_deref(), config.min_value)?;
+    let fold = Fold::new(log, &positives, &events, config, 0)?;
+    let times = log.timestamp_column();
+    let train = log.subset(|e| {
+        let user = identities.customer_of(log.customer_column()[e]);
+        !fold.hides(user, log.item_column()[e], times[e])
+    });
+    Ok((fold, train))
+}
+
 /// Evaluates the recommend path on `config`'s split (same positives, same
 /// tested customers as [`super::evaluate`]). `catalog` must be aligned with
 /// `log`.
@@ -47,15 +80,8 @@ pub fn evaluate_recommend(
         });
     }
     let identities = log.identities();
-    let (positives, events) =
-        Positives::from_log_with_events(log, config.positive_kinds.as_deref(), config.min_value)?;
-    let fold = Fold::new(log, &positives, &events, config, 0)?;
+    let (fold, train) = split_log(log, config)?;
     let started = web_time::Instant::now();
-    let times = log.timestamp_column();
-    let train = log.subset(|e| {
-        let user = identities.customer_of(log.customer_column()[e]);
-        !fold.hides(user, log.item_column()[e], times[e])
-    });
     let matrix = Interactions::build(&train, &InteractionConfig::default())?;
     let model = config.als.fit(&matrix)?;
     let rec = Recommender::build(&train, catalog, model, &BuildOptions::default())?;
@@ -72,7 +98,7 @@ pub fn evaluate_recommend(
         })
         .collect::<Result<HashMap<u32, Vec<u32>>>>()?;
     Ok(ModelResult {
-        model: "recommend (als + rules)".into(),
+        model: "recommend".into(),
         metrics: score_split(&fold.split, &Lists(lists)),
         fit_seconds,
     })

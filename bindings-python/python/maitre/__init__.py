@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Union
 
 from . import _frames
@@ -32,7 +33,6 @@ from ._maitre import (
     MissingColumnError,
     NotEnoughDataError,
     UnknownIdError,
-    evaluate,
 )
 from ._recommend import ALS, Recommender, _items
 
@@ -48,6 +48,7 @@ __all__ = [
     "EventLog",
     "synthetic_storefront",
     "load_movielens",
+    "movielens_dir",
     "synthetic_catalog",
     "load_movielens_catalog",
     "evaluate",
@@ -317,6 +318,25 @@ def synthetic_storefront(seed: int = 0, size: Union[str, int] = "tiny") -> Event
     return EventLog.synthetic_storefront(seed, size)
 
 
+def movielens_dir(path: Optional[PathLike] = None) -> Path:
+    """The directory holding MovieLens 100K (RecBole's atomic files).
+
+    Parameters:
+        path: a directory to check; None looks where every maitre loader looks:
+            ``$MAITRE_ML100K``, then ``shared/data/ml-100k`` beside the checkout,
+            then ``data/ml-100k`` (filled by ``bash scripts/fetch-movielens.sh``),
+            from the working directory up.
+
+    Raises MaitreFileNotFoundError (a FileNotFoundError) when ``ml-100k.inter``
+    is not there; its message says how to get the data.
+
+    Example:
+        >>> (maitre.movielens_dir() / "ml-100k.item").is_file()  # doctest: +SKIP
+        True
+    """
+    return Path(_maitre.movielens_dir(None if path is None else os.fspath(path)))
+
+
 def load_movielens(path: Optional[PathLike] = None) -> EventLog:
     """MovieLens 100K ratings as an event log (kind "rating", value = stars).
 
@@ -335,6 +355,34 @@ def load_movielens(path: Optional[PathLike] = None) -> EventLog:
     return EventLog.from_movielens(None if path is None else os.fspath(path))
 
 
+def evaluate(
+    log: _maitre.EventLog,
+    split: str = "leave-last-out",
+    models: Sequence[str] = ("popularity",),
+    positive_kinds: Optional[Sequence[str]] = None,
+    min_value: Optional[float] = None,
+    dataset: Optional[str] = None,
+    als: Optional[ALS] = None,
+    items: Any = None,
+) -> Dict[str, Any]:
+    return _maitre.evaluate(
+        log,
+        split=split,
+        models=list(models),
+        positive_kinds=_list(positive_kinds),
+        min_value=min_value,
+        dataset=dataset,
+        als=als,
+        items=None if items is None else _items(items),
+    )
+
+
+evaluate.__doc__ = _maitre.evaluate.__doc__
+
+#: The columns ``evaluate_frame`` puts first, after ``model``.
+HEADLINE_METRICS = ("ndcg@10", "recall@20", "hr@10")
+
+
 def evaluate_frame(
     log: _maitre.EventLog,
     split: str = "leave-last-out",
@@ -343,10 +391,13 @@ def evaluate_frame(
     min_value: Optional[float] = None,
     dataset: Optional[str] = None,
     als: Optional[ALS] = None,
+    items: Any = None,
 ) -> "pandas.DataFrame":
     """``evaluate`` as a pandas DataFrame: one row per model, one column per metric.
 
-    The report's dataset, split, users and items are in ``frame.attrs``.
+    Columns: ``model``, then the headline metrics (ndcg@10, recall@20,
+    hr@10), then the other metrics by cut-off, then ``fit_seconds``. The
+    report's dataset, split, users and items are in ``frame.attrs``.
     Parameters as for ``evaluate``.
 
     Example:
@@ -354,19 +405,19 @@ def evaluate_frame(
         >>> frame = maitre.evaluate_frame(log, models=["popularity", "item-knn"])
         >>> list(frame["model"])
         ['popularity', 'item-knn']
+        >>> list(frame.columns[:4])
+        ['model', 'ndcg@10', 'recall@20', 'hr@10']
     """
     import pandas as pd
 
-    report = evaluate(
-        log,
-        split=split,
-        models=list(models),
-        positive_kinds=_list(positive_kinds),
-        min_value=min_value,
-        dataset=dataset,
-        als=als,
-    )
+    report = evaluate(log, split, models, positive_kinds, min_value, dataset, als, items)
     frame = pd.DataFrame(report["results"])
+    first = ["model", *HEADLINE_METRICS]
+    metrics = sorted(
+        (c for c in frame.columns if c not in first and c != "fit_seconds"),
+        key=lambda c: (int(c.split("@")[1]), c) if "@" in c else (0, c),
+    )
+    frame = frame[first + metrics + ["fit_seconds"]]
     frame.attrs.update({k: v for k, v in report.items() if k != "results"})
     return frame
 
