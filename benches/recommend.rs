@@ -54,7 +54,7 @@ fn storefront(n_items: usize, kind: IndexKind) -> Recommender {
         .collect();
     let items = Factors::from_vec(n_items, K, data).expect("finite");
     let users = Factors::from_vec(1, K, items.row(3).to_vec()).expect("finite");
-    let model = AlsModel::from_parts(users, items, Als::params()).expect("consistent");
+    let model = AlsModel::from_parts(users, items, Als::params().factors(K)).expect("consistent");
     let options = BuildOptions {
         index: IndexParams::default().kind(kind),
         ..BuildOptions::default()

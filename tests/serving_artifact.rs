@@ -164,7 +164,7 @@ fn a_20000_item_storefront_artifact_is_under_1_6_mb() {
     };
     let users = random(log.identities().len(), &mut rng);
     let vectors = random(20_000, &mut rng);
-    let model = AlsModel::from_parts(users, vectors, Als::params()).unwrap();
+    let model = AlsModel::from_parts(users, vectors, Als::params().factors(k)).unwrap();
     // The index is rebuilt on load, not stored: exact keeps this test quick.
     let options = BuildOptions {
         index: IndexParams::default().kind(IndexKind::Exact),

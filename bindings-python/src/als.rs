@@ -21,11 +21,11 @@ use std::ops::ControlFlow;
 /// conjugate-gradient row solver, as the core implements it.
 ///
 /// Parameters (the core's defaults):
-///     factors: latent factors (64), in 1..=1024.
+///     factors: latent factors (16), in 1..=1024.
 ///     iterations: sweeps (15); each solves customers, then items.
-///     regularization: λ (0.01), positive.
+///     regularization: λ (10.0), positive.
 ///     regularization_exponent: ν (0.0): λ_u = λ·(|I_u| + α₀·|I|)^ν.
-///     alpha: α (1.0): confidence c = 1 + α·f(|r|).
+///     alpha: α (0.5): confidence c = 1 + α·f(|r|).
 ///     confidence: "linear" (f(r) = r) or "log" (f(r) = ln(1 + r/epsilon)).
 ///     epsilon: ε of the log confidence (1.0).
 ///     unobserved_weight: α₀ (1.0), the weight of every unobserved pair.
@@ -38,7 +38,7 @@ use std::ops::ControlFlow;
 /// Example:
 ///     >>> als = maitre.ALS(factors=16, iterations=5, seed=1)
 ///     >>> als
-///     ALS(factors=16, iterations=5, regularization=0.01, alpha=1.0, confidence='linear', seed=1)
+///     ALS(factors=16, iterations=5, regularization=10.0, alpha=0.5, confidence='linear', seed=1)
 ///     >>> maitre.ALS(factors=0)
 ///     Traceback (most recent call last):
 ///     ...
@@ -58,8 +58,8 @@ impl PyAls {
 #[pymethods]
 impl PyAls {
     #[new]
-    #[pyo3(signature = (factors = 64, iterations = 15, regularization = 0.01,
-        regularization_exponent = 0.0, alpha = 1.0, confidence = "linear", epsilon = 1.0,
+    #[pyo3(signature = (factors = 16, iterations = 15, regularization = 10.0,
+        regularization_exponent = 0.0, alpha = 0.5, confidence = "linear", epsilon = 1.0,
         unobserved_weight = 1.0, cg_steps = 3, seed = 0, threads = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(

@@ -101,4 +101,4 @@ def test_als_model_takes_its_hyper_parameters(shop):
     again = maitre.evaluate_frame(shop, als=maitre.ALS(factors=8, iterations=4, seed=1), **args)
     assert frame.drop(columns="fit_seconds").equals(again.drop(columns="fit_seconds"))
     other = maitre.evaluate_frame(shop, als=maitre.ALS(factors=32, iterations=4, seed=1), **args)
-    assert other.loc[1, "coverage@10"] != frame.loc[1, "coverage@10"]
+    assert not other.loc[1].drop("fit_seconds").equals(frame.loc[1].drop("fit_seconds"))

@@ -37,9 +37,15 @@ pub enum Confidence {
 
 /// Checked hyper-parameters of implicit ALS.
 ///
-/// Defaults: 64 factors, 15 iterations, regularisation 0.01 with frequency
-/// exponent 0 (plain λ), linear confidence with α = 1, unobserved weight 1,
-/// 3 CG steps per row, seed 0, all available threads.
+/// Defaults: 16 factors, 15 iterations, regularisation 10 with frequency
+/// exponent 0 (plain λ), linear confidence with α = 0.5, unobserved weight 1,
+/// 3 CG steps per row, seed 0, all available threads. Factors, λ and α were
+/// chosen on validation splits of every built-in data set (MovieLens 100K
+/// leave-last-out and temporal, the small and medium synthetic storefronts),
+/// scoring both the recommender as it serves and ALS on positives alone: the
+/// best mean of each score relative to its best in a 64-setting grid
+/// (`cargo run --release --example tune_defaults`): these score 0.89 of the
+/// best there, 64 factors with λ 0.1 and α 1 only 0.58.
 ///
 /// ```
 /// use maitre::embed::Als;
@@ -70,11 +76,11 @@ pub struct AlsParams {
 impl Default for AlsParams {
     fn default() -> Self {
         AlsParams {
-            factors: 64,
+            factors: 16,
             iterations: 15,
-            regularization: 0.01,
+            regularization: 10.0,
             regularization_exponent: 0.0,
-            alpha: 1.0,
+            alpha: 0.5,
             confidence: Confidence::Linear,
             unobserved_weight: 1.0,
             cg_steps: 3,
