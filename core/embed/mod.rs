@@ -4,6 +4,8 @@
 //! an inner product, so everything downstream (index, recommend, evaluation)
 //! only needs the factor tables. [`ContextVectors`] place context values and
 //! [`AttributeVectors`] place brand-new items (cold start) in the same space.
+//! [`EaseParams`] fits EASE, a closed-form item × item model, for catalogues
+//! small enough to hold two dense item × item tables.
 //!
 //! Depends on: `interactions`, `error`. May not depend on `eval` (models enter
 //! evaluation through its `Scorer` trait, implemented here).
@@ -11,11 +13,13 @@
 mod als;
 mod cold;
 mod context;
+mod ease;
 
 pub use crate::kernels::dot;
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
 pub use cold::{AttributeVectors, ColdStartParams};
 pub use context::ContextVectors;
+pub use ease::{EaseModel, EaseParams};
 
 use crate::error::{Error, Result};
 use ndarray::ArrayView2;

@@ -23,7 +23,7 @@ pub use serve::{evaluate_recommend, training_log};
 pub use split::{lower_quantile, Positives, Split, SplitData};
 
 use crate::catalog::{Catalog, Item};
-use crate::embed::{AlsModel, AlsParams};
+use crate::embed::{AlsModel, AlsParams, EaseModel, EaseParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use rayon::prelude::*;
@@ -37,6 +37,13 @@ pub trait Scorer: Sync {
     fn score(&self, user: u32, history: &[u32], out: &mut [f32]);
 }
 
+impl Scorer for EaseModel {
+    fn score(&self, _user: u32, history: &[u32], out: &mut [f32]) {
+        let history: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
+        self.scores(&history, out);
+    }
+}
+
 impl Scorer for AlsModel {
     fn score(&self, user: u32, _history: &[u32], out: &mut [f32]) {
         self.items.scores(self.users.row(user), out);
@@ -45,7 +52,7 @@ impl Scorer for AlsModel {
 
 /// The models [`evaluate`] knows by name. `recommend` is the recommender as
 /// it serves (see [`evaluate_recommend`]).
-pub const MODELS: [&str; 4] = ["popularity", "item-knn", "als", "recommend"];
+pub const MODELS: [&str; 5] = ["popularity", "item-knn", "als", "ease", "recommend"];
 
 /// The cut-offs every evaluation reports.
 pub const CUTOFFS: [usize; 2] = [10, 20];
@@ -75,12 +82,14 @@ pub struct EvalConfig {
     pub positive_kinds: Option<Vec<String>>,
     /// Minimum value (e.g. rating ≥ 4) for a positive.
     pub min_value: Option<f64>,
-    /// Models to run, by name: `popularity`, `item-knn`, `als`, `recommend`.
+    /// Models to run, by name: `popularity`, `item-knn`, `als`, `ease`, `recommend`.
     pub models: Vec<String>,
     /// Neighbours per item for `item-knn`.
     pub knn_neighbours: usize,
     /// Parameters of `als`, and of the ALS inside `recommend`.
     pub als: AlsParams,
+    /// Parameters of `ease`.
+    pub ease: EaseParams,
     /// The catalogue `recommend` serves from, aligned with the log; `None`:
     /// every item of the log, as a product in stock.
     pub catalog: Option<Catalog>,
@@ -96,6 +105,7 @@ impl Default for EvalConfig {
             models: vec!["popularity".into(), "item-knn".into()],
             knn_neighbours: baselines::ItemKnn::DEFAULT_NEIGHBOURS,
             als: AlsParams::default(),
+            ease: EaseParams::default(),
             catalog: None,
         }
     }
@@ -120,6 +130,13 @@ impl EvalConfig {
     #[must_use]
     pub fn positive_kinds<S: Into<String>>(mut self, kinds: impl IntoIterator<Item = S>) -> Self {
         self.positive_kinds = Some(kinds.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the parameters of `ease`.
+    #[must_use]
+    pub fn ease(mut self, params: EaseParams) -> Self {
+        self.ease = params;
         self
     }
 
@@ -220,6 +237,7 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
                 &split.train,
                 config.knn_neighbours,
             )?),
+            "ease" => Box::new(config.ease.fit(&split.train)?),
             _ => Box::new(
                 config
                     .als
