@@ -13,7 +13,7 @@ mod cold;
 mod context;
 
 pub use crate::kernels::dot;
-pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
+pub use als::{Als, AlsModel, AlsParams, Confidence, Progress, MAX_THREADS};
 pub use cold::{AttributeVectors, ColdStartParams};
 pub use context::ContextVectors;
 

@@ -896,3 +896,184 @@ impl<'l> Batch<'l> {
         self.report
     }
 }
+
+/// A whole log as bytes and back, for copies between processes (Python's
+/// pickle, a worker pool). The bytes are an artifact container (see
+/// [`crate::artifact`]: magic, version, CRC-32) with the log's columns and
+/// interners as sections, about the log's own size; reading checks every
+/// index and length before building the log, so foreign or damaged bytes are
+/// an [`Error::Artifact`], never a panic.
+impl EventLog {
+    /// The log as bytes ([`EventLog::from_bytes`] reads them back).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        use crate::artifact::{ArtifactWriter, Encoder, Flavour};
+        let split = |times: &mut dyn Iterator<Item = i64>| -> Vec<u32> {
+            times
+                .flat_map(|t| [t as u64 as u32, (t as u64 >> 32) as u32])
+                .collect()
+        };
+        let mut kinds = Encoder::new();
+        let specs = self.kinds.specs();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let weights: Vec<f32> = specs.iter().map(|s| s.weight).collect();
+        let scaled: Vec<u32> = specs.iter().map(|s| u32::from(s.scale_by_value)).collect();
+        kinds.put_strs(&names).put_f32s(&weights).put_u32s(&scaled);
+        let mut ids = Encoder::new();
+        ids.put_strs(self.customers.names())
+            .put_strs(self.items.names())
+            .put_strs(self.context.keys.names())
+            .put_strs(self.context.pairs.names())
+            .put_u32s(&self.context.key_of);
+        let mut events = Encoder::new();
+        events
+            .put_u32s(&self.customer)
+            .put_u32s(&self.item)
+            .put_bytes(&self.kind)
+            .put_u32s(&split(&mut self.timestamp.iter().copied()))
+            .put_f32s(&self.value)
+            .put_u32s(&self.ctx_start)
+            .put_u32s(&self.ctx);
+        let mut links = Encoder::new();
+        let alias: Vec<u32> = self.links.iter().map(|l| l.alias).collect();
+        let customer: Vec<u32> = self.links.iter().map(|l| l.customer).collect();
+        links
+            .put_u32s(&alias)
+            .put_u32s(&customer)
+            .put_u32s(&split(&mut self.links.iter().map(|l| l.timestamp)));
+        ArtifactWriter::new(Flavour::Full)
+            .section(*b"LKND", kinds.into_bytes())
+            .section(*b"LIDS", ids.into_bytes())
+            .section(*b"LEVT", events.into_bytes())
+            .section(*b"LLNK", links.into_bytes())
+            .to_bytes()
+    }
+
+    /// Reads bytes from [`EventLog::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<EventLog> {
+        use crate::artifact::Artifact;
+        let artifact = Artifact::from_bytes(bytes)?;
+        let join = |halves: Vec<u32>| -> Vec<i64> {
+            halves
+                .chunks_exact(2)
+                .map(|p| (u64::from(p[0]) | (u64::from(p[1]) << 32)) as i64)
+                .collect()
+        };
+        let interner = |names: Vec<String>, d: &crate::artifact::Decoder<'_>| {
+            let mut out = Interner::new();
+            for name in &names {
+                out.intern(name);
+            }
+            if out.len() == names.len() {
+                Ok(out)
+            } else {
+                Err(d.invalid("duplicate ids"))
+            }
+        };
+
+        let mut d = artifact.decoder(*b"LKND")?;
+        let (names, weights, scaled) = (d.get_strs()?, d.get_f32s()?, d.get_u32s()?);
+        if names.len() != weights.len() || names.len() != scaled.len() {
+            return Err(d.invalid("kind tables disagree"));
+        }
+        let mut kinds = EventKinds::empty();
+        for ((name, weight), scale) in names.iter().zip(weights).zip(scaled) {
+            kinds = match scale {
+                0 => kinds.with(name, weight),
+                _ => kinds.with_scaled(name, weight),
+            }
+            .map_err(|e| d.invalid(e.to_string()))?;
+        }
+        if kinds.specs().len() != names.len() {
+            return Err(d.invalid("duplicate kinds"));
+        }
+        d.finish()?;
+
+        let mut d = artifact.decoder(*b"LIDS")?;
+        let customers = interner(d.get_strs()?, &d)?;
+        let items = interner(d.get_strs()?, &d)?;
+        let keys = interner(d.get_strs()?, &d)?;
+        let pairs = interner(d.get_strs()?, &d)?;
+        let key_of = d.get_u32s()?;
+        let pairs_ok = key_of.len() == pairs.len()
+            && key_of.iter().enumerate().all(|(p, &k)| {
+                keys.name(k).is_some_and(|key| {
+                    pairs.names()[p]
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.starts_with('='))
+                })
+            });
+        if !pairs_ok {
+            return Err(d.invalid("context pairs do not match their keys"));
+        }
+        d.finish()?;
+
+        let mut d = artifact.decoder(*b"LEVT")?;
+        let customer = d.get_u32s()?;
+        let item = d.get_u32s()?;
+        let kind = d.get_bytes()?.to_vec();
+        let timestamp = d.get_u32s()?;
+        let value = d.get_f32s()?;
+        let ctx_start = d.get_u32s()?;
+        let ctx = d.get_u32s()?;
+        let n = customer.len();
+        let consistent = item.len() == n
+            && kind.len() == n
+            && timestamp.len() == 2 * n
+            && value.len() == n
+            && ctx_start.len() == n + 1
+            && ctx_start.first() == Some(&0)
+            && ctx_start.windows(2).all(|w| w[0] <= w[1])
+            && ctx_start.last().map(|&c| c as usize) == Some(ctx.len())
+            && customer.iter().all(|&c| (c as usize) < customers.len())
+            && item.iter().all(|&i| (i as usize) < items.len())
+            && kind.iter().all(|&k| (k as usize) < kinds.specs().len())
+            && ctx.iter().all(|&p| (p as usize) < pairs.len())
+            && value.iter().all(|v| v.is_nan() || v.is_finite());
+        if !consistent {
+            return Err(d.invalid("event columns disagree"));
+        }
+        d.finish()?;
+
+        let mut d = artifact.decoder(*b"LLNK")?;
+        let (alias, linked, times) = (d.get_u32s()?, d.get_u32s()?, d.get_u32s()?);
+        let links_ok = alias.len() == linked.len()
+            && times.len() == 2 * alias.len()
+            && alias
+                .iter()
+                .chain(&linked)
+                .all(|&c| (c as usize) < customers.len());
+        if !links_ok {
+            return Err(d.invalid("link columns disagree"));
+        }
+        d.finish()?;
+        let links = alias
+            .into_iter()
+            .zip(linked)
+            .zip(join(times))
+            .map(|((alias, customer), timestamp)| Link {
+                alias,
+                customer,
+                timestamp,
+            })
+            .collect();
+
+        Ok(EventLog {
+            kinds,
+            customers,
+            items,
+            context: ContextVocab {
+                keys,
+                pairs,
+                key_of,
+            },
+            customer,
+            item,
+            kind,
+            timestamp: join(timestamp),
+            value,
+            ctx_start,
+            ctx,
+            links,
+        })
+    }
+}
