@@ -365,7 +365,7 @@ impl EventLog {
                 }
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line() as usize);
-                    let bad = BadRow::new(Location::Line(line), "record", parse::csv_problem(&e));
+                    let bad = layout.bad_record(&e, Location::Line(line));
                     if e.is_io_error() || e.position().is_none() {
                         return Err(batch.abort(bad.into()));
                     }
