@@ -5,6 +5,7 @@
 //! (`python/maitre/_frames.py`); `extend_columns` receives plain lists and
 //! float64 arrays.
 
+use crate::args;
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::pool;
@@ -12,7 +13,7 @@ use maitre::events::{Columns, EventLog, IngestOptions, Schema, TimeColumn, Value
 use maitre::Error;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyMapping, PyType};
+use pyo3::types::{PyBytes, PyDict, PyMapping, PyType};
 use std::path::PathBuf;
 
 /// A log of behaviour events (who did what to which item, when, how much, in
@@ -60,21 +61,24 @@ fn options(skip_bad_rows: bool) -> IngestOptions {
     }
 }
 
-/// A storefront size: a name or a number of customers.
-#[derive(FromPyObject)]
-pub(crate) enum SizeArg {
-    Name(String),
-    Customers(u64),
+/// A storefront size: a name or a number of customers (a Python or numpy
+/// integer; the core checks the range).
+pub(crate) fn size(value: Option<&Bound<'_, PyAny>>) -> PyResult<maitre::datasets::Size> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(maitre::datasets::Size::Tiny);
+    };
+    let text = match value.extract::<String>() {
+        Ok(name) => name,
+        Err(_) => args::seed("size", value)?.to_string(),
+    };
+    text.parse().map_err(to_py)
 }
 
-impl SizeArg {
-    fn parse(self) -> PyResult<maitre::datasets::Size> {
-        match self {
-            SizeArg::Name(name) => name.parse(),
-            SizeArg::Customers(n) => n.to_string().parse(),
-        }
-        .map_err(to_py)
-    }
+/// A seed argument (None: 0).
+fn seed_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    value
+        .filter(|v| !v.is_none())
+        .map_or(Ok(0), |v| args::seed("seed", v))
 }
 
 /// The MovieLens directory: `path`, or where the core looks.
@@ -91,9 +95,13 @@ fn movielens_dir(path: Option<PathBuf>) -> PyResult<PathBuf> {
 /// The synthetic storefront's catalogue, as columns (see
 /// `maitre.synthetic_catalog`): item `i` is the log's item `i`.
 #[pyfunction]
-#[pyo3(signature = (seed = 0, size = SizeArg::Name("tiny".to_owned())))]
-pub fn synthetic_catalog(py: Python<'_>, seed: u64, size: SizeArg) -> PyResult<Bound<'_, PyDict>> {
-    let size = size.parse()?;
+#[pyo3(signature = (seed = None, size = None))]
+pub fn synthetic_catalog<'py>(
+    py: Python<'py>,
+    seed: Option<&Bound<'py, PyAny>>,
+    size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (seed, size) = (seed_arg(seed)?, self::size(size)?);
     let shop =
         pool::detach(py, || maitre::datasets::synthetic_storefront(seed, size))?.map_err(to_py)?;
     crate::recommend::item_columns(py, shop.catalog.items())
@@ -167,7 +175,7 @@ impl PyEventLog {
     /// Parameters:
     ///     seed: the random seed (same seed, same log).
     ///     size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
-    ///         "large" (300,000), or a number of customers.
+    ///         "large" (300,000), or a number of customers up to 1,000,000.
     ///
     /// Raises InvalidParamError for an unknown size.
     ///
@@ -176,13 +184,13 @@ impl PyEventLog {
     ///     >>> len(log) > 0
     ///     True
     #[classmethod]
-    #[pyo3(signature = (seed = 0, size = SizeArg::Name("tiny".to_owned())))]
+    #[pyo3(signature = (seed = None, size = None))]
     fn synthetic_storefront<'py>(
         cls: &Bound<'py, PyType>,
-        seed: u64,
-        size: SizeArg,
+        seed: Option<&Bound<'py, PyAny>>,
+        size: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let size = size.parse()?;
+        let (seed, size) = (seed_arg(seed)?, self::size(size)?);
         let shop = pool::detach(cls.py(), || {
             maitre::datasets::synthetic_storefront(seed, size)
         })?
@@ -408,8 +416,45 @@ impl PyEventLog {
     ///     >>> log.link("anon-7", "c42", 1714564800)
     ///     >>> log.summary()["customers"]
     ///     1
-    fn link(&mut self, alias: &str, customer: &str, timestamp: i64) -> PyResult<()> {
+    fn link(&mut self, alias: &str, customer: &str, timestamp: &Bound<'_, PyAny>) -> PyResult<()> {
+        let timestamp = args::integer("timestamp", timestamp)?;
         self.inner.link(alias, customer, timestamp).map_err(to_py)
+    }
+
+    /// The log as bytes (``EventLog.from_bytes`` reads them back): about the
+    /// log's own size. Pickling and ``copy.deepcopy`` go through them.
+    ///
+    /// Example:
+    ///     >>> log = maitre.synthetic_storefront(seed=7, size="tiny")
+    ///     >>> copy = maitre.EventLog.from_bytes(log.to_bytes())
+    ///     >>> copy.summary() == log.summary()
+    ///     True
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let log = &self.inner;
+        let bytes = py.detach(|| log.to_bytes()).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Reads bytes from ``to_bytes`` into a new log of this class. Raises
+    /// ArtifactError for anything else.
+    ///
+    /// Example:
+    ///     >>> len(maitre.EventLog.from_bytes(maitre.EventLog().to_bytes()))
+    ///     0
+    #[classmethod]
+    fn from_bytes<'py>(cls: &Bound<'py, PyType>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let log = cls
+            .py()
+            .detach(|| EventLog::from_bytes(data))
+            .map_err(to_py)?;
+        Self::build(cls, log)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let bytes = slf.borrow().to_bytes(slf.py())?;
+        Ok((slf.get_type().getattr("from_bytes")?, (bytes,)))
     }
 
     /// Number of events.

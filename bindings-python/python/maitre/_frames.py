@@ -78,28 +78,92 @@ def _elements(col: Any, array: Optional[np.ndarray]) -> List[Any]:
     return list(col)
 
 
-def _text_column(col: Any, missing: Optional[str]) -> List[Optional[str]]:
-    """One str per element, `missing` where the element is None/NaN/NA/NaT."""
-    array = _array(col)
-    if array is None or array.ndim != 1:
-        array = np.asarray(_elements(col, None), dtype=object)
-    if array.dtype.kind == "S":
-        array = np.char.decode(array, "utf-8", errors="replace")
-    if array.dtype.kind == "U":  # numpy text: never missing
-        return array.tolist()
-    if _pd is None:
-        return [missing if _missing(v) else _text(v) for v in array]
-    values = array.astype(object)
-    mask = _pd.isna(values)
-    out: List[Optional[str]] = values.astype(str).tolist()
-    for i in np.flatnonzero(mask):
+def _bad(row: int, field: str, problem: str, detail: str) -> Exception:
+    """A BadRecordError shaped like the core's (row, field, problem, detail)."""
+    from . import _maitre
+
+    err = _maitre.BadRecordError(f"row {row}: field `{field}` is malformed: {detail}")
+    err.row, err.line, err.field, err.problem, err.detail = row, None, field, problem, detail
+    return err
+
+
+# Floats hold every integer exactly up to 2**53; a larger "integral" float is
+# already a different id than the one it was converted from.
+_EXACT = 2.0**53
+
+
+def _float_ids(array: np.ndarray, field: str, missing: Optional[str]) -> List[Optional[str]]:
+    """Float ids (integer ids pandas upcast to float64 because of a missing
+    value) -> the integer's text: 101.0 -> "101", the id it was before the
+    upcast. NaN -> `missing`. A float that is not a whole number below 2**53
+    is a BadRecordError naming the row: it cannot be told apart from another id."""
+    values = array.astype(np.float64)
+    nan = np.isnan(values)
+    bad = ~nan & ~((np.abs(values) < _EXACT) & (values == np.round(values)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad(row, field, "malformed", f"{values[row]!r} is not a whole-number id (ids are text or integers)")
+    out: List[Optional[str]] = np.where(nan, 0, values).astype(np.int64).astype(str).tolist()
+    for i in np.flatnonzero(nan):
         out[i] = missing
     return out
 
 
-def ids(col: Any) -> List[str]:
+def _decode(v: bytes, row: int, field: str) -> str:
+    try:
+        return v.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _bad(row, field, "malformed", f"{v[:32]!r} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _text_column(col: Any, missing: Optional[str], field: str) -> List[Optional[str]]:
+    """One str per element, `missing` where the element is None/NaN/NA/NaT.
+
+    Integral floats become the integer's text (see `_float_ids`); bytes must be
+    UTF-8. Errors are BadRecordError naming the row and `field`."""
+    array = _array(col)
+    if array is None or array.ndim != 1:
+        array = np.asarray(_elements(col, None), dtype=object)
+    if array.dtype.kind == "S":
+        return [_decode(bytes(v), row, field) for row, v in enumerate(array.tolist())]
+    if array.dtype.kind == "U":  # numpy text: never missing
+        return array.tolist()
+    if array.dtype.kind == "f":
+        return _float_ids(array, field, missing)
+    if array.dtype.kind in "iu":
+        return array.astype(str).tolist()
+    if array.dtype.kind in "bMm":
+        text: List[Optional[str]] = array.astype(str).tolist()
+        if array.dtype.kind in "Mm":
+            for i in np.flatnonzero(np.isnat(array)):
+                text[i] = missing
+        return text
+    out: List[Optional[str]] = array.astype(object).tolist()
+    plain = np.fromiter((type(v) is str for v in out), dtype=bool, count=len(out))
+    for row in np.flatnonzero(~plain):
+        out[row] = _one(out[row], int(row), field, missing)
+    return out
+
+
+def _one(v: Any, row: int, field: str, missing: Optional[str]) -> Optional[str]:
+    """One element of an object column that is not plain str."""
+    if _missing(v):
+        return missing
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        return _decode(v, row, field)
+    if isinstance(v, (float, np.floating)) and not isinstance(v, bool):
+        f = float(v)
+        if not (abs(f) < _EXACT and f == round(f)):
+            raise _bad(row, field, "malformed", f"{f!r} is not a whole-number id (ids are text or integers)")
+        return str(int(f))
+    return str(v)
+
+
+def ids(col: Any, field: str = "id") -> List[str]:
     """Customer, item and kind columns: one str per row ("" where missing)."""
-    return _text_column(col, "")  # type: ignore[return-value]
+    return _text_column(col, "", field)  # type: ignore[return-value]
 
 
 def timestamps(col: Any) -> Any:
@@ -135,9 +199,9 @@ def numbers(col: Any) -> Any:
     return [None if _is_na(v) else _text(v) for v in _elements(col, array)]
 
 
-def texts(col: Any) -> List[Optional[str]]:
+def texts(col: Any, field: str = "context") -> List[Optional[str]]:
     """Context columns: one str per row, None where missing."""
-    return _text_column(col, None)
+    return _text_column(col, None, field)
 
 
 def convert(
@@ -169,13 +233,13 @@ def convert(
     for name, key in keys.items():
         col = data[key]
         if name in (customer, item, kind):
-            out.columns[name] = ids(col)
+            out.columns[name] = ids(col, name)
         elif name == timestamp:
             out.columns[name] = timestamps(col)
         elif name == value:
             out.columns[name] = numbers(col)
         elif name in wanted:
-            out.columns[name] = texts(col)
+            out.columns[name] = texts(col, name)
         else:
             out.columns[name] = None  # present (so errors list it) but not used
     out.context = [k for k in wanted if k in keys]
