@@ -154,6 +154,95 @@ fn floats(col: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
         .map(|a| a.as_array().to_vec())
 }
 
+/// One converted column chunk, owned, ready to lend to the core as `Columns`.
+struct Chunk {
+    customers: Vec<String>,
+    items: Vec<String>,
+    kinds: Vec<String>,
+    times: Times,
+    values: Option<Values>,
+    context: Vec<(String, Vec<Option<String>>)>,
+}
+
+impl Chunk {
+    /// `columns` maps column names to: lists of str (customer, item, kind); a
+    /// float64 array of epoch seconds or a list of str (timestamp); a float64
+    /// array or a list of float-or-None or str-or-None (value); lists of
+    /// str-or-None (context). A column whose value is None counts as absent.
+    fn convert(columns: &Bound<'_, PyMapping>, schema: &Schema) -> PyResult<Self> {
+        let customers: Vec<String> = required(columns, &schema.customer)?.extract()?;
+        let items: Vec<String> = required(columns, &schema.item)?.extract()?;
+        let kinds: Vec<String> = required(columns, &schema.kind)?.extract()?;
+        let times = required(columns, &schema.timestamp)?;
+        let times = match floats(&times) {
+            Some(seconds) => Times::Seconds(seconds),
+            None => match times.extract::<Vec<String>>() {
+                Ok(text) => Times::Text(text),
+                Err(_) => Times::Seconds(times.extract()?),
+            },
+        };
+        let values = match column(columns, &schema.value)? {
+            None => None,
+            Some(col) => Some(match floats(&col) {
+                Some(v) => Values::Numbers(v.into_iter().map(Some).collect()),
+                None => match col.extract::<Vec<Option<f64>>>() {
+                    Ok(v) => Values::Numbers(v),
+                    Err(_) => Values::Text(col.extract()?),
+                },
+            }),
+        };
+        let context_names: Vec<String> = match &schema.context {
+            Some(names) => names.clone(),
+            None => columns
+                .keys()?
+                .extract::<Vec<String>>()?
+                .into_iter()
+                .filter(|k| {
+                    ![
+                        &schema.customer,
+                        &schema.item,
+                        &schema.kind,
+                        &schema.timestamp,
+                        &schema.value,
+                    ]
+                    .contains(&k)
+                })
+                .collect(),
+        };
+        let mut context = Vec::with_capacity(context_names.len());
+        for name in context_names {
+            if let Some(col) = column(columns, &name)? {
+                context.push((name, col.extract::<Vec<Option<String>>>()?));
+            }
+        }
+        Ok(Chunk {
+            customers,
+            items,
+            kinds,
+            times,
+            values,
+            context,
+        })
+    }
+
+    fn columns(&self) -> Columns<'_> {
+        Columns {
+            customer: &self.customers,
+            item: &self.items,
+            kind: &self.kinds,
+            timestamp: match &self.times {
+                Times::Seconds(s) => TimeColumn::Seconds(s),
+                Times::Text(s) => TimeColumn::Text(s),
+            },
+            value: self.values.as_ref().map(|v| match v {
+                Values::Numbers(v) => ValueColumn::Numbers(v),
+                Values::Text(v) => ValueColumn::Text(v),
+            }),
+            context: &self.context,
+        }
+    }
+}
+
 #[pymethods]
 impl PyEventLog {
     /// An empty log accepting the default event kinds (view, click, cart,
@@ -334,73 +423,68 @@ impl PyEventLog {
         context: Option<Vec<String>>,
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let customers: Vec<String> = required(columns, &customer)?.extract()?;
-        let items: Vec<String> = required(columns, &item)?.extract()?;
-        let kinds: Vec<String> = required(columns, &kind)?.extract()?;
-        let times = required(columns, &timestamp)?;
-        let times = match floats(&times) {
-            Some(seconds) => Times::Seconds(seconds),
-            None => match times.extract::<Vec<String>>() {
-                Ok(text) => Times::Text(text),
-                Err(_) => Times::Seconds(times.extract()?),
-            },
-        };
-        let values = match column(columns, &value)? {
-            None => None,
-            Some(col) => Some(match floats(&col) {
-                Some(v) => Values::Numbers(v.into_iter().map(Some).collect()),
-                None => match col.extract::<Vec<Option<f64>>>() {
-                    Ok(v) => Values::Numbers(v),
-                    Err(_) => Values::Text(col.extract()?),
-                },
-            }),
-        };
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let context_names: Vec<String> = match &schema.context {
-            Some(names) => names.clone(),
-            None => columns
-                .keys()?
-                .extract::<Vec<String>>()?
-                .into_iter()
-                .filter(|k| {
-                    ![
-                        &schema.customer,
-                        &schema.item,
-                        &schema.kind,
-                        &schema.timestamp,
-                        &schema.value,
-                    ]
-                    .contains(&k)
-                })
-                .collect(),
-        };
-        let mut context = Vec::with_capacity(context_names.len());
-        for name in context_names {
-            if let Some(col) = column(columns, &name)? {
-                context.push((name, col.extract::<Vec<Option<String>>>()?));
-            }
-        }
+        let chunk = Chunk::convert(columns, &schema)?;
         let log = &mut self.inner;
         let report = py
-            .detach(|| {
-                let columns = Columns {
-                    customer: &customers,
-                    item: &items,
-                    kind: &kinds,
-                    timestamp: match &times {
-                        Times::Seconds(s) => TimeColumn::Seconds(s),
-                        Times::Text(s) => TimeColumn::Text(s),
-                    },
-                    value: values.as_ref().map(|v| match v {
-                        Values::Numbers(v) => ValueColumn::Numbers(v),
-                        Values::Text(v) => ValueColumn::Text(v),
-                    }),
-                    context: &context,
-                };
-                log.extend_columns(&columns, &schema, &options(skip_bad_rows))
-            })
+            .detach(|| log.extend_columns(&chunk.columns(), &schema, &options(skip_bad_rows)))
             .map_err(to_py)?;
         to_python(py, &report)
+    }
+
+    /// Appends one batch that arrives as an iterator of column mappings (each
+    /// as for `extend_columns`), converted one at a time while the core
+    /// ingests: memory holds one chunk's conversion, not the frame's. Still
+    /// all or nothing across the chunks; rows are numbered across them. An
+    /// exception raised by the iterator undoes the batch and is re-raised.
+    /// `rows` is the expected total (a hint that sizes the log once).
+    #[pyo3(signature = (chunks, rows, *, customer = "customer_id".to_owned(), item = "item_id".to_owned(),
+        kind = "kind".to_owned(), timestamp = "timestamp".to_owned(), value = "value".to_owned(),
+        context = None, skip_bad_rows = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn _extend_chunks<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunks: &Bound<'py, PyAny>,
+        rows: usize,
+        customer: String,
+        item: String,
+        kind: String,
+        timestamp: String,
+        value: String,
+        context: Option<Vec<String>>,
+        skip_bad_rows: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let schema = schema(customer, item, kind, timestamp, value, context);
+        let chunks = chunks.try_iter()?.unbind();
+        let mut raised: Option<PyErr> = None;
+        let log = &mut self.inner;
+        let result = py.detach(|| {
+            log.extend_column_chunks(rows, &schema, &options(skip_bad_rows), |feed| {
+                // The GIL only while the next chunk is converted; the core
+                // ingests it with the GIL released.
+                let chunk = Python::attach(|py| -> PyResult<Option<Chunk>> {
+                    let Some(next) = chunks.bind(py).clone().next() else {
+                        return Ok(None);
+                    };
+                    let next = next?;
+                    Chunk::convert(next.cast::<PyMapping>()?, &schema).map(Some)
+                });
+                match chunk {
+                    Ok(Some(chunk)) => feed(&chunk.columns()).map(|()| true),
+                    Ok(None) => Ok(false),
+                    Err(e) => {
+                        raised = Some(e);
+                        Err(Error::Cancelled)
+                    }
+                }
+            })
+        });
+        match (result, raised) {
+            (_, Some(e)) => Err(e),
+            (Ok(report), None) => to_python(py, &report),
+            (Err(e), None) => Err(to_py(e)),
+        }
     }
 
     /// Records that `alias` (an anonymous, device or secondary id) is the same

@@ -169,6 +169,40 @@ def test_undecodable_bytes_name_the_row_and_column():
     assert maitre.EventLog.from_pandas(ok).summary()["customers"] == 2
 
 
+# -- ingestion in chunks -------------------------------------------------------------
+
+
+def test_a_frame_is_ingested_in_chunks_all_or_nothing(monkeypatch):
+    from maitre import _frames
+
+    monkeypatch.setattr(_frames, "CHUNK_ROWS", 7)
+    n = 50
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i % 9}" for i in range(n)],
+            "item_id": [f"sku-{i % 13}" for i in range(n)],
+            "kind": ["view"] * n,
+            "timestamp": pd.to_datetime(np.arange(n) + 1_714_564_800, unit="s"),
+            "channel": ["web", "app"] * (n // 2),
+        }
+    )
+    whole = maitre.EventLog.from_pandas(frame)
+    assert len(whole) == n and whole.summary()["context"]["channel"] == {"web": 25, "app": 25}
+    log = maitre.EventLog.from_pandas(frame.iloc[:10])
+    before = log.summary()
+    for bad, field, problem in (("", "item_id", "empty"), (b"\xff", "item_id", "malformed"), (1.5, "item_id", "malformed")):
+        broken = frame.astype({"item_id": object})
+        broken.loc[45, "item_id"] = bad  # in the seventh chunk
+        with pytest.raises(maitre.BadRecordError) as info:
+            log.extend(broken)
+        assert (info.value.row, info.value.field, info.value.problem) == (45, field, problem)
+        assert log.summary() == before  # the first six chunks were undone too
+    report = log.extend(frame.assign(item_id=[""] + list(frame["item_id"][1:])), skip_bad_rows=True)
+    assert (report["accepted"], report["skipped"]) == (n - 1, 1)
+    with pytest.raises(maitre.LengthMismatchError):
+        log.extend({"customer_id": ["a"] * 9, "item_id": ["b"] * 8, "kind": ["view"] * 9, "timestamp": [1] * 9})
+
+
 # -- threads -------------------------------------------------------------------------
 
 

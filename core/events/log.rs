@@ -439,65 +439,61 @@ impl EventLog {
         schema: &Schema,
         options: &IngestOptions,
     ) -> Result<IngestReport> {
-        let n = columns.customer.len();
-        let check = |name: &str, got: usize| {
-            if got == n {
-                Ok(())
-            } else {
-                Err(Error::LengthMismatch {
-                    name: name.to_owned(),
-                    expected: n,
-                    got,
-                })
+        let mut once = Some(*columns);
+        self.extend_column_chunks(columns.customer.len(), schema, options, |feed| {
+            match once.take() {
+                Some(columns) => feed(&columns).map(|()| true),
+                None => Ok(false),
             }
-        };
-        check(&schema.item, columns.item.len())?;
-        check(&schema.kind, columns.kind.len())?;
-        check(&schema.timestamp, columns.timestamp.len())?;
-        if let Some(values) = columns.value {
-            check(&schema.value, values.len())?;
-        }
-        for (key, values) in columns.context {
-            check(key, values.len())?;
-        }
+        })
+    }
+
+    /// Appends one batch that arrives in column chunks, so a caller converting
+    /// a large frame holds one chunk's conversion at a time, not the whole
+    /// frame's: `next` hands the next chunk to `feed` and returns `true`, or
+    /// returns `false` when there are no more. The batch is still all or
+    /// nothing across every chunk (an error from `next` or a bad row undoes
+    /// all of them); rows are numbered across chunks. `rows_hint` (the
+    /// expected total) sizes the columns once up front; it is only a hint: a
+    /// wrong or unaffordable one changes nothing but speed.
+    pub fn extend_column_chunks<F>(
+        &mut self,
+        rows_hint: usize,
+        schema: &Schema,
+        options: &IngestOptions,
+        mut next: F,
+    ) -> Result<IngestReport>
+    where
+        F: FnMut(&mut dyn FnMut(&Columns<'_>) -> Result<()>) -> Result<bool>,
+    {
+        self.reserve_rows(rows_hint);
         let mut batch = Batch::begin(self, options);
-        for i in 0..n {
-            let location = Location::Index(i);
-            let timestamp = match columns.timestamp {
-                TimeColumn::Seconds(s) => parse::seconds(s[i]),
-                TimeColumn::Text(s) => parse::parse_timestamp(&s[i]),
+        let mut offset = 0usize;
+        loop {
+            let more = {
+                let mut feed = |columns: &Columns<'_>| {
+                    feed_columns(&mut batch, columns, offset, schema)?;
+                    offset += columns.customer.len();
+                    Ok(())
+                };
+                next(&mut feed)
             };
-            let value = match columns.value {
-                None => Ok(None),
-                Some(ValueColumn::Numbers(v)) => Ok(v[i]),
-                Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
-            };
-            let row = timestamp
-                .map_err(|p| BadRow::new(location, &schema.timestamp, p))
-                .and_then(|t| {
-                    Ok((
-                        t,
-                        value.map_err(|p| BadRow::new(location, &schema.value, p))?,
-                    ))
-                })
-                .map(|(timestamp, value)| Row {
-                    customer: Cow::Borrowed(&columns.customer[i]),
-                    item: Cow::Borrowed(&columns.item[i]),
-                    kind: Cow::Borrowed(&columns.kind[i]),
-                    timestamp,
-                    value,
-                    context: columns
-                        .context
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            v[i].as_deref()
-                                .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
-                        })
-                        .collect(),
-                });
-            batch.row(location, row, schema)?;
+            match more {
+                Ok(true) => {}
+                Ok(false) => return Ok(batch.finish()),
+                Err(e) => return Err(batch.abort(e)),
+            }
         }
-        Ok(batch.finish())
+    }
+
+    /// Room for `rows` more events in every per-event column, if memory allows.
+    fn reserve_rows(&mut self, rows: usize) {
+        let _ = self.customer.try_reserve_exact(rows);
+        let _ = self.item.try_reserve_exact(rows);
+        let _ = self.kind.try_reserve_exact(rows);
+        let _ = self.timestamp.try_reserve_exact(rows);
+        let _ = self.value.try_reserve_exact(rows);
+        let _ = self.ctx_start.try_reserve_exact(rows);
     }
 
     /// Records that `alias` (an anonymous or device id) is the same person as
@@ -834,6 +830,73 @@ fn open(path: &Path) -> Result<std::fs::File> {
         ));
     }
     Ok(file)
+}
+
+/// Feeds the rows of one column chunk to a batch; rows are numbered from `offset`.
+fn feed_columns(
+    batch: &mut Batch<'_>,
+    columns: &Columns<'_>,
+    offset: usize,
+    schema: &Schema,
+) -> Result<()> {
+    let n = columns.customer.len();
+    let check = |name: &str, got: usize| {
+        if got == n {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                name: name.to_owned(),
+                expected: n,
+                got,
+            })
+        }
+    };
+    check(&schema.item, columns.item.len())?;
+    check(&schema.kind, columns.kind.len())?;
+    check(&schema.timestamp, columns.timestamp.len())?;
+    if let Some(values) = columns.value {
+        check(&schema.value, values.len())?;
+    }
+    for (key, values) in columns.context {
+        check(key, values.len())?;
+    }
+    for i in 0..n {
+        let location = Location::Index(offset + i);
+        let timestamp = match columns.timestamp {
+            TimeColumn::Seconds(s) => parse::seconds(s[i]),
+            TimeColumn::Text(s) => parse::parse_timestamp(&s[i]),
+        };
+        let value = match columns.value {
+            None => Ok(None),
+            Some(ValueColumn::Numbers(v)) => Ok(v[i]),
+            Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
+        };
+        let row = timestamp
+            .map_err(|p| BadRow::new(location, &schema.timestamp, p))
+            .and_then(|t| {
+                Ok((
+                    t,
+                    value.map_err(|p| BadRow::new(location, &schema.value, p))?,
+                ))
+            })
+            .map(|(timestamp, value)| Row {
+                customer: Cow::Borrowed(&columns.customer[i]),
+                item: Cow::Borrowed(&columns.item[i]),
+                kind: Cow::Borrowed(&columns.kind[i]),
+                timestamp,
+                value,
+                context: columns
+                    .context
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        v[i].as_deref()
+                            .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+                    })
+                    .collect(),
+            });
+        batch.row(location, row, schema)?;
+    }
+    Ok(())
 }
 
 /// One ingestion batch: remembers where the log stood so a rejected batch can be undone.

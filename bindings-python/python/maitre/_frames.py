@@ -204,6 +204,91 @@ def texts(col: Any, field: str = "context") -> List[Optional[str]]:
     return _text_column(col, None, field)
 
 
+# Rows per chunk: a chunk's conversion (Python str objects, then the native
+# copies) is the only transient memory of an ingestion, ~30 MB at this size.
+CHUNK_ROWS = 65536
+
+
+def _length(col: Any) -> Optional[int]:
+    try:
+        return len(col)
+    except TypeError:
+        return None
+
+
+def _slice(col: Any, start: int, stop: int) -> Any:
+    if hasattr(col, "iloc"):
+        return col.iloc[start:stop]
+    return col[start:stop]
+
+
+def chunks(
+    data: Any,
+    *,
+    customer: str,
+    item: str,
+    kind: str,
+    timestamp: str,
+    value: str,
+    context: Optional[Sequence[str]],
+    rows: Optional[int] = None,
+) -> "tuple[int, List[str], Any]":
+    """`convert`, a chunk of rows at a time: (rows, context column names, an
+    iterator of converted column mappings). The native log ingests each chunk
+    as it comes, inside one all-or-nothing batch, so memory holds one chunk's
+    conversion instead of the whole frame's. A BadRecordError raised while
+    converting names the row in the whole frame."""
+    if isinstance(data, Mapping):
+        keys = {str(k): k for k in data.keys()}
+    elif hasattr(data, "columns"):
+        keys = {str(k): k for k in data.columns}
+    else:
+        raise TypeError(
+            f"expected a pandas DataFrame or a mapping of column name to values, "
+            f"got {type(data).__name__}"
+        )
+    columns = {name: data[key] for name, key in keys.items()}
+    for name, col in columns.items():
+        if _length(col) is None or not hasattr(col, "__getitem__"):
+            columns[name] = list(col)  # a generator or other one-pass iterable
+        elif not (hasattr(col, "iloc") or isinstance(col, (list, tuple, np.ndarray, range))):
+            columns[name] = np.asarray(col) if not isinstance(col, Mapping) else col
+    lengths = {len(col) for col in columns.values()}
+    n = max(lengths, default=0)
+    # Columns of different lengths go as one chunk: the core names the mismatch.
+    step = (rows or CHUNK_ROWS) if len(lengths) <= 1 else max(n, 1)
+    first = convert(
+        {name: _slice(col, 0, 0) for name, col in columns.items()},
+        customer=customer,
+        item=item,
+        kind=kind,
+        timestamp=timestamp,
+        value=value,
+        context=context,
+    )
+
+    def generate() -> Any:
+        for start in range(0, max(n, 1), step):
+            stop = start + step
+            try:
+                converted = convert(
+                    {name: _slice(col, start, stop) for name, col in columns.items()},
+                    customer=customer,
+                    item=item,
+                    kind=kind,
+                    timestamp=timestamp,
+                    value=value,
+                    context=context,
+                )
+            except Exception as e:
+                if getattr(e, "row", None) is not None and hasattr(e, "detail"):
+                    raise _bad(e.row + start, e.field, e.problem, e.detail) from None
+                raise
+            yield converted.columns
+
+    return n, first.context, generate()
+
+
 def convert(
     data: Any,
     *,

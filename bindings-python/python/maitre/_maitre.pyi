@@ -64,6 +64,19 @@ class EventLog:
         context: Optional[Sequence[str]] = None,
         skip_bad_rows: bool = False,
     ) -> _Report: ...
+    def _extend_chunks(
+        self,
+        chunks: Any,
+        rows: int,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+    ) -> _Report: ...
     def link(self, alias: str, customer: str, timestamp: int) -> None: ...
     def to_bytes(self) -> bytes: ...
     @classmethod
