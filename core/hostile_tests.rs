@@ -62,6 +62,17 @@ fn sizes_and_counts_are_checked_before_allocating() {
         let err = evaluate_cold_start(&log, &catalog, &config, &cold).unwrap_err();
         invalid(err, "draws");
     }
+    // A threshold above every value leaves nothing to hold out: an error, not
+    // a slice out of range.
+    for min_value in [1e12, f64::MAX] {
+        let config = EvalConfig::default().min_value(min_value);
+        let cold = ColdStartConfig {
+            draws: 1,
+            ..ColdStartConfig::default()
+        };
+        let err = evaluate_cold_start(&log, &catalog, &config, &cold).unwrap_err();
+        assert!(matches!(err, Error::NotEnoughData(_)), "{err:?}");
+    }
 }
 
 #[test]

@@ -510,7 +510,17 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
     with_positives.dedup();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     with_positives.shuffle(&mut rng);
-    let n_cold = ((with_positives.len() as f64 * cold.fraction).round() as usize).max(1);
+    // Cold items and warm ones to learn the map from: two items with positives
+    // at the least (a min_value above every value leaves none).
+    if with_positives.len() < 2 {
+        return Err(Error::NotEnoughData(format!(
+            "{} items with positives: cold start needs at least 2 (is min_value or \
+             positive_kinds too strict?)",
+            with_positives.len()
+        )));
+    }
+    let n_cold = ((with_positives.len() as f64 * cold.fraction).round() as usize)
+        .clamp(1, with_positives.len() - 1);
     let mut is_cold = vec![false; positives.n_items];
     for &i in &with_positives[..n_cold] {
         is_cold[i as usize] = true;
