@@ -457,26 +457,14 @@ fn hnsw_params(settings: &Bound<'_, PyDict>) -> PyResult<HnswParams> {
     let mut params = HnswParams::default();
     for (key, value) in settings.iter() {
         let name: String = key.extract()?;
-        let bad = |expected: &str| {
-            to_py(Error::InvalidParam {
-                name: format!("hnsw.{name}"),
-                reason: format!("{value} is not {expected}"),
-            })
-        };
-        let count = || {
-            value
-                .extract::<usize>()
-                .map_err(|_| bad("a non-negative integer"))
-        };
+        // Integers only (not bools or floats), as every count: args.rs.
+        let field = format!("hnsw.{name}");
+        let count = || args::count(&field, &value);
         params = match name.as_str() {
             "max_connections" => params.max_connections(count()?),
             "ef_construction" => params.ef_construction(count()?),
             "ef_search" => params.ef_search(count()?),
-            "seed" => params.seed(
-                value
-                    .extract::<u64>()
-                    .map_err(|_| bad("a non-negative integer"))?,
-            ),
+            "seed" => params.seed(args::seed(&field, &value)?),
             _ => {
                 return Err(to_py(Error::InvalidParam {
                     name: format!("hnsw.{name}"),

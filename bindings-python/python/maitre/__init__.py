@@ -80,6 +80,13 @@ class EventLog(_maitre.EventLog):
     log exactly as it was. With ``skip_bad_rows=True`` bad rows are skipped and
     counted in the returned report instead.
 
+    Ids are text or integers. A float id column of whole numbers (what pandas
+    makes of an integer column with a missing value) gives the integers' text,
+    so 101.0 is customer "101", the same as 101 and "101"; a fractional or
+    non-finite float id, or bytes that are not UTF-8, is a BadRecordError
+    naming the row and the column (raised even with ``skip_bad_rows``: it is
+    the column's type that is wrong).
+
     Frames are converted and ingested 65,536 rows at a time inside that one
     batch, so ingesting holds about the log's own size above the frame (≈ 30
     bytes per event), not a converted copy of the frame.

@@ -7,7 +7,10 @@ and float64 arrays:
 - datetime64 columns (naive = UTC, or tz-aware) -> float epoch seconds, NaT -> NaN
   (the core rejects it as a bad timestamp); numeric columns -> float64; anything
   else -> text per element (epoch seconds or RFC 3339 for the core to parse).
-- id columns -> str per element; None/NaN/NA -> "" (the core rejects it as empty).
+- id columns -> str per element; None/NaN/NA -> "" (the core rejects it as empty);
+  whole-number floats -> the integer's text (101.0 -> "101": pandas upcasts an
+  integer id column with a gap to float64); a fractional float or bytes that
+  are not UTF-8 -> BadRecordError naming the row and column.
 - the value column -> float64 for numeric dtypes (NaN is an error in the core);
   otherwise text per element for the core to parse, where None/NA means "no value".
 - context columns -> str per element, None/NaN/NA -> no context for that row.
