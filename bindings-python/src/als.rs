@@ -164,14 +164,14 @@ impl PyAls {
         if let Some(days) = half_life_days {
             config = config.half_life_days(days);
         }
-        let log = &log.inner;
+        let log: &PyEventLog = &log;
         let params = &self.params;
         // An exception raised by the callback, re-raised after the core stops.
         let mut raised: Option<PyErr> = None;
         // The fit runs on a thread of the binding's pool (fork-safe, see
         // pool.rs), so the callback runs there too, attached to Python anew.
         let result = pool::detach(py, || {
-            let matrix = Interactions::build(log, &config)?;
+            let matrix = Interactions::build(&log.read(), &config)?;
             params.fit_matrix(matrix.by_customer(), |report| {
                 let Some(callback) = &progress else {
                     return ControlFlow::Continue(());

@@ -82,8 +82,8 @@ pub fn evaluate<'py>(
     if let Some(name) = dataset {
         config = config.dataset(name);
     }
-    let log = &log.inner;
-    let report = pool::detach(py, || core_evaluate(log, &config))?.map_err(to_py)?;
+    let log: &PyEventLog = &log;
+    let report = pool::detach(py, || core_evaluate(&log.read(), &config))?.map_err(to_py)?;
     to_python(py, &report)
 }
 
@@ -133,9 +133,9 @@ pub fn evaluate_cold_start<'py>(
         segments,
         ..ColdStartConfig::default()
     };
-    let log = &log.inner;
+    let log: &PyEventLog = &log;
     let report = pool::detach(py, || {
-        let mut log = log.clone();
+        let mut log = log.read().clone();
         let catalog = Catalog::aligned(&mut log, items)?;
         core_cold_start(&log, &catalog, &config, &cold)
     })?

@@ -15,23 +15,43 @@ use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyType};
 use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A log of behaviour events (who did what to which item, when, how much, in
 /// which context), validated and interned.
 ///
 /// Use the subclass `maitre.EventLog`, which adds `from_pandas`, `from_csv`,
 /// `from_jsonl` and `extend`.
-#[pyclass(name = "EventLog", module = "maitre._maitre", subclass)]
+///
+/// Safe to share between threads: reading (fitting, evaluating, summaries)
+/// takes a read lock and ingesting the write lock, each acquired with the GIL
+/// released, so an ingestion waits for the fits in flight and the other way
+/// round, instead of raising "Already borrowed".
+#[pyclass(name = "EventLog", module = "maitre._maitre", subclass, frozen)]
 pub struct PyEventLog {
-    pub inner: EventLog,
+    inner: RwLock<EventLog>,
 }
 
 impl PyEventLog {
     /// An instance of `cls` (the Python subclass, usually) holding `log`.
     fn build<'py>(cls: &Bound<'py, PyType>, log: EventLog) -> PyResult<Bound<'py, PyAny>> {
         let obj = cls.call0()?;
-        obj.cast::<PyEventLog>()?.borrow_mut().inner = log;
+        *obj.cast::<PyEventLog>()?.get().write() = log;
         Ok(obj)
+    }
+
+    /// The log for reading. Call it with the GIL released (inside
+    /// `py.detach`): a thread that waits for the lock must not hold the GIL,
+    /// since the holder may need it (a progress callback, the next chunk).
+    /// A poisoned lock still holds a consistent log (nothing panics while
+    /// it is held): take it.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, EventLog> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The log for writing; with the GIL released, as `read`.
+    fn write(&self) -> RwLockWriteGuard<'_, EventLog> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -255,7 +275,7 @@ impl PyEventLog {
     #[new]
     fn new() -> Self {
         PyEventLog {
-            inner: EventLog::new(),
+            inner: RwLock::new(EventLog::new()),
         }
     }
 
@@ -336,7 +356,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn read_csv<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         path: PathBuf,
         customer: String,
@@ -348,9 +368,11 @@ impl PyEventLog {
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let log = &mut self.inner;
         let report = py
-            .detach(|| log.read_csv_file(&path, &schema, &options(skip_bad_rows)))
+            .detach(|| {
+                self.write()
+                    .read_csv_file(&path, &schema, &options(skip_bad_rows))
+            })
             .map_err(to_py)?;
         to_python(py, &report)
     }
@@ -369,7 +391,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn read_jsonl<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         path: PathBuf,
         customer: String,
@@ -381,9 +403,11 @@ impl PyEventLog {
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let log = &mut self.inner;
         let report = py
-            .detach(|| log.read_jsonl_file(&path, &schema, &options(skip_bad_rows)))
+            .detach(|| {
+                self.write()
+                    .read_jsonl_file(&path, &schema, &options(skip_bad_rows))
+            })
             .map_err(to_py)?;
         to_python(py, &report)
     }
@@ -412,7 +436,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn extend_columns<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         columns: &Bound<'py, PyMapping>,
         customer: String,
@@ -425,9 +449,11 @@ impl PyEventLog {
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
         let chunk = Chunk::convert(columns, &schema)?;
-        let log = &mut self.inner;
         let report = py
-            .detach(|| log.extend_columns(&chunk.columns(), &schema, &options(skip_bad_rows)))
+            .detach(|| {
+                self.write()
+                    .extend_columns(&chunk.columns(), &schema, &options(skip_bad_rows))
+            })
             .map_err(to_py)?;
         to_python(py, &report)
     }
@@ -443,7 +469,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn _extend_chunks<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         chunks: &Bound<'py, PyAny>,
         rows: usize,
@@ -458,27 +484,27 @@ impl PyEventLog {
         let schema = schema(customer, item, kind, timestamp, value, context);
         let chunks = chunks.try_iter()?.unbind();
         let mut raised: Option<PyErr> = None;
-        let log = &mut self.inner;
         let result = py.detach(|| {
-            log.extend_column_chunks(rows, &schema, &options(skip_bad_rows), |feed| {
-                // The GIL only while the next chunk is converted; the core
-                // ingests it with the GIL released.
-                let chunk = Python::attach(|py| -> PyResult<Option<Chunk>> {
-                    let Some(next) = chunks.bind(py).clone().next() else {
-                        return Ok(None);
-                    };
-                    let next = next?;
-                    Chunk::convert(next.cast::<PyMapping>()?, &schema).map(Some)
-                });
-                match chunk {
-                    Ok(Some(chunk)) => feed(&chunk.columns()).map(|()| true),
-                    Ok(None) => Ok(false),
-                    Err(e) => {
-                        raised = Some(e);
-                        Err(Error::Cancelled)
+            self.write()
+                .extend_column_chunks(rows, &schema, &options(skip_bad_rows), |feed| {
+                    // The GIL only while the next chunk is converted; the core
+                    // ingests it with the GIL released.
+                    let chunk = Python::attach(|py| -> PyResult<Option<Chunk>> {
+                        let Some(next) = chunks.bind(py).clone().next() else {
+                            return Ok(None);
+                        };
+                        let next = next?;
+                        Chunk::convert(next.cast::<PyMapping>()?, &schema).map(Some)
+                    });
+                    match chunk {
+                        Ok(Some(chunk)) => feed(&chunk.columns()).map(|()| true),
+                        Ok(None) => Ok(false),
+                        Err(e) => {
+                            raised = Some(e);
+                            Err(Error::Cancelled)
+                        }
                     }
-                }
-            })
+                })
         });
         match (result, raised) {
             (_, Some(e)) => Err(e),
@@ -500,9 +526,16 @@ impl PyEventLog {
     ///     >>> log.link("anon-7", "c42", 1714564800)
     ///     >>> log.summary()["customers"]
     ///     1
-    fn link(&mut self, alias: &str, customer: &str, timestamp: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn link(
+        &self,
+        py: Python<'_>,
+        alias: &str,
+        customer: &str,
+        timestamp: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let timestamp = args::integer("timestamp", timestamp)?;
-        self.inner.link(alias, customer, timestamp).map_err(to_py)
+        py.detach(|| self.write().link(alias, customer, timestamp))
+            .map_err(to_py)
     }
 
     /// The log as bytes (``EventLog.from_bytes`` reads them back): about the
@@ -514,8 +547,7 @@ impl PyEventLog {
     ///     >>> copy.summary() == log.summary()
     ///     True
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let log = &self.inner;
-        let bytes = py.detach(|| log.to_bytes()).map_err(to_py)?;
+        let bytes = py.detach(|| self.read().to_bytes()).map_err(to_py)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -537,13 +569,13 @@ impl PyEventLog {
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
     ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
-        let bytes = slf.borrow().to_bytes(slf.py())?;
+        let bytes = slf.get().to_bytes(slf.py())?;
         Ok((slf.get_type().getattr("from_bytes")?, (bytes,)))
     }
 
     /// Number of events.
-    fn __len__(&self) -> usize {
-        self.inner.len()
+    fn __len__(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.read().len())
     }
 
     /// What was ingested, as a dict: events, raw_ids, customers (after identity
@@ -554,12 +586,12 @@ impl PyEventLog {
     ///     >>> maitre.EventLog().summary()["events"]
     ///     0
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let summary = py.detach(|| self.inner.summary());
+        let summary = py.detach(|| self.read().summary());
         to_python(py, &summary)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let summary = py.detach(|| self.inner.summary());
+        let summary = py.detach(|| self.read().summary());
         format!(
             "EventLog(events={}, customers={}, items={})",
             summary.events, summary.customers, summary.items

@@ -44,8 +44,10 @@ impl PyRecommender {
         }
     }
 
-    /// The recommender for reading. Nothing panics while a lock is held, but a
-    /// poisoned lock still holds a consistent value: take it.
+    /// The recommender for reading. Always called with the GIL released (in
+    /// `py.detach`), so no thread waits for the lock while holding the GIL.
+    /// Nothing panics while a lock is held, but a poisoned lock still holds a
+    /// consistent value: take it.
     fn read(&self) -> RwLockReadGuard<'_, Recommender> {
         self.inner.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -234,10 +236,10 @@ impl PyRecommender {
             without_customers,
             ..BuildOptions::default()
         };
-        let log = &log.inner;
+        let log: &PyEventLog = &log;
         let model = model.inner.clone();
         let inner = pool::detach(py, || {
-            let mut log = log.clone();
+            let mut log = log.read().clone();
             let catalog = Catalog::aligned(&mut log, items)?;
             Recommender::build(&log, &catalog, model, &options)
         })?
@@ -312,13 +314,15 @@ impl PyRecommender {
     }
 
     /// Every item id, by row (the rows `_recommend_batch` returns).
-    fn item_ids(&self) -> Vec<String> {
-        self.read()
-            .catalog()
-            .items()
-            .iter()
-            .map(|i| i.id.clone())
-            .collect()
+    fn item_ids(&self, py: Python<'_>) -> Vec<String> {
+        py.detach(|| {
+            self.read()
+                .catalog()
+                .items()
+                .iter()
+                .map(|i| i.id.clone())
+                .collect()
+        })
     }
 
     /// Items most like `item` under `filters` (JSON of the core's `Filters`, or None).
@@ -433,17 +437,19 @@ impl PyRecommender {
 
     /// Whether known customers are kept (False for the storefront flavour).
     #[getter]
-    fn has_customers(&self) -> bool {
-        self.read().has_customers()
+    fn has_customers(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.read().has_customers())
     }
 
     /// Items, factors and customers, as a dict.
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let rec = self.read();
-        let summary = serde_json::json!({
-            "items": rec.catalog().len(),
-            "factors": rec.item_vectors().k(),
-            "customers": rec.customers().map_or(0, |c| c.ids.len()),
+        let summary = py.detach(|| {
+            let rec = self.read();
+            serde_json::json!({
+                "items": rec.catalog().len(),
+                "factors": rec.item_vectors().k(),
+                "customers": rec.customers().map_or(0, |c| c.ids.len()),
+            })
         });
         to_python(py, &summary)
     }

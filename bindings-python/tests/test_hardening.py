@@ -234,3 +234,36 @@ def test_add_item_while_other_threads_serve(rec):
     assert "sku-new-39" in rec.item_ids()
     ids, _ = rec.recommend_batch(["c0000001"], k=10**6)
     assert ids.shape[1] == rec.summary()["items"]
+
+
+def test_event_log_ingests_while_other_threads_read(shop):
+    log = maitre.EventLog.from_bytes(shop.to_bytes())
+    frame = pd.DataFrame(
+        {"customer_id": ["c0000001"] * 100, "item_id": ["sku-000001"] * 100, "kind": ["view"] * 100,
+         "timestamp": np.arange(100) + 1_714_564_800}
+    )
+    errors, stop = [], threading.Event()
+
+    def read():
+        try:
+            while not stop.is_set():
+                len(log)
+                log.summary()
+                maitre.ALS(factors=4, iterations=1).fit(log, progress=lambda p: None)
+                pickle.dumps(log)
+        except Exception as e:  # noqa: BLE001 - any error fails the test
+            errors.append(e)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for n in range(20):
+            log.extend(frame)
+            log.link(f"anon-{n}", "c0000001", 1_714_564_800)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert errors == []
+    assert len(log) == len(shop) + 20 * 100
