@@ -267,3 +267,11 @@ def test_event_log_ingests_while_other_threads_read(shop):
             t.join()
     assert errors == []
     assert len(log) == len(shop) + 20 * 100
+
+
+def test_csv_errors_name_the_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"customer_id,item_id,kind,timestamp\nc1,i1,view,1714564800\nc2,\xff\xfe,view,1714564801\n")
+    with pytest.raises(maitre.BadRecordError) as info:
+        maitre.EventLog.from_csv(path)
+    assert (info.value.line, info.value.field, info.value.problem) == (3, "item_id", "malformed")

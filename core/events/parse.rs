@@ -176,10 +176,10 @@ pub(crate) struct CsvLayout {
 }
 
 impl CsvLayout {
-    /// A bad record, named by the field it is missing: a short row names the
+    /// A bad record, named by the field at fault: a short row names the
     /// header's first column it lacks (`timestamp` is missing), a long one the
-    /// position of its first extra field (`column 5`); other errors name the
-    /// whole `record`.
+    /// position of its first extra field (`column 5`), invalid UTF-8 its
+    /// column; other errors name the whole `record`.
     pub fn bad_record(&self, e: &csv::Error, location: Location) -> BadRow {
         match e.kind() {
             csv::ErrorKind::UnequalLengths { len, .. } => {
@@ -195,6 +195,14 @@ impl CsvLayout {
                         )),
                     ),
                 }
+            }
+            csv::ErrorKind::Utf8 { err, .. } => {
+                let field = self
+                    .names
+                    .get(err.field())
+                    .cloned()
+                    .unwrap_or_else(|| format!("column {}", err.field() + 1));
+                BadRow::new(location, field, csv_problem(e))
             }
             _ => BadRow::new(location, "record", csv_problem(e)),
         }
