@@ -441,7 +441,9 @@ class Recommender:
             session: the current session: (item, kind) or (item, kind, timestamp)
                 pairs, or a DataFrame with item, kind (and timestamp) columns.
             context: e.g. {"device": "mobile", "channel": "app"}.
-            k: the number of items.
+            k: the number of items: a Python or numpy integer (a float, bool
+                or negative k is an InvalidParamError); more than the catalogue
+                gives at most the whole catalogue.
             kinds: item kinds to recommend (default ["product"]).
             filters: a dict of the core's Filters: kinds, in_stock_only (True),
                 exclude_seen (True), exclude_purchased_within (seconds, needs
@@ -494,12 +496,14 @@ class Recommender:
         """``recommend`` for many customers at once, in parallel in the core with
         the GIL released. Options as for ``recommend``, shared by every customer.
 
-        Returns ``(ids, scores)``: arrays of shape (len(customers), k), object
-        and float32, padded with None and NaN where fewer than k items pass the
-        filters; or, with ``as_frame``, a DataFrame (customer, rank, item,
-        score, reason) with one row per recommended item.
+        Returns ``(ids, scores)``: arrays of shape (len(customers), width),
+        object and float32, where width is k capped at the catalogue size,
+        padded with None and NaN where fewer items pass the filters; or, with
+        ``as_frame``, a DataFrame (customer, rank, item, score, reason) with
+        one row per recommended item.
 
-        Raises the first failing request's error.
+        Raises the first failing request's error, and InvalidParamError when
+        customers × width is above 2**24 results (split the batch).
 
         Example:
             >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
