@@ -40,6 +40,9 @@ mod intern;
 mod kernels;
 pub mod recommend;
 
+#[cfg(test)]
+mod hostile_tests;
+
 pub use error::{Error, Result};
 pub use intern::Interner;
 

@@ -6,6 +6,7 @@
 //! once per sweep. The `progress=True` convenience (tqdm or print) lives in
 //! `python/maitre/__init__.py`.
 
+use crate::args;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
 use crate::pool;
@@ -14,7 +15,7 @@ use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::Error;
 use numpy::{PyArray1, PyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 use std::ops::ControlFlow;
 
 /// Implicit alternating least squares (Hu, Koren & Volinsky 2008) with a
@@ -31,7 +32,11 @@ use std::ops::ControlFlow;
 ///     unobserved_weight: α₀ (1.0), the weight of every unobserved pair.
 ///     cg_steps: conjugate-gradient steps per row and sweep (3).
 ///     seed: seed of the initial factors (0): same seed, same model.
-///     threads: worker threads; None uses every core.
+///     threads: worker threads, 1 to 1024 (a fixed cap, the same on every
+///         machine); None uses every core.
+///
+/// Counts are Python or numpy integers (not floats or bools), the rest
+/// numbers; None takes the default.
 ///
 /// Raises InvalidParamError (naming the parameter) for a value out of range.
 ///
@@ -58,23 +63,33 @@ impl PyAls {
 #[pymethods]
 impl PyAls {
     #[new]
-    #[pyo3(signature = (factors = 16, iterations = 15, regularization = 10.0,
-        regularization_exponent = 0.0, alpha = 0.5, confidence = "linear", epsilon = 1.0,
-        unobserved_weight = 1.0, cg_steps = 3, seed = 0, threads = None))]
+    #[pyo3(signature = (factors = None, iterations = None, regularization = None,
+        regularization_exponent = None, alpha = None, confidence = "linear", epsilon = None,
+        unobserved_weight = None, cg_steps = None, seed = None, threads = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        factors: usize,
-        iterations: usize,
-        regularization: f32,
-        regularization_exponent: f32,
-        alpha: f32,
+        factors: Option<&Bound<'_, PyAny>>,
+        iterations: Option<&Bound<'_, PyAny>>,
+        regularization: Option<&Bound<'_, PyAny>>,
+        regularization_exponent: Option<&Bound<'_, PyAny>>,
+        alpha: Option<&Bound<'_, PyAny>>,
         confidence: &str,
-        epsilon: f32,
-        unobserved_weight: f32,
-        cg_steps: usize,
-        seed: u64,
-        threads: Option<usize>,
+        epsilon: Option<&Bound<'_, PyAny>>,
+        unobserved_weight: Option<&Bound<'_, PyAny>>,
+        cg_steps: Option<&Bound<'_, PyAny>>,
+        seed: Option<&Bound<'_, PyAny>>,
+        threads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        // None takes the core's default; anything else must be a number of
+        // the right kind (args.rs), and the core checks its range.
+        let d = AlsParams::default();
+        let count = |name, v: Option<&Bound<'_, PyAny>>, default| {
+            Ok::<_, PyErr>(args::opt_count(name, v)?.unwrap_or(default))
+        };
+        let real = |name, v: Option<&Bound<'_, PyAny>>, default: f32| {
+            Ok::<_, PyErr>(args::opt_real(name, v)?.map_or(default, |x| x as f32))
+        };
+        let epsilon = real("epsilon", epsilon, 1.0)?;
         let confidence = match confidence {
             "linear" => Confidence::Linear,
             "log" => Confidence::Log { epsilon },
@@ -85,17 +100,29 @@ impl PyAls {
                 }))
             }
         };
+        let seed = match seed.filter(|s| !s.is_none()) {
+            Some(s) => args::seed("seed", s)?,
+            None => d.seed,
+        };
         let mut params = Als::params()
-            .factors(factors)
-            .iterations(iterations)
-            .regularization(regularization)
-            .regularization_exponent(regularization_exponent)
-            .alpha(alpha)
+            .factors(count("factors", factors, d.factors)?)
+            .iterations(count("iterations", iterations, d.iterations)?)
+            .regularization(real("regularization", regularization, d.regularization)?)
+            .regularization_exponent(real(
+                "regularization_exponent",
+                regularization_exponent,
+                d.regularization_exponent,
+            )?)
+            .alpha(real("alpha", alpha, d.alpha)?)
             .confidence(confidence)
-            .unobserved_weight(unobserved_weight)
-            .cg_steps(cg_steps)
+            .unobserved_weight(real(
+                "unobserved_weight",
+                unobserved_weight,
+                d.unobserved_weight,
+            )?)
+            .cg_steps(count("cg_steps", cg_steps, d.cg_steps)?)
             .seed(seed);
-        if let Some(n) = threads {
+        if let Some(n) = args::opt_count("threads", threads)? {
             params = params.threads(n);
         }
         params.validate().map_err(to_py)?;
@@ -129,21 +156,22 @@ impl PyAls {
         &self,
         py: Python<'_>,
         log: PyRef<'_, PyEventLog>,
-        half_life_days: Option<f64>,
+        half_life_days: Option<&Bound<'_, PyAny>>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<PyAlsModel> {
+        let half_life_days = args::opt_real("half_life_days", half_life_days)?;
         let mut config = InteractionConfig::default();
         if let Some(days) = half_life_days {
             config = config.half_life_days(days);
         }
-        let log = &log.inner;
+        let log: &PyEventLog = &log;
         let params = &self.params;
         // An exception raised by the callback, re-raised after the core stops.
         let mut raised: Option<PyErr> = None;
         // The fit runs on a thread of the binding's pool (fork-safe, see
         // pool.rs), so the callback runs there too, attached to Python anew.
         let result = pool::detach(py, || {
-            let matrix = Interactions::build(log, &config)?;
+            let matrix = Interactions::build(&log.read(), &config)?;
             params.fit_matrix(matrix.by_customer(), |report| {
                 let Some(callback) = &progress else {
                     return ControlFlow::Continue(());
@@ -183,6 +211,49 @@ impl PyAls {
     ///     8
     fn params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         params_dict(py, &self.params)
+    }
+
+    /// Pickling and ``copy.deepcopy``: the constructor's arguments.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        (
+            usize,
+            usize,
+            f32,
+            f32,
+            f32,
+            &'static str,
+            f32,
+            f32,
+            usize,
+            u64,
+            Option<usize>,
+        ),
+    )> {
+        let p = &slf.get().params;
+        let epsilon = match p.confidence {
+            Confidence::Log { epsilon } => epsilon,
+            Confidence::Linear => 1.0,
+        };
+        Ok((
+            slf.get_type().into_any(),
+            (
+                p.factors,
+                p.iterations,
+                p.regularization,
+                p.regularization_exponent,
+                p.alpha,
+                confidence_name(p.confidence),
+                epsilon,
+                p.unobserved_weight,
+                p.cg_steps,
+                p.seed,
+                p.threads,
+            ),
+        ))
     }
 
     fn __repr__(&self) -> String {
@@ -294,14 +365,56 @@ impl PyAlsModel {
     fn fold_in<'py>(
         &self,
         py: Python<'py>,
-        item_indices: Vec<u32>,
-        weights: Vec<f32>,
+        item_indices: &Bound<'py, PyAny>,
+        weights: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<f32>>> {
+        let item_indices: Vec<u32> = args::counts("item_indices", item_indices)?
+            .into_iter()
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        let weights: Vec<f32> = args::reals("weights", weights)?
+            .into_iter()
+            .map(|w| w as f32)
+            .collect();
         let model = &self.inner;
         let v = py
             .detach(|| model.fold_in(&item_indices, &weights))
             .map_err(to_py)?;
         Ok(PyArray1::from_vec(py, v))
+    }
+
+    /// The model as bytes (``AlsModel.from_bytes`` reads them back); pickling
+    /// and ``copy.deepcopy`` go through them.
+    ///
+    /// Example:
+    ///     >>> model = maitre.ALS(factors=4, iterations=1).fit(maitre.synthetic_storefront(size="tiny"))
+    ///     >>> copy = maitre.AlsModel.from_bytes(model.to_bytes())
+    ///     >>> bool((copy.item_factors == model.item_factors).all())
+    ///     True
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let model = &self.inner;
+        let bytes = py.detach(|| model.to_bytes()).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Reads bytes from ``to_bytes``. Raises ArtifactError for anything else.
+    ///
+    /// Example:
+    ///     >>> maitre.AlsModel.from_bytes(b"junk")
+    ///     Traceback (most recent call last):
+    ///     ...
+    ///     maitre.ArtifactError: artifact: not a maitre artifact (it starts with "junk")
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let inner = py.detach(|| AlsModel::from_bytes(data)).map_err(to_py)?;
+        Ok(PyAlsModel { inner })
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let bytes = slf.get().to_bytes(slf.py())?;
+        Ok((slf.get_type().getattr("from_bytes")?, (bytes,)))
     }
 
     fn __repr__(&self) -> String {

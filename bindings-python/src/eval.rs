@@ -1,6 +1,7 @@
 //! Offline evaluation: the baselines, and cold start from item attributes.
 
 use crate::als::PyAls;
+use crate::args;
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
@@ -20,6 +21,7 @@ fn config(
     positive_kinds: Option<Vec<String>>,
     min_value: Option<f64>,
 ) -> EvalConfig {
+    // min_value arrives checked for type (args::opt_real); the core checks the rest.
     let mut config = EvalConfig::default();
     if let Some(als) = als {
         config = config.als(als.core_params().clone());
@@ -75,11 +77,12 @@ pub fn evaluate<'py>(
     split: &str,
     models: Vec<String>,
     positive_kinds: Option<Vec<String>>,
-    min_value: Option<f64>,
+    min_value: Option<&Bound<'py, PyAny>>,
     dataset: Option<String>,
     als: Option<PyRef<'py, PyAls>>,
     items: Option<Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let min_value = args::opt_real("min_value", min_value)?;
     let mut config = config(als, positive_kinds, min_value)
         .split(split.parse::<Split>().map_err(to_py)?)
         .models(models);
@@ -89,14 +92,17 @@ pub fn evaluate<'py>(
     let items = items
         .map(|items| crate::recommend::items(&items))
         .transpose()?;
-    let log = &log.inner;
-    let report = pool::detach(py, || match items {
-        Some(items) => {
-            let mut log = log.clone();
-            let catalog = Catalog::aligned(&mut log, items)?;
-            core_evaluate(&log, &config.catalog(catalog))
+    let log: &PyEventLog = &log;
+    let report = pool::detach(py, || {
+        let log = log.read();
+        match items {
+            Some(items) => {
+                let mut log = log.clone();
+                let catalog = Catalog::aligned(&mut log, items)?;
+                core_evaluate(&log, &config.catalog(catalog))
+            }
+            None => core_evaluate(&log, &config),
         }
-        None => core_evaluate(log, &config),
     })?
     .map_err(to_py)?;
     to_python(py, &report)
@@ -110,7 +116,7 @@ pub fn evaluate<'py>(
 /// draws.
 #[pyfunction]
 #[pyo3(signature = (log, items, als = None, positive_kinds = None, min_value = None,
-    fraction = 0.1, draws = 5, seed = 7, segments = None))]
+    fraction = None, draws = None, seed = None, segments = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_cold_start<'py>(
     py: Python<'py>,
@@ -118,12 +124,27 @@ pub fn evaluate_cold_start<'py>(
     items: Bound<'py, PyDict>,
     als: Option<PyRef<'py, PyAls>>,
     positive_kinds: Option<Vec<String>>,
-    min_value: Option<f64>,
-    fraction: f64,
-    draws: usize,
-    seed: u64,
-    segments: Option<BTreeMap<String, usize>>,
+    min_value: Option<&Bound<'py, PyAny>>,
+    fraction: Option<&Bound<'py, PyAny>>,
+    draws: Option<&Bound<'py, PyAny>>,
+    seed: Option<&Bound<'py, PyAny>>,
+    segments: Option<BTreeMap<String, Bound<'py, PyAny>>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let min_value = args::opt_real("min_value", min_value)?;
+    let defaults = ColdStartConfig::default();
+    let fraction = args::opt_real("fraction", fraction)?.unwrap_or(defaults.fraction);
+    let draws = args::opt_count("draws", draws)?.unwrap_or(defaults.draws);
+    let seed = match seed.filter(|s| !s.is_none()) {
+        Some(s) => args::seed("seed", s)?,
+        None => defaults.seed,
+    };
+    let segments = segments
+        .map(|s| {
+            s.into_iter()
+                .map(|(id, segment)| Ok((id, args::count("segments", &segment)?)))
+                .collect::<PyResult<BTreeMap<_, _>>>()
+        })
+        .transpose()?;
     let items = crate::recommend::items(&items)?;
     let config = config(als, positive_kinds, min_value);
     let cold = ColdStartConfig {
@@ -133,9 +154,9 @@ pub fn evaluate_cold_start<'py>(
         segments,
         ..ColdStartConfig::default()
     };
-    let log = &log.inner;
+    let log: &PyEventLog = &log;
     let report = pool::detach(py, || {
-        let mut log = log.clone();
+        let mut log = log.read().clone();
         let catalog = Catalog::aligned(&mut log, items)?;
         core_cold_start(&log, &catalog, &config, &cold)
     })?

@@ -5,6 +5,7 @@
 //! (`python/maitre/_frames.py`); `extend_columns` receives plain lists and
 //! float64 arrays.
 
+use crate::args;
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::pool;
@@ -12,25 +13,45 @@ use maitre::events::{Columns, EventLog, IngestOptions, Schema, TimeColumn, Value
 use maitre::Error;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyMapping, PyType};
+use pyo3::types::{PyBytes, PyDict, PyMapping, PyType};
 use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A log of behaviour events (who did what to which item, when, how much, in
 /// which context), validated and interned.
 ///
 /// Use the subclass `maitre.EventLog`, which adds `from_pandas`, `from_csv`,
 /// `from_jsonl` and `extend`.
-#[pyclass(name = "EventLog", module = "maitre._maitre", subclass)]
+///
+/// Safe to share between threads: reading (fitting, evaluating, summaries)
+/// takes a read lock and ingesting the write lock, each acquired with the GIL
+/// released, so an ingestion waits for the fits in flight and the other way
+/// round, instead of raising "Already borrowed".
+#[pyclass(name = "EventLog", module = "maitre._maitre", subclass, frozen)]
 pub struct PyEventLog {
-    pub inner: EventLog,
+    inner: RwLock<EventLog>,
 }
 
 impl PyEventLog {
     /// An instance of `cls` (the Python subclass, usually) holding `log`.
     fn build<'py>(cls: &Bound<'py, PyType>, log: EventLog) -> PyResult<Bound<'py, PyAny>> {
         let obj = cls.call0()?;
-        obj.cast::<PyEventLog>()?.borrow_mut().inner = log;
+        *obj.cast::<PyEventLog>()?.get().write() = log;
         Ok(obj)
+    }
+
+    /// The log for reading. Call it with the GIL released (inside
+    /// `py.detach`): a thread that waits for the lock must not hold the GIL,
+    /// since the holder may need it (a progress callback, the next chunk).
+    /// A poisoned lock still holds a consistent log (nothing panics while
+    /// it is held): take it.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, EventLog> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The log for writing; with the GIL released, as `read`.
+    fn write(&self) -> RwLockWriteGuard<'_, EventLog> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -60,29 +81,36 @@ fn options(skip_bad_rows: bool) -> IngestOptions {
     }
 }
 
-/// A storefront size: a name or a number of customers.
-#[derive(FromPyObject)]
-pub(crate) enum SizeArg {
-    Name(String),
-    Customers(u64),
+/// A storefront size: a name or a number of customers (a Python or numpy
+/// integer; the core checks the range).
+pub(crate) fn size(value: Option<&Bound<'_, PyAny>>) -> PyResult<maitre::datasets::Size> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(maitre::datasets::Size::Tiny);
+    };
+    let text = match value.extract::<String>() {
+        Ok(name) => name,
+        Err(_) => args::seed("size", value)?.to_string(),
+    };
+    text.parse().map_err(to_py)
 }
 
-impl SizeArg {
-    fn parse(self) -> PyResult<maitre::datasets::Size> {
-        match self {
-            SizeArg::Name(name) => name.parse(),
-            SizeArg::Customers(n) => n.to_string().parse(),
-        }
-        .map_err(to_py)
-    }
+/// A seed argument (None: 0).
+fn seed_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    value
+        .filter(|v| !v.is_none())
+        .map_or(Ok(0), |v| args::seed("seed", v))
 }
 
 /// The synthetic storefront's catalogue, as columns (see
 /// `maitre.synthetic_catalog`): item `i` is the log's item `i`.
 #[pyfunction]
-#[pyo3(signature = (seed = 0, size = SizeArg::Name("tiny".to_owned())))]
-pub fn synthetic_catalog(py: Python<'_>, seed: u64, size: SizeArg) -> PyResult<Bound<'_, PyDict>> {
-    let size = size.parse()?;
+#[pyo3(signature = (seed = None, size = None))]
+pub fn synthetic_catalog<'py>(
+    py: Python<'py>,
+    seed: Option<&Bound<'py, PyAny>>,
+    size: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (seed, size) = (seed_arg(seed)?, self::size(size)?);
     let shop =
         pool::detach(py, || maitre::datasets::synthetic_storefront(seed, size))?.map_err(to_py)?;
     crate::recommend::item_columns(py, shop.catalog.items())
@@ -142,6 +170,95 @@ fn floats(col: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
         .map(|a| a.as_array().to_vec())
 }
 
+/// One converted column chunk, owned, ready to lend to the core as `Columns`.
+struct Chunk {
+    customers: Vec<String>,
+    items: Vec<String>,
+    kinds: Vec<String>,
+    times: Times,
+    values: Option<Values>,
+    context: Vec<(String, Vec<Option<String>>)>,
+}
+
+impl Chunk {
+    /// `columns` maps column names to: lists of str (customer, item, kind); a
+    /// float64 array of epoch seconds or a list of str (timestamp); a float64
+    /// array or a list of float-or-None or str-or-None (value); lists of
+    /// str-or-None (context). A column whose value is None counts as absent.
+    fn convert(columns: &Bound<'_, PyMapping>, schema: &Schema) -> PyResult<Self> {
+        let customers: Vec<String> = required(columns, &schema.customer)?.extract()?;
+        let items: Vec<String> = required(columns, &schema.item)?.extract()?;
+        let kinds: Vec<String> = required(columns, &schema.kind)?.extract()?;
+        let times = required(columns, &schema.timestamp)?;
+        let times = match floats(&times) {
+            Some(seconds) => Times::Seconds(seconds),
+            None => match times.extract::<Vec<String>>() {
+                Ok(text) => Times::Text(text),
+                Err(_) => Times::Seconds(times.extract()?),
+            },
+        };
+        let values = match column(columns, &schema.value)? {
+            None => None,
+            Some(col) => Some(match floats(&col) {
+                Some(v) => Values::Numbers(v.into_iter().map(Some).collect()),
+                None => match col.extract::<Vec<Option<f64>>>() {
+                    Ok(v) => Values::Numbers(v),
+                    Err(_) => Values::Text(col.extract()?),
+                },
+            }),
+        };
+        let context_names: Vec<String> = match &schema.context {
+            Some(names) => names.clone(),
+            None => columns
+                .keys()?
+                .extract::<Vec<String>>()?
+                .into_iter()
+                .filter(|k| {
+                    ![
+                        &schema.customer,
+                        &schema.item,
+                        &schema.kind,
+                        &schema.timestamp,
+                        &schema.value,
+                    ]
+                    .contains(&k)
+                })
+                .collect(),
+        };
+        let mut context = Vec::with_capacity(context_names.len());
+        for name in context_names {
+            if let Some(col) = column(columns, &name)? {
+                context.push((name, col.extract::<Vec<Option<String>>>()?));
+            }
+        }
+        Ok(Chunk {
+            customers,
+            items,
+            kinds,
+            times,
+            values,
+            context,
+        })
+    }
+
+    fn columns(&self) -> Columns<'_> {
+        Columns {
+            customer: &self.customers,
+            item: &self.items,
+            kind: &self.kinds,
+            timestamp: match &self.times {
+                Times::Seconds(s) => TimeColumn::Seconds(s),
+                Times::Text(s) => TimeColumn::Text(s),
+            },
+            value: self.values.as_ref().map(|v| match v {
+                Values::Numbers(v) => ValueColumn::Numbers(v),
+                Values::Text(v) => ValueColumn::Text(v),
+            }),
+            context: &self.context,
+        }
+    }
+}
+
 #[pymethods]
 impl PyEventLog {
     /// An empty log accepting the default event kinds (view, click, cart,
@@ -154,7 +271,7 @@ impl PyEventLog {
     #[new]
     fn new() -> Self {
         PyEventLog {
-            inner: EventLog::new(),
+            inner: RwLock::new(EventLog::new()),
         }
     }
 
@@ -163,7 +280,7 @@ impl PyEventLog {
     /// Parameters:
     ///     seed: the random seed (same seed, same log).
     ///     size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
-    ///         "large" (300,000), or a number of customers.
+    ///         "large" (300,000), or a number of customers up to 1,000,000.
     ///
     /// Raises InvalidParamError for an unknown size.
     ///
@@ -172,13 +289,13 @@ impl PyEventLog {
     ///     >>> len(log) > 0
     ///     True
     #[classmethod]
-    #[pyo3(signature = (seed = 0, size = SizeArg::Name("tiny".to_owned())))]
+    #[pyo3(signature = (seed = None, size = None))]
     fn synthetic_storefront<'py>(
         cls: &Bound<'py, PyType>,
-        seed: u64,
-        size: SizeArg,
+        seed: Option<&Bound<'py, PyAny>>,
+        size: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let size = size.parse()?;
+        let (seed, size) = (seed_arg(seed)?, self::size(size)?);
         let shop = pool::detach(cls.py(), || {
             maitre::datasets::synthetic_storefront(seed, size)
         })?
@@ -235,7 +352,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn read_csv<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         path: PathBuf,
         customer: String,
@@ -247,9 +364,11 @@ impl PyEventLog {
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let log = &mut self.inner;
         let report = py
-            .detach(|| log.read_csv_file(&path, &schema, &options(skip_bad_rows)))
+            .detach(|| {
+                self.write()
+                    .read_csv_file(&path, &schema, &options(skip_bad_rows))
+            })
             .map_err(to_py)?;
         to_python(py, &report)
     }
@@ -268,7 +387,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn read_jsonl<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         path: PathBuf,
         customer: String,
@@ -280,9 +399,11 @@ impl PyEventLog {
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let log = &mut self.inner;
         let report = py
-            .detach(|| log.read_jsonl_file(&path, &schema, &options(skip_bad_rows)))
+            .detach(|| {
+                self.write()
+                    .read_jsonl_file(&path, &schema, &options(skip_bad_rows))
+            })
             .map_err(to_py)?;
         to_python(py, &report)
     }
@@ -311,7 +432,7 @@ impl PyEventLog {
         context = None, skip_bad_rows = false))]
     #[allow(clippy::too_many_arguments)]
     fn extend_columns<'py>(
-        &mut self,
+        &self,
         py: Python<'py>,
         columns: &Bound<'py, PyMapping>,
         customer: String,
@@ -322,73 +443,70 @@ impl PyEventLog {
         context: Option<Vec<String>>,
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let customers: Vec<String> = required(columns, &customer)?.extract()?;
-        let items: Vec<String> = required(columns, &item)?.extract()?;
-        let kinds: Vec<String> = required(columns, &kind)?.extract()?;
-        let times = required(columns, &timestamp)?;
-        let times = match floats(&times) {
-            Some(seconds) => Times::Seconds(seconds),
-            None => match times.extract::<Vec<String>>() {
-                Ok(text) => Times::Text(text),
-                Err(_) => Times::Seconds(times.extract()?),
-            },
-        };
-        let values = match column(columns, &value)? {
-            None => None,
-            Some(col) => Some(match floats(&col) {
-                Some(v) => Values::Numbers(v.into_iter().map(Some).collect()),
-                None => match col.extract::<Vec<Option<f64>>>() {
-                    Ok(v) => Values::Numbers(v),
-                    Err(_) => Values::Text(col.extract()?),
-                },
-            }),
-        };
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let context_names: Vec<String> = match &schema.context {
-            Some(names) => names.clone(),
-            None => columns
-                .keys()?
-                .extract::<Vec<String>>()?
-                .into_iter()
-                .filter(|k| {
-                    ![
-                        &schema.customer,
-                        &schema.item,
-                        &schema.kind,
-                        &schema.timestamp,
-                        &schema.value,
-                    ]
-                    .contains(&k)
-                })
-                .collect(),
-        };
-        let mut context = Vec::with_capacity(context_names.len());
-        for name in context_names {
-            if let Some(col) = column(columns, &name)? {
-                context.push((name, col.extract::<Vec<Option<String>>>()?));
-            }
-        }
-        let log = &mut self.inner;
+        let chunk = Chunk::convert(columns, &schema)?;
         let report = py
             .detach(|| {
-                let columns = Columns {
-                    customer: &customers,
-                    item: &items,
-                    kind: &kinds,
-                    timestamp: match &times {
-                        Times::Seconds(s) => TimeColumn::Seconds(s),
-                        Times::Text(s) => TimeColumn::Text(s),
-                    },
-                    value: values.as_ref().map(|v| match v {
-                        Values::Numbers(v) => ValueColumn::Numbers(v),
-                        Values::Text(v) => ValueColumn::Text(v),
-                    }),
-                    context: &context,
-                };
-                log.extend_columns(&columns, &schema, &options(skip_bad_rows))
+                self.write()
+                    .extend_columns(&chunk.columns(), &schema, &options(skip_bad_rows))
             })
             .map_err(to_py)?;
         to_python(py, &report)
+    }
+
+    /// Appends one batch that arrives as an iterator of column mappings (each
+    /// as for `extend_columns`), converted one at a time while the core
+    /// ingests: memory holds one chunk's conversion, not the frame's. Still
+    /// all or nothing across the chunks; rows are numbered across them. An
+    /// exception raised by the iterator undoes the batch and is re-raised.
+    /// `rows` is the expected total (a hint that sizes the log once).
+    #[pyo3(signature = (chunks, rows, *, customer = "customer_id".to_owned(), item = "item_id".to_owned(),
+        kind = "kind".to_owned(), timestamp = "timestamp".to_owned(), value = "value".to_owned(),
+        context = None, skip_bad_rows = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn _extend_chunks<'py>(
+        &self,
+        py: Python<'py>,
+        chunks: &Bound<'py, PyAny>,
+        rows: usize,
+        customer: String,
+        item: String,
+        kind: String,
+        timestamp: String,
+        value: String,
+        context: Option<Vec<String>>,
+        skip_bad_rows: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let schema = schema(customer, item, kind, timestamp, value, context);
+        let chunks = chunks.try_iter()?.unbind();
+        let mut raised: Option<PyErr> = None;
+        let result = py.detach(|| {
+            self.write()
+                .extend_column_chunks(rows, &schema, &options(skip_bad_rows), |feed| {
+                    // The GIL only while the next chunk is converted; the core
+                    // ingests it with the GIL released.
+                    let chunk = Python::attach(|py| -> PyResult<Option<Chunk>> {
+                        let Some(next) = chunks.bind(py).clone().next() else {
+                            return Ok(None);
+                        };
+                        let next = next?;
+                        Chunk::convert(next.cast::<PyMapping>()?, &schema).map(Some)
+                    });
+                    match chunk {
+                        Ok(Some(chunk)) => feed(&chunk.columns()).map(|()| true),
+                        Ok(None) => Ok(false),
+                        Err(e) => {
+                            raised = Some(e);
+                            Err(Error::Cancelled)
+                        }
+                    }
+                })
+        });
+        match (result, raised) {
+            (_, Some(e)) => Err(e),
+            (Ok(report), None) => to_python(py, &report),
+            (Err(e), None) => Err(to_py(e)),
+        }
     }
 
     /// Records that `alias` (an anonymous, device or secondary id) is the same
@@ -404,13 +522,56 @@ impl PyEventLog {
     ///     >>> log.link("anon-7", "c42", 1714564800)
     ///     >>> log.summary()["customers"]
     ///     1
-    fn link(&mut self, alias: &str, customer: &str, timestamp: i64) -> PyResult<()> {
-        self.inner.link(alias, customer, timestamp).map_err(to_py)
+    fn link(
+        &self,
+        py: Python<'_>,
+        alias: &str,
+        customer: &str,
+        timestamp: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let timestamp = args::integer("timestamp", timestamp)?;
+        py.detach(|| self.write().link(alias, customer, timestamp))
+            .map_err(to_py)
+    }
+
+    /// The log as bytes (``EventLog.from_bytes`` reads them back): about the
+    /// log's own size. Pickling and ``copy.deepcopy`` go through them.
+    ///
+    /// Example:
+    ///     >>> log = maitre.synthetic_storefront(seed=7, size="tiny")
+    ///     >>> copy = maitre.EventLog.from_bytes(log.to_bytes())
+    ///     >>> copy.summary() == log.summary()
+    ///     True
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py.detach(|| self.read().to_bytes()).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Reads bytes from ``to_bytes`` into a new log of this class. Raises
+    /// ArtifactError for anything else.
+    ///
+    /// Example:
+    ///     >>> len(maitre.EventLog.from_bytes(maitre.EventLog().to_bytes()))
+    ///     0
+    #[classmethod]
+    fn from_bytes<'py>(cls: &Bound<'py, PyType>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        let log = cls
+            .py()
+            .detach(|| EventLog::from_bytes(data))
+            .map_err(to_py)?;
+        Self::build(cls, log)
+    }
+
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        let bytes = slf.get().to_bytes(slf.py())?;
+        Ok((slf.get_type().getattr("from_bytes")?, (bytes,)))
     }
 
     /// Number of events.
-    fn __len__(&self) -> usize {
-        self.inner.len()
+    fn __len__(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.read().len())
     }
 
     /// What was ingested, as a dict: events, raw_ids, customers (after identity
@@ -421,12 +582,12 @@ impl PyEventLog {
     ///     >>> maitre.EventLog().summary()["events"]
     ///     0
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let summary = py.detach(|| self.inner.summary());
+        let summary = py.detach(|| self.read().summary());
         to_python(py, &summary)
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let summary = py.detach(|| self.inner.summary());
+        let summary = py.detach(|| self.read().summary());
         format!(
             "EventLog(events={}, customers={}, items={})",
             summary.events, summary.customers, summary.items

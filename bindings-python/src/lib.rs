@@ -8,6 +8,7 @@
 //! boundary: core errors become the exceptions of `errors.rs`.
 
 mod als;
+mod args;
 mod convert;
 mod errors;
 mod eval;

@@ -8,6 +8,7 @@
 //! released when it may take a while, and returns lists and numpy arrays.
 
 use crate::als::PyAlsModel;
+use crate::args;
 use crate::convert::{strict_json, to_python};
 use crate::errors::to_py;
 use crate::events::PyEventLog;
@@ -23,12 +24,37 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use std::path::PathBuf;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The native recommender. Use ``maitre.Recommender``, which wraps it with
 /// keyword arguments, DataFrames and pickling.
-#[pyclass(name = "Recommender", module = "maitre._maitre")]
+///
+/// Safe to share between threads: serving takes a read lock with the GIL
+/// released, so many requests run at once; ``add_item`` takes the write lock
+/// (also with the GIL released) and waits for the requests in flight.
+#[pyclass(name = "Recommender", module = "maitre._maitre", frozen)]
 pub struct PyRecommender {
-    inner: Recommender,
+    inner: RwLock<Recommender>,
+}
+
+impl PyRecommender {
+    fn new(inner: Recommender) -> Self {
+        PyRecommender {
+            inner: RwLock::new(inner),
+        }
+    }
+
+    /// The recommender for reading. Always called with the GIL released (in
+    /// `py.detach`), so no thread waits for the lock while holding the GIL.
+    /// Nothing panics while a lock is held, but a poisoned lock still holds a
+    /// consistent value: take it.
+    fn read(&self) -> RwLockReadGuard<'_, Recommender> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Recommender> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The reason code and the items (or the context pair) behind it.
@@ -210,15 +236,15 @@ impl PyRecommender {
             without_customers,
             ..BuildOptions::default()
         };
-        let log = &log.inner;
+        let log: &PyEventLog = &log;
         let model = model.inner.clone();
         let inner = pool::detach(py, || {
-            let mut log = log.clone();
+            let mut log = log.read().clone();
             let catalog = Catalog::aligned(&mut log, items)?;
             Recommender::build(&log, &catalog, model, &options)
         })?
         .map_err(to_py)?;
-        Ok(PyRecommender { inner })
+        Ok(PyRecommender::new(inner))
     }
 
     /// One request (JSON of the core's `Request`): (ids, scores, reasons or None).
@@ -230,8 +256,9 @@ impl PyRecommender {
         details: bool,
     ) -> PyResult<Listed<'py>> {
         let request: Request = strict_json("request", request)?;
-        let rec = &self.inner;
-        let list = py.detach(|| rec.recommend(&request)).map_err(to_py)?;
+        let list = py
+            .detach(|| self.read().recommend(&request))
+            .map_err(to_py)?;
         Ok(listed(py, list, details))
     }
 
@@ -253,10 +280,12 @@ impl PyRecommender {
         Option<Vec<&'static str>>,
     )> {
         let template: Request = strict_json("request", request)?;
-        let k = template.k;
         let n = customers.len();
-        let rec = &self.inner;
-        let (rows, scores, reasons) = pool::detach(py, || {
+        let (rows, scores, reasons, k) = pool::detach(py, || {
+            let rec = self.read();
+            // The table's width: k capped at the catalogue, and n × width
+            // checked against memory, by the core, before anything is allocated.
+            let k = rec.batch_width(template.k, n)?;
             let requests: Vec<Request> = customers
                 .into_iter()
                 .map(|c| Request {
@@ -276,7 +305,7 @@ impl PyRecommender {
                     }
                 }
             }
-            Ok::<_, Error>((rows, scores, reasons))
+            Ok::<_, Error>((rows, scores, reasons, k))
         })?
         .map_err(to_py)?;
         let rows = PyArray1::from_vec(py, rows).reshape([n, k])?;
@@ -285,45 +314,47 @@ impl PyRecommender {
     }
 
     /// Every item id, by row (the rows `_recommend_batch` returns).
-    fn item_ids(&self) -> Vec<String> {
-        self.inner
-            .catalog()
-            .items()
-            .iter()
-            .map(|i| i.id.clone())
-            .collect()
+    fn item_ids(&self, py: Python<'_>) -> Vec<String> {
+        py.detach(|| {
+            self.read()
+                .catalog()
+                .items()
+                .iter()
+                .map(|i| i.id.clone())
+                .collect()
+        })
     }
 
     /// Items most like `item` under `filters` (JSON of the core's `Filters`, or None).
-    #[pyo3(signature = (item, k = 10, filters = None))]
+    #[pyo3(signature = (item, k, filters = None))]
     fn _similar_items<'py>(
         &self,
         py: Python<'py>,
         item: &str,
-        k: usize,
+        k: &Bound<'py, PyAny>,
         filters: Option<&str>,
     ) -> PyResult<Listed<'py>> {
+        let k = args::count("k", k)?;
         let filters: Filters = match filters {
             Some(json) => strict_json("filters", json)?,
             None => Filters::default(),
         };
-        let rec = &self.inner;
         let list = py
-            .detach(|| rec.similar_items(item, k, &filters))
+            .detach(|| self.read().similar_items(item, k, &filters))
             .map_err(to_py)?;
         Ok(listed(py, list, false))
     }
 
     /// The `k` known customers most likely to want `item`: (ids, scores).
-    #[pyo3(signature = (item, k = 100))]
+    #[pyo3(signature = (item, k))]
     fn _customers_for_item<'py>(
         &self,
         py: Python<'py>,
         item: &str,
-        k: usize,
+        k: &Bound<'py, PyAny>,
     ) -> PyResult<(Vec<String>, Bound<'py, PyArray1<f32>>)> {
-        let rec = &self.inner;
-        let list = pool::detach(py, || rec.customers_for_item(item, k))?.map_err(to_py)?;
+        let k = args::count("k", k)?;
+        let list = pool::detach(py, || self.read().customers_for_item(item, k))?.map_err(to_py)?;
         let (ids, scores): (Vec<String>, Vec<f32>) = list.into_iter().unzip();
         Ok((ids, PyArray1::from_vec(py, scores)))
     }
@@ -338,17 +369,29 @@ impl PyRecommender {
         details: bool,
     ) -> PyResult<Listed<'py>> {
         let request: Request = strict_json("request", request)?;
-        let rec = &self.inner;
         let list = py
-            .detach(|| rec.rerank(&request, &candidates))
+            .detach(|| self.read().rerank(&request, &candidates))
             .map_err(to_py)?;
         Ok(listed(py, list, details))
     }
 
     /// Adds the one item of `columns` (as for `build`), with `vector` or a
     /// cold-start vector from its attributes. Returns its row.
+    ///
+    /// Waits (with the GIL released) for requests in flight, then adds the
+    /// item under the write lock: all or nothing.
     #[pyo3(signature = (columns, vector = None))]
-    fn _add_item(&mut self, columns: Bound<'_, PyDict>, vector: Option<Vec<f32>>) -> PyResult<u32> {
+    fn _add_item(
+        &self,
+        py: Python<'_>,
+        columns: Bound<'_, PyDict>,
+        vector: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u32> {
+        let vector: Option<Vec<f32>> = vector
+            .filter(|v| !v.is_none())
+            .map(|v| args::reals("vector", v))
+            .transpose()?
+            .map(|v| v.into_iter().map(|x| x as f32).collect());
         let mut items = items(&columns)?;
         if items.len() != 1 {
             return Err(to_py(Error::LengthMismatch {
@@ -358,30 +401,30 @@ impl PyRecommender {
             }));
         }
         let item = items.remove(0);
-        self.inner.add_item(item, vector).map_err(to_py)
+        py.detach(|| self.write().add_item(item, vector))
+            .map_err(to_py)
     }
 
     /// Writes the artifact atomically; `flavour` is "full" or "storefront".
     #[pyo3(signature = (path, flavour = "full"))]
     fn save(&self, py: Python<'_>, path: PathBuf, flavour: &str) -> PyResult<()> {
         let flavour = self::flavour(flavour)?;
-        let rec = &self.inner;
-        py.detach(|| rec.save(&path, flavour)).map_err(to_py)
+        py.detach(|| self.read().save(&path, flavour))
+            .map_err(to_py)
     }
 
     /// Reads an artifact file.
     #[staticmethod]
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let inner = pool::detach(py, || Recommender::load(&path))?.map_err(to_py)?;
-        Ok(PyRecommender { inner })
+        Ok(PyRecommender::new(inner))
     }
 
     /// The artifact as bytes; `flavour` is "full" or "storefront".
     #[pyo3(signature = (flavour = "full"))]
     fn to_bytes<'py>(&self, py: Python<'py>, flavour: &str) -> PyResult<Bound<'py, PyBytes>> {
         let flavour = self::flavour(flavour)?;
-        let rec = &self.inner;
-        let bytes = py.detach(|| rec.to_bytes(flavour)).map_err(to_py)?;
+        let bytes = py.detach(|| self.read().to_bytes(flavour)).map_err(to_py)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -389,22 +432,24 @@ impl PyRecommender {
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let inner = pool::detach(py, || Recommender::from_bytes(data))?.map_err(to_py)?;
-        Ok(PyRecommender { inner })
+        Ok(PyRecommender::new(inner))
     }
 
     /// Whether known customers are kept (False for the storefront flavour).
     #[getter]
-    fn has_customers(&self) -> bool {
-        self.inner.has_customers()
+    fn has_customers(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.read().has_customers())
     }
 
     /// Items, factors and customers, as a dict.
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let rec = &self.inner;
-        let summary = serde_json::json!({
-            "items": rec.catalog().len(),
-            "factors": rec.item_vectors().k(),
-            "customers": rec.customers().map_or(0, |c| c.ids.len()),
+        let summary = py.detach(|| {
+            let rec = self.read();
+            serde_json::json!({
+                "items": rec.catalog().len(),
+                "factors": rec.item_vectors().k(),
+                "customers": rec.customers().map_or(0, |c| c.ids.len()),
+            })
         });
         to_python(py, &summary)
     }
@@ -418,26 +463,14 @@ fn hnsw_params(settings: &Bound<'_, PyDict>) -> PyResult<HnswParams> {
     let mut params = HnswParams::default();
     for (key, value) in settings.iter() {
         let name: String = key.extract()?;
-        let bad = |expected: &str| {
-            to_py(Error::InvalidParam {
-                name: format!("hnsw.{name}"),
-                reason: format!("{value} is not {expected}"),
-            })
-        };
-        let count = || {
-            value
-                .extract::<usize>()
-                .map_err(|_| bad("a non-negative integer"))
-        };
+        // Integers only (not bools or floats), as every count: args.rs.
+        let field = format!("hnsw.{name}");
+        let count = || args::count(&field, &value);
         params = match name.as_str() {
             "max_connections" => params.max_connections(count()?),
             "ef_construction" => params.ef_construction(count()?),
             "ef_search" => params.ef_search(count()?),
-            "seed" => params.seed(
-                value
-                    .extract::<u64>()
-                    .map_err(|_| bad("a non-negative integer"))?,
-            ),
+            "seed" => params.seed(args::seed(&field, &value)?),
             _ => {
                 return Err(to_py(Error::InvalidParam {
                     name: format!("hnsw.{name}"),

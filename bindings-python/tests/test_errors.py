@@ -201,7 +201,10 @@ CSV_HEADER = "customer_id,item_id,kind,timestamp,value,channel\n"
         ("c2,i2,rating,1714564801,inf,web", "value", "not_finite"),
         ("c2,i2,rating,1714564801,abc,web", "value", "not_a_number"),
         ("c2,i2,view,last tuesday,,web", "timestamp", "bad_timestamp"),
-        ("c2,i2,view,1714564801", "record", "malformed"),
+        # A short row names the first column it lacks; a long one its first extra field.
+        ("c2,i2,view,1714564801", "value", "missing"),
+        ("c2,i2", "kind", "missing"),
+        ("c2,i2,view,1714564801,,web,extra", "column 7", "malformed"),
     ],
 )
 def test_csv_bad_line(tmp_path, log, line, field, problem):

@@ -352,7 +352,7 @@ def test_bad_request_options(rec):
         rec.similar_items("sku-000003", filters={"in_stock": True})
     with pytest.raises(maitre.InvalidParamError):
         rec.recommend_batch(["c1"], filters={"exclude_purchased_within": -5})
-    with pytest.raises(TypeError):
+    with pytest.raises(maitre.InvalidParamError, match=r"session\[0\]"):
         rec.recommend(session=["sku-000003"])
 
 

@@ -218,7 +218,8 @@ impl Storefront {
         #[wasm_bindgen(unchecked_optional_param_type = "number")] k: Option<f64>,
         #[wasm_bindgen(unchecked_optional_param_type = "Filters")] filters: Option<JsValue>,
     ) -> Result<JsValue, JsValue> {
-        let k = count("k", k.unwrap_or(10.0))?.min(self.length());
+        // The core caps k at the catalogue before it allocates anything.
+        let k = count("k", k.unwrap_or(10.0))?;
         let filters: JsFilters = options("filters", filters)?;
         let list = self
             .inner
@@ -452,10 +453,8 @@ impl Session {
         >,
     ) -> Result<JsValue, JsValue> {
         let opts: JsRecommendOptions = crate::convert::options("options", options)?;
+        // The core caps k at the catalogue before it allocates anything.
         let k = opts.k.unwrap_or(10);
-        // The core allocates for k up front; it can never return more items
-        // than the catalogue has, so larger values change nothing.
-        let k = k.min(self.shop.catalog().len());
         let context = match opts.context {
             Some(c) => c,
             None => self

@@ -8,5 +8,5 @@ pub mod movielens;
 pub mod synthetic;
 mod vectors;
 
-pub use synthetic::{synthetic_storefront, Size, Storefront, CATEGORIES};
+pub use synthetic::{synthetic_storefront, Size, Storefront, CATEGORIES, MAX_CUSTOMERS};
 pub use vectors::clustered_vectors;

@@ -69,9 +69,14 @@ pub struct AlsParams {
     /// Conjugate-gradient steps per row and sweep.
     pub cg_steps: usize,
     pub seed: u64,
-    /// Worker threads; `None` uses rayon's global pool.
+    /// Worker threads, 1 to [`MAX_THREADS`]; `None` uses the current rayon pool.
     pub threads: Option<usize>,
 }
+
+/// The most worker threads a fit may ask for: a fixed 1024, the same on every
+/// machine (so parameters valid on a laptop are valid on a server), far above
+/// any useful count and far below what makes the kernel refuse threads.
+pub const MAX_THREADS: usize = 1024;
 
 impl Default for AlsParams {
     fn default() -> Self {
@@ -175,8 +180,13 @@ impl AlsParams {
         if let Confidence::Log { epsilon } = self.confidence {
             positive("epsilon", epsilon)?;
         }
-        if self.threads == Some(0) {
-            return Err(Error::param("threads", "must be at least 1"));
+        if let Some(n) = self.threads {
+            if !(1..=MAX_THREADS).contains(&n) {
+                return Err(Error::param(
+                    "threads",
+                    format!("{n} is not in 1..={MAX_THREADS}"),
+                ));
+            }
         }
         Ok(())
     }
@@ -740,6 +750,104 @@ fn scaled_gram(items: &Factors, unobserved_weight: f32) -> Vec<f32> {
     let mut gram = items.gram();
     gram.iter_mut().for_each(|g| *g *= unobserved_weight);
     gram
+}
+
+/// A fitted model as bytes and back, for copies between processes (Python's
+/// pickle). An artifact container (magic, version, CRC-32) with the
+/// parameters, both factor matrices and the fold-in Gram matrix; reading
+/// checks every length, so damaged bytes are an [`Error::Artifact`].
+impl AlsModel {
+    /// The model as bytes ([`AlsModel::from_bytes`] reads them back).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        use crate::artifact::{ArtifactWriter, Encoder, Flavour};
+        let p = &self.params;
+        let mut params = Encoder::new();
+        params
+            .put_u64(p.factors as u64)
+            .put_u64(p.iterations as u64)
+            .put_f32(p.regularization)
+            .put_f32(p.regularization_exponent)
+            .put_f32(p.alpha);
+        match p.confidence {
+            Confidence::Linear => params.put_u8(0).put_f32(0.0),
+            Confidence::Log { epsilon } => params.put_u8(1).put_f32(epsilon),
+        };
+        params
+            .put_f32(p.unobserved_weight)
+            .put_u64(p.cg_steps as u64)
+            .put_u64(p.seed)
+            .put_u64(p.threads.map_or(0, |t| t as u64));
+        let matrix = |f: &Factors| {
+            let mut e = Encoder::new();
+            let view = f.view();
+            e.put_u64(f.rows() as u64)
+                .put_u64(f.k() as u64)
+                .put_f32s(view.as_slice().unwrap_or(&[]));
+            e.into_bytes()
+        };
+        let mut gram = Encoder::new();
+        gram.put_f32s(&self.item_gram);
+        ArtifactWriter::new(Flavour::Full)
+            .section(*b"APAR", params.into_bytes())
+            .section(*b"AUSR", matrix(&self.users))
+            .section(*b"AITM", matrix(&self.items))
+            .section(*b"GRAM", gram.into_bytes())
+            .to_bytes()
+    }
+
+    /// Reads bytes from [`AlsModel::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<AlsModel> {
+        use crate::artifact::Artifact;
+        let artifact = Artifact::from_bytes(bytes)?;
+        let mut d = artifact.decoder(*b"APAR")?;
+        let mut params = Als::params()
+            .factors(d.get_usize()?)
+            .iterations(d.get_usize()?)
+            .regularization(d.get_f32()?)
+            .regularization_exponent(d.get_f32()?)
+            .alpha(d.get_f32()?);
+        let (tag, epsilon) = (d.get_u8()?, d.get_f32()?);
+        params = params.confidence(match tag {
+            0 => Confidence::Linear,
+            1 => Confidence::Log { epsilon },
+            other => return Err(d.invalid(format!("unknown confidence {other}"))),
+        });
+        params = params
+            .unobserved_weight(d.get_f32()?)
+            .cg_steps(d.get_usize()?)
+            .seed(d.get_u64()?);
+        match d.get_usize()? {
+            0 => {}
+            n => params = params.threads(n),
+        }
+        d.finish()?;
+        params
+            .validate()
+            .map_err(|e| d_invalid(&artifact, *b"APAR", &e.to_string()))?;
+        let matrix = |tag: [u8; 4]| -> Result<Factors> {
+            let mut d = artifact.decoder(tag)?;
+            let (rows, k, data) = (d.get_usize()?, d.get_usize()?, d.get_f32s()?);
+            d.finish()?;
+            if k != params.factors {
+                return Err(d_invalid(&artifact, tag, "factor count differs from APAR"));
+            }
+            Factors::from_vec(rows, k, data).map_err(|_| d_invalid(&artifact, tag, "bad shape"))
+        };
+        let (users, items) = (matrix(*b"AUSR")?, matrix(*b"AITM")?);
+        let mut d = artifact.decoder(*b"GRAM")?;
+        let gram = d.get_f32s()?;
+        d.finish()?;
+        AlsModel::from_parts_with_gram(users, items, params, gram)
+            .map_err(|_| d_invalid(&artifact, *b"GRAM", "does not match the item factors"))
+    }
+}
+
+/// A "bad section" error for a check across a decoded section.
+fn d_invalid(artifact: &crate::artifact::Artifact, tag: [u8; 4], reason: &str) -> Error {
+    match artifact.decoder(tag) {
+        Ok(d) => d.invalid(reason),
+        Err(e) => e,
+    }
 }
 
 #[cfg(test)]

@@ -381,6 +381,9 @@ impl AttributeVectors {
 
 /// Features of the `warm` items with at least `min_support` of them, in
 /// first-seen order (deterministic), and each warm item's active features.
+/// The most attribute features one map learns (see `select_features`).
+pub const MAX_FEATURES: usize = 4096;
+
 fn select_features(
     items: &[Item],
     warm: &[u32],
@@ -404,11 +407,21 @@ fn select_features(
             support[id] += 1;
         }
     }
+    // The ridge solve holds a features × features matrix: beyond MAX_FEATURES
+    // (128 MB of f64) keep the most supported ones (ties: first seen), so a
+    // catalogue with very many distinct tags costs bounded memory instead of
+    // aborting on an allocation of n² values.
+    let mut kept: Vec<usize> = (0..all.len())
+        .filter(|&f| support[f] >= min_support)
+        .collect();
+    if kept.len() > MAX_FEATURES {
+        kept.sort_by_key(|&f| (std::cmp::Reverse(support[f]), f));
+        kept.truncate(MAX_FEATURES);
+        kept.sort_unstable();
+    }
     let mut features = Interner::new();
-    for (name, &n) in all.names().iter().zip(&support) {
-        if n >= min_support {
-            features.intern(name);
-        }
+    for f in kept {
+        features.intern(&all.names()[f]);
     }
     if features.is_empty() {
         return Err(Error::NotEnoughData(format!(
@@ -567,6 +580,25 @@ mod tests {
         for (got, want) in b.iter().zip([1.0, 2.0, 3.0, -1.0]) {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
+    }
+
+    #[test]
+    fn features_are_capped_so_the_solve_fits_in_memory() {
+        // 10,000 tags on two items each: far more features than the cap.
+        let items: Vec<Item> = (0..10_000)
+            .map(|i| {
+                Item::new(format!("i{i}"))
+                    .tag(format!("t{i}"))
+                    .tag(format!("t{}", (i + 1) % 10_000))
+            })
+            .collect();
+        let warm: Vec<u32> = (0..items.len() as u32).collect();
+        let (features, active) = select_features(&items, &warm, 2).unwrap();
+        assert_eq!(features.len(), MAX_FEATURES);
+        assert!(active
+            .iter()
+            .flatten()
+            .all(|&f| (f as usize) < MAX_FEATURES));
     }
 
     #[test]

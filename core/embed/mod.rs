@@ -16,7 +16,7 @@ mod context;
 mod ease;
 
 pub use crate::kernels::dot;
-pub use als::{Als, AlsModel, AlsParams, Confidence, Progress};
+pub use als::{Als, AlsModel, AlsParams, Confidence, Progress, MAX_THREADS};
 pub use cold::{AttributeVectors, ColdStartParams};
 pub use context::ContextVectors;
 pub use ease::{EaseModel, EaseParams};
@@ -40,12 +40,17 @@ impl Factors {
 
     /// A table from row-major data; every value must be finite.
     pub fn from_vec(rows: usize, k: usize, data: Vec<f32>) -> Result<Self> {
-        if data.len() != rows * k {
-            return Err(Error::LengthMismatch {
-                name: "data".into(),
-                expected: rows * k,
-                got: data.len(),
-            });
+        // Checked: rows and k may come from a file, and a wrapped product
+        // could match a short buffer.
+        match rows.checked_mul(k) {
+            Some(n) if n == data.len() => {}
+            expected => {
+                return Err(Error::LengthMismatch {
+                    name: "data".into(),
+                    expected: expected.unwrap_or(usize::MAX),
+                    got: data.len(),
+                })
+            }
         }
         check_finite("data", &data)?;
         Ok(Factors { rows, k, data })

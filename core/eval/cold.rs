@@ -66,6 +66,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
+/// The most draws one comparison may ask for: each draw fits a model, so a
+/// thousand is already hours of work; more is a mistake, not a plan.
+pub const MAX_DRAWS: usize = 1000;
+
 /// How the cold items are chosen and mapped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColdStartConfig {
@@ -73,7 +77,8 @@ pub struct ColdStartConfig {
     pub fraction: f64,
     /// Seed of the first draw; draw `d` uses `seed + d` (wrapping).
     pub seed: u64,
-    /// Independent draws of cold items, each with its own validation. Default 5.
+    /// Independent draws of cold items, each with its own validation, 1 to
+    /// [`MAX_DRAWS`]. Default 5.
     pub draws: usize,
     pub params: ColdStartParams,
     /// The true segment of each customer, by customer id, when it is known
@@ -394,8 +399,11 @@ pub fn evaluate_cold_start(
             got: catalog.len(),
         });
     }
-    if cold.draws == 0 {
-        return Err(Error::param("draws", "0 must be at least 1"));
+    if !(1..=MAX_DRAWS).contains(&cold.draws) {
+        return Err(Error::param(
+            "draws",
+            format!("{} is not in 1..={MAX_DRAWS}", cold.draws),
+        ));
     }
     cold.params.validate()?;
     let positives = Positives::from_log(log, config.positive_kinds.as_deref(), config.min_value)?;
@@ -502,7 +510,17 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
     with_positives.dedup();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     with_positives.shuffle(&mut rng);
-    let n_cold = ((with_positives.len() as f64 * cold.fraction).round() as usize).max(1);
+    // Cold items and warm ones to learn the map from: two items with positives
+    // at the least (a min_value above every value leaves none).
+    if with_positives.len() < 2 {
+        return Err(Error::NotEnoughData(format!(
+            "{} items with positives: cold start needs at least 2 (is min_value or \
+             positive_kinds too strict?)",
+            with_positives.len()
+        )));
+    }
+    let n_cold = ((with_positives.len() as f64 * cold.fraction).round() as usize)
+        .clamp(1, with_positives.len() - 1);
     let mut is_cold = vec![false; positives.n_items];
     for &i in &with_positives[..n_cold] {
         is_cold[i as usize] = true;

@@ -17,7 +17,7 @@ pub mod metrics;
 mod serve;
 mod split;
 
-pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport};
+pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport, MAX_DRAWS};
 pub use context::{evaluate_context, ContextReport, BLEND_GRID, SESSION_GAP};
 pub use serve::{evaluate_recommend, training_log};
 pub use split::{lower_quantile, Positives, Split, SplitData};

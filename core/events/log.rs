@@ -365,7 +365,7 @@ impl EventLog {
                 }
                 Err(e) => {
                     let line = e.position().map_or(line, |p| p.line() as usize);
-                    let bad = BadRow::new(Location::Line(line), "record", parse::csv_problem(&e));
+                    let bad = layout.bad_record(&e, Location::Line(line));
                     if e.is_io_error() || e.position().is_none() {
                         return Err(batch.abort(bad.into()));
                     }
@@ -439,65 +439,61 @@ impl EventLog {
         schema: &Schema,
         options: &IngestOptions,
     ) -> Result<IngestReport> {
-        let n = columns.customer.len();
-        let check = |name: &str, got: usize| {
-            if got == n {
-                Ok(())
-            } else {
-                Err(Error::LengthMismatch {
-                    name: name.to_owned(),
-                    expected: n,
-                    got,
-                })
+        let mut once = Some(*columns);
+        self.extend_column_chunks(columns.customer.len(), schema, options, |feed| {
+            match once.take() {
+                Some(columns) => feed(&columns).map(|()| true),
+                None => Ok(false),
             }
-        };
-        check(&schema.item, columns.item.len())?;
-        check(&schema.kind, columns.kind.len())?;
-        check(&schema.timestamp, columns.timestamp.len())?;
-        if let Some(values) = columns.value {
-            check(&schema.value, values.len())?;
-        }
-        for (key, values) in columns.context {
-            check(key, values.len())?;
-        }
+        })
+    }
+
+    /// Appends one batch that arrives in column chunks, so a caller converting
+    /// a large frame holds one chunk's conversion at a time, not the whole
+    /// frame's: `next` hands the next chunk to `feed` and returns `true`, or
+    /// returns `false` when there are no more. The batch is still all or
+    /// nothing across every chunk (an error from `next` or a bad row undoes
+    /// all of them); rows are numbered across chunks. `rows_hint` (the
+    /// expected total) sizes the columns once up front; it is only a hint: a
+    /// wrong or unaffordable one changes nothing but speed.
+    pub fn extend_column_chunks<F>(
+        &mut self,
+        rows_hint: usize,
+        schema: &Schema,
+        options: &IngestOptions,
+        mut next: F,
+    ) -> Result<IngestReport>
+    where
+        F: FnMut(&mut dyn FnMut(&Columns<'_>) -> Result<()>) -> Result<bool>,
+    {
+        self.reserve_rows(rows_hint);
         let mut batch = Batch::begin(self, options);
-        for i in 0..n {
-            let location = Location::Index(i);
-            let timestamp = match columns.timestamp {
-                TimeColumn::Seconds(s) => parse::seconds(s[i]),
-                TimeColumn::Text(s) => parse::parse_timestamp(&s[i]),
+        let mut offset = 0usize;
+        loop {
+            let more = {
+                let mut feed = |columns: &Columns<'_>| {
+                    feed_columns(&mut batch, columns, offset, schema)?;
+                    offset += columns.customer.len();
+                    Ok(())
+                };
+                next(&mut feed)
             };
-            let value = match columns.value {
-                None => Ok(None),
-                Some(ValueColumn::Numbers(v)) => Ok(v[i]),
-                Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
-            };
-            let row = timestamp
-                .map_err(|p| BadRow::new(location, &schema.timestamp, p))
-                .and_then(|t| {
-                    Ok((
-                        t,
-                        value.map_err(|p| BadRow::new(location, &schema.value, p))?,
-                    ))
-                })
-                .map(|(timestamp, value)| Row {
-                    customer: Cow::Borrowed(&columns.customer[i]),
-                    item: Cow::Borrowed(&columns.item[i]),
-                    kind: Cow::Borrowed(&columns.kind[i]),
-                    timestamp,
-                    value,
-                    context: columns
-                        .context
-                        .iter()
-                        .filter_map(|(k, v)| {
-                            v[i].as_deref()
-                                .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
-                        })
-                        .collect(),
-                });
-            batch.row(location, row, schema)?;
+            match more {
+                Ok(true) => {}
+                Ok(false) => return Ok(batch.finish()),
+                Err(e) => return Err(batch.abort(e)),
+            }
         }
-        Ok(batch.finish())
+    }
+
+    /// Room for `rows` more events in every per-event column, if memory allows.
+    fn reserve_rows(&mut self, rows: usize) {
+        let _ = self.customer.try_reserve_exact(rows);
+        let _ = self.item.try_reserve_exact(rows);
+        let _ = self.kind.try_reserve_exact(rows);
+        let _ = self.timestamp.try_reserve_exact(rows);
+        let _ = self.value.try_reserve_exact(rows);
+        let _ = self.ctx_start.try_reserve_exact(rows);
     }
 
     /// Records that `alias` (an anonymous or device id) is the same person as
@@ -836,6 +832,73 @@ fn open(path: &Path) -> Result<std::fs::File> {
     Ok(file)
 }
 
+/// Feeds the rows of one column chunk to a batch; rows are numbered from `offset`.
+fn feed_columns(
+    batch: &mut Batch<'_>,
+    columns: &Columns<'_>,
+    offset: usize,
+    schema: &Schema,
+) -> Result<()> {
+    let n = columns.customer.len();
+    let check = |name: &str, got: usize| {
+        if got == n {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                name: name.to_owned(),
+                expected: n,
+                got,
+            })
+        }
+    };
+    check(&schema.item, columns.item.len())?;
+    check(&schema.kind, columns.kind.len())?;
+    check(&schema.timestamp, columns.timestamp.len())?;
+    if let Some(values) = columns.value {
+        check(&schema.value, values.len())?;
+    }
+    for (key, values) in columns.context {
+        check(key, values.len())?;
+    }
+    for i in 0..n {
+        let location = Location::Index(offset + i);
+        let timestamp = match columns.timestamp {
+            TimeColumn::Seconds(s) => parse::seconds(s[i]),
+            TimeColumn::Text(s) => parse::parse_timestamp(&s[i]),
+        };
+        let value = match columns.value {
+            None => Ok(None),
+            Some(ValueColumn::Numbers(v)) => Ok(v[i]),
+            Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
+        };
+        let row = timestamp
+            .map_err(|p| BadRow::new(location, &schema.timestamp, p))
+            .and_then(|t| {
+                Ok((
+                    t,
+                    value.map_err(|p| BadRow::new(location, &schema.value, p))?,
+                ))
+            })
+            .map(|(timestamp, value)| Row {
+                customer: Cow::Borrowed(&columns.customer[i]),
+                item: Cow::Borrowed(&columns.item[i]),
+                kind: Cow::Borrowed(&columns.kind[i]),
+                timestamp,
+                value,
+                context: columns
+                    .context
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        v[i].as_deref()
+                            .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
+                    })
+                    .collect(),
+            });
+        batch.row(location, row, schema)?;
+    }
+    Ok(())
+}
+
 /// One ingestion batch: remembers where the log stood so a rejected batch can be undone.
 struct Batch<'l> {
     log: &'l mut EventLog,
@@ -894,5 +957,186 @@ impl<'l> Batch<'l> {
 
     fn finish(self) -> IngestReport {
         self.report
+    }
+}
+
+/// A whole log as bytes and back, for copies between processes (Python's
+/// pickle, a worker pool). The bytes are an artifact container (see
+/// [`crate::artifact`]: magic, version, CRC-32) with the log's columns and
+/// interners as sections, about the log's own size; reading checks every
+/// index and length before building the log, so foreign or damaged bytes are
+/// an [`Error::Artifact`], never a panic.
+impl EventLog {
+    /// The log as bytes ([`EventLog::from_bytes`] reads them back).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        use crate::artifact::{ArtifactWriter, Encoder, Flavour};
+        let split = |times: &mut dyn Iterator<Item = i64>| -> Vec<u32> {
+            times
+                .flat_map(|t| [t as u64 as u32, (t as u64 >> 32) as u32])
+                .collect()
+        };
+        let mut kinds = Encoder::new();
+        let specs = self.kinds.specs();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        let weights: Vec<f32> = specs.iter().map(|s| s.weight).collect();
+        let scaled: Vec<u32> = specs.iter().map(|s| u32::from(s.scale_by_value)).collect();
+        kinds.put_strs(&names).put_f32s(&weights).put_u32s(&scaled);
+        let mut ids = Encoder::new();
+        ids.put_strs(self.customers.names())
+            .put_strs(self.items.names())
+            .put_strs(self.context.keys.names())
+            .put_strs(self.context.pairs.names())
+            .put_u32s(&self.context.key_of);
+        let mut events = Encoder::new();
+        events
+            .put_u32s(&self.customer)
+            .put_u32s(&self.item)
+            .put_bytes(&self.kind)
+            .put_u32s(&split(&mut self.timestamp.iter().copied()))
+            .put_f32s(&self.value)
+            .put_u32s(&self.ctx_start)
+            .put_u32s(&self.ctx);
+        let mut links = Encoder::new();
+        let alias: Vec<u32> = self.links.iter().map(|l| l.alias).collect();
+        let customer: Vec<u32> = self.links.iter().map(|l| l.customer).collect();
+        links
+            .put_u32s(&alias)
+            .put_u32s(&customer)
+            .put_u32s(&split(&mut self.links.iter().map(|l| l.timestamp)));
+        ArtifactWriter::new(Flavour::Full)
+            .section(*b"LKND", kinds.into_bytes())
+            .section(*b"LIDS", ids.into_bytes())
+            .section(*b"LEVT", events.into_bytes())
+            .section(*b"LLNK", links.into_bytes())
+            .to_bytes()
+    }
+
+    /// Reads bytes from [`EventLog::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<EventLog> {
+        use crate::artifact::Artifact;
+        let artifact = Artifact::from_bytes(bytes)?;
+        let join = |halves: Vec<u32>| -> Vec<i64> {
+            halves
+                .chunks_exact(2)
+                .map(|p| (u64::from(p[0]) | (u64::from(p[1]) << 32)) as i64)
+                .collect()
+        };
+        let interner = |names: Vec<String>, d: &crate::artifact::Decoder<'_>| {
+            let mut out = Interner::new();
+            for name in &names {
+                out.intern(name);
+            }
+            if out.len() == names.len() {
+                Ok(out)
+            } else {
+                Err(d.invalid("duplicate ids"))
+            }
+        };
+
+        let mut d = artifact.decoder(*b"LKND")?;
+        let (names, weights, scaled) = (d.get_strs()?, d.get_f32s()?, d.get_u32s()?);
+        if names.len() != weights.len() || names.len() != scaled.len() {
+            return Err(d.invalid("kind tables disagree"));
+        }
+        let mut kinds = EventKinds::empty();
+        for ((name, weight), scale) in names.iter().zip(weights).zip(scaled) {
+            kinds = match scale {
+                0 => kinds.with(name, weight),
+                _ => kinds.with_scaled(name, weight),
+            }
+            .map_err(|e| d.invalid(e.to_string()))?;
+        }
+        if kinds.specs().len() != names.len() {
+            return Err(d.invalid("duplicate kinds"));
+        }
+        d.finish()?;
+
+        let mut d = artifact.decoder(*b"LIDS")?;
+        let customers = interner(d.get_strs()?, &d)?;
+        let items = interner(d.get_strs()?, &d)?;
+        let keys = interner(d.get_strs()?, &d)?;
+        let pairs = interner(d.get_strs()?, &d)?;
+        let key_of = d.get_u32s()?;
+        let pairs_ok = key_of.len() == pairs.len()
+            && key_of.iter().enumerate().all(|(p, &k)| {
+                keys.name(k).is_some_and(|key| {
+                    pairs.names()[p]
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.starts_with('='))
+                })
+            });
+        if !pairs_ok {
+            return Err(d.invalid("context pairs do not match their keys"));
+        }
+        d.finish()?;
+
+        let mut d = artifact.decoder(*b"LEVT")?;
+        let customer = d.get_u32s()?;
+        let item = d.get_u32s()?;
+        let kind = d.get_bytes()?.to_vec();
+        let timestamp = d.get_u32s()?;
+        let value = d.get_f32s()?;
+        let ctx_start = d.get_u32s()?;
+        let ctx = d.get_u32s()?;
+        let n = customer.len();
+        let consistent = item.len() == n
+            && kind.len() == n
+            && timestamp.len() == 2 * n
+            && value.len() == n
+            && ctx_start.len() == n + 1
+            && ctx_start.first() == Some(&0)
+            && ctx_start.windows(2).all(|w| w[0] <= w[1])
+            && ctx_start.last().map(|&c| c as usize) == Some(ctx.len())
+            && customer.iter().all(|&c| (c as usize) < customers.len())
+            && item.iter().all(|&i| (i as usize) < items.len())
+            && kind.iter().all(|&k| (k as usize) < kinds.specs().len())
+            && ctx.iter().all(|&p| (p as usize) < pairs.len())
+            && value.iter().all(|v| v.is_nan() || v.is_finite());
+        if !consistent {
+            return Err(d.invalid("event columns disagree"));
+        }
+        d.finish()?;
+
+        let mut d = artifact.decoder(*b"LLNK")?;
+        let (alias, linked, times) = (d.get_u32s()?, d.get_u32s()?, d.get_u32s()?);
+        let links_ok = alias.len() == linked.len()
+            && times.len() == 2 * alias.len()
+            && alias
+                .iter()
+                .chain(&linked)
+                .all(|&c| (c as usize) < customers.len());
+        if !links_ok {
+            return Err(d.invalid("link columns disagree"));
+        }
+        d.finish()?;
+        let links = alias
+            .into_iter()
+            .zip(linked)
+            .zip(join(times))
+            .map(|((alias, customer), timestamp)| Link {
+                alias,
+                customer,
+                timestamp,
+            })
+            .collect();
+
+        Ok(EventLog {
+            kinds,
+            customers,
+            items,
+            context: ContextVocab {
+                keys,
+                pairs,
+                key_of,
+            },
+            customer,
+            item,
+            kind,
+            timestamp: join(timestamp),
+            value,
+            ctx_start,
+            ctx,
+            links,
+        })
     }
 }

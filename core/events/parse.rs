@@ -176,6 +176,38 @@ pub(crate) struct CsvLayout {
 }
 
 impl CsvLayout {
+    /// A bad record, named by the field at fault: a short row names the
+    /// header's first column it lacks (`timestamp` is missing), a long one the
+    /// position of its first extra field (`column 5`), invalid UTF-8 its
+    /// column; other errors name the whole `record`.
+    pub fn bad_record(&self, e: &csv::Error, location: Location) -> BadRow {
+        match e.kind() {
+            csv::ErrorKind::UnequalLengths { len, .. } => {
+                let len = *len as usize;
+                match self.names.get(len) {
+                    Some(missing) => BadRow::new(location, missing.as_str(), Problem::Missing),
+                    None => BadRow::new(
+                        location,
+                        format!("column {}", self.names.len() + 1),
+                        Problem::Malformed(format!(
+                            "{len} fields where the header has {}",
+                            self.names.len()
+                        )),
+                    ),
+                }
+            }
+            csv::ErrorKind::Utf8 { err, .. } => {
+                let field = self
+                    .names
+                    .get(err.field())
+                    .cloned()
+                    .unwrap_or_else(|| format!("column {}", err.field() + 1));
+                BadRow::new(location, field, csv_problem(e))
+            }
+            _ => BadRow::new(location, "record", csv_problem(e)),
+        }
+    }
+
     pub fn new<R: Read>(csv: &mut csv::Reader<R>, schema: &Schema) -> Result<Self> {
         let headers = csv
             .headers()

@@ -27,6 +27,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 
+/// The most results (requests × items) one batch table may hold: 2^24 cells
+/// (e.g. a million customers × 16 items), about 1 GB while the batch runs.
+pub const MAX_BATCH_CELLS: usize = 1 << 24;
+
 /// Serving settings with validated defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -672,7 +676,7 @@ impl Recommender {
         let recent_purchase =
             |item: u32| match (request.filters.exclude_purchased_within, request.now) {
                 (Some(window), Some(now)) => {
-                    seen_entries(item).any(|e| e.2 != i64::MIN && now - e.2 <= window)
+                    seen_entries(item).any(|e| e.2 != i64::MIN && now.saturating_sub(e.2) <= window)
                 }
                 _ => false,
             };
@@ -861,6 +865,25 @@ impl Recommender {
         }
         for item in 0..self.catalog.len() as u32 {
             push(item, &Reason::Popular, out);
+        }
+    }
+
+    /// The width of a table of `rows` lists of `k` items each (a batch laid out
+    /// rows × width, padded where a list is short): `k` capped at the catalogue
+    /// size, since no list is longer. Checked before a binding allocates the
+    /// table: more than [`MAX_BATCH_CELLS`] cells is [`Error::InvalidParam`]
+    /// (split the batch), never an allocation failure.
+    pub fn batch_width(&self, k: usize, rows: usize) -> Result<usize> {
+        let width = k.min(self.catalog.len());
+        match rows.checked_mul(width) {
+            Some(cells) if cells <= MAX_BATCH_CELLS => Ok(width),
+            _ => Err(Error::param(
+                "k",
+                format!(
+                    "{rows} requests × {width} items is more than {MAX_BATCH_CELLS} results \
+                     in one batch: split the batch or lower k"
+                ),
+            )),
         }
     }
 

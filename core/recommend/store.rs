@@ -59,20 +59,17 @@ impl Recommender {
         Self::from_artifact(&Artifact::load(path)?, &IndexParams::default())
     }
 
-    /// The flavour a recommender can be saved as: a storefront-loaded one has
-    /// no customers to write.
+    /// Whether known customers are kept (not for one loaded from a storefront
+    /// artifact; its full artifact then has no customer sections).
     pub fn has_customers(&self) -> bool {
         self.customers.is_some()
     }
 
     fn writer(&self, flavour: Flavour) -> Result<ArtifactWriter> {
+        // A full artifact of a recommender without customers (one loaded from
+        // a storefront artifact) has no customer sections: it keeps everything
+        // the recommender holds, exactly, so it copies it (pickling) losslessly.
         let full = flavour == Flavour::Full;
-        if full && self.customers.is_none() {
-            return Err(crate::Error::param(
-                "flavour",
-                "this recommender has no customers: it can only be saved as a storefront",
-            ));
-        }
         let k = self.model.items.k();
         let mut w = ArtifactWriter::new(flavour);
 

@@ -81,6 +81,17 @@ class EventLog(_maitre.EventLog):
     log exactly as it was. With ``skip_bad_rows=True`` bad rows are skipped and
     counted in the returned report instead.
 
+    Ids are text or integers. A float id column of whole numbers (what pandas
+    makes of an integer column with a missing value) gives the integers' text,
+    so 101.0 is customer "101", the same as 101 and "101"; a fractional or
+    non-finite float id, or bytes that are not UTF-8, is a BadRecordError
+    naming the row and the column (raised even with ``skip_bad_rows``: it is
+    the column's type that is wrong).
+
+    Frames are converted and ingested 65,536 rows at a time inside that one
+    batch, so ingesting holds about the log's own size above the frame (≈ 30
+    bytes per event), not a converted copy of the frame.
+
     Column keywords, shared by every ingestion method: ``customer``
     ("customer_id"), ``item`` ("item_id"), ``kind`` ("kind"), ``timestamp``
     ("timestamp"), ``value`` ("value", optional column), ``context`` (the context
@@ -262,7 +273,7 @@ class EventLog(_maitre.EventLog):
             >>> report["accepted"], report["skipped"], report["skipped_by_field"]
             (1, 1, {'customer_id': 1})
         """
-        converted = _frames.convert(
+        rows, context_names, chunks = _frames.chunks(
             data,
             customer=customer,
             item=item,
@@ -271,14 +282,15 @@ class EventLog(_maitre.EventLog):
             value=value,
             context=context,
         )
-        return self.extend_columns(
-            converted.columns,
+        return self._extend_chunks(
+            chunks,
+            rows,
             customer=customer,
             item=item,
             kind=kind,
             timestamp=timestamp,
             value=value,
-            context=converted.context,
+            context=context_names,
             skip_bad_rows=skip_bad_rows,
         )
 
@@ -306,9 +318,9 @@ def synthetic_storefront(seed: int = 0, size: Union[str, int] = "tiny") -> Event
     Parameters:
         seed: the random seed.
         size: "tiny" (300 customers), "small" (3,000), "medium" (30,000),
-            "large" (300,000), or a number of customers.
+            "large" (300,000), or a number of customers up to 1,000,000.
 
-    Raises InvalidParamError for an unknown size.
+    Raises InvalidParamError for an unknown size or more than 1,000,000 customers.
 
     Example:
         >>> log = maitre.synthetic_storefront(seed=7, size="tiny")
@@ -497,7 +509,7 @@ def evaluate_cold_start(
             a positive weight.
         min_value: minimum value of a positive (e.g. 4.0 for 4-star ratings).
         fraction: share of the items with positives held out (0 < f < 1).
-        draws: independent draws; draw ``d`` uses seed ``seed + d``.
+        draws: independent draws (1 to 1000); draw ``d`` uses seed ``seed + d``.
         seed: seed of the first draw.
         segments: customer id (any of a customer's ids) -> true segment,
             when known; adds the ``segment × attributes (true segments)``

@@ -7,7 +7,10 @@ and float64 arrays:
 - datetime64 columns (naive = UTC, or tz-aware) -> float epoch seconds, NaT -> NaN
   (the core rejects it as a bad timestamp); numeric columns -> float64; anything
   else -> text per element (epoch seconds or RFC 3339 for the core to parse).
-- id columns -> str per element; None/NaN/NA -> "" (the core rejects it as empty).
+- id columns -> str per element; None/NaN/NA -> "" (the core rejects it as empty);
+  whole-number floats -> the integer's text (101.0 -> "101": pandas upcasts an
+  integer id column with a gap to float64); a fractional float or bytes that
+  are not UTF-8 -> BadRecordError naming the row and column.
 - the value column -> float64 for numeric dtypes (NaN is an error in the core);
   otherwise text per element for the core to parse, where None/NA means "no value".
 - context columns -> str per element, None/NaN/NA -> no context for that row.
@@ -78,28 +81,92 @@ def _elements(col: Any, array: Optional[np.ndarray]) -> List[Any]:
     return list(col)
 
 
-def _text_column(col: Any, missing: Optional[str]) -> List[Optional[str]]:
-    """One str per element, `missing` where the element is None/NaN/NA/NaT."""
-    array = _array(col)
-    if array is None or array.ndim != 1:
-        array = np.asarray(_elements(col, None), dtype=object)
-    if array.dtype.kind == "S":
-        array = np.char.decode(array, "utf-8", errors="replace")
-    if array.dtype.kind == "U":  # numpy text: never missing
-        return array.tolist()
-    if _pd is None:
-        return [missing if _missing(v) else _text(v) for v in array]
-    values = array.astype(object)
-    mask = _pd.isna(values)
-    out: List[Optional[str]] = values.astype(str).tolist()
-    for i in np.flatnonzero(mask):
+def _bad(row: int, field: str, problem: str, detail: str) -> Exception:
+    """A BadRecordError shaped like the core's (row, field, problem, detail)."""
+    from . import _maitre
+
+    err = _maitre.BadRecordError(f"row {row}: field `{field}` is malformed: {detail}")
+    err.row, err.line, err.field, err.problem, err.detail = row, None, field, problem, detail
+    return err
+
+
+# Floats hold every integer exactly up to 2**53; a larger "integral" float is
+# already a different id than the one it was converted from.
+_EXACT = 2.0**53
+
+
+def _float_ids(array: np.ndarray, field: str, missing: Optional[str]) -> List[Optional[str]]:
+    """Float ids (integer ids pandas upcast to float64 because of a missing
+    value) -> the integer's text: 101.0 -> "101", the id it was before the
+    upcast. NaN -> `missing`. A float that is not a whole number below 2**53
+    is a BadRecordError naming the row: it cannot be told apart from another id."""
+    values = array.astype(np.float64)
+    nan = np.isnan(values)
+    bad = ~nan & ~((np.abs(values) < _EXACT) & (values == np.round(values)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad(row, field, "malformed", f"{values[row]!r} is not a whole-number id (ids are text or integers)")
+    out: List[Optional[str]] = np.where(nan, 0, values).astype(np.int64).astype(str).tolist()
+    for i in np.flatnonzero(nan):
         out[i] = missing
     return out
 
 
-def ids(col: Any) -> List[str]:
+def _decode(v: bytes, row: int, field: str) -> str:
+    try:
+        return v.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _bad(row, field, "malformed", f"{v[:32]!r} is not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _text_column(col: Any, missing: Optional[str], field: str) -> List[Optional[str]]:
+    """One str per element, `missing` where the element is None/NaN/NA/NaT.
+
+    Integral floats become the integer's text (see `_float_ids`); bytes must be
+    UTF-8. Errors are BadRecordError naming the row and `field`."""
+    array = _array(col)
+    if array is None or array.ndim != 1:
+        array = np.asarray(_elements(col, None), dtype=object)
+    if array.dtype.kind == "S":
+        return [_decode(bytes(v), row, field) for row, v in enumerate(array.tolist())]
+    if array.dtype.kind == "U":  # numpy text: never missing
+        return array.tolist()
+    if array.dtype.kind == "f":
+        return _float_ids(array, field, missing)
+    if array.dtype.kind in "iu":
+        return array.astype(str).tolist()
+    if array.dtype.kind in "bMm":
+        text: List[Optional[str]] = array.astype(str).tolist()
+        if array.dtype.kind in "Mm":
+            for i in np.flatnonzero(np.isnat(array)):
+                text[i] = missing
+        return text
+    out: List[Optional[str]] = array.astype(object).tolist()
+    plain = np.fromiter((type(v) is str for v in out), dtype=bool, count=len(out))
+    for row in np.flatnonzero(~plain):
+        out[row] = _one(out[row], int(row), field, missing)
+    return out
+
+
+def _one(v: Any, row: int, field: str, missing: Optional[str]) -> Optional[str]:
+    """One element of an object column that is not plain str."""
+    if _missing(v):
+        return missing
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bytes):
+        return _decode(v, row, field)
+    if isinstance(v, (float, np.floating)) and not isinstance(v, bool):
+        f = float(v)
+        if not (abs(f) < _EXACT and f == round(f)):
+            raise _bad(row, field, "malformed", f"{f!r} is not a whole-number id (ids are text or integers)")
+        return str(int(f))
+    return str(v)
+
+
+def ids(col: Any, field: str = "id") -> List[str]:
     """Customer, item and kind columns: one str per row ("" where missing)."""
-    return _text_column(col, "")  # type: ignore[return-value]
+    return _text_column(col, "", field)  # type: ignore[return-value]
 
 
 def timestamps(col: Any) -> Any:
@@ -135,9 +202,94 @@ def numbers(col: Any) -> Any:
     return [None if _is_na(v) else _text(v) for v in _elements(col, array)]
 
 
-def texts(col: Any) -> List[Optional[str]]:
+def texts(col: Any, field: str = "context") -> List[Optional[str]]:
     """Context columns: one str per row, None where missing."""
-    return _text_column(col, None)
+    return _text_column(col, None, field)
+
+
+# Rows per chunk: a chunk's conversion (Python str objects, then the native
+# copies) is the only transient memory of an ingestion, ~30 MB at this size.
+CHUNK_ROWS = 65536
+
+
+def _length(col: Any) -> Optional[int]:
+    try:
+        return len(col)
+    except TypeError:
+        return None
+
+
+def _slice(col: Any, start: int, stop: int) -> Any:
+    if hasattr(col, "iloc"):
+        return col.iloc[start:stop]
+    return col[start:stop]
+
+
+def chunks(
+    data: Any,
+    *,
+    customer: str,
+    item: str,
+    kind: str,
+    timestamp: str,
+    value: str,
+    context: Optional[Sequence[str]],
+    rows: Optional[int] = None,
+) -> "tuple[int, List[str], Any]":
+    """`convert`, a chunk of rows at a time: (rows, context column names, an
+    iterator of converted column mappings). The native log ingests each chunk
+    as it comes, inside one all-or-nothing batch, so memory holds one chunk's
+    conversion instead of the whole frame's. A BadRecordError raised while
+    converting names the row in the whole frame."""
+    if isinstance(data, Mapping):
+        keys = {str(k): k for k in data.keys()}
+    elif hasattr(data, "columns"):
+        keys = {str(k): k for k in data.columns}
+    else:
+        raise TypeError(
+            f"expected a pandas DataFrame or a mapping of column name to values, "
+            f"got {type(data).__name__}"
+        )
+    columns = {name: data[key] for name, key in keys.items()}
+    for name, col in columns.items():
+        if _length(col) is None or not hasattr(col, "__getitem__"):
+            columns[name] = list(col)  # a generator or other one-pass iterable
+        elif not (hasattr(col, "iloc") or isinstance(col, (list, tuple, np.ndarray, range))):
+            columns[name] = np.asarray(col) if not isinstance(col, Mapping) else col
+    lengths = {len(col) for col in columns.values()}
+    n = max(lengths, default=0)
+    # Columns of different lengths go as one chunk: the core names the mismatch.
+    step = (rows or CHUNK_ROWS) if len(lengths) <= 1 else max(n, 1)
+    first = convert(
+        {name: _slice(col, 0, 0) for name, col in columns.items()},
+        customer=customer,
+        item=item,
+        kind=kind,
+        timestamp=timestamp,
+        value=value,
+        context=context,
+    )
+
+    def generate() -> Any:
+        for start in range(0, max(n, 1), step):
+            stop = start + step
+            try:
+                converted = convert(
+                    {name: _slice(col, start, stop) for name, col in columns.items()},
+                    customer=customer,
+                    item=item,
+                    kind=kind,
+                    timestamp=timestamp,
+                    value=value,
+                    context=context,
+                )
+            except Exception as e:
+                if getattr(e, "row", None) is not None and hasattr(e, "detail"):
+                    raise _bad(e.row + start, e.field, e.problem, e.detail) from None
+                raise
+            yield converted.columns
+
+    return n, first.context, generate()
 
 
 def convert(
@@ -169,13 +321,13 @@ def convert(
     for name, key in keys.items():
         col = data[key]
         if name in (customer, item, kind):
-            out.columns[name] = ids(col)
+            out.columns[name] = ids(col, name)
         elif name == timestamp:
             out.columns[name] = timestamps(col)
         elif name == value:
             out.columns[name] = numbers(col)
         elif name in wanted:
-            out.columns[name] = texts(col)
+            out.columns[name] = texts(col, name)
         else:
             out.columns[name] = None  # present (so errors list it) but not used
     out.context = [k for k in wanted if k in keys]

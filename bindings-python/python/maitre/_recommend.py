@@ -118,7 +118,7 @@ def _items(data: Any) -> Dict[str, list]:
         raise TypeError(f"items: expected a pandas DataFrame or a mapping of columns, got {type(data).__name__}")
     if "id" not in keys:
         raise _maitre.MissingColumnError(f"missing column `id` (columns present: {', '.join(keys)})")
-    ids = _frames.ids(data[keys["id"]])
+    ids = _frames.ids(data[keys["id"]], "id")
     n = len(ids)
     out: Dict[str, list] = {"id": ids}
     for name in ("kind", "category", "brand", "price_band"):
@@ -177,25 +177,48 @@ def _stock(col: Any) -> List[bool]:
     return out
 
 
+def _invalid(name: str, reason: str) -> _maitre.InvalidParamError:
+    """An InvalidParamError shaped like the core's (name, reason)."""
+    err = _maitre.InvalidParamError(f"invalid parameter `{name}`: {reason}")
+    err.name, err.reason = name, reason
+    return err
+
+
+def _integer(name: str, v: Any, lo: int = 0, hi: int = 2**64 - 1) -> int:
+    """A Python or numpy integer (never a bool, a float or text) within what the
+    core's type holds; anything else is an InvalidParamError naming `name`.
+    Whether the value makes sense is for the core to say."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise _invalid(name, f"{v!r} ({type(v).__name__}) is not an integer")
+    v = int(v)
+    if not lo <= v <= hi:
+        raise _invalid(name, f"{v} is outside {lo}..={hi}")
+    return v
+
+
+def _timestamp(name: str, v: Any) -> int:
+    return _integer(name, v, -(2**63), 2**63 - 1)
+
+
 def _session(session: Any) -> List[Dict[str, Any]]:
     """(item, kind) or (item, kind, timestamp) pairs, or a DataFrame with item,
     kind and optionally timestamp (epoch seconds) columns."""
     if session is None:
         return []
     if hasattr(session, "columns"):
-        items = _frames.ids(session["item"])
-        kinds = _frames.ids(session["kind"])
+        items = _frames.ids(session["item"], "item")
+        kinds = _frames.ids(session["kind"], "kind")
         times = _values(session["timestamp"]) if "timestamp" in session.columns else [None] * len(items)
         rows: Sequence[Any] = list(zip(items, kinds, times))
     else:
         rows = list(session)
     out = []
-    for row in rows:
-        if isinstance(row, str) or len(row) not in (2, 3):
-            raise TypeError(f"session: expected (item, kind) or (item, kind, timestamp) pairs, got {row!r}")
+    for at, row in enumerate(rows):
+        if isinstance(row, str) or not hasattr(row, "__len__") or len(row) not in (2, 3):
+            raise _invalid(f"session[{at}]", f"expected (item, kind) or (item, kind, timestamp), got {row!r}")
         event: Dict[str, Any] = {"item": str(row[0]), "kind": str(row[1])}
-        if len(row) == 3 and row[2] is not None:
-            event["timestamp"] = int(row[2])
+        if len(row) == 3 and row[2] is not None and not _frames._missing(row[2]):
+            event["timestamp"] = _timestamp(f"session[{at}].timestamp", row[2])
         out.append(event)
     return out
 
@@ -224,19 +247,19 @@ def _request(
         "customer": None if customer is None else str(customer),
         "session": _session(session),
         "context": [[str(key), str(value)] for key, value in (context or {}).items()],
-        "k": int(k),
+        "k": _integer("k", k),
         "filters": filters,
         "boosts": list(boosts or []),
         "pins": [str(p) for p in (pins or [])],
         "diversity": dict(diversity or {}),
         "rotation": rotation,
         "min_score": min_score,
-        "now": now,
+        "now": None if now is None else _timestamp("now", now),
     }
     try:
         return json.dumps(request, default=_plain)
     except ValueError as e:  # NaN/inf
-        raise _maitre.InvalidParamError(f"invalid parameter `request`: {e}") from None
+        raise _invalid("request", str(e)) from None
 
 
 def _plain(v: Any) -> Any:
@@ -254,8 +277,12 @@ class Recommender:
     and a reason for every item.
 
     Build one with ``Recommender.build`` from a log and a fitted model, or read
-    one with ``Recommender.load`` / ``from_bytes``. Pickling stores the full
-    artifact, so a copy gives identical recommendations.
+    one with ``Recommender.load`` / ``from_bytes``. Pickling (and
+    ``copy.deepcopy``) stores the full artifact, so a copy gives identical
+    recommendations; one loaded from a storefront artifact copies too.
+
+    Safe to share between threads: requests run in parallel with the GIL
+    released, and ``add_item`` waits for the requests in flight.
 
     Example:
         >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
@@ -414,7 +441,9 @@ class Recommender:
             session: the current session: (item, kind) or (item, kind, timestamp)
                 pairs, or a DataFrame with item, kind (and timestamp) columns.
             context: e.g. {"device": "mobile", "channel": "app"}.
-            k: the number of items.
+            k: the number of items: a Python or numpy integer (a float, bool
+                or negative k is an InvalidParamError); more than the catalogue
+                gives at most the whole catalogue.
             kinds: item kinds to recommend (default ["product"]).
             filters: a dict of the core's Filters: kinds, in_stock_only (True),
                 exclude_seen (True), exclude_purchased_within (seconds, needs
@@ -467,12 +496,14 @@ class Recommender:
         """``recommend`` for many customers at once, in parallel in the core with
         the GIL released. Options as for ``recommend``, shared by every customer.
 
-        Returns ``(ids, scores)``: arrays of shape (len(customers), k), object
-        and float32, padded with None and NaN where fewer than k items pass the
-        filters; or, with ``as_frame``, a DataFrame (customer, rank, item,
-        score, reason) with one row per recommended item.
+        Returns ``(ids, scores)``: arrays of shape (len(customers), width),
+        object and float32, where width is k capped at the catalogue size,
+        padded with None and NaN where fewer items pass the filters; or, with
+        ``as_frame``, a DataFrame (customer, rank, item, score, reason) with
+        one row per recommended item.
 
-        Raises the first failing request's error.
+        Raises the first failing request's error, and InvalidParamError when
+        customers × width is above 2**24 results (split the batch).
 
         Example:
             >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
@@ -484,7 +515,11 @@ class Recommender:
         request = _request(None, None, context, k, kinds, filters, diversity, rotation, pins, boosts, min_score, now)
         customers = [str(c) for c in customers]
         rows, scores, reasons = self._native._recommend_batch(request, customers, as_frame)
-        ids = self._item_table()[rows]
+        table = self._item_table()
+        if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
+            self._ids = None
+            table = self._item_table()
+        ids = table[rows]
         if not as_frame:
             return ids, scores
         import pandas as pd
@@ -519,7 +554,7 @@ class Recommender:
             False
         """
         raw = None if filters is None else json.dumps(dict(filters), default=_plain)
-        ids, scores, _ = self._native._similar_items(str(item), int(k), raw)
+        ids, scores, _ = self._native._similar_items(str(item), k, raw)
         return np.array(ids, dtype=object), scores
 
     def customers_for_item(self, item: str, k: int = 100) -> Tuple[np.ndarray, np.ndarray]:
@@ -535,7 +570,7 @@ class Recommender:
             >>> len(ids)
             5
         """
-        ids, scores = self._native._customers_for_item(str(item), int(k))
+        ids, scores = self._native._customers_for_item(str(item), k)
         return np.array(ids, dtype=object), scores
 
     def rerank(
@@ -602,8 +637,7 @@ class Recommender:
                 "in_stock": [in_stock],
             }
         )
-        vec = None if vector is None else [float(v) for v in vector]
-        row = self._native._add_item(columns, vec)
+        row = self._native._add_item(columns, vector)
         self._ids = None
         return row
 

@@ -155,7 +155,7 @@ test("arguments of the wrong shape", () => {
 test("malformed text is rejected with its line", () => {
   const short = "customer_id,item_id,kind,timestamp\nc1,sku-1,view,1714564800\nc1,sku-2,view\n";
   const e = thrown(() => EventLog.fromCsv(short));
-  assert.match(e.message, /^line 3: field `record` is malformed: 3 fields where the header has 4$/);
+  assert.equal(e.message, "line 3: field `timestamp` is missing");
   assert.equal(e.line, 3);
   assert.equal(e.row, undefined);
 
