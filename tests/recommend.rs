@@ -125,8 +125,21 @@ proptest! {
         for id in &ids {
             prop_assert!(allowed.iter().any(|a| a == id), "{} is not allowed", id);
         }
-        // Exactly k whenever k eligible items exist.
-        prop_assert_eq!(list.len(), request.k.min(allowed.len()));
+        // Exactly k whenever k eligible items exist; a category cap binds the
+        // whole list (fallbacks included), so it can only shorten it to what
+        // the cap leaves.
+        let category = |id: &str| rec.catalog().items()[rec.item_index(id).unwrap() as usize].category.clone();
+        let capacity = match request.diversity.max_per_category {
+            None => allowed.len(),
+            Some(cap) => {
+                let mut per = std::collections::HashMap::new();
+                for id in &allowed {
+                    *per.entry(category(id)).or_insert(0usize) += 1;
+                }
+                per.values().map(|&n| n.min(cap)).sum()
+            }
+        };
+        prop_assert_eq!(list.len(), request.k.min(capacity));
         // Personalised items come first and, without diversity, in score order.
         let personal: Vec<_> = list
             .iter()
@@ -141,7 +154,7 @@ proptest! {
         }
         if let Some(cap) = request.diversity.max_per_category {
             let mut counts = std::collections::HashMap::new();
-            for r in &personal {
+            for r in &list {
                 let c = rec.catalog().items()[r.index as usize].category.clone();
                 *counts.entry(c).or_insert(0usize) += 1;
             }

@@ -718,9 +718,32 @@ impl Recommender {
             }
         }
         if out.len() < k {
-            self.fill(&mut out, &mut taken, k, &request.context, &eligible);
+            // The fallbacks obey the category cap too: a short diversified
+            // list must not be topped up with five more of one category.
+            let cap = request.diversity.max_per_category.unwrap_or(usize::MAX);
+            let mut per_category: HashMap<Option<&str>, usize> = HashMap::new();
+            for r in &out {
+                *per_category.entry(self.category_of(r.index)).or_default() += 1;
+            }
+            let per_category = std::cell::RefCell::new(per_category);
+            let admit = |item: u32| {
+                if !eligible(item) {
+                    return false;
+                }
+                let mut counts = per_category.borrow_mut();
+                let n = counts.entry(self.category_of(item)).or_default();
+                // Counted as taken when admitted: `fill` pushes every item it admits.
+                (*n < cap).then(|| *n += 1).is_some()
+            };
+            self.fill(&mut out, &mut taken, k, &request.context, &admit);
         }
         Ok(out)
+    }
+
+    fn category_of(&self, item: u32) -> Option<&str> {
+        self.catalog
+            .item(item)
+            .and_then(|it| it.category.as_deref())
     }
 
     /// Score after boosts and rotation.
@@ -848,7 +871,9 @@ impl Recommender {
         eligible: &dyn Fn(u32) -> bool,
     ) {
         let mut push = |item: u32, reason: &Reason, out: &mut Vec<Recommendation>| {
-            if out.len() < k && eligible(item) && taken.insert(item) {
+            // `eligible` last: it may count the item as admitted.
+            if out.len() < k && !taken.contains(&item) && eligible(item) {
+                taken.insert(item);
                 out.push(self.entry(item, 0.0, reason.clone()));
             }
         };

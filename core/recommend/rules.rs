@@ -170,7 +170,9 @@ pub struct Diversity {
     /// MMR trade-off: 1 ranks by relevance only; lower values trade relevance
     /// for items unlike those already picked (cosine of item vectors).
     pub relevance: f32,
-    /// At most this many items of one category (`None`: no cap).
+    /// At most this many items of one category in the whole list, fallbacks
+    /// included (`None`: no cap). The cap is a rule, not a preference: when
+    /// it leaves fewer than `k` eligible items, the list is shorter.
     pub max_per_category: Option<usize>,
 }
 
