@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! cargo run --release --example tune_defaults [-- --quick]
+//! cargo run --release --example tune_defaults -- --ease
 //! ```
+//!
+//! `--ease` chooses EASE's λ the same way (validation NDCG@10 of the `ease`
+//! model on positives, mean relative to each data set's best) among 10, 30,
+//! 100, 300 and 1000.
 //!
 //! For each data set and split (MovieLens 100K leave-last-out and temporal,
 //! the small and medium synthetic storefronts' next purchase), the test split
@@ -21,7 +26,7 @@
 
 use maitre::catalog::Catalog;
 use maitre::datasets::{movielens, synthetic_storefront, Size};
-use maitre::embed::AlsParams;
+use maitre::embed::{AlsParams, EaseParams};
 use maitre::eval::{evaluate, evaluate_recommend, training_log, EvalConfig, Split};
 use maitre::events::EventLog;
 use serde_json::json;
@@ -92,6 +97,58 @@ fn grid(quick: bool) -> Vec<AlsParams> {
         }
     }
     out
+}
+
+/// EASE's λ, chosen like ALS's parameters (the protocol column only: EASE
+/// is not what `recommend` serves).
+fn run_ease() -> maitre::Result<serde_json::Value> {
+    let sets = data_sets()?;
+    let lambdas = [10.0, 30.0, 100.0, 300.0, 1000.0];
+    let ndcg = |d: &DataSet, log: &EventLog, lambda: f64| -> maitre::Result<f64> {
+        let config = d
+            .config
+            .clone()
+            .ease(EaseParams::default().regularization(lambda))
+            .models(["ease"]);
+        Ok(evaluate(log, &config)?.results[0].metrics["ndcg@10"])
+    };
+    let mut validation = vec![Vec::new(); lambdas.len()];
+    for d in &sets {
+        let train = training_log(&d.log, &d.config)?;
+        for (row, &lambda) in validation.iter_mut().zip(&lambdas) {
+            row.push(ndcg(d, &train, lambda)?);
+        }
+        eprintln!(
+            "{}: {:?}",
+            d.name,
+            validation
+                .iter()
+                .map(|r| r[r.len() - 1])
+                .collect::<Vec<_>>()
+        );
+    }
+    let best: Vec<f64> = (0..sets.len())
+        .map(|j| validation.iter().map(|r| r[j]).fold(f64::MIN, f64::max))
+        .collect();
+    let relative: Vec<f64> = validation
+        .iter()
+        .map(|r| r.iter().zip(&best).map(|(v, b)| v / b).sum::<f64>() / sets.len() as f64)
+        .collect();
+    let chosen = (0..lambdas.len())
+        .max_by(|&a, &b| relative[a].total_cmp(&relative[b]))
+        .expect("a non-empty grid");
+    let test = sets
+        .iter()
+        .map(|d| Ok(json!({"data": d.name, "ndcg@10": ndcg(d, &d.log, lambdas[chosen])?})))
+        .collect::<maitre::Result<Vec<_>>>()?;
+    Ok(json!({
+        "data": sets.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+        "lambdas": lambdas,
+        "validation_ndcg@10": validation,
+        "relative": relative,
+        "chosen": lambdas[chosen],
+        "test_ndcg@10": test,
+    }))
 }
 
 fn describe(p: &AlsParams) -> serde_json::Value {
@@ -173,7 +230,11 @@ fn run(quick: bool) -> maitre::Result<serde_json::Value> {
 
 fn main() -> ExitCode {
     let quick = std::env::args().any(|a| a == "--quick");
-    match run(quick) {
+    let result = match std::env::args().any(|a| a == "--ease") {
+        true => run_ease(),
+        false => run(quick),
+    };
+    match result {
         Ok(report) => {
             println!("{report}");
             ExitCode::SUCCESS

@@ -13,12 +13,14 @@
 mod als;
 mod cold;
 mod context;
+#[cfg(feature = "ease")]
 mod ease;
 
 pub use crate::kernels::dot;
 pub use als::{Als, AlsModel, AlsParams, Confidence, Progress, MAX_THREADS};
 pub use cold::{AttributeVectors, ColdStartParams};
 pub use context::ContextVectors;
+#[cfg(feature = "ease")]
 pub use ease::{EaseModel, EaseParams};
 
 use crate::error::{Error, Result};

@@ -23,7 +23,9 @@ pub use serve::{evaluate_recommend, training_log};
 pub use split::{lower_quantile, Positives, Split, SplitData};
 
 use crate::catalog::{Catalog, Item};
-use crate::embed::{AlsModel, AlsParams, EaseModel, EaseParams};
+use crate::embed::{AlsModel, AlsParams};
+#[cfg(feature = "ease")]
+use crate::embed::{EaseModel, EaseParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use rayon::prelude::*;
@@ -37,6 +39,7 @@ pub trait Scorer: Sync {
     fn score(&self, user: u32, history: &[u32], out: &mut [f32]);
 }
 
+#[cfg(feature = "ease")]
 impl Scorer for EaseModel {
     fn score(&self, _user: u32, history: &[u32], out: &mut [f32]) {
         let history: Vec<(u32, f32)> = history.iter().map(|&i| (i, 1.0)).collect();
@@ -88,7 +91,8 @@ pub struct EvalConfig {
     pub knn_neighbours: usize,
     /// Parameters of `als`, and of the ALS inside `recommend`.
     pub als: AlsParams,
-    /// Parameters of `ease`.
+    /// Parameters of `ease` (feature `ease`, on by default).
+    #[cfg(feature = "ease")]
     pub ease: EaseParams,
     /// The catalogue `recommend` serves from, aligned with the log; `None`:
     /// every item of the log, as a product in stock.
@@ -105,6 +109,7 @@ impl Default for EvalConfig {
             models: vec!["popularity".into(), "item-knn".into()],
             knn_neighbours: baselines::ItemKnn::DEFAULT_NEIGHBOURS,
             als: AlsParams::default(),
+            #[cfg(feature = "ease")]
             ease: EaseParams::default(),
             catalog: None,
         }
@@ -134,6 +139,7 @@ impl EvalConfig {
     }
 
     /// Sets the parameters of `ease`.
+    #[cfg(feature = "ease")]
     #[must_use]
     pub fn ease(mut self, params: EaseParams) -> Self {
         self.ease = params;
@@ -237,7 +243,15 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
                 &split.train,
                 config.knn_neighbours,
             )?),
+            #[cfg(feature = "ease")]
             "ease" => Box::new(config.ease.fit(&split.train)?),
+            #[cfg(not(feature = "ease"))]
+            "ease" => {
+                return Err(Error::param(
+                    "models",
+                    "\"ease\" needs maitre's `ease` feature (left out of the browser build)",
+                ))
+            }
             _ => Box::new(
                 config
                     .als
