@@ -752,6 +752,47 @@ fn scaled_gram(items: &Factors, unobserved_weight: f32) -> Vec<f32> {
     gram
 }
 
+impl AlsParams {
+    /// Writes every parameter but `threads` (a property of the machine, not
+    /// of the model), in the order of the artifact's `META` section.
+    pub(crate) fn encode(&self, e: &mut crate::artifact::Encoder) {
+        e.put_u64(self.factors as u64)
+            .put_u64(self.iterations as u64)
+            .put_f32(self.regularization)
+            .put_f32(self.regularization_exponent)
+            .put_f32(self.alpha);
+        match self.confidence {
+            Confidence::Linear => e.put_u8(0).put_f32(0.0),
+            Confidence::Log { epsilon } => e.put_u8(1).put_f32(epsilon),
+        };
+        e.put_f32(self.unobserved_weight)
+            .put_u64(self.cg_steps as u64)
+            .put_u64(self.seed);
+    }
+
+    /// Reads what [`AlsParams::encode`] wrote (`threads` stays `None`).
+    pub(crate) fn decode(d: &mut crate::artifact::Decoder<'_>) -> Result<AlsParams> {
+        let mut params = AlsParams {
+            factors: d.get_usize()?,
+            iterations: d.get_usize()?,
+            regularization: d.get_f32()?,
+            regularization_exponent: d.get_f32()?,
+            alpha: d.get_f32()?,
+            ..AlsParams::default()
+        };
+        let (code, epsilon) = (d.get_u8()?, d.get_f32()?);
+        params.confidence = match code {
+            0 => Confidence::Linear,
+            1 => Confidence::Log { epsilon },
+            other => return Err(d.invalid(format!("unknown confidence code {other}"))),
+        };
+        params.unobserved_weight = d.get_f32()?;
+        params.cg_steps = d.get_usize()?;
+        params.seed = d.get_u64()?;
+        Ok(params)
+    }
+}
+
 /// A fitted model as bytes and back, for copies between processes (Python's
 /// pickle). An artifact container (magic, version, CRC-32) with the
 /// parameters, both factor matrices and the fold-in Gram matrix; reading
@@ -762,21 +803,8 @@ impl AlsModel {
         use crate::artifact::{ArtifactWriter, Encoder, Flavour};
         let p = &self.params;
         let mut params = Encoder::new();
-        params
-            .put_u64(p.factors as u64)
-            .put_u64(p.iterations as u64)
-            .put_f32(p.regularization)
-            .put_f32(p.regularization_exponent)
-            .put_f32(p.alpha);
-        match p.confidence {
-            Confidence::Linear => params.put_u8(0).put_f32(0.0),
-            Confidence::Log { epsilon } => params.put_u8(1).put_f32(epsilon),
-        };
-        params
-            .put_f32(p.unobserved_weight)
-            .put_u64(p.cg_steps as u64)
-            .put_u64(p.seed)
-            .put_u64(p.threads.map_or(0, |t| t as u64));
+        p.encode(&mut params);
+        params.put_u64(p.threads.map_or(0, |t| t as u64));
         let matrix = |f: &Factors| {
             let mut e = Encoder::new();
             let view = f.view();
@@ -800,22 +828,7 @@ impl AlsModel {
         use crate::artifact::Artifact;
         let artifact = Artifact::from_bytes(bytes)?;
         let mut d = artifact.decoder(*b"APAR")?;
-        let mut params = Als::params()
-            .factors(d.get_usize()?)
-            .iterations(d.get_usize()?)
-            .regularization(d.get_f32()?)
-            .regularization_exponent(d.get_f32()?)
-            .alpha(d.get_f32()?);
-        let (tag, epsilon) = (d.get_u8()?, d.get_f32()?);
-        params = params.confidence(match tag {
-            0 => Confidence::Linear,
-            1 => Confidence::Log { epsilon },
-            other => return Err(d.invalid(format!("unknown confidence {other}"))),
-        });
-        params = params
-            .unobserved_weight(d.get_f32()?)
-            .cg_steps(d.get_usize()?)
-            .seed(d.get_u64()?);
+        let mut params = AlsParams::decode(&mut d)?;
         match d.get_usize()? {
             0 => {}
             n => params = params.threads(n),

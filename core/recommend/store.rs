@@ -27,7 +27,7 @@
 use super::{Customers, Recommender, ServeSettings};
 use crate::artifact::{Artifact, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows};
 use crate::catalog::{Catalog, Item, ItemKind};
-use crate::embed::{AlsModel, AlsParams, AttributeVectors, Confidence, ContextVectors, Factors};
+use crate::embed::{AlsModel, AlsParams, AttributeVectors, ContextVectors, Factors};
 use crate::error::Result;
 use crate::events::EventKinds;
 use crate::index::{Index, IndexParams};
@@ -78,19 +78,8 @@ impl Recommender {
         meta.put_u64(k as u64)
             .put_f32(self.settings.context_weight)
             .put_f32(self.settings.session_weight)
-            .put_u64(self.settings.popular_per_context as u64)
-            .put_u64(p.factors as u64)
-            .put_u64(p.iterations as u64)
-            .put_f32(p.regularization)
-            .put_f32(p.regularization_exponent)
-            .put_f32(p.alpha);
-        match p.confidence {
-            Confidence::Linear => meta.put_u8(0).put_f32(0.0),
-            Confidence::Log { epsilon } => meta.put_u8(1).put_f32(epsilon),
-        };
-        meta.put_f32(p.unobserved_weight)
-            .put_u64(p.cg_steps as u64)
-            .put_u64(p.seed);
+            .put_u64(self.settings.popular_per_context as u64);
+        p.encode(&mut meta);
         w = w.section(*b"META", meta.into_bytes());
 
         let mut kinds = Encoder::new();
@@ -200,23 +189,7 @@ impl Recommender {
             session_weight: meta.get_f32()?,
             popular_per_context: meta.get_usize()?,
         };
-        let mut params = AlsParams {
-            factors: meta.get_usize()?,
-            iterations: meta.get_usize()?,
-            regularization: meta.get_f32()?,
-            regularization_exponent: meta.get_f32()?,
-            alpha: meta.get_f32()?,
-            ..AlsParams::default()
-        };
-        let (code, epsilon) = (meta.get_u8()?, meta.get_f32()?);
-        params.confidence = match code {
-            0 => Confidence::Linear,
-            1 => Confidence::Log { epsilon },
-            other => return Err(meta.invalid(format!("unknown confidence code {other}"))),
-        };
-        params.unobserved_weight = meta.get_f32()?;
-        params.cg_steps = meta.get_usize()?;
-        params.seed = meta.get_u64()?;
+        let params = AlsParams::decode(&mut meta)?;
         meta.finish()?;
         settings.validate()?;
 
