@@ -568,6 +568,11 @@ impl Recommender {
                     what: "event kind",
                     id: format!("{} (session event {at})", e.kind),
                 })?;
+                if let Some(t) = e.timestamp {
+                    crate::events::check_timestamp(t).map_err(|p| {
+                        Error::param(format!("session[{at}].timestamp"), p.to_string())
+                    })?;
+                }
                 let weight = self.kinds.contribution(kind, f32::NAN);
                 let bought = if e.kind == "purchase" {
                     e.timestamp.unwrap_or(i64::MIN)
@@ -640,6 +645,11 @@ impl Recommender {
         if let Some(r) = &request.rotation {
             r.validate()?;
         }
+        // Times in a request obey the events' range (see `events`): a `now`
+        // in milliseconds would otherwise exclude no purchase at all.
+        if let Some(now) = request.now {
+            crate::events::check_timestamp(now).map_err(|p| Error::param("now", p.to_string()))?;
+        }
         if request.filters.exclude_purchased_within.is_some() && request.now.is_none() {
             return Err(Error::param(
                 "now",
@@ -672,7 +682,7 @@ impl Recommender {
         let recent_purchase =
             |item: u32| match (request.filters.exclude_purchased_within, request.now) {
                 (Some(window), Some(now)) => {
-                    seen_entries(item).any(|e| e.2 != i64::MIN && now - e.2 <= window)
+                    seen_entries(item).any(|e| e.2 != i64::MIN && now.saturating_sub(e.2) <= window)
                 }
                 _ => false,
             };

@@ -340,7 +340,12 @@ impl Recommender {
                 && offsets.last().map(|&o| o as usize) == Some(hist_items.len())
                 && hist_weights.len() == hist_items.len()
                 && hist_times.len() == 2 * hist_items.len()
-                && hist_items.iter().all(|&i| (i as usize) < n_items);
+                && hist_items.iter().all(|&i| (i as usize) < n_items)
+                && hist_times.chunks_exact(2).all(|t| {
+                    // "No purchase" or an accepted timestamp (see `events`).
+                    let t = (u64::from(t[0]) | (u64::from(t[1]) << 32)) as i64;
+                    t == i64::MIN || crate::events::check_timestamp(t).is_ok()
+                });
             if !consistent {
                 return Err(bad(b"CUST", "customer tables disagree"));
             }
