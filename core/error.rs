@@ -51,8 +51,14 @@ pub enum Problem {
     Malformed(String),
     /// Epoch seconds outside the accepted range, 1970-01-01 to 2100-01-01
     /// (see [`crate::events::check_timestamp`]): usually milliseconds,
-    /// microseconds or nanoseconds given where seconds are expected.
+    /// microseconds or nanoseconds given where seconds are expected. The
+    /// detail serialises as text, like every other problem's.
+    #[serde(serialize_with = "as_text")]
     TimestampOutOfRange(i64),
+}
+
+fn as_text<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 impl fmt::Display for Problem {

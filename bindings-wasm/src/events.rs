@@ -37,8 +37,7 @@ export interface BadRow {
   line?: number;
   field: string;
   problem: "missing" | "empty" | "unknown_kind" | "not_finite" | "not_a_number" | "bad_timestamp" | "timestamp_out_of_range" | "malformed";
-  /** The offending value (a number for timestamp_out_of_range). */
-  detail?: string | number;
+  detail?: string;
   /** The complete message, e.g. "row 3: field `item_id` is empty". */
   message: string;
 }
