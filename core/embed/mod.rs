@@ -36,10 +36,18 @@ impl Factors {
 
     /// A table from row-major data; every value must be finite.
     pub fn from_vec(rows: usize, k: usize, data: Vec<f32>) -> Result<Self> {
-        if data.len() != rows * k {
+        // `rows` may come from a file: the product must not wrap (and then
+        // match a short `data` by accident).
+        let Some(expected) = rows.checked_mul(k) else {
+            return Err(Error::param(
+                "data",
+                format!("{rows} rows × {k} values overflow the address space"),
+            ));
+        };
+        if data.len() != expected {
             return Err(Error::LengthMismatch {
                 name: "data".into(),
-                expected: rows * k,
+                expected,
                 got: data.len(),
             });
         }

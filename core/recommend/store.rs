@@ -25,7 +25,9 @@
 //! and the loaded recommender answers exactly as the saved one did.
 
 use super::{Customers, Recommender, ServeSettings};
-use crate::artifact::{Artifact, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows};
+use crate::artifact::{
+    tag_name, Artifact, ArtifactProblem, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows,
+};
 use crate::catalog::{Catalog, Item, ItemKind};
 use crate::embed::{AlsModel, AlsParams, AttributeVectors, Confidence, ContextVectors, Factors};
 use crate::error::Result;
@@ -195,7 +197,27 @@ impl Recommender {
     }
 
     /// Rebuilds a recommender from an artifact of either flavour.
+    ///
+    /// Every failure is an [`crate::Error::Artifact`], naming the section
+    /// whose content is at fault: behind a valid checksum, a corrupt payload
+    /// (a writer's bug, or bytes altered and resealed) must not surface as a
+    /// parameter or length error of some inner type. The flavour byte is
+    /// checked against the sections present: a full artifact has customer
+    /// and float item vectors, a storefront one neither customers nor float
+    /// vectors (a "storefront" file holding customer data breaks its promise).
     pub fn from_artifact(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
+        check_flavour(artifact)?;
+        Self::decode(artifact, index).map_err(|e| match e {
+            e @ crate::Error::Artifact { .. } => e,
+            // Every section's own errors are mapped below; this is the net
+            // for a check that spans sections.
+            other => crate::Error::artifact(ArtifactProblem::Malformed {
+                reason: other.to_string(),
+            }),
+        })
+    }
+
+    fn decode(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
         let mut meta = artifact.decoder(*b"META")?;
         let k = meta.get_usize()?;
         let settings = ServeSettings {
@@ -221,7 +243,19 @@ impl Recommender {
         params.cg_steps = meta.get_usize()?;
         params.seed = meta.get_u64()?;
         meta.finish()?;
-        settings.validate()?;
+        within(b"META", settings.validate())?;
+        within(b"META", params.validate())?;
+        // `k` sizes every table below (`k * k` for the Gram matrix): bounded
+        // here by the parameters' own range before anything uses it.
+        if k != params.factors {
+            return Err(bad(
+                b"META",
+                &format!(
+                    "dimension {k} differs from the model's {} factors",
+                    params.factors
+                ),
+            ));
+        }
 
         let mut kinds_dec = artifact.decoder(*b"KIND")?;
         let (names, weights, scaled) = (
@@ -235,10 +269,13 @@ impl Recommender {
         }
         let mut kinds = EventKinds::empty();
         for ((name, weight), scale) in names.iter().zip(weights).zip(scaled) {
-            kinds = match scale {
-                0 => kinds.with(name, weight)?,
-                _ => kinds.with_scaled(name, weight)?,
-            };
+            kinds = within(
+                b"KIND",
+                match scale {
+                    0 => kinds.with(name, weight),
+                    _ => kinds.with_scaled(name, weight),
+                },
+            )?;
         }
 
         let items = decode_items(artifact.decoder(*b"ITEM")?)?;
@@ -248,7 +285,7 @@ impl Recommender {
             let rows = d.get_usize()?;
             let data = d.get_f32s()?;
             d.finish()?;
-            Factors::from_vec(rows, k, data)?
+            within(b"IVEC", Factors::from_vec(rows, k, data))?
         } else {
             let mut d = artifact.decoder(*b"IVQ8")?;
             let q = QuantizedRows::decode(&mut d)?;
@@ -260,7 +297,7 @@ impl Recommender {
             for (i, row) in data.chunks_exact_mut(k.max(1)).enumerate() {
                 q.dequantize_row(i, row);
             }
-            Factors::from_vec(q.rows(), k, data)?
+            within(b"IVQ8", Factors::from_vec(q.rows(), k, data))?
         };
         if item_vectors.rows() != n_items {
             return Err(bad(b"ITEM", "item count differs from the vectors"));
@@ -291,7 +328,7 @@ impl Recommender {
                         .flatten()
                 })
                 .collect();
-            Some(ContextVectors::from_parts(vectors)?)
+            Some(within(b"CTXV", ContextVectors::from_parts(vectors))?)
         } else {
             None
         };
@@ -313,9 +350,10 @@ impl Recommender {
             let weights = d.get_f32s()?;
             d.finish()?;
             let rows = features.len();
-            Some(AttributeVectors::from_parts(
-                features,
-                Factors::from_vec(rows, k, weights)?,
+            let weights = within(b"ATTR", Factors::from_vec(rows, k, weights))?;
+            Some(within(
+                b"ATTR",
+                AttributeVectors::from_parts(features, weights),
             )?)
         } else {
             None
@@ -374,7 +412,7 @@ impl Recommender {
                 return Err(bad(b"UVEC", "customer count differs from CUST"));
             }
             (
-                Factors::from_vec(rows, k, data)?,
+                within(b"UVEC", Factors::from_vec(rows, k, data))?,
                 Some(Customers {
                     ids,
                     aliases,
@@ -382,22 +420,35 @@ impl Recommender {
                 }),
             )
         } else {
-            (Factors::from_vec(0, k, Vec::new())?, None)
+            (within(b"META", Factors::from_vec(0, k, Vec::new()))?, None)
         };
 
         let model = if artifact.has_section(*b"GRAM") {
             let mut d = artifact.decoder(*b"GRAM")?;
             let gram = d.get_f32s()?;
             d.finish()?;
-            AlsModel::from_parts_with_gram(users, item_vectors, params, gram)?
+            within(
+                b"GRAM",
+                AlsModel::from_parts_with_gram(users, item_vectors, params, gram),
+            )?
         } else {
-            AlsModel::from_parts(users, item_vectors, params)?
+            within(b"META", AlsModel::from_parts(users, item_vectors, params))?
         };
-        let index = restore_index(
-            artifact,
-            index,
-            k,
-            model.items.view().as_slice().unwrap_or(&[]),
+        let index = within(
+            match (
+                artifact.has_section(*b"HNSW"),
+                artifact.has_section(*b"IVEC"),
+            ) {
+                (true, _) => b"HNSW",
+                (false, true) => b"IVEC",
+                (false, false) => b"IVQ8",
+            },
+            restore_index(
+                artifact,
+                index,
+                k,
+                model.items.view().as_slice().unwrap_or(&[]),
+            ),
         )?;
         let mut ids = Interner::new();
         for item in &items {
@@ -420,6 +471,46 @@ impl Recommender {
             customers,
             settings,
         })
+    }
+}
+
+/// The result of building a part from section `tag`'s content, with any
+/// error that is not already an artifact error turned into one naming `tag`
+/// (`'item_gram' must be finite` becomes "section GRAM is invalid: …").
+fn within<T>(tag: &[u8; 4], result: Result<T>) -> Result<T> {
+    result.map_err(|e| match e {
+        e @ crate::Error::Artifact { .. } => e,
+        other => bad(tag, &other.to_string()),
+    })
+}
+
+/// The flavour byte against the sections present (see
+/// [`Recommender::from_artifact`]).
+fn check_flavour(artifact: &Artifact) -> Result<()> {
+    let has = |tag: &[u8; 4]| artifact.has_section(*tag);
+    let (name, must, must_not): (_, &[&[u8; 4]], &[&[u8; 4]]) = match artifact.flavour() {
+        Flavour::Full => ("full", &[b"IVEC", b"CUST", b"UVEC"], &[b"IVQ8"]),
+        Flavour::Storefront => (
+            "storefront",
+            &[b"IVQ8"],
+            &[b"IVEC", b"CUST", b"UVEC", b"HNSW"],
+        ),
+    };
+    let wrong = must
+        .iter()
+        .find(|t| !has(t))
+        .map(|t| format!("has no section {}", tag_name(**t)))
+        .or_else(|| {
+            must_not
+                .iter()
+                .find(|t| has(t))
+                .map(|t| format!("has a section {}", tag_name(**t)))
+        });
+    match wrong {
+        Some(what) => Err(crate::Error::artifact(ArtifactProblem::Malformed {
+            reason: format!("the flavour byte says {name}, but the artifact {what}"),
+        })),
+        None => Ok(()),
     }
 }
 
