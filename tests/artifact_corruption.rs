@@ -5,56 +5,16 @@
 //! serves without panicking; never another error type, a panic or a huge
 //! allocation.
 
+/// The fuzz targets' own code (no AFL in it): the same tiny model.
+#[allow(dead_code)]
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_targets;
+
 use maitre::artifact::{ArtifactProblem, Flavour};
-use maitre::catalog::{Catalog, Item, ItemKind};
-use maitre::embed::Als;
-use maitre::events::{Event, EventLog};
-use maitre::index::{IndexKind, IndexParams};
-use maitre::interactions::{InteractionConfig, Interactions};
-use maitre::recommend::{BuildOptions, Filters, Recommender, Request};
+use maitre::index::IndexKind;
+use maitre::recommend::{Filters, Recommender, Request};
 use maitre::Error;
 use std::collections::BTreeMap;
-
-/// 12 items, 8 customers with a linked alias, context, attributes, 4 factors.
-fn model(index: IndexKind) -> Recommender {
-    let mut log = EventLog::new();
-    let kinds = ["view", "cart", "purchase", "return", "rating"];
-    for c in 0..8u32 {
-        for j in 0..6u32 {
-            let kind = kinds[((c + j) % 5) as usize];
-            let mut e = Event::new(
-                format!("c{c}"),
-                format!("sku-{}", (c * 5 + j * 7) % 12),
-                kind,
-                1_714_564_800 + i64::from(c * 100 + j),
-            )
-            .context("device", ["mobile", "desktop"][(j % 2) as usize]);
-            if kind == "rating" {
-                e = e.value(f64::from(1 + (c + j) % 5));
-            }
-            log.push(&e).unwrap();
-        }
-    }
-    log.link("anon-1", "c1", 1_714_564_800).unwrap();
-    let items = (0..12).map(|i| {
-        Item::new(format!("sku-{i}"))
-            .kind([ItemKind::Product, ItemKind::Offer][usize::from(i == 11)])
-            .category(["shoes", "bags", "hats"][i % 3])
-            .price_band(["low", "high"][i % 2])
-            .price(9.5 + i as f32)
-            .tag("new")
-            .in_stock(i % 4 != 0)
-    });
-    let catalog = Catalog::aligned(&mut log, items).unwrap();
-    let matrix = Interactions::build(&log, &InteractionConfig::default()).unwrap();
-    let als = Als::params().factors(4).iterations(3).fit(&matrix).unwrap();
-    let options = BuildOptions {
-        index: IndexParams::default().kind(index),
-        attributes: Some(Default::default()),
-        ..BuildOptions::default()
-    };
-    Recommender::build(&log, &catalog, als, &options).unwrap()
-}
 
 /// (tag, payload range) of every section, read from the section table.
 fn sections(bytes: &[u8]) -> Vec<(String, std::ops::Range<usize>)> {
@@ -118,7 +78,7 @@ fn corrupt_payloads_behind_a_valid_checksum_are_artifact_errors_naming_the_secti
     ];
     let mut seen_flavours = 0;
     for index in [IndexKind::Exact, IndexKind::Hnsw] {
-        let rec = model(index);
+        let rec = fuzz_targets::model(index);
         for flavour in [Flavour::Full, Flavour::Storefront] {
             seen_flavours += 1;
             let bytes = rec.to_bytes(flavour).unwrap();
@@ -161,7 +121,7 @@ fn corrupt_payloads_behind_a_valid_checksum_are_artifact_errors_naming_the_secti
 /// would ask for terabytes are artifact errors naming their sections.
 #[test]
 fn the_reported_cases_name_their_sections() {
-    let rec = model(IndexKind::Exact);
+    let rec = fuzz_targets::model(IndexKind::Exact);
     let bytes = rec.to_bytes(Flavour::Full).unwrap();
     let all = sections(&bytes);
     let range = |tag: &str| all.iter().find(|(t, _)| t == tag).unwrap().1.clone();
@@ -187,7 +147,7 @@ fn the_reported_cases_name_their_sections() {
 /// one relabelled full are both malformed.
 #[test]
 fn the_flavour_byte_is_checked_against_the_sections() {
-    let rec = model(IndexKind::Exact);
+    let rec = fuzz_targets::model(IndexKind::Exact);
     for (flavour, byte, missing) in [
         (Flavour::Full, 2u8, "CUST"),
         (Flavour::Storefront, 1, "IVEC"),
