@@ -170,3 +170,19 @@ fn the_flavour_byte_is_checked_against_the_sections() {
         }
     }
 }
+
+/// The caller's own bad index parameters stay an `InvalidParam`: the file is fine.
+#[test]
+fn a_callers_bad_index_parameters_are_not_blamed_on_the_file() {
+    use maitre::artifact::Artifact;
+    use maitre::index::{HnswParams, IndexParams};
+    let bytes = fuzz_targets::model(IndexKind::Hnsw)
+        .to_bytes(Flavour::Full)
+        .unwrap();
+    let artifact = Artifact::from_bytes(&bytes).unwrap();
+    let params = IndexParams::default().hnsw(HnswParams::default().max_connections(0));
+    match Recommender::from_artifact(&artifact, &params) {
+        Err(Error::InvalidParam { name, .. }) => assert_eq!(name, "max_connections"),
+        other => panic!("{other:?}"),
+    }
+}

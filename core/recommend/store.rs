@@ -206,6 +206,8 @@ impl Recommender {
     /// and float item vectors, a storefront one neither customers nor float
     /// vectors (a "storefront" file holding customer data breaks its promise).
     pub fn from_artifact(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
+        // The caller's own parameters: their error is theirs, not the file's.
+        index.validate()?;
         check_flavour(artifact)?;
         Self::decode(artifact, index).map_err(|e| match e {
             e @ crate::Error::Artifact { .. } => e,
