@@ -157,7 +157,8 @@ impl Csr {
 pub struct InteractionConfig {
     /// Weight halves every this many days of age. `None`: no decay.
     pub half_life_days: Option<f64>,
-    /// The "now" ages are measured from (epoch seconds). `None`: the last event.
+    /// The "now" ages are measured from (epoch seconds, 1970 to 2100 as
+    /// events). `None`: the last event.
     pub reference_time: Option<i64>,
 }
 

@@ -60,7 +60,7 @@ pub struct Event {
     pub item: String,
     /// A kind registered in the log's [`EventKinds`] (`view`, `purchase`, `return`, …).
     pub kind: String,
-    /// Unix epoch seconds.
+    /// Unix epoch seconds, 1970-01-01 to 2100-01-01 (see [`check_timestamp`]).
     pub timestamp: i64,
     /// Rating, quantity or amount, when the kind has one.
     #[serde(default)]

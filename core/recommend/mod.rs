@@ -74,7 +74,8 @@ pub struct SessionEvent {
     pub item: String,
     /// An event kind known to the model (`view`, `cart`, `purchase`, …).
     pub kind: String,
-    /// Epoch seconds; needed only for `Filters::exclude_purchased_within`.
+    /// Epoch seconds (1970 to 2100, as events); needed only for
+    /// `Filters::exclude_purchased_within`.
     #[serde(default)]
     pub timestamp: Option<i64>,
 }
@@ -121,7 +122,9 @@ pub struct Request {
     pub rotation: Option<Rotation>,
     /// Personalised items scoring below this are replaced by fallbacks.
     pub min_score: Option<f32>,
-    /// "Now" in epoch seconds, for time windows.
+    /// "Now" in epoch seconds, for time windows; 1970 to 2100, as events
+    /// (a `now` in milliseconds is an `InvalidParam`, not a window that
+    /// excludes nothing).
     pub now: Option<i64>,
 }
 
