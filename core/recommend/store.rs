@@ -636,7 +636,17 @@ fn decode_prices(d: &mut Decoder<'_>, n: usize) -> Result<Vec<Option<f32>>> {
     }
 }
 
+/// The most attribute text decoding may materialise: `ITEM_TEXT_FLOOR` plus
+/// `ITEM_TEXT_PER_BYTE` bytes per byte of the section. Shared tuples make the
+/// text larger than the section (that is the point of sharing), but a few
+/// hundred KB must not expand into gigabytes of cloned tag strings.
+const ITEM_TEXT_FLOOR: usize = 64 << 20;
+const ITEM_TEXT_PER_BYTE: usize = 256;
+
 fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
+    let text_budget =
+        ITEM_TEXT_FLOOR.saturating_add(d.remaining().saturating_mul(ITEM_TEXT_PER_BYTE));
+    let text_used = std::cell::Cell::new(0usize);
     let n = d.get_usize()?;
     let mut ids = d.get_bytes()?;
     let dict = d.get_strs()?;
@@ -646,14 +656,25 @@ fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
     let prices = decode_prices(&mut d, n)?;
     d.finish()?;
     let bad = |reason: &str| bad(b"ITEM", reason);
+    // Counts text against the budget before it is cloned: the clones are
+    // what a crafted file could multiply.
+    let charge = |len: usize| -> Result<()> {
+        text_used.set(text_used.get().saturating_add(len));
+        match text_used.get() > text_budget {
+            true => Err(bad("attribute text expands beyond any real catalogue")),
+            false => Ok(()),
+        }
+    };
     let word = |c: u64| -> Result<Option<String>> {
         match c {
             0 => Ok(None),
-            c => dict
-                .get(c as usize - 1)
-                .cloned()
-                .map(Some)
-                .ok_or_else(|| bad("an attribute code is out of range")),
+            c => {
+                let w = dict
+                    .get(c as usize - 1)
+                    .ok_or_else(|| bad("an attribute code is out of range"))?;
+                charge(w.len())?;
+                Ok(Some(w.clone()))
+            }
         }
     };
     // Every item needs at least one byte in each blob: a bound before allocating.
@@ -672,7 +693,12 @@ fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
         let tags = (0..n_tags)
             .map(|_| word(next()?)?.ok_or_else(|| bad("a tag has no text")))
             .collect::<Result<Vec<String>>>()?;
-        tuples.push((kind, head >> 3 & 1 == 1, category, brand, band, tags));
+        let text: usize = [&category, &brand, &band]
+            .iter()
+            .filter_map(|w| w.as_ref().map(String::len))
+            .chain(tags.iter().map(String::len))
+            .sum();
+        tuples.push((kind, head >> 3 & 1 == 1, category, brand, band, tags, text));
     }
     let mut items = Vec::with_capacity(n);
     let mut previous: Vec<u8> = Vec::new();
@@ -688,11 +714,11 @@ fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
         ids = &ids[len..];
         let id = String::from_utf8(previous.clone()).map_err(|_| bad("an item id is not UTF-8"))?;
         let t = get_varint(&mut which).ok_or_else(|| bad("an item code is cut short"))?;
-        let (kind, in_stock, category, brand, price_band, tags) =
-            tuples
-                .get(t as usize)
-                .cloned()
-                .ok_or_else(|| bad("an item's attribute tuple is out of range"))?;
+        let tuple = tuples
+            .get(t as usize)
+            .ok_or_else(|| bad("an item's attribute tuple is out of range"))?;
+        charge(tuple.6)?;
+        let (kind, in_stock, category, brand, price_band, tags, _) = tuple.clone();
         items.push(Item {
             id,
             kind,
@@ -784,6 +810,63 @@ fn restore_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small ITEM section whose one tuple holds many tags naming a long
+    /// word, shared by many items: gigabytes of cloned text from kilobytes.
+    #[test]
+    fn item_text_cannot_expand_without_bound() {
+        let items = 100usize;
+        let (mut ids, mut tuple, mut which, mut prices) = (vec![], vec![], vec![], vec![]);
+        for i in 0..items {
+            let id = format!("i{i:03}");
+            put_varint(&mut ids, 0);
+            put_varint(&mut ids, id.len() as u64);
+            ids.extend_from_slice(id.as_bytes());
+            put_varint(&mut which, 0);
+            put_varint(&mut prices, 0);
+        }
+        for v in [0, 1, 0, 0, 200] {
+            put_varint(&mut tuple, v);
+        }
+        tuple.extend(std::iter::repeat_n(1, 200)); // 200 tags, each the 10 KB word
+        let mut e = Encoder::new();
+        e.put_u64(items as u64)
+            .put_bytes(&ids)
+            .put_strs(&["w".repeat(10_000)])
+            .put_u64(1)
+            .put_bytes(&tuple)
+            .put_bytes(&which)
+            .put_u8(1)
+            .put_bytes(&prices);
+        let bytes = e.into_bytes();
+        assert!(bytes.len() < 20_000);
+        // 100 items × 201 × 10 KB = 201 MB of text, over the budget.
+        match decode_items(Decoder::new(&bytes)) {
+            Err(crate::Error::Artifact {
+                problem: ArtifactProblem::BadSection { tag, reason },
+                ..
+            }) => assert!(
+                tag == "ITEM" && reason.contains("attribute text"),
+                "{reason}"
+            ),
+            other => panic!("{:?}", other.map(|v| v.len())),
+        }
+        // A real catalogue of that shape but 5 items decodes.
+        let mut e = Encoder::new();
+        let five = |blob: &[u8], per: usize| blob[..5 * per].to_vec();
+        e.put_u64(5)
+            .put_bytes(&five(&ids, 6))
+            .put_strs(&["w".repeat(10_000)])
+            .put_u64(1)
+            .put_bytes(&tuple)
+            .put_bytes(&five(&which, 1))
+            .put_u8(1)
+            .put_bytes(&five(&prices, 1));
+        assert_eq!(
+            decode_items(Decoder::new(&e.into_bytes())).unwrap().len(),
+            5
+        );
+    }
 
     #[test]
     fn varints_round_trip_and_reject_overlong_input() {
