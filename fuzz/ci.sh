@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Smoke run of every fuzz target: installs cargo-afl (AFL++ for stable Rust)
 # if missing, builds the targets instrumented, seeds the artifact corpus from
-# freshly written artifacts, runs each target for FUZZ_SECONDS (default 40)
+# freshly written artifacts, runs each target for FUZZ_SECONDS (default 35)
 # and fails if any input crashed a target. Run from anywhere:
-#     bash fuzz/ci.sh                 # all targets, 40 s each
+#     bash fuzz/ci.sh                 # all targets, 35 s each
 #     FUZZ_SECONDS=600 bash fuzz/ci.sh artifact    # one target, 10 minutes
 # A crash is left in fuzz/out-ci/<target>/default/crashes/; reproduce it with
 #     fuzz/target/release/<target> < that-file
@@ -16,7 +16,7 @@ if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
   . "$HOME/.cargo/env"
 fi
 
-seconds="${FUZZ_SECONDS:-40}"
+seconds="${FUZZ_SECONDS:-35}"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(artifact csv jsonl request)
 
@@ -34,6 +34,7 @@ export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 \
   AFL_NO_AFFINITY=1
 
 rm -rf out-ci corpus-ci
+mkdir -p out-ci
 ./target/release/seeds corpus-ci
 cp -r seeds/csv seeds/jsonl seeds/request corpus-ci/
 
