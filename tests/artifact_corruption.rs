@@ -134,6 +134,18 @@ fn the_reported_cases_name_their_sections() {
         "gram",
     );
     assert_eq!(got.as_deref(), Some("GRAM"));
+    // CUST: a purchase-history weight made NaN (it would fold into a NaN
+    // taste vector); found by walking the section's layout.
+    let cust = range("CUST");
+    let mut d = maitre::artifact::Decoder::new(&bytes[cust.clone()]);
+    d.get_strs().unwrap(); // customer ids
+    d.get_strs().unwrap(); // alias names
+    for _ in 0..3 {
+        d.get_u32s().unwrap(); // alias rows, offsets, items
+    }
+    let weights = cust.end - d.remaining() + 8;
+    let got = corrupt(&bytes, weights, &f32::NAN.to_le_bytes(), "history weight");
+    assert_eq!(got.as_deref(), Some("CUST"));
     // IVEC: u64 row count first.
     let ivec = range("IVEC");
     for rows in [1u64 << 40, u64::MAX / 4, u64::MAX] {

@@ -381,6 +381,9 @@ impl Recommender {
                 && hist_weights.len() == hist_items.len()
                 && hist_times.len() == 2 * hist_items.len()
                 && hist_items.iter().all(|&i| (i as usize) < n_items)
+                // A NaN weight would fold into a NaN taste vector: every
+                // score of that customer silently NaN.
+                && hist_weights.iter().all(|w| w.is_finite())
                 && hist_times.chunks_exact(2).all(|t| {
                     // "No purchase" or an accepted timestamp (see `events`).
                     let t = (u64::from(t[0]) | (u64::from(t[1]) << 32)) as i64;
