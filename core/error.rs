@@ -49,6 +49,16 @@ pub enum Problem {
     BadTimestamp(String),
     /// The record itself is malformed (bad JSON, wrong number of CSV fields, …).
     Malformed(String),
+    /// Epoch seconds outside the accepted range, 1970-01-01 to 2100-01-01
+    /// (see [`crate::events::check_timestamp`]): usually milliseconds,
+    /// microseconds or nanoseconds given where seconds are expected. The
+    /// detail serialises as text, like every other problem's.
+    #[serde(serialize_with = "as_text")]
+    TimestampOutOfRange(i64),
+}
+
+fn as_text<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 impl fmt::Display for Problem {
@@ -64,6 +74,31 @@ impl fmt::Display for Problem {
                 "{v:?} is not a timestamp (epoch seconds or RFC 3339, e.g. 2024-05-01T12:00:00Z)"
             ),
             Problem::Malformed(why) => write!(f, "is malformed: {why}"),
+            Problem::TimestampOutOfRange(v) => {
+                write!(
+                    f,
+                    "{v} is outside the accepted range of epoch seconds, 0 (1970-01-01) to \
+                     4102444800 (2100-01-01)"
+                )?;
+                // Which unit the value would be in range as, to say what to fix.
+                let unit = [
+                    (1_000, "milliseconds"),
+                    (1_000_000, "microseconds"),
+                    (1_000_000_000, "nanoseconds"),
+                ]
+                .into_iter()
+                .find(|(per_second, _)| {
+                    // 1980-01-01 to 2100-01-01 once converted: a plausible event time.
+                    (315_532_800..=4_102_444_800).contains(&(v / per_second))
+                });
+                match unit {
+                    Some((per_second, unit)) => write!(
+                        f,
+                        ": it looks like {unit}; divide by {per_second} to get seconds"
+                    ),
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }

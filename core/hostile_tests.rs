@@ -8,7 +8,7 @@ use crate::catalog::Catalog;
 use crate::datasets::{synthetic_storefront, Size, MAX_CUSTOMERS};
 use crate::embed::{Als, AlsModel, MAX_THREADS};
 use crate::eval::{evaluate_cold_start, ColdStartConfig, EvalConfig, MAX_DRAWS};
-use crate::events::EventLog;
+use crate::events::{EventLog, MAX_TIMESTAMP, MIN_TIMESTAMP};
 use crate::interactions::{InteractionConfig, Interactions};
 use crate::recommend::{BuildOptions, Filters, Recommender, Request, MAX_BATCH_CELLS};
 use crate::Error;
@@ -103,12 +103,21 @@ fn a_huge_k_is_capped_at_the_catalogue_everywhere() {
     assert_eq!(rec.batch_width(0, 5).unwrap(), 0);
     invalid(rec.batch_width(items, MAX_BATCH_CELLS).unwrap_err(), "k");
     invalid(rec.batch_width(usize::MAX, usize::MAX).unwrap_err(), "k");
-    // Extreme times: no overflow in the purchase window.
-    for now in [i64::MIN, i64::MAX] {
+    // Extreme times: outside the accepted range `now` is a typed error;
+    // inside it, no overflow in the purchase window.
+    for (now, ok) in [
+        (i64::MIN, false),
+        (i64::MAX, false),
+        (MIN_TIMESTAMP, true),
+        (MAX_TIMESTAMP, true),
+    ] {
         let mut request = Request::new(5).customer(customer.clone());
         request.now = Some(now);
         request.filters.exclude_purchased_within = Some(i64::MAX);
-        assert!(rec.recommend(&request).is_ok());
+        match ok {
+            true => assert!(rec.recommend(&request).is_ok(), "{now}"),
+            false => invalid(rec.recommend(&request).unwrap_err(), "now"),
+        }
     }
 }
 

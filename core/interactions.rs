@@ -157,7 +157,8 @@ impl Csr {
 pub struct InteractionConfig {
     /// Weight halves every this many days of age. `None`: no decay.
     pub half_life_days: Option<f64>,
-    /// The "now" ages are measured from (epoch seconds). `None`: the last event.
+    /// The "now" ages are measured from (epoch seconds, 1970 to 2100 as
+    /// events). `None`: the last event.
     pub reference_time: Option<i64>,
 }
 
@@ -177,6 +178,11 @@ impl InteractionConfig {
     }
 
     fn validate(&self) -> Result<()> {
+        if let Some(t) = self.reference_time {
+            // The events' range, so `reference_time - t` is bounded (see `events`).
+            crate::events::check_timestamp(t)
+                .map_err(|p| Error::param("reference_time", p.to_string()))?;
+        }
         match self.half_life_days {
             Some(d) if !(d.is_finite() && d > 0.0) => Err(Error::param(
                 "half_life_days",
@@ -235,7 +241,9 @@ impl Interactions {
         let triplets: Vec<(u32, u32, f32)> = (0..log.len())
             .into_par_iter()
             .map(|i| {
-                let age = (reference_time - times[i]).max(0) as f64;
+                // Both ends are in the accepted range (checked at ingestion and in
+                // `validate`), so this cannot overflow; saturating keeps it so.
+                let age = reference_time.saturating_sub(times[i]).max(0) as f64;
                 let decay = (-rate * age).exp() as f32;
                 let weight = kinds.contribution(kind[i], values[i]) * decay;
                 (identities.customer_of(customers[i]), items[i], weight)

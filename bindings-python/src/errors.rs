@@ -28,7 +28,8 @@ const CLASSES: [(&str, &str, Option<&str>, &str); 11] = [
          Attributes: `row` (0-based position in an in-memory batch, or None),\n\
          `line` (1-based line of a file, or None), `field` (the column or key at\n\
          fault), `problem` (a stable code: missing, empty, unknown_kind, not_finite,\n\
-         not_a_number, bad_timestamp, malformed) and `detail` (the offending value, or None).",
+         not_a_number, bad_timestamp, timestamp_out_of_range, malformed) and `detail`\n\
+         (the offending value, or None).",
     ),
     (
         "MissingColumnError",

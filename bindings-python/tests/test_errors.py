@@ -102,6 +102,25 @@ def test_bad_timestamps(log):
     assert_bad(rejected(log, data, maitre.BadRecordError), 2, "timestamp", "bad_timestamp")
 
 
+def test_timestamps_in_the_wrong_unit(log):
+    ms = FIRST * 1000
+    data = batch(timestamp=np.array([FIRST, ms, FIRST], dtype="int64"))
+    err = rejected(log, data, maitre.BadRecordError)
+    assert_bad(err, 1, "timestamp", "timestamp_out_of_range", str(ms))
+    assert "milliseconds" in str(err)
+    # A datetime64[ns] column is converted to seconds and accepted, in any unit.
+    for unit in ("ns", "us", "ms", "s"):
+        df = pd.DataFrame(batch())
+        stamps = pd.to_datetime([FIRST, FIRST + 1, FIRST + 2], unit="s", utc=True)
+        df["timestamp"] = stamps.astype(f"datetime64[{unit}, UTC]")
+        fresh = maitre.EventLog()
+        assert fresh.extend(df)["accepted"] == 3
+        assert fresh.summary()["last_timestamp"] == FIRST + 2
+    with pytest.raises(maitre.BadRecordError) as info:
+        log.link("anon", "c1", ms)
+    assert info.value.problem == "timestamp_out_of_range"
+
+
 def test_nat_timestamp(log):
     df = pd.DataFrame(batch())
     df["timestamp"] = pd.to_datetime(["2024-05-01", None, "2024-05-02"])

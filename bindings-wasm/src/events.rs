@@ -36,7 +36,7 @@ export interface BadRow {
   /** 1-based line in CSV or JSON Lines text. */
   line?: number;
   field: string;
-  problem: "missing" | "empty" | "unknown_kind" | "not_finite" | "not_a_number" | "bad_timestamp" | "malformed";
+  problem: "missing" | "empty" | "unknown_kind" | "not_finite" | "not_a_number" | "bad_timestamp" | "timestamp_out_of_range" | "malformed";
   detail?: string;
   /** The complete message, e.g. "row 3: field `item_id` is empty". */
   message: string;

@@ -10,7 +10,10 @@
 //! Reading is strict. A foreign, truncated, corrupt or newer-version file is
 //! an [`Error::Artifact`] with an [`ArtifactProblem`] saying which, never a
 //! panic and never a half-read model. Saving is atomic: the file at the
-//! target path is either the old one or the complete new one.
+//! target path is either the old one or the complete new one. A symbolic link
+//! is followed (its target is replaced), a replaced file keeps its mode, a new
+//! full artifact is 0600 (customer data), and temporaries of interrupted saves
+//! are cleaned up by the next save (see [`ArtifactWriter::save`]).
 //!
 //! # Layout, format version 1
 //!
@@ -168,9 +171,19 @@ impl ArtifactWriter {
     /// was at `path` before is untouched. Sections are streamed to the file,
     /// not assembled in memory first, so saving a large model does not need
     /// twice its size in memory.
+    ///
+    /// A symbolic link at `path` is followed (its target is replaced, the
+    /// link stays); a replaced file keeps its permissions; a new file is
+    /// created 0600 for [`Flavour::Full`] (it holds customer data) and 0644
+    /// for [`Flavour::Storefront`] (both narrowed by the umask, Unix only).
+    /// Temporaries left by interrupted saves to the same path are removed.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let (head, _) = self.head()?;
-        atomic_write(path.as_ref(), |file| {
+        let new_mode = match self.flavour {
+            Flavour::Full => 0o600,
+            Flavour::Storefront => 0o644,
+        };
+        atomic_write(path.as_ref(), new_mode, |file| {
             let mut w = std::io::BufWriter::new(file);
             self.emit(&head, &mut w)?;
             w.flush()
@@ -463,16 +476,47 @@ pub(crate) fn tag_name(tag: [u8; 4]) -> String {
 
 /// Writes a file through `fill` so that `path` only ever holds the old or the
 /// complete new contents.
+///
+/// - **Symlinks are followed**: when `path` is a symbolic link (or a chain of
+///   them), the file written is its final target, atomically replaced beside
+///   that target; the link itself stays. Replacing the link with a regular
+///   file would silently detach it from what it pointed to (a deployment's
+///   `current.bin -> v42.bin`). A dangling link's target is created. More than
+///   [`MAX_SYMLINK_HOPS`] links is an [`Error::Io`] (a loop).
+/// - **Permissions are kept**: replacing a file gives the new one the old
+///   file's mode (a 0600 artifact stays 0600). A new file is created with
+///   `new_mode` (Unix), which the process umask can only narrow: full
+///   artifacts hold customer ids and histories, so they are 0600 by default.
+/// - **Stale temporaries are removed**: a save interrupted by a crash or a
+///   kill leaves `.<name>.<pid>-<n>.tmp` beside the target. Each save removes
+///   such files of the same target whose writing process is gone (Linux, read
+///   from `/proc`) or that are older than [`STALE_TEMP_AGE`].
 fn atomic_write(
     path: &Path,
+    new_mode: u32,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<()> {
-    let (file, tmp) = create_temp_beside(path)?;
+    let target = resolve_symlinks(path)?;
+    let path = target.as_path();
+    remove_stale_temps(path);
+    // The mode of the file being replaced, if any, else the default for new files.
+    let existing = std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.permissions());
+    let (file, tmp) = create_temp_beside(path, new_mode)?;
     // The file is closed at the end of this block, before the rename:
     // Windows cannot rename a file that is still open.
     let filled = {
         let mut file = file;
-        fill(&mut file).and_then(|()| file.sync_all())
+        fill(&mut file)
+            .and_then(|()| match existing {
+                // set_permissions on the open handle: the mode is in place before
+                // the name appears, so no reader ever sees a wider mode.
+                Some(perms) => file.set_permissions(perms),
+                None => Ok(()),
+            })
+            .and_then(|()| file.sync_all())
     };
     let written = filled
         .map_err(|e| Error::io(&tmp, e))
@@ -486,32 +530,134 @@ fn atomic_write(
     Ok(())
 }
 
-/// Creates a fresh file next to `path`. The same directory matters: rename
-/// is only atomic within one file system.
-fn create_temp_beside(path: &Path) -> Result<(std::fs::File, PathBuf)> {
+/// Links followed before a save gives up (Linux's own limit, `ELOOP`).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// A temporary file older than this is stale even if a process with its
+/// writer's id is running (ids are reused). An hour: far longer than saving
+/// any model takes, so a live save is never disturbed.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The final target of `path` through any chain of symbolic links; `path`
+/// itself when it is not a link or does not exist.
+fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_SYMLINK_HOPS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = std::fs::read_link(&current).map_err(|e| Error::io(&current, e))?;
+                // A relative link is relative to the directory holding it.
+                current = match current.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(Error::io(
+        path,
+        std::io::Error::other(format!(
+            "more than {MAX_SYMLINK_HOPS} symbolic links (a loop?)"
+        )),
+    ))
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The temporary file name of a save to `name`: `.<name>.<pid>-<n>.tmp`.
+fn temp_name(name: &std::ffi::OsStr, pid: u32, n: u64) -> std::ffi::OsString {
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{pid}-{n}.tmp"));
+    tmp_name
+}
+
+/// The writer's process id if `file` is a temporary of a save to `name`.
+fn temp_writer(file: &std::ffi::OsStr, name: &std::ffi::OsStr) -> Option<u32> {
+    let file = file.to_str()?;
+    let rest = file
+        .strip_prefix('.')?
+        .strip_prefix(name.to_str()?)?
+        .strip_prefix('.')?
+        .strip_suffix(".tmp")?;
+    let (pid, n) = rest.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Removes temporaries of earlier saves to `path` whose writer is gone or
+/// which are older than [`STALE_TEMP_AGE`]. Best effort: a file that cannot
+/// be listed or removed is left, and the save goes on.
+fn remove_stale_temps(path: &Path) {
+    let Some(name) = path.file_name() else { return };
+    let Ok(entries) = std::fs::read_dir(parent_dir(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = temp_writer(&entry.file_name(), name) else {
+            continue;
+        };
+        let Ok(meta) = entry.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if old || writer_is_gone(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` is known not to run. Only Linux can tell (from
+/// `/proc`); elsewhere stale temporaries go by age alone.
+fn writer_is_gone(pid: u32) -> bool {
+    if pid == process_tag() {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Creates a fresh file next to `path` (mode `mode` on Unix, narrowed by the
+/// umask). The same directory matters: rename is only atomic within one file
+/// system.
+fn create_temp_beside(path: &Path, mode: u32) -> Result<(std::fs::File, PathBuf)> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .ok_or_else(|| Error::param("path", format!("{} has no file name", path.display())))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     // create_new never clobbers another writer's temporary file; on a clash
     // (or a stale file from a crash) try the next name.
     let mut last_err = None;
     for _ in 0..64 {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".{}-{n}.tmp", process_tag()));
-        let tmp = dir.join(tmp_name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
+        let tmp = dir.join(temp_name(name, process_tag(), n));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _ = mode;
+        match options.open(&tmp) {
             Ok(file) => return Ok((file, tmp)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_err = Some(e),
             Err(e) => return Err(Error::io(path, e)),
@@ -541,11 +687,7 @@ fn process_tag() -> u32 {
 fn sync_parent_dir(path: &Path) {
     #[cfg(unix)]
     {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        if let Ok(d) = std::fs::File::open(dir) {
+        if let Ok(d) = std::fs::File::open(parent_dir(path)) {
             let _ = d.sync_all();
         }
     }

@@ -284,7 +284,7 @@ fn save_replaces_an_existing_file_only_on_success() {
     std::fs::write(&path, b"old").unwrap();
 
     // A write that fails half-way: the old file stays, no temporary is left.
-    let err = atomic_write(&path, |f| {
+    let err = atomic_write(&path, 0o600, |f| {
         f.write_all(b"half")?;
         Err(std::io::Error::other("disk full"))
     })
@@ -309,6 +309,118 @@ fn save_replaces_an_existing_file_only_on_success() {
     small().save(&path).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), small().to_bytes().unwrap());
     assert_eq!(dir_entries(&dir), ["blocked", "model.bin"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn save_keeps_the_mode_of_the_file_it_replaces() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("mode");
+    let path = dir.join("model.bin");
+    // New files: full artifacts hold customer data, so owner-only.
+    small().save(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+    let shop = dir.join("shop.bin");
+    ArtifactWriter::new(Flavour::Storefront)
+        .save(&shop)
+        .unwrap();
+    assert_eq!(
+        mode(&shop) & !0o022,
+        0o644 & !0o022,
+        "storefront: 0644 under the umask"
+    );
+    // A replaced file keeps its mode, narrower or wider than the default.
+    for kept in [0o600, 0o640, 0o644] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(kept)).unwrap();
+        small().save(&path).unwrap();
+        assert_eq!(mode(&path), kept);
+        ArtifactWriter::new(Flavour::Storefront)
+            .save(&path)
+            .unwrap();
+        assert_eq!(mode(&path), kept);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn save_through_a_symlink_writes_its_target() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = temp_dir("symlink");
+    let real = dir.join("v1.bin");
+    std::fs::write(&real, b"old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // A relative link to a relative link: both are followed.
+    symlink("v1.bin", dir.join("middle.bin")).unwrap();
+    symlink("middle.bin", dir.join("current.bin")).unwrap();
+    small().save(dir.join("current.bin")).unwrap();
+    let link = std::fs::symlink_metadata(dir.join("current.bin")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link is kept");
+    assert_eq!(std::fs::read(&real).unwrap(), small().to_bytes().unwrap());
+    assert_eq!(mode(&real), 0o600);
+    assert_eq!(dir_entries(&dir), ["current.bin", "middle.bin", "v1.bin"]);
+    // A dangling link: its target is created.
+    symlink("v2.bin", dir.join("next.bin")).unwrap();
+    small().save(dir.join("next.bin")).unwrap();
+    assert!(Artifact::load(dir.join("v2.bin")).is_ok());
+    // A loop is an error, not a hang.
+    symlink("loop-b", dir.join("loop-a")).unwrap();
+    symlink("loop-a", dir.join("loop-b")).unwrap();
+    assert_eq!(small().save(dir.join("loop-a")).unwrap_err().kind(), "Io");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn save_removes_stale_temporaries_of_its_target() {
+    let dir = temp_dir("stale");
+    let path = dir.join("model.bin");
+    let name = std::ffi::OsStr::new("model.bin");
+    // A writer that is gone (no such process), one that is old, and one of
+    // this process (a save in flight on another thread): only the first two go.
+    let gone = dir.join(temp_name(name, u32::MAX - 1, 3));
+    let mine = dir.join(temp_name(name, process_tag(), 999_999));
+    let old = dir.join(temp_name(name, process_tag(), 1_000_000));
+    // Another target's temporary and a look-alike are not touched.
+    let other = dir.join(temp_name(
+        std::ffi::OsStr::new("other.bin"),
+        u32::MAX - 1,
+        3,
+    ));
+    let lookalike = dir.join(".model.bin.notes.tmp");
+    for f in [&gone, &mine, &old, &other, &lookalike] {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    let hours_ago = std::time::SystemTime::now() - 2 * STALE_TEMP_AGE;
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    assert_eq!(
+        temp_writer(gone.file_name().unwrap(), name),
+        Some(u32::MAX - 1)
+    );
+    small().save(&path).unwrap();
+    let mut expected = vec![
+        other.file_name().unwrap().to_str().unwrap().to_owned(),
+        ".model.bin.notes.tmp".to_owned(),
+        mine.file_name().unwrap().to_str().unwrap().to_owned(),
+        "model.bin".to_owned(),
+    ];
+    if !cfg!(target_os = "linux") {
+        // Without /proc only age tells a temporary is stale.
+        expected.push(gone.file_name().unwrap().to_str().unwrap().to_owned());
+    }
+    expected.sort();
+    assert_eq!(dir_entries(&dir), expected);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -42,17 +42,20 @@ impl Factors {
 
     /// A table from row-major data; every value must be finite.
     pub fn from_vec(rows: usize, k: usize, data: Vec<f32>) -> Result<Self> {
-        // Checked: rows and k may come from a file, and a wrapped product
-        // could match a short buffer.
-        match rows.checked_mul(k) {
-            Some(n) if n == data.len() => {}
-            expected => {
-                return Err(Error::LengthMismatch {
-                    name: "data".into(),
-                    expected: expected.unwrap_or(usize::MAX),
-                    got: data.len(),
-                })
-            }
+        // `rows` may come from a file: the product must not wrap (and then
+        // match a short `data` by accident).
+        let Some(expected) = rows.checked_mul(k) else {
+            return Err(Error::param(
+                "data",
+                format!("{rows} rows × {k} values overflow the address space"),
+            ));
+        };
+        if data.len() != expected {
+            return Err(Error::LengthMismatch {
+                name: "data".into(),
+                expected,
+                got: data.len(),
+            });
         }
         check_finite("data", &data)?;
         Ok(Factors { rows, k, data })

@@ -107,7 +107,7 @@ impl Fold {
         }
         let cutoff = held_event
             .iter()
-            .map(|(&u, &e)| (u, times[e] - gap))
+            .map(|(&u, &e)| (u, times[e].saturating_sub(gap)))
             .collect();
         Ok(Fold {
             split,

@@ -506,6 +506,7 @@ impl EventLog {
                 return Err(BadRow::new(location, field, Problem::Empty).into());
             }
         }
+        parse::check_timestamp(timestamp).map_err(|p| BadRow::new(location, "timestamp", p))?;
         let alias = self.customers.intern(alias);
         let customer = self.customers.intern(customer);
         self.links.push(Link {
@@ -714,6 +715,7 @@ impl EventLog {
         debug_assert!((customer as usize) < self.customers.len());
         debug_assert!((item as usize) < self.items.len());
         debug_assert!(self.kinds.spec(kind).is_some());
+        debug_assert!(parse::check_timestamp(timestamp).is_ok());
         self.customer.push(customer);
         self.item.push(item);
         self.kind.push(kind);
@@ -759,6 +761,7 @@ impl EventLog {
             .kinds
             .id(kind_name)
             .ok_or_else(|| bad(&schema.kind, Problem::UnknownKind(kind_name.to_owned())))?;
+        parse::check_timestamp(row.timestamp).map_err(|p| bad(&schema.timestamp, p))?;
         let value = match row.value {
             Some(v) if !v.is_finite() || !(v as f32).is_finite() => {
                 return Err(bad(&schema.value, Problem::NotFinite(v.to_string())))

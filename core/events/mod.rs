@@ -7,6 +7,20 @@
 //! to skip bad rows ([`OnBadRow::Skip`]); then the [`IngestReport`] says how many
 //! were skipped and why.
 //!
+//! ## Timestamps
+//!
+//! Every timestamp is Unix epoch seconds, and every ingestion path (CSV, JSON
+//! Lines, columns, iterators, [`EventLog::push`], identity links) accepts only
+//! [`MIN_TIMESTAMP`]`..=`[`MAX_TIMESTAMP`], 1970-01-01 to 2100-01-01. A value
+//! outside is a [`crate::error::Problem::TimestampOutOfRange`] bad row (skipped
+//! and counted in the report when skipping is asked for) whose message names
+//! the unit it looks like ("it looks like milliseconds; divide by 1000"). Units
+//! are not guessed: one millisecond stamp among second stamps would otherwise
+//! read as the year 56,000 and, with a recency half-life, decay every other
+//! event to weight 0. The same range applies to times given later
+//! (`InteractionConfig::reference_time`, a request's `now` and session event
+//! times), so differences of accepted times never overflow.
+//!
 //! Depends on: `error`, `intern`. Nothing downstream (identity, interactions,
 //! models) may be imported here.
 
@@ -19,7 +33,7 @@ pub use log::{
     Columns, ContextVocab, EventLog, EventView, IngestOptions, IngestReport, Link, OnBadRow,
     Summary, TimeColumn, ValueColumn,
 };
-pub use parse::{parse_timestamp, Schema};
+pub use parse::{check_timestamp, parse_timestamp, Schema, MAX_TIMESTAMP, MIN_TIMESTAMP};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -46,7 +60,7 @@ pub struct Event {
     pub item: String,
     /// A kind registered in the log's [`EventKinds`] (`view`, `purchase`, `return`, …).
     pub kind: String,
-    /// Unix epoch seconds.
+    /// Unix epoch seconds, 1970-01-01 to 2100-01-01 (see [`check_timestamp`]).
     pub timestamp: i64,
     /// Rating, quantity or amount, when the kind has one.
     #[serde(default)]

@@ -105,6 +105,38 @@ impl Schema {
     }
 }
 
+/// The earliest accepted timestamp: 1970-01-01T00:00:00Z (epoch second 0).
+pub const MIN_TIMESTAMP: i64 = 0;
+/// The latest accepted timestamp: 2100-01-01T00:00:00Z.
+pub const MAX_TIMESTAMP: i64 = 4_102_444_800;
+
+/// Checks that epoch seconds lie in the accepted range,
+/// [`MIN_TIMESTAMP`]`..=`[`MAX_TIMESTAMP`] (1970-01-01 to 2100-01-01).
+///
+/// Why a fixed range and not unit detection: one event in milliseconds among
+/// second-stamped events reads as the year 56,000; with a recency half-life
+/// every other event then decays to weight 0 and the model is silently
+/// useless. Guessing the unit from the magnitude is ambiguous (a millisecond
+/// stamp from January 1970 is a plausible second stamp), so a value outside the
+/// range is rejected with a [`Problem::TimestampOutOfRange`] whose message says
+/// which unit it looks like. The range also bounds all time arithmetic: the
+/// difference of two accepted timestamps is far from `i64` overflow.
+///
+/// ```
+/// use maitre::events::check_timestamp;
+/// assert_eq!(check_timestamp(1_714_564_800), Ok(1_714_564_800));
+/// let ms = check_timestamp(1_714_564_800_000).unwrap_err();
+/// assert!(ms.to_string().contains("milliseconds"), "{ms}");
+/// assert!(check_timestamp(-1).is_err());
+/// ```
+pub fn check_timestamp(seconds: i64) -> Result<i64, Problem> {
+    if (MIN_TIMESTAMP..=MAX_TIMESTAMP).contains(&seconds) {
+        Ok(seconds)
+    } else {
+        Err(Problem::TimestampOutOfRange(seconds))
+    }
+}
+
 /// Parses a timestamp: Unix epoch seconds (integer, or a float whose fraction
 /// is dropped) or RFC 3339 (`2024-05-01T12:00:00Z`, `2024-05-01T14:00:00+02:00`).
 ///

@@ -232,6 +232,23 @@ impl IndexParams {
         }
     }
 
+    /// Checks the parameters themselves, apart from any vectors: loading an
+    /// artifact reports a caller's bad parameters as such, not as a bad file.
+    pub(crate) fn validate(&self) -> Result<()> {
+        #[cfg(feature = "hnsw")]
+        {
+            self.hnsw.validate()
+        }
+        #[cfg(not(feature = "hnsw"))]
+        match self.kind {
+            IndexKind::Hnsw => Err(Error::param(
+                "kind",
+                "HNSW needs the `hnsw` cargo feature (not available on wasm32); use Exact or Auto",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Builds an index over `vectors` (row-major, `dim` values per item; item
     /// `i` is row `i`).
     pub fn build(&self, dim: usize, vectors: &[f32]) -> Result<Box<dyn Index>> {

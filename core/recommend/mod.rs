@@ -78,7 +78,8 @@ pub struct SessionEvent {
     pub item: String,
     /// An event kind known to the model (`view`, `cart`, `purchase`, …).
     pub kind: String,
-    /// Epoch seconds; needed only for `Filters::exclude_purchased_within`.
+    /// Epoch seconds (1970 to 2100, as events); needed only for
+    /// `Filters::exclude_purchased_within`.
     #[serde(default)]
     pub timestamp: Option<i64>,
 }
@@ -125,7 +126,9 @@ pub struct Request {
     pub rotation: Option<Rotation>,
     /// Personalised items scoring below this are replaced by fallbacks.
     pub min_score: Option<f32>,
-    /// "Now" in epoch seconds, for time windows.
+    /// "Now" in epoch seconds, for time windows; 1970 to 2100, as events
+    /// (a `now` in milliseconds is an `InvalidParam`, not a window that
+    /// excludes nothing).
     pub now: Option<i64>,
 }
 
@@ -572,6 +575,11 @@ impl Recommender {
                     what: "event kind",
                     id: format!("{} (session event {at})", e.kind),
                 })?;
+                if let Some(t) = e.timestamp {
+                    crate::events::check_timestamp(t).map_err(|p| {
+                        Error::param(format!("session[{at}].timestamp"), p.to_string())
+                    })?;
+                }
                 let weight = self.kinds.contribution(kind, f32::NAN);
                 let bought = if e.kind == "purchase" {
                     e.timestamp.unwrap_or(i64::MIN)
@@ -643,6 +651,11 @@ impl Recommender {
         request.diversity.validate()?;
         if let Some(r) = &request.rotation {
             r.validate()?;
+        }
+        // Times in a request obey the events' range (see `events`): a `now`
+        // in milliseconds would otherwise exclude no purchase at all.
+        if let Some(now) = request.now {
+            crate::events::check_timestamp(now).map_err(|p| Error::param("now", p.to_string()))?;
         }
         if request.filters.exclude_purchased_within.is_some() && request.now.is_none() {
             return Err(Error::param(

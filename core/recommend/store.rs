@@ -25,7 +25,9 @@
 //! and the loaded recommender answers exactly as the saved one did.
 
 use super::{Customers, Recommender, ServeSettings};
-use crate::artifact::{Artifact, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows};
+use crate::artifact::{
+    tag_name, Artifact, ArtifactProblem, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows,
+};
 use crate::catalog::{Catalog, Item, ItemKind};
 use crate::embed::{AlsModel, AlsParams, AttributeVectors, ContextVectors, Factors};
 use crate::error::Result;
@@ -181,7 +183,29 @@ impl Recommender {
     }
 
     /// Rebuilds a recommender from an artifact of either flavour.
+    ///
+    /// Every failure is an [`crate::Error::Artifact`], naming the section
+    /// whose content is at fault: behind a valid checksum, a corrupt payload
+    /// (a writer's bug, or bytes altered and resealed) must not surface as a
+    /// parameter or length error of some inner type. The flavour byte is
+    /// checked against the sections present: a full artifact has customer
+    /// and float item vectors, a storefront one neither customers nor float
+    /// vectors (a "storefront" file holding customer data breaks its promise).
     pub fn from_artifact(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
+        // The caller's own parameters: their error is theirs, not the file's.
+        index.validate()?;
+        check_flavour(artifact)?;
+        Self::decode(artifact, index).map_err(|e| match e {
+            e @ crate::Error::Artifact { .. } => e,
+            // Every section's own errors are mapped below; this is the net
+            // for a check that spans sections.
+            other => crate::Error::artifact(ArtifactProblem::Malformed {
+                reason: other.to_string(),
+            }),
+        })
+    }
+
+    fn decode(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
         let mut meta = artifact.decoder(*b"META")?;
         let k = meta.get_usize()?;
         let settings = ServeSettings {
@@ -191,7 +215,19 @@ impl Recommender {
         };
         let params = AlsParams::decode(&mut meta)?;
         meta.finish()?;
-        settings.validate()?;
+        within(b"META", settings.validate())?;
+        within(b"META", params.validate())?;
+        // `k` sizes every table below (`k * k` for the Gram matrix): bounded
+        // here by the parameters' own range before anything uses it.
+        if k != params.factors {
+            return Err(bad(
+                b"META",
+                &format!(
+                    "dimension {k} differs from the model's {} factors",
+                    params.factors
+                ),
+            ));
+        }
 
         let mut kinds_dec = artifact.decoder(*b"KIND")?;
         let (names, weights, scaled) = (
@@ -205,10 +241,13 @@ impl Recommender {
         }
         let mut kinds = EventKinds::empty();
         for ((name, weight), scale) in names.iter().zip(weights).zip(scaled) {
-            kinds = match scale {
-                0 => kinds.with(name, weight)?,
-                _ => kinds.with_scaled(name, weight)?,
-            };
+            kinds = within(
+                b"KIND",
+                match scale {
+                    0 => kinds.with(name, weight),
+                    _ => kinds.with_scaled(name, weight),
+                },
+            )?;
         }
 
         let items = decode_items(artifact.decoder(*b"ITEM")?)?;
@@ -218,7 +257,7 @@ impl Recommender {
             let rows = d.get_usize()?;
             let data = d.get_f32s()?;
             d.finish()?;
-            Factors::from_vec(rows, k, data)?
+            within(b"IVEC", Factors::from_vec(rows, k, data))?
         } else {
             let mut d = artifact.decoder(*b"IVQ8")?;
             let q = QuantizedRows::decode(&mut d)?;
@@ -230,7 +269,7 @@ impl Recommender {
             for (i, row) in data.chunks_exact_mut(k.max(1)).enumerate() {
                 q.dequantize_row(i, row);
             }
-            Factors::from_vec(q.rows(), k, data)?
+            within(b"IVQ8", Factors::from_vec(q.rows(), k, data))?
         };
         if item_vectors.rows() != n_items {
             return Err(bad(b"ITEM", "item count differs from the vectors"));
@@ -261,7 +300,7 @@ impl Recommender {
                         .flatten()
                 })
                 .collect();
-            Some(ContextVectors::from_parts(vectors)?)
+            Some(within(b"CTXV", ContextVectors::from_parts(vectors))?)
         } else {
             None
         };
@@ -283,9 +322,10 @@ impl Recommender {
             let weights = d.get_f32s()?;
             d.finish()?;
             let rows = features.len();
-            Some(AttributeVectors::from_parts(
-                features,
-                Factors::from_vec(rows, k, weights)?,
+            let weights = within(b"ATTR", Factors::from_vec(rows, k, weights))?;
+            Some(within(
+                b"ATTR",
+                AttributeVectors::from_parts(features, weights),
             )?)
         } else {
             None
@@ -310,7 +350,15 @@ impl Recommender {
                 && offsets.last().map(|&o| o as usize) == Some(hist_items.len())
                 && hist_weights.len() == hist_items.len()
                 && hist_times.len() == 2 * hist_items.len()
-                && hist_items.iter().all(|&i| (i as usize) < n_items);
+                && hist_items.iter().all(|&i| (i as usize) < n_items)
+                // A NaN weight would fold into a NaN taste vector: every
+                // score of that customer silently NaN.
+                && hist_weights.iter().all(|w| w.is_finite())
+                && hist_times.chunks_exact(2).all(|t| {
+                    // "No purchase" or an accepted timestamp (see `events`).
+                    let t = (u64::from(t[0]) | (u64::from(t[1]) << 32)) as i64;
+                    t == i64::MIN || crate::events::check_timestamp(t).is_ok()
+                });
             if !consistent {
                 return Err(bad(b"CUST", "customer tables disagree"));
             }
@@ -339,7 +387,7 @@ impl Recommender {
                 return Err(bad(b"UVEC", "customer count differs from CUST"));
             }
             (
-                Factors::from_vec(rows, k, data)?,
+                within(b"UVEC", Factors::from_vec(rows, k, data))?,
                 Some(Customers {
                     ids,
                     aliases,
@@ -347,22 +395,35 @@ impl Recommender {
                 }),
             )
         } else {
-            (Factors::from_vec(0, k, Vec::new())?, None)
+            (within(b"META", Factors::from_vec(0, k, Vec::new()))?, None)
         };
 
         let model = if artifact.has_section(*b"GRAM") {
             let mut d = artifact.decoder(*b"GRAM")?;
             let gram = d.get_f32s()?;
             d.finish()?;
-            AlsModel::from_parts_with_gram(users, item_vectors, params, gram)?
+            within(
+                b"GRAM",
+                AlsModel::from_parts_with_gram(users, item_vectors, params, gram),
+            )?
         } else {
-            AlsModel::from_parts(users, item_vectors, params)?
+            within(b"META", AlsModel::from_parts(users, item_vectors, params))?
         };
-        let index = restore_index(
-            artifact,
-            index,
-            k,
-            model.items.view().as_slice().unwrap_or(&[]),
+        let index = within(
+            match (
+                artifact.has_section(*b"HNSW"),
+                artifact.has_section(*b"IVEC"),
+            ) {
+                (true, _) => b"HNSW",
+                (false, true) => b"IVEC",
+                (false, false) => b"IVQ8",
+            },
+            restore_index(
+                artifact,
+                index,
+                k,
+                model.items.view().as_slice().unwrap_or(&[]),
+            ),
         )?;
         let mut ids = Interner::new();
         for item in &items {
@@ -385,6 +446,53 @@ impl Recommender {
             customers,
             settings,
         })
+    }
+}
+
+/// The result of building a part from section `tag`'s content, with any
+/// error that is not already an artifact error turned into one naming `tag`
+/// (`'item_gram' must be finite` becomes "section GRAM is invalid: …").
+fn within<T>(tag: &[u8; 4], result: Result<T>) -> Result<T> {
+    result.map_err(|e| match e {
+        e @ crate::Error::Artifact { .. } => e,
+        other => bad(tag, &other.to_string()),
+    })
+}
+
+/// The flavour byte against the sections present (see
+/// [`Recommender::from_artifact`]).
+fn check_flavour(artifact: &Artifact) -> Result<()> {
+    let has = |tag: &[u8; 4]| artifact.has_section(*tag);
+    let (name, must, must_not): (_, &[&[u8; 4]], &[&[u8; 4]]) = match artifact.flavour() {
+        Flavour::Full => ("full", &[b"IVEC"], &[b"IVQ8"]),
+        Flavour::Storefront => (
+            "storefront",
+            &[b"IVQ8"],
+            &[b"IVEC", b"CUST", b"UVEC", b"HNSW"],
+        ),
+    };
+    let wrong = must
+        .iter()
+        .find(|t| !has(t))
+        .map(|t| format!("has no section {}", tag_name(**t)))
+        .or_else(|| {
+            must_not
+                .iter()
+                .find(|t| has(t))
+                .map(|t| format!("has a section {}", tag_name(**t)))
+        })
+        .or_else(|| {
+            // A full artifact of a recommender without customers (one loaded
+            // from a storefront artifact, then pickled) has neither section;
+            // one without the other is damage.
+            (artifact.flavour() == Flavour::Full && has(b"CUST") != has(b"UVEC"))
+                .then(|| "has only one of the sections CUST and UVEC".to_owned())
+        });
+    match wrong {
+        Some(what) => Err(crate::Error::artifact(ArtifactProblem::Malformed {
+            reason: format!("the flavour byte says {name}, but the artifact {what}"),
+        })),
+        None => Ok(()),
     }
 }
 
@@ -508,7 +616,17 @@ fn decode_prices(d: &mut Decoder<'_>, n: usize) -> Result<Vec<Option<f32>>> {
     }
 }
 
+/// The most attribute text decoding may materialise: `ITEM_TEXT_FLOOR` plus
+/// `ITEM_TEXT_PER_BYTE` bytes per byte of the section. Shared tuples make the
+/// text larger than the section (that is the point of sharing), but a few
+/// hundred KB must not expand into gigabytes of cloned tag strings.
+const ITEM_TEXT_FLOOR: usize = 64 << 20;
+const ITEM_TEXT_PER_BYTE: usize = 256;
+
 fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
+    let text_budget =
+        ITEM_TEXT_FLOOR.saturating_add(d.remaining().saturating_mul(ITEM_TEXT_PER_BYTE));
+    let text_used = std::cell::Cell::new(0usize);
     let n = d.get_usize()?;
     let mut ids = d.get_bytes()?;
     let dict = d.get_strs()?;
@@ -518,14 +636,25 @@ fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
     let prices = decode_prices(&mut d, n)?;
     d.finish()?;
     let bad = |reason: &str| bad(b"ITEM", reason);
+    // Counts text against the budget before it is cloned: the clones are
+    // what a crafted file could multiply.
+    let charge = |len: usize| -> Result<()> {
+        text_used.set(text_used.get().saturating_add(len));
+        match text_used.get() > text_budget {
+            true => Err(bad("attribute text expands beyond any real catalogue")),
+            false => Ok(()),
+        }
+    };
     let word = |c: u64| -> Result<Option<String>> {
         match c {
             0 => Ok(None),
-            c => dict
-                .get(c as usize - 1)
-                .cloned()
-                .map(Some)
-                .ok_or_else(|| bad("an attribute code is out of range")),
+            c => {
+                let w = dict
+                    .get(c as usize - 1)
+                    .ok_or_else(|| bad("an attribute code is out of range"))?;
+                charge(w.len())?;
+                Ok(Some(w.clone()))
+            }
         }
     };
     // Every item needs at least one byte in each blob: a bound before allocating.
@@ -544,7 +673,12 @@ fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
         let tags = (0..n_tags)
             .map(|_| word(next()?)?.ok_or_else(|| bad("a tag has no text")))
             .collect::<Result<Vec<String>>>()?;
-        tuples.push((kind, head >> 3 & 1 == 1, category, brand, band, tags));
+        let text: usize = [&category, &brand, &band]
+            .iter()
+            .filter_map(|w| w.as_ref().map(String::len))
+            .chain(tags.iter().map(String::len))
+            .sum();
+        tuples.push((kind, head >> 3 & 1 == 1, category, brand, band, tags, text));
     }
     let mut items = Vec::with_capacity(n);
     let mut previous: Vec<u8> = Vec::new();
@@ -560,11 +694,11 @@ fn decode_items(mut d: Decoder<'_>) -> Result<Vec<Item>> {
         ids = &ids[len..];
         let id = String::from_utf8(previous.clone()).map_err(|_| bad("an item id is not UTF-8"))?;
         let t = get_varint(&mut which).ok_or_else(|| bad("an item code is cut short"))?;
-        let (kind, in_stock, category, brand, price_band, tags) =
-            tuples
-                .get(t as usize)
-                .cloned()
-                .ok_or_else(|| bad("an item's attribute tuple is out of range"))?;
+        let tuple = tuples
+            .get(t as usize)
+            .ok_or_else(|| bad("an item's attribute tuple is out of range"))?;
+        charge(tuple.6)?;
+        let (kind, in_stock, category, brand, price_band, tags, _) = tuple.clone();
         items.push(Item {
             id,
             kind,
@@ -656,6 +790,63 @@ fn restore_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small ITEM section whose one tuple holds many tags naming a long
+    /// word, shared by many items: gigabytes of cloned text from kilobytes.
+    #[test]
+    fn item_text_cannot_expand_without_bound() {
+        let items = 100usize;
+        let (mut ids, mut tuple, mut which, mut prices) = (vec![], vec![], vec![], vec![]);
+        for i in 0..items {
+            let id = format!("i{i:03}");
+            put_varint(&mut ids, 0);
+            put_varint(&mut ids, id.len() as u64);
+            ids.extend_from_slice(id.as_bytes());
+            put_varint(&mut which, 0);
+            put_varint(&mut prices, 0);
+        }
+        for v in [0, 1, 0, 0, 200] {
+            put_varint(&mut tuple, v);
+        }
+        tuple.extend(std::iter::repeat_n(1, 200)); // 200 tags, each the 10 KB word
+        let mut e = Encoder::new();
+        e.put_u64(items as u64)
+            .put_bytes(&ids)
+            .put_strs(&["w".repeat(10_000)])
+            .put_u64(1)
+            .put_bytes(&tuple)
+            .put_bytes(&which)
+            .put_u8(1)
+            .put_bytes(&prices);
+        let bytes = e.into_bytes();
+        assert!(bytes.len() < 20_000);
+        // 100 items × 201 × 10 KB = 201 MB of text, over the budget.
+        match decode_items(Decoder::new(&bytes)) {
+            Err(crate::Error::Artifact {
+                problem: ArtifactProblem::BadSection { tag, reason },
+                ..
+            }) => assert!(
+                tag == "ITEM" && reason.contains("attribute text"),
+                "{reason}"
+            ),
+            other => panic!("{:?}", other.map(|v| v.len())),
+        }
+        // A real catalogue of that shape but 5 items decodes.
+        let mut e = Encoder::new();
+        let five = |blob: &[u8], per: usize| blob[..5 * per].to_vec();
+        e.put_u64(5)
+            .put_bytes(&five(&ids, 6))
+            .put_strs(&["w".repeat(10_000)])
+            .put_u64(1)
+            .put_bytes(&tuple)
+            .put_bytes(&five(&which, 1))
+            .put_u8(1)
+            .put_bytes(&five(&prices, 1));
+        assert_eq!(
+            decode_items(Decoder::new(&e.into_bytes())).unwrap().len(),
+            5
+        );
+    }
 
     #[test]
     fn varints_round_trip_and_reject_overlong_input() {
