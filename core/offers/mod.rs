@@ -1,0 +1,22 @@
+//! Next best offer and action: which one offer or service action to put in
+//! front of a customer now, and learning from what they accept.
+//!
+//! - [`offer`](Offer): offers and service actions with a value, a validity
+//!   window, eligibility (customer attributes, "purchased in category X within
+//!   N days" state rules, and the recommend [`crate::recommend::Filters`] over
+//!   the offer's catalogue item at request time), a budget of acceptances, a
+//!   per-customer frequency cap and a cool-down after a decline or an ignore.
+//!   The [`Ledger`] enforces the counters.
+//!
+//! Depends on: `error`, `catalog` (an offer is a catalogue [`crate::catalog::Item`]
+//! of kind offer or service), `recommend`'s rules (`Filters`, the predicate
+//! membership test: one definition, not a fork), `events` (kind names),
+//! `embed` (vectors the caller passes as context). May not depend on `eval`:
+//! off-policy evaluation lives here on plain arrays.
+
+mod offer;
+
+pub use offer::{
+    offer_filters, AttributeRule, CustomerState, Eligibility, Exclusion, FrequencyCap, Ledger,
+    Offer, OfferSet, RecentEvent, StateRule, MAX_OFFERS,
+};
