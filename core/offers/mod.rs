@@ -7,6 +7,9 @@
 //!   the offer's catalogue item at request time), a budget of acceptances, a
 //!   per-customer frequency cap and a cool-down after a decline or an ignore.
 //!   The [`Ledger`] enforces the counters.
+//! - [`ContactPolicy`]: ordered rules over the customer's recent events
+//!   (default: no sales offers for 14 days after a return or a complaint,
+//!   service actions first for 30); every decision names the rules that fired.
 //!
 //! Depends on: `error`, `catalog` (an offer is a catalogue [`crate::catalog::Item`]
 //! of kind offer or service), `recommend`'s rules (`Filters`, the predicate
@@ -15,8 +18,10 @@
 //! off-policy evaluation lives here on plain arrays.
 
 mod offer;
+mod policy;
 
 pub use offer::{
     offer_filters, AttributeRule, CustomerState, Eligibility, Exclusion, FrequencyCap, Ledger,
     Offer, OfferSet, RecentEvent, StateRule, MAX_OFFERS,
 };
+pub use policy::{Applied, ContactPolicy, ContactRule, RuleAction};
