@@ -10,6 +10,11 @@
 //! - [`ContactPolicy`]: ordered rules over the customer's recent events
 //!   (default: no sales offers for 14 days after a return or a complaint,
 //!   service actions first for 30); every decision names the rules that fired.
+//! - [`Bandit`]: LinUCB, linear Thompson sampling and ε-greedy over the
+//!   context ⊗ offer one-hot features (one ridge model per offer), ranking by
+//!   estimated reward × value; `rank`/`reward`/`expire` all take `&self`.
+//! - [`DecisionLog`]: every decision's context, candidates, choices,
+//!   positions, propensities and rewards, as JSON Lines.
 //!
 //! Depends on: `error`, `catalog` (an offer is a catalogue [`crate::catalog::Item`]
 //! of kind offer or service), `recommend`'s rules (`Filters`, the predicate
@@ -17,9 +22,16 @@
 //! `embed` (vectors the caller passes as context). May not depend on `eval`:
 //! off-policy evaluation lives here on plain arrays.
 
+mod bandit;
+mod log;
 mod offer;
 mod policy;
 
+pub use bandit::{
+    Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_CANDIDATES,
+    MAX_DIM,
+};
+pub use log::{DecisionLog, LoggedChoice, Record};
 pub use offer::{
     offer_filters, AttributeRule, CustomerState, Eligibility, Exclusion, FrequencyCap, Ledger,
     Offer, OfferSet, RecentEvent, StateRule, MAX_OFFERS,
