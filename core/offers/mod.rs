@@ -13,6 +13,8 @@
 //! - [`Bandit`]: LinUCB, linear Thompson sampling and ε-greedy over the
 //!   context ⊗ offer one-hot features (one ridge model per offer), ranking by
 //!   estimated reward × value; `rank`/`reward`/`expire` all take `&self`.
+//! - [`NextBestOffer`]: the three together behind one `&self` API: `decide`,
+//!   `reward`, `expire`, keeping the [`Ledger`] consistent with outcomes.
 //! - [`DecisionLog`]: every decision's context, candidates, choices,
 //!   positions, propensities and rewards, as JSON Lines.
 //!
@@ -23,6 +25,7 @@
 //! off-policy evaluation lives here on plain arrays.
 
 mod bandit;
+mod engine;
 mod log;
 mod offer;
 mod policy;
@@ -31,6 +34,7 @@ pub use bandit::{
     Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_CANDIDATES,
     MAX_DIM,
 };
+pub use engine::{Decision, NextBestOffer, OfferChoice, OfferRequest};
 pub use log::{DecisionLog, LoggedChoice, Record};
 pub use offer::{
     offer_filters, AttributeRule, CustomerState, Eligibility, Exclusion, FrequencyCap, Ledger,
