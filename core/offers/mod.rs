@@ -17,6 +17,10 @@
 //!   `reward`, `expire`, keeping the [`Ledger`] consistent with outcomes.
 //! - [`DecisionLog`]: every decision's context, candidates, choices,
 //!   positions, propensities and rewards, as JSON Lines.
+//! - [`evaluate_policy`]: off-policy evaluation (DM, IPS, SNIPS, DR with
+//!   seeded percentile-bootstrap intervals; DM/DR on a cross-fitted ridge
+//!   reward model per action) of a target policy given as action
+//!   probabilities per logged round.
 //!
 //! Depends on: `error`, `catalog` (an offer is a catalogue [`crate::catalog::Item`]
 //! of kind offer or service), `recommend`'s rules (`Filters`, the predicate
@@ -28,6 +32,7 @@ mod bandit;
 mod engine;
 mod log;
 mod offer;
+mod ope;
 mod policy;
 
 pub use bandit::{
@@ -40,4 +45,5 @@ pub use offer::{
     offer_filters, AttributeRule, CustomerState, Eligibility, Exclusion, FrequencyCap, Ledger,
     Offer, OfferSet, RecentEvent, StateRule, MAX_OFFERS,
 };
+pub use ope::{evaluate_policy, Estimate, Logged, OpeParams, OpeReport};
 pub use policy::{Applied, ContactPolicy, ContactRule, RuleAction};
