@@ -34,6 +34,8 @@ mod log;
 mod offer;
 mod ope;
 mod policy;
+#[cfg(test)]
+mod tests;
 
 pub use bandit::{
     Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_CANDIDATES,
