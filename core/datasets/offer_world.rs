@@ -19,9 +19,12 @@ pub const MAX_WORLD_CELLS: usize = 1 << 22;
 /// use maitre::datasets::OfferWorld;
 /// let world = OfferWorld::new(7, 4, 2, 8)?;
 /// let (s, c) = world.visitor(3, 0);
-/// let best = world.best(s, c);
-/// assert!((0..8).all(|k| world.expected(s, c, k) <= world.expected(s, c, best)));
-/// assert_eq!(world.context(s, c).iter().sum::<f32>(), 1.0);
+/// let best = world.best(s, c)?;
+/// for k in 0..8 {
+///     assert!(world.expected(s, c, k)? <= world.expected(s, c, best)?);
+/// }
+/// assert_eq!(world.context(s, c)?.iter().sum::<f32>(), 1.0);
+/// assert!(world.context(4, 0).is_err());
 /// # Ok::<(), maitre::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -74,43 +77,64 @@ impl OfferWorld {
         self.segments * self.channels
     }
 
-    pub fn value(&self, offer: usize) -> f64 {
-        self.values[offer]
+    /// The index of (segment, channel), checked.
+    fn cell(&self, segment: usize, channel: usize) -> Result<usize> {
+        if segment >= self.segments || channel >= self.channels {
+            return Err(Error::param(
+                "visitor",
+                format!(
+                    "segment {segment}, channel {channel} is outside {} × {}",
+                    self.segments, self.channels
+                ),
+            ));
+        }
+        Ok(segment * self.channels + channel)
+    }
+
+    fn offer(&self, offer: usize) -> Result<usize> {
+        if offer >= self.offers() {
+            return Err(Error::Unknown {
+                what: "offer index",
+                id: offer.to_string(),
+            });
+        }
+        Ok(offer)
+    }
+
+    pub fn value(&self, offer: usize) -> Result<f64> {
+        Ok(self.values[self.offer(offer)?])
     }
 
     /// The one-hot context of (segment, channel).
-    pub fn context(&self, segment: usize, channel: usize) -> Vec<f32> {
+    pub fn context(&self, segment: usize, channel: usize) -> Result<Vec<f32>> {
         let mut v = vec![0.0; self.dim()];
-        v[segment * self.channels + channel] = 1.0;
-        v
+        v[self.cell(segment, channel)?] = 1.0;
+        Ok(v)
     }
 
-    pub fn accept_probability(&self, segment: usize, channel: usize, offer: usize) -> f64 {
-        self.accept[(segment * self.channels + channel) * self.offers() + offer]
+    pub fn accept_probability(&self, segment: usize, channel: usize, offer: usize) -> Result<f64> {
+        Ok(self.accept[self.cell(segment, channel)? * self.offers() + self.offer(offer)?])
     }
 
     /// P(accept) × value.
-    pub fn expected(&self, segment: usize, channel: usize, offer: usize) -> f64 {
-        self.accept_probability(segment, channel, offer) * self.values[offer]
+    pub fn expected(&self, segment: usize, channel: usize, offer: usize) -> Result<f64> {
+        Ok(self.accept_probability(segment, channel, offer)? * self.values[offer])
     }
 
-    /// The oracle's offer for (segment, channel).
-    pub fn best(&self, segment: usize, channel: usize) -> usize {
-        (0..self.offers())
-            .max_by(|&a, &b| {
-                self.expected(segment, channel, a)
-                    .total_cmp(&self.expected(segment, channel, b))
-                    .then(b.cmp(&a))
-            })
-            .expect("at least one offer")
+    /// The oracle's offer for (segment, channel) (ties: the lower index).
+    pub fn best(&self, segment: usize, channel: usize) -> Result<usize> {
+        let cell = self.cell(segment, channel)?;
+        let e = |k: usize| self.accept[cell * self.offers() + k] * self.values[k];
+        Ok((0..self.offers()).fold(0, |b, k| if e(k) > e(b) { k } else { b }))
     }
 
     /// The mean expected reward of a uniformly random offer.
-    pub fn uniform(&self, segment: usize, channel: usize) -> f64 {
-        (0..self.offers())
-            .map(|k| self.expected(segment, channel, k))
-            .sum::<f64>()
-            / self.offers() as f64
+    pub fn uniform(&self, segment: usize, channel: usize) -> Result<f64> {
+        let cell = self.cell(segment, channel)?;
+        let total: f64 = (0..self.offers())
+            .map(|k| self.accept[cell * self.offers() + k] * self.values[k])
+            .sum();
+        Ok(total / self.offers() as f64)
     }
 
     /// The visitor of round `round` in run `run`: (segment, channel).
@@ -132,9 +156,10 @@ impl OfferWorld {
         segment: usize,
         channel: usize,
         offer: usize,
-    ) -> bool {
+    ) -> Result<bool> {
+        let p = self.accept_probability(segment, channel, offer)?;
         let mut rng = self.stream(run, round, 1 + offer as u64);
-        rng.random::<f64>() < self.accept_probability(segment, channel, offer)
+        Ok(rng.random::<f64>() < p)
     }
 
     fn stream(&self, run: u64, round: u64, what: u64) -> ChaCha8Rng {

@@ -445,13 +445,9 @@ impl Bandit {
         }
         let (means, widths) = {
             let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
-            let prior = Arm::prior(x.len(), self.params.ridge);
             candidates
                 .iter()
-                .map(|c| {
-                    let (m, q) = arms.get(&c.id).unwrap_or(&prior).estimate(&x);
-                    (m, q.sqrt())
-                })
+                .map(|c| self.estimate_x(&arms, &c.id, &x))
                 .unzip::<f64, f64, Vec<f64>, Vec<f64>>()
         };
         let slots = slots.min(candidates.len());
@@ -619,13 +615,14 @@ impl Bandit {
             ));
         }
         let window = self.params.reward_window_secs;
-        if now - p.decided_at >= window {
+        // Saturating: a decision at i64::MIN rewarded at i64::MAX is late, not an overflow.
+        if now.saturating_sub(p.decided_at) >= window {
             return Err(Error::param(
                 "now",
                 format!(
                     "the reward arrived {}s after the decision; the window is {window}s \
                      (expire(now) applies the default reward)",
-                    now - p.decided_at
+                    now.saturating_sub(p.decided_at)
                 ),
             ));
         }
@@ -695,9 +692,19 @@ impl Bandit {
     pub fn estimate(&self, context: &[f32], offer: &str) -> Result<(f64, f64)> {
         let x = self.features(context)?;
         let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
-        let prior = Arm::prior(x.len(), self.params.ridge);
-        let (m, q) = arms.get(offer).unwrap_or(&prior).estimate(&x);
-        Ok((m, q.sqrt()))
+        Ok(self.estimate_x(&arms, offer, &x))
+    }
+
+    /// (θ·x, √(xᵀA⁻¹x)); an offer never rewarded is at the prior θ = 0,
+    /// A⁻¹ = I/λ, computed without building its matrix.
+    fn estimate_x(&self, arms: &HashMap<String, Arm>, offer: &str, x: &[f64]) -> (f64, f64) {
+        match arms.get(offer) {
+            Some(arm) => {
+                let (m, q) = arm.estimate(x);
+                (m, q.sqrt())
+            }
+            None => (0.0, (dot(x, x) / self.params.ridge).sqrt()),
+        }
     }
 }
 

@@ -173,13 +173,7 @@ impl NextBestOffer {
         for (i, offer) in self.offers.offers().iter().enumerate() {
             let verdict = match applied.suppressed_by(offer.item.kind) {
                 Some(rule) => Err(Exclusion::ContactPolicy(rule.to_owned())),
-                None => ledger.check(
-                    &self.offers,
-                    i,
-                    &request.customer,
-                    &request.filters,
-                    request.now,
-                ),
+                None => ledger.check(offer, &request.customer, &request.filters, request.now),
             };
             match verdict {
                 Ok(()) => eligible.push(i),
@@ -239,11 +233,11 @@ impl NextBestOffer {
                 let offer = &self.offers.offers()[i];
                 ledger.record_shown(
                     &request.customer.id,
-                    i,
+                    offer.id(),
                     request.now,
                     Ledger::keep_for(offer),
                 );
-                ledger.reserve(i);
+                ledger.reserve(offer.id());
                 let s = &ranking.scores[c.candidate];
                 let why = match first_rule(offer.item.kind) {
                     Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
@@ -291,9 +285,7 @@ impl NextBestOffer {
     }
 
     fn settle(&self, s: &Settled, now: i64) {
-        let Some(i) = self.offers.position(&s.offer) else {
-            return;
-        };
+        let i = s.offer.as_str();
         let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
         ledger.release(i);
         if s.reward > 0.0 && !s.defaulted {

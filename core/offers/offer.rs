@@ -471,24 +471,24 @@ struct Contact {
 /// customer × offer showings and declines (caps, cool-downs).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ledger {
-    accepted: HashMap<usize, u64>,
+    accepted: HashMap<String, u64>,
     /// Showings awaiting their outcome: each holds one unit of the budget, so
     /// concurrent acceptances can never overspend it.
-    reserved: HashMap<usize, u64>,
-    contacts: HashMap<(String, usize), Contact>,
+    reserved: HashMap<String, u64>,
+    contacts: HashMap<(String, String), Contact>,
 }
 
 impl Ledger {
-    /// Acceptances recorded for offer `i` of the set.
-    pub fn accepted(&self, offer: usize) -> u64 {
-        self.accepted.get(&offer).copied().unwrap_or(0)
+    /// Acceptances recorded for an offer.
+    pub fn accepted(&self, offer: &str) -> u64 {
+        self.accepted.get(offer).copied().unwrap_or(0)
     }
 
     /// Showings of offer `offer` to `customer` in `[now - window, now]`.
-    pub fn shown_within(&self, customer: &str, offer: usize, window: i64, now: i64) -> usize {
+    pub fn shown_within(&self, customer: &str, offer: &str, window: i64, now: i64) -> usize {
         let since = now.saturating_sub(window);
         self.contacts
-            .get(&(customer.to_owned(), offer))
+            .get(&(customer.to_owned(), offer.to_owned()))
             .map_or(0, |c| {
                 c.shown.iter().filter(|&&t| t > since && t <= now).count()
             })
@@ -496,10 +496,10 @@ impl Ledger {
 
     /// Records a showing of offer `offer` to `customer` at `now`; showings
     /// older than `keep` seconds (the cap's window) are forgotten.
-    pub fn record_shown(&mut self, customer: &str, offer: usize, now: i64, keep: i64) {
+    pub fn record_shown(&mut self, customer: &str, offer: &str, now: i64, keep: i64) {
         let c = self
             .contacts
-            .entry((customer.to_owned(), offer))
+            .entry((customer.to_owned(), offer.to_owned()))
             .or_default();
         c.shown.push_back(now);
         // Only showings inside the cap window can ever matter again.
@@ -509,50 +509,49 @@ impl Ledger {
         }
     }
 
-    /// Showings of offer `i` still awaiting their outcome.
-    pub fn reserved(&self, offer: usize) -> u64 {
-        self.reserved.get(&offer).copied().unwrap_or(0)
+    /// Showings of an offer still awaiting their outcome.
+    pub fn reserved(&self, offer: &str) -> u64 {
+        self.reserved.get(offer).copied().unwrap_or(0)
     }
 
     /// Records an acceptance of offer `offer` (spends a unit of its budget).
-    pub fn record_accept(&mut self, offer: usize) {
-        *self.accepted.entry(offer).or_default() += 1;
+    pub fn record_accept(&mut self, offer: &str) {
+        *self.accepted.entry(offer.to_owned()).or_default() += 1;
     }
 
     /// Holds a unit of offer `offer`'s budget for a showing awaiting its outcome.
-    pub fn reserve(&mut self, offer: usize) {
-        *self.reserved.entry(offer).or_default() += 1;
+    pub fn reserve(&mut self, offer: &str) {
+        *self.reserved.entry(offer.to_owned()).or_default() += 1;
     }
 
     /// Returns a held unit (the showing's outcome is known).
-    pub fn release(&mut self, offer: usize) {
-        if let Some(r) = self.reserved.get_mut(&offer) {
+    pub fn release(&mut self, offer: &str) {
+        if let Some(r) = self.reserved.get_mut(offer) {
             *r = r.saturating_sub(1);
         }
     }
 
     /// Records a decline or an ignore at `at`: the offer's cool-down for this
     /// customer starts then.
-    pub fn record_negative(&mut self, customer: &str, offer: usize, at: i64) {
+    pub fn record_negative(&mut self, customer: &str, offer: &str, at: i64) {
         let c = self
             .contacts
-            .entry((customer.to_owned(), offer))
+            .entry((customer.to_owned(), offer.to_owned()))
             .or_default();
         c.last_negative = Some(c.last_negative.map_or(at, |t| t.max(at)));
     }
 
-    /// Whether offer `i` (of `set`) may go to `customer` at `now` under the
+    /// Whether `offer` may go to `customer` at `now` under the
     /// request's `filters`, or the first rule that excludes it. Rules are
     /// checked cheapest first; the order only decides which one is named.
     pub fn check(
         &self,
-        set: &OfferSet,
-        i: usize,
+        offer: &Offer,
         customer: &CustomerState,
         filters: &Filters,
         now: i64,
     ) -> std::result::Result<(), Exclusion> {
-        let offer = &set.offers[i];
+        let i = offer.id();
         if now < offer.valid_from || now >= offer.valid_until {
             return Err(Exclusion::OutsideValidity);
         }
@@ -562,7 +561,7 @@ impl Ledger {
         {
             return Err(Exclusion::BudgetSpent);
         }
-        let contact = self.contacts.get(&(customer.id.clone(), i));
+        let contact = self.contacts.get(&(customer.id.clone(), i.to_owned()));
         if let Some(cap) = offer.cap {
             if self.shown_within(&customer.id, i, cap.window_secs, now) >= cap.max as usize {
                 return Err(Exclusion::FrequencyCap);
@@ -649,43 +648,55 @@ mod tests {
             Some("shoes"),
             190,
         );
-        assert_eq!(l.check(&s, 0, &ok, &f, 200), Ok(()));
-        assert_eq!(l.check(&s, 0, &ok, &f, 99), Err(Exclusion::OutsideValidity));
+        assert_eq!(l.check(&s.offers[0], &ok, &f, 200), Ok(()));
         assert_eq!(
-            l.check(&s, 0, &ok, &f, 1_000),
+            l.check(&s.offers[0], &ok, &f, 99),
+            Err(Exclusion::OutsideValidity)
+        );
+        assert_eq!(
+            l.check(&s.offers[0], &ok, &f, 1_000),
             Err(Exclusion::OutsideValidity)
         );
         let web = ok.clone().attribute("channel", "web");
         assert_eq!(
-            l.check(&s, 0, &web, &f, 200),
+            l.check(&s.offers[0], &web, &f, 200),
             Err(Exclusion::Attribute("channel".into()))
         );
         assert!(matches!(
-            l.check(&s, 0, &ok, &f, 300),
+            l.check(&s.offers[0], &ok, &f, 300),
             Err(Exclusion::State(_))
         ));
-        l.record_shown("c", 0, 200, 100);
-        l.record_shown("c", 0, 210, 100);
-        assert_eq!(l.check(&s, 0, &ok, &f, 220), Err(Exclusion::FrequencyCap));
+        l.record_shown("c", "shoes10", 200, 100);
+        l.record_shown("c", "shoes10", 210, 100);
+        assert_eq!(
+            l.check(&s.offers[0], &ok, &f, 220),
+            Err(Exclusion::FrequencyCap)
+        );
         // The window slides: the showing at 200 is out of (201, 301].
         let late = ok.clone().event("purchase", Some("shoes"), 300);
-        assert_eq!(l.check(&s, 0, &late, &f, 301), Ok(()));
-        l.record_negative("c", 0, 301);
-        assert_eq!(l.check(&s, 0, &late, &f, 330), Err(Exclusion::CoolDown));
-        assert_eq!(l.check(&s, 0, &late, &f, 331), Ok(()));
-        l.record_accept(0);
-        assert_eq!(l.check(&s, 0, &late, &f, 331), Err(Exclusion::BudgetSpent));
+        assert_eq!(l.check(&s.offers[0], &late, &f, 301), Ok(()));
+        l.record_negative("c", "shoes10", 301);
+        assert_eq!(
+            l.check(&s.offers[0], &late, &f, 330),
+            Err(Exclusion::CoolDown)
+        );
+        assert_eq!(l.check(&s.offers[0], &late, &f, 331), Ok(()));
+        l.record_accept("shoes10");
+        assert_eq!(
+            l.check(&s.offers[0], &late, &f, 331),
+            Err(Exclusion::BudgetSpent)
+        );
         let mut only_service = offer_filters();
         only_service.kinds = vec![ItemKind::Service];
         assert_eq!(
-            l.check(&s, 0, &late, &only_service, 331),
+            l.check(&s.offers[0], &late, &only_service, 331),
             Err(Exclusion::BudgetSpent)
         );
-        assert_eq!(l.check(&s, 1, &late, &only_service, 331), Ok(()));
+        assert_eq!(l.check(&s.offers[1], &late, &only_service, 331), Ok(()));
         let mut only_offers = offer_filters();
         only_offers.kinds = vec![ItemKind::Offer];
         assert_eq!(
-            l.check(&s, 1, &late, &only_offers, 331),
+            l.check(&s.offers[1], &late, &only_offers, 331),
             Err(Exclusion::Filters)
         );
     }

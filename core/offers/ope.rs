@@ -24,6 +24,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+/// The most reward-model cells (folds × actions × (dim+1)²) one evaluation
+/// may allocate: 2^26 `f64`s, 512 MB.
+pub const MAX_MODEL_CELLS: usize = 1 << 26;
+
 /// Logged rounds as plain arrays (what a DataFrame or numpy hands over).
 #[derive(Debug, Clone, Copy)]
 pub struct Logged<'a> {
@@ -178,6 +182,22 @@ pub fn evaluate_policy(logged: &Logged, target: &[f64], params: &OpeParams) -> R
         )));
     }
     let k = logged.n_actions;
+    // The reward models hold folds × actions × (dim+1)² sums: bound them
+    // before allocating, so a huge action count is an error, not an abort.
+    let d1 = logged.dim.saturating_add(1);
+    let cells = params
+        .folds
+        .saturating_mul(k)
+        .saturating_mul(d1.saturating_mul(d1));
+    if cells > MAX_MODEL_CELLS {
+        return Err(Error::param(
+            "n_actions",
+            format!(
+                "{k} actions × {} folds × {d1}² features is more than {MAX_MODEL_CELLS} model cells",
+                params.folds
+            ),
+        ));
+    }
     let q = cross_fitted(logged, params)?;
     // Per-round pieces: every estimator is a mean (or ratio of means) of them.
     let mut dm = Vec::with_capacity(n);

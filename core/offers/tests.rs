@@ -16,7 +16,7 @@ const OPE_ROUNDS: usize = 200_000;
 
 fn candidates(world: &OfferWorld) -> Vec<Candidate> {
     (0..world.offers())
-        .map(|k| Candidate::new(format!("o{k}"), world.value(k)))
+        .map(|k| Candidate::new(format!("o{k}"), world.value(k).unwrap()))
         .collect()
 }
 
@@ -27,9 +27,11 @@ fn bandit_reward(world: &OfferWorld, params: BanditParams, run: u64) -> f64 {
     let mut total = 0.0;
     for t in 0..ROUNDS {
         let (s, c) = world.visitor(run, t);
-        let r = b.rank(&world.context(s, c), &cands, 1, t as i64).unwrap();
+        let r = b
+            .rank(&world.context(s, c).unwrap(), &cands, 1, t as i64)
+            .unwrap();
         let k = r.chosen[0].candidate;
-        let accepted = world.accepts(run, t, s, c, k);
+        let accepted = world.accepts(run, t, s, c, k).unwrap();
         b.reward(
             r.chosen[0].event_id,
             f64::from(u8::from(accepted)),
@@ -37,7 +39,7 @@ fn bandit_reward(world: &OfferWorld, params: BanditParams, run: u64) -> f64 {
         )
         .unwrap();
         if accepted {
-            total += world.value(k);
+            total += world.value(k).unwrap();
         }
     }
     total
@@ -48,11 +50,11 @@ fn references(world: &OfferWorld, run: u64) -> (f64, f64) {
     let (mut oracle, mut uniform) = (0.0, 0.0);
     for t in 0..ROUNDS {
         let (s, c) = world.visitor(run, t);
-        let best = world.best(s, c);
-        if world.accepts(run, t, s, c, best) {
-            oracle += world.value(best);
+        let best = world.best(s, c).unwrap();
+        if world.accepts(run, t, s, c, best).unwrap() {
+            oracle += world.value(best).unwrap();
         }
-        uniform += world.uniform(s, c);
+        uniform += world.uniform(s, c).unwrap();
     }
     (oracle, uniform)
 }
@@ -119,7 +121,7 @@ fn doubly_robust_recovers_a_different_policys_value() {
     let (mut contexts, mut actions, mut rewards) = (Vec::new(), Vec::new(), Vec::new());
     let mut target = Vec::with_capacity(n * k);
     let pi = |s: usize, c: usize| -> Vec<f64> {
-        let best = world.best(s, c);
+        let best = world.best(s, c).unwrap();
         (0..k)
             .map(|a| 0.2 / k as f64 + if a == best { 0.8 } else { 0.0 })
             .collect()
@@ -127,10 +129,10 @@ fn doubly_robust_recovers_a_different_policys_value() {
     for t in 0..n as u64 {
         let (s, c) = world.visitor(5, t);
         let a = logger.random_range(0..k);
-        contexts.extend(world.context(s, c));
+        contexts.extend(world.context(s, c).unwrap());
         actions.push(a);
-        rewards.push(if world.accepts(5, t, s, c, a) {
-            world.value(a)
+        rewards.push(if world.accepts(5, t, s, c, a).unwrap() {
+            world.value(a).unwrap()
         } else {
             0.0
         });
@@ -143,7 +145,7 @@ fn doubly_robust_recovers_a_different_policys_value() {
             truth += pi(s, c)
                 .iter()
                 .enumerate()
-                .map(|(a, p)| p * world.expected(s, c, a))
+                .map(|(a, p)| p * world.expected(s, c, a).unwrap())
                 .sum::<f64>()
                 / 8.0;
         }
@@ -198,10 +200,12 @@ fn the_decision_log_round_trips_and_feeds_evaluation() {
     let cands = candidates(&world);
     for t in 0..300u64 {
         let (s, c) = world.visitor(0, t);
-        let r = b.rank(&world.context(s, c), &cands, 2, t as i64).unwrap();
+        let r = b
+            .rank(&world.context(s, c).unwrap(), &cands, 2, t as i64)
+            .unwrap();
         let k = r.chosen[0].candidate;
         if t % 3 != 0 {
-            let v = f64::from(u8::from(world.accepts(0, t, s, c, k)));
+            let v = f64::from(u8::from(world.accepts(0, t, s, c, k).unwrap()));
             b.reward(r.chosen[0].event_id, v, t as i64).unwrap();
         }
     }
@@ -515,7 +519,7 @@ proptest! {
                 }
             }
             for (k, o) in offers.iter().enumerate() {
-                prop_assert_eq!(nbo.ledger().accepted(k), accepted[k]);
+                prop_assert_eq!(nbo.ledger().accepted(o.id()), accepted[k]);
                 if let Some(b) = o.budget {
                     prop_assert!(accepted[k] <= b, "budget overspent");
                 }
