@@ -22,6 +22,12 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 pub const MAX_DIM: usize = 1024;
 /// The most candidates one call may rank.
 pub const MAX_CANDIDATES: usize = 10_000;
+/// The most multiply-adds one `rank` may cost (candidates × (dim+1)²): about
+/// a tenth of a second.
+pub const MAX_RANK_WORK: usize = 1 << 27;
+/// The most numbers all offer models together may hold (2^27 `f64`s, 1 GB):
+/// a `rank` that could grow them past it is refused.
+pub const MAX_ARM_CELLS: usize = 1 << 27;
 
 /// How the bandit turns estimates into a choice.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -443,8 +449,38 @@ impl Bandit {
                 ),
             ));
         }
+        // One call costs candidates × (dim+1)² multiply-adds: bound it, so a
+        // hostile size is an error rather than a stall.
+        let work = candidates.len().saturating_mul(x.len() * x.len());
+        if work > MAX_RANK_WORK {
+            return Err(Error::param(
+                "candidates",
+                format!(
+                    "{} candidates × {}² features exceeds {MAX_RANK_WORK} operations per call",
+                    candidates.len(),
+                    x.len()
+                ),
+            ));
+        }
         let (means, widths) = {
             let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
+            // Every chosen offer may become a model of (dim+1)² numbers:
+            // refuse to track more than MAX_ARM_CELLS in all.
+            let new = candidates
+                .iter()
+                .filter(|c| !arms.contains_key(&c.id))
+                .count();
+            let models = (arms.len() + new).saturating_mul(x.len() * x.len());
+            if models > MAX_ARM_CELLS {
+                return Err(Error::param(
+                    "candidates",
+                    format!(
+                        "{} offer models of {}² numbers would exceed {MAX_ARM_CELLS} cells",
+                        arms.len() + new,
+                        x.len()
+                    ),
+                ));
+            }
             candidates
                 .iter()
                 .map(|c| self.estimate_x(&arms, &c.id, &x))
@@ -910,6 +946,49 @@ mod tests {
             b.reward(id, 1.0, 1_050),
             Err(Error::Unknown { .. })
         ));
+    }
+
+    #[test]
+    fn ranks_and_rewards_from_many_threads() {
+        let b = Bandit::new(2, BanditParams::default().seed(9)).unwrap();
+        let c: Vec<Candidate> = (0..6)
+            .map(|i| Candidate::new(format!("o{i}"), 1.0))
+            .collect();
+        let ids = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let (b, c, ids) = (&b, &c, &ids);
+                s.spawn(move || {
+                    for i in 0..250 {
+                        let r = b.rank(&[0.1 * t as f32, 0.5], c, 2, i).unwrap();
+                        b.reward(r.chosen[0].event_id, (i % 2) as f64, i).unwrap();
+                        ids.lock()
+                            .unwrap()
+                            .extend(r.chosen.iter().map(|x| x.event_id));
+                    }
+                });
+            }
+        });
+        let mut ids = ids.into_inner().unwrap();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 2_000, "event ids are unique across threads");
+        assert_eq!(b.pending(), 1_000, "second slots await their reward");
+        assert_eq!(b.log().len(), 1_000);
+        assert_eq!(b.expire(i64::MAX).unwrap().len(), 1_000);
+    }
+
+    #[test]
+    fn hostile_sizes_are_refused() {
+        let b = Bandit::new(MAX_DIM, BanditParams::default()).unwrap();
+        let c: Vec<Candidate> = (0..200)
+            .map(|i| Candidate::new(format!("o{i}"), 1.0))
+            .collect();
+        assert!(matches!(
+            b.rank(&vec![0.0; MAX_DIM], &c, 1, 0),
+            Err(Error::InvalidParam { .. })
+        ));
+        assert!(Bandit::new(MAX_DIM + 1, BanditParams::default()).is_err());
     }
 
     #[test]

@@ -38,8 +38,8 @@ mod policy;
 mod tests;
 
 pub use bandit::{
-    Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_CANDIDATES,
-    MAX_DIM,
+    Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_ARM_CELLS,
+    MAX_CANDIDATES, MAX_DIM, MAX_RANK_WORK,
 };
 pub use engine::{Decision, NextBestOffer, OfferChoice, OfferRequest};
 pub use log::{DecisionLog, LoggedChoice, Record};

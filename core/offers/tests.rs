@@ -330,6 +330,48 @@ fn a_returned_item_gets_service_first_with_the_rule_named() {
     assert_eq!(order, ["return-help", "10-off"]);
 }
 
+#[test]
+fn concurrent_decisions_cannot_share_the_last_unit_of_a_cap_or_budget() {
+    let nbo = engine(
+        ContactPolicy::default(),
+        vec![
+            Offer::new("capped", ItemKind::Offer, 9.0).cap(1, 1_000),
+            Offer::new("budget", ItemKind::Offer, 8.0).budget(3),
+            Offer::new("plain", ItemKind::Offer, 0.1),
+        ],
+        100,
+    );
+    let shown = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (nbo, shown) = (&nbo, &shown);
+            s.spawn(move || {
+                for i in 0..25 {
+                    let c = CustomerState::new(format!("c{}", i % 2));
+                    let d = nbo
+                        .decide(&OfferRequest::new(c, vec![0.1, t as f32], 10).slots(3))
+                        .unwrap();
+                    let mut shown = shown.lock().unwrap();
+                    shown.extend(d.chosen.iter().map(|x| (i % 2, x.offer.clone())));
+                }
+            });
+        }
+    });
+    let shown = shown.into_inner().unwrap();
+    for customer in 0..2 {
+        let capped = shown
+            .iter()
+            .filter(|(c, o)| *c == customer && o == "capped")
+            .count();
+        assert_eq!(
+            capped, 1,
+            "customer {customer} saw the capped offer {capped} times"
+        );
+    }
+    // Showings hold budget until their outcome: at most 3 outstanding.
+    assert_eq!(shown.iter().filter(|(_, o)| o == "budget").count(), 3);
+}
+
 /// What the property test does next.
 #[derive(Debug, Clone)]
 enum Op {
