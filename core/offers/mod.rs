@@ -1,7 +1,7 @@
 //! Next best offer and action: which one offer or service action to put in
 //! front of a customer now, and learning from what they accept.
 //!
-//! - [`offer`](Offer): offers and service actions with a value, a validity
+//! - [`Offer`]: offers and service actions with a value, a validity
 //!   window, eligibility (customer attributes, "purchased in category X within
 //!   N days" state rules, and the recommend [`crate::recommend::Filters`] over
 //!   the offer's catalogue item at request time), a budget of acceptances, a
@@ -23,10 +23,11 @@
 //!   probabilities per logged round.
 //!
 //! Depends on: `error`, `catalog` (an offer is a catalogue [`crate::catalog::Item`]
-//! of kind offer or service), `recommend`'s rules (`Filters`, the predicate
-//! membership test: one definition, not a fork), `events` (kind names),
-//! `embed` (vectors the caller passes as context). May not depend on `eval`:
-//! off-policy evaluation lives here on plain arrays.
+//! of kind offer or service) and `recommend`'s rules (`Filters`, the
+//! predicate membership test: one definition, not a fork). It may also use
+//! `events` and `embed` (today context vectors arrive as plain `f32` slices
+//! and recent events as [`CustomerState`]). May not depend on `eval`:
+//! off-policy evaluation lives here, on plain arrays.
 
 mod bandit;
 mod engine;
