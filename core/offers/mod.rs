@@ -24,9 +24,10 @@
 //!
 //! Depends on: `error`, `catalog` (an offer is a catalogue [`crate::catalog::Item`]
 //! of kind offer or service) and `recommend`'s rules (`Filters`, the
-//! predicate membership test: one definition, not a fork). It may also use
-//! `events` and `embed` (today context vectors arrive as plain `f32` slices
-//! and recent events as [`CustomerState`]). May not depend on `eval`:
+//! predicate membership test: one definition, not a fork) and `events`
+//! ([`CustomerState::from_log`] reads a customer's recent events from an
+//! [`crate::events::EventLog`]). It may also use `embed` (today context
+//! vectors arrive as plain `f32` slices). May not depend on `eval`:
 //! off-policy evaluation lives here, on plain arrays.
 
 mod bandit;

@@ -1,8 +1,9 @@
 //! Offers, their eligibility rules and the per-customer contact ledger that
 //! enforces budgets, frequency caps and cool-downs.
 
-use crate::catalog::{Item, ItemKind};
+use crate::catalog::{Catalog, Item, ItemKind};
 use crate::error::{Error, Result};
+use crate::events::EventLog;
 use crate::recommend::{listed, Filters};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -353,6 +354,64 @@ impl CustomerState {
         self
     }
 
+    /// The state of raw id `id` from an event log: its events in
+    /// `[since, now]` (kind names, item categories from `catalog` when
+    /// given). An id the log has never seen has no events, which is not an
+    /// error. Scans the log's columns once (O(events)): a service deciding
+    /// often should keep a customer's recent events itself.
+    ///
+    /// ```
+    /// use maitre::events::{Event, EventLog};
+    /// use maitre::offers::CustomerState;
+    /// let mut log = EventLog::new();
+    /// log.push(&Event::new("c1", "sku-1", "purchase", 100))?;
+    /// log.push(&Event::new("c1", "sku-1", "return", 200))?;
+    /// log.push(&Event::new("c2", "sku-1", "view", 150))?;
+    /// let c1 = CustomerState::from_log("c1", &log, None, 150, 300)?;
+    /// assert_eq!(c1.recent.len(), 1);
+    /// assert_eq!(c1.recent[0].kind, "return");
+    /// assert!(CustomerState::from_log("new", &log, None, 0, 300)?.recent.is_empty());
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn from_log(
+        id: &str,
+        log: &EventLog,
+        catalog: Option<&Catalog>,
+        since: i64,
+        now: i64,
+    ) -> Result<Self> {
+        let mut state = CustomerState::new(id);
+        state.validate()?;
+        if since > now {
+            return Err(Error::param(
+                "since",
+                format!("{since} is after now ({now})"),
+            ));
+        }
+        let Some(who) = log.raw_customers().get(id) else {
+            return Ok(state);
+        };
+        let (customers, times) = (log.customer_column(), log.timestamp_column());
+        let (kinds, items) = (log.kind_column(), log.item_column());
+        for i in 0..log.len() {
+            if customers[i] != who || times[i] < since || times[i] > now {
+                continue;
+            }
+            let Some(kind) = log.kinds().spec(kinds[i]) else {
+                continue;
+            };
+            let category = catalog
+                .and_then(|c| c.item(items[i]))
+                .and_then(|item| item.category.clone());
+            state.recent.push(RecentEvent {
+                kind: kind.name.clone(),
+                category,
+                timestamp: times[i],
+            });
+        }
+        Ok(state)
+    }
+
     /// The id must not be empty (it keys the ledger).
     pub fn validate(&self) -> Result<()> {
         if self.id.trim().is_empty() {
@@ -699,6 +758,44 @@ mod tests {
             l.check(&s.offers[1], &late, &only_offers, 331),
             Err(Exclusion::Filters)
         );
+    }
+
+    #[test]
+    fn customer_state_from_the_log_drives_state_rules() {
+        use crate::events::Event;
+        let mut log = EventLog::new();
+        log.push(&Event::new("c1", "boot", "purchase", 1_000))
+            .unwrap();
+        log.push(&Event::new("c1", "hat", "purchase", 1_500))
+            .unwrap();
+        log.push(&Event::new("c2", "hat", "purchase", 1_600))
+            .unwrap();
+        let catalog = Catalog::aligned(
+            &mut log,
+            [
+                Item::new("boot").category("shoes"),
+                Item::new("hat").category("hats"),
+            ],
+        )
+        .unwrap();
+        let offer = Offer::new("socks", ItemKind::Offer, 1.0).when_state(StateRule::did(
+            "purchase",
+            Some("shoes"),
+            30 * 86_400,
+        ));
+        let l = Ledger::default();
+        let f = offer_filters();
+        let now = 2_000;
+        let c1 = CustomerState::from_log("c1", &log, Some(&catalog), 0, now).unwrap();
+        let c2 = CustomerState::from_log("c2", &log, Some(&catalog), 0, now).unwrap();
+        assert_eq!(c1.recent.len(), 2);
+        assert_eq!(l.check(&offer, &c1, &f, now), Ok(()));
+        assert!(matches!(
+            l.check(&offer, &c2, &f, now),
+            Err(Exclusion::State(_))
+        ));
+        assert!(CustomerState::from_log("c1", &log, None, 10, 5).is_err());
+        assert!(CustomerState::from_log("", &log, None, 0, 5).is_err());
     }
 
     #[test]
