@@ -44,9 +44,17 @@ pub enum Policy {
     EpsilonGreedy,
 }
 
-/// Bandit settings. Defaults: Thompson sampling (scale 0.5), no ε, ridge 1,
-/// seed 0, a 1-day reward window, default reward 0 (an ignored offer counts
-/// as not accepted), 128 draws to estimate Thompson propensities.
+/// Bandit settings. Defaults: LinUCB (alpha 0.5) softened by ε = 0.02, so
+/// every logged propensity is exact and at least ε / candidates (what
+/// off-policy evaluation needs), ridge 1, seed 0, a 1-day reward window,
+/// default reward 0 (an ignored offer counts as not accepted), 128 draws to
+/// estimate propensities when Thompson sampling is chosen. LinUCB is the
+/// default because on the simulator (`offers::tests`, 20,000 rounds, mean of
+/// 5 runs) it earned 0.957 of the oracle's reward against Thompson
+/// sampling's 0.924 (ε = 0.05 gave 0.929). That world is the test's, so the
+/// choice was checked on two others (`OfferWorld` seeds 8 and 9: 0.947 and
+/// 0.951 against 0.903 and 0.921). It also ranks several times faster
+/// (Thompson sampling's propensities need the extra draws).
 ///
 /// ```
 /// use maitre::offers::{BanditParams, Policy};
@@ -82,8 +90,8 @@ pub struct BanditParams {
 impl Default for BanditParams {
     fn default() -> Self {
         BanditParams {
-            policy: Policy::Thompson { scale: 0.5 },
-            epsilon: 0.0,
+            policy: Policy::LinUcb { alpha: 0.5 },
+            epsilon: 0.02,
             ridge: 1.0,
             seed: 0,
             reward_window_secs: 86_400,
@@ -372,11 +380,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Box–Muller: one standard normal from two uniforms.
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]: ln is finite
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+/// Box–Muller: `n` standard normals, two from each pair of uniforms (the
+/// transcendental functions are most of a Thompson decision's time).
+fn normals(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n + 1);
+    while out.len() < n {
+        let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]: ln is finite
+        let u2: f64 = rng.random::<f64>();
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+        out.push(r * cos);
+        out.push(r * sin);
+    }
+    out.truncate(n);
+    out
 }
 
 impl Bandit {
@@ -506,8 +523,9 @@ impl Bandit {
             match self.params.policy {
                 Policy::Thompson { scale } => candidates
                     .iter()
+                    .zip(normals(rng, candidates.len()))
                     .enumerate()
-                    .map(|(i, c)| c.value * (means[i] + scale * widths[i] * normal(rng)))
+                    .map(|(i, (c, z))| c.value * (means[i] + scale * widths[i] * z))
                     .collect(),
                 _ => base.clone(),
             }
@@ -887,7 +905,13 @@ mod tests {
     #[test]
     fn same_seed_same_decisions() {
         let run = |seed| {
-            let b = Bandit::new(2, BanditParams::default().seed(seed)).unwrap();
+            let b = Bandit::new(
+                2,
+                BanditParams::default()
+                    .policy(Policy::Thompson { scale: 0.5 })
+                    .seed(seed),
+            )
+            .unwrap();
             let c: Vec<Candidate> = (0..5)
                 .map(|i| Candidate::new(format!("o{i}"), 1.0))
                 .collect();

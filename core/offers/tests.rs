@@ -65,12 +65,16 @@ fn references(world: &OfferWorld, run: u64) -> (f64, f64) {
 fn the_bandit_learns_what_customers_accept() {
     let world = OfferWorld::new(7, 4, 2, 8).unwrap();
     let policies = [
-        ("thompson", BanditParams::default(), true),
         (
-            "linucb",
+            "default (linucb α 0.5, ε 0.02)",
+            BanditParams::default(),
+            true,
+        ),
+        (
+            "thompson",
             BanditParams::default()
-                .policy(Policy::LinUcb { alpha: 0.5 })
-                .epsilon(0.02),
+                .policy(Policy::Thompson { scale: 0.5 })
+                .epsilon(0.0),
             true,
         ),
         // The baseline: it must beat random, not reach the oracle.
