@@ -441,6 +441,83 @@ impl Bandit {
         self.rank_tiers(context, candidates, &tiers, slots, now, Meta::default())
     }
 
+    /// The distribution the current model would choose the first slot
+    /// with, over `candidates` in `context`, recording nothing: the target
+    /// policy's action probabilities for [`super::evaluate_policy`] (e.g. on
+    /// the rounds of a [`DecisionLog`]). Exact for LinUCB and ε-greedy; for
+    /// Thompson sampling the mean over `propensity_draws` seeded draws (the
+    /// same for the same seed, model and input).
+    ///
+    /// ```
+    /// use maitre::offers::{Bandit, BanditParams, Candidate};
+    /// let b = Bandit::new(1, BanditParams::default())?;
+    /// let c = [Candidate::new("a", 1.0), Candidate::new("b", 3.0)];
+    /// let p = b.probabilities(&[0.5], &c)?;
+    /// assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    /// assert!(p[1] > p[0]); // same prior estimate, three times the value
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn probabilities(&self, context: &[f32], candidates: &[Candidate]) -> Result<Vec<f64>> {
+        let x = self.features(context)?;
+        validate_candidates(candidates)?;
+        let work = candidates.len().saturating_mul(x.len() * x.len());
+        if work > MAX_RANK_WORK {
+            return Err(Error::param(
+                "candidates",
+                format!(
+                    "{} candidates × {}² features exceeds {MAX_RANK_WORK} operations per call",
+                    candidates.len(),
+                    x.len()
+                ),
+            ));
+        }
+        let (means, widths) = {
+            let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
+            candidates
+                .iter()
+                .map(|c| self.estimate_x(&arms, &c.id, &x))
+                .unzip::<f64, f64, Vec<f64>, Vec<f64>>()
+        };
+        let tiers = vec![(0..candidates.len()).collect::<Vec<_>>()];
+        let eps = self.params.epsilon;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
+        // Stream 0 is never a decision's (event ids start at 1).
+        rng.set_stream(0);
+        match self.params.policy {
+            Policy::Thompson { scale } => {
+                let m = self.params.propensity_draws;
+                let mut dist = vec![0.0; candidates.len()];
+                for _ in 0..m {
+                    let s: Vec<f64> = candidates
+                        .iter()
+                        .zip(normals(&mut rng, candidates.len()))
+                        .enumerate()
+                        .map(|(i, (c, z))| c.value * (means[i] + scale * widths[i] * z))
+                        .collect();
+                    let (_, _, d) = select(&s, &tiers, 1, eps, &mut rng);
+                    for (a, b) in dist.iter_mut().zip(&d) {
+                        *a += b / m as f64;
+                    }
+                }
+                Ok(dist)
+            }
+            policy => {
+                let s: Vec<f64> = candidates
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        c.value
+                            * match policy {
+                                Policy::LinUcb { alpha } => means[i] + alpha * widths[i],
+                                _ => means[i],
+                            }
+                    })
+                    .collect();
+                Ok(select(&s, &tiers, 1, eps, &mut rng).2)
+            }
+        }
+    }
+
     /// `rank` with candidates grouped in priority tiers: slots are filled
     /// from the first tier with candidates left.
     pub(crate) fn rank_tiers(
@@ -1013,6 +1090,38 @@ mod tests {
             Err(Error::InvalidParam { .. })
         ));
         assert!(Bandit::new(MAX_DIM + 1, BanditParams::default()).is_err());
+    }
+
+    #[test]
+    fn probabilities_match_what_rank_logs_and_record_nothing() {
+        let b = Bandit::new(1, BanditParams::default().epsilon(0.1)).unwrap();
+        let c: Vec<Candidate> = (0..4)
+            .map(|i| Candidate::new(format!("o{i}"), 1.0))
+            .collect();
+        for t in 0..40 {
+            let r = b.rank(&[0.5], &c, 1, t).unwrap();
+            b.reward(
+                r.chosen[0].event_id,
+                f64::from(u8::from(r.chosen[0].candidate == 2)),
+                t,
+            )
+            .unwrap();
+        }
+        let p = b.probabilities(&[0.5], &c).unwrap();
+        let before = (b.pending(), b.log().len());
+        let r = b.rank(&[0.5], &c, 1, 50).unwrap();
+        assert_eq!(p, r.probabilities);
+        assert!((p[2] - (0.9 + 0.025)).abs() < 1e-12, "{p:?}");
+        assert_eq!((before.0 + 1, before.1 + 1), (b.pending(), b.log().len()));
+        let ts = Bandit::new(
+            1,
+            BanditParams::default().policy(Policy::Thompson { scale: 0.5 }),
+        )
+        .unwrap();
+        let q = ts.probabilities(&[0.5], &c).unwrap();
+        assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        assert_eq!(q, ts.probabilities(&[0.5], &c).unwrap());
+        assert!(b.probabilities(&[0.5], &[]).is_err());
     }
 
     #[test]

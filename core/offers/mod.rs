@@ -12,7 +12,9 @@
 //!   service actions first for 30); every decision names the rules that fired.
 //! - [`Bandit`]: LinUCB, linear Thompson sampling and ε-greedy over the
 //!   context ⊗ offer one-hot features (one ridge model per offer), ranking by
-//!   estimated reward × value; `rank`/`reward`/`expire` all take `&self`.
+//!   estimated reward × value; `rank`/`reward`/`expire` all take `&self`;
+//!   `probabilities` gives the current policy's action probabilities (the
+//!   target for off-policy evaluation) without recording a decision.
 //! - [`NextBestOffer`]: the three together behind one `&self` API: `decide`,
 //!   `reward`, `expire`, keeping the [`Ledger`] consistent with outcomes.
 //! - [`DecisionLog`]: every decision's context, candidates, choices,
