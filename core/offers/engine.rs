@@ -284,6 +284,15 @@ impl NextBestOffer {
         Ok(settled)
     }
 
+    /// Drops ledger entries that can no longer exclude an offer (see
+    /// [`Ledger::prune`]); returns how many.
+    pub fn prune(&self, now: i64) -> usize {
+        self.ledger
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .prune(&self.offers, now)
+    }
+
     fn settle(&self, s: &Settled, now: i64) {
         let i = s.offer.as_str();
         let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());

@@ -661,6 +661,29 @@ impl Ledger {
         Ok(())
     }
 
+    /// Forgets what can no longer exclude anything at `now` or later:
+    /// showings outside their offer's cap window and declines whose
+    /// cool-down has passed (contacts for offers no longer in `offers` go
+    /// too). Returns how many customer × offer entries were dropped. The
+    /// ledger otherwise keeps one entry per customer and offer ever shown,
+    /// so a long-running service should call this now and then. Budgets
+    /// are never pruned.
+    pub fn prune(&mut self, offers: &OfferSet, now: i64) -> usize {
+        let before = self.contacts.len();
+        self.contacts.retain(|(_, id), c| {
+            let Some(offer) = offers.position(id).and_then(|i| offers.get(i)) else {
+                return false;
+            };
+            let since = now.saturating_sub(Ledger::keep_for(offer));
+            c.shown.retain(|&t| t > since);
+            let cooling = c
+                .last_negative
+                .is_some_and(|t| now < t.saturating_add(offer.cooldown_secs));
+            !c.shown.is_empty() || cooling
+        });
+        before - self.contacts.len()
+    }
+
     /// How long showings of `offer` must be kept (its cap's window).
     pub fn keep_for(offer: &Offer) -> i64 {
         offer.cap.map_or(0, |c| c.window_secs)
@@ -796,6 +819,33 @@ mod tests {
         ));
         assert!(CustomerState::from_log("c1", &log, None, 10, 5).is_err());
         assert!(CustomerState::from_log("", &log, None, 0, 5).is_err());
+    }
+
+    #[test]
+    fn pruning_forgets_only_what_can_no_longer_exclude() {
+        let s = OfferSet::new(vec![
+            Offer::new("capped", ItemKind::Offer, 1.0).cap(1, 100),
+            Offer::new("cool", ItemKind::Offer, 1.0).cooldown(50),
+        ])
+        .unwrap();
+        let mut l = Ledger::default();
+        l.record_shown("c", "capped", 10, 100);
+        l.record_negative("c", "cool", 10);
+        l.record_negative("c", "gone", 10);
+        let before = l.clone();
+        assert_eq!(l.prune(&s, 59), 1); // only the offer no longer in the set
+        let c = CustomerState::new("c");
+        let f = offer_filters();
+        for (offer, why) in [
+            (&s.offers[0], Exclusion::FrequencyCap),
+            (&s.offers[1], Exclusion::CoolDown),
+        ] {
+            assert_eq!(l.check(offer, &c, &f, 59), Err(why.clone()));
+            assert_eq!(before.check(offer, &c, &f, 59), Err(why));
+        }
+        assert_eq!(l.prune(&s, 60), 1); // the cool-down has passed
+        assert_eq!(l.prune(&s, 110), 1); // the showing left the cap window
+        assert_eq!(l.check(&s.offers[0], &c, &f, 110), Ok(()));
     }
 
     #[test]

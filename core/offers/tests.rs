@@ -557,6 +557,8 @@ proptest! {
                 }
                 Op::Expire { dt } => {
                     now += dt;
+                    // Pruning must never let a rule lapse early.
+                    nbo.prune(now);
                     for s in nbo.expire(now).unwrap() {
                         let at = open.iter().position(|x| x.0 == s.event_id).unwrap();
                         let (_, customer, k) = open.remove(at);
