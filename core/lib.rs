@@ -38,6 +38,7 @@ pub mod index;
 pub mod interactions;
 mod intern;
 mod kernels;
+pub mod offers;
 pub mod recommend;
 
 #[cfg(test)]

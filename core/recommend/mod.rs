@@ -15,6 +15,7 @@
 mod rules;
 mod store;
 
+pub(crate) use rules::listed;
 pub use rules::{Boost, Diversity, Field, Filters, Predicate, Rotation};
 
 use crate::catalog::{Catalog, Item, ItemKind};

@@ -57,16 +57,28 @@ impl Predicate {
 
     /// Whether `item` passes.
     pub fn matches(&self, item: &Item) -> bool {
-        let hit = |v: Option<&str>| v.is_some_and(|v| self.values.iter().any(|x| x == v));
-        let found = match self.field {
-            Field::Category => hit(item.category.as_deref()),
-            Field::Brand => hit(item.brand.as_deref()),
-            Field::PriceBand => hit(item.price_band.as_deref()),
-            Field::Kind => hit(Some(item.kind.name())),
-            Field::Tag => item.tags.iter().any(|t| hit(Some(t))),
+        let present: Vec<&str> = match self.field {
+            Field::Category => item.category.as_deref().into_iter().collect(),
+            Field::Brand => item.brand.as_deref().into_iter().collect(),
+            Field::PriceBand => item.price_band.as_deref().into_iter().collect(),
+            Field::Kind => vec![item.kind.name()],
+            Field::Tag => item.tags.iter().map(String::as_str).collect(),
         };
-        found != self.negate
+        listed(&self.values, self.negate, present)
     }
+}
+
+/// The one membership test behind every predicate: some `present` value is
+/// one of `values` (none is, when `negate`; having no value at all then
+/// passes). Offers' customer-attribute rules call it too, so an item rule and
+/// a customer rule can never disagree on what "any of" means.
+pub(crate) fn listed<'a>(
+    values: &[String],
+    negate: bool,
+    present: impl IntoIterator<Item = &'a str>,
+) -> bool {
+    let found = present.into_iter().any(|v| values.iter().any(|x| x == v));
+    found != negate
 }
 
 /// Which items may appear. Defaults: products only, in stock, not already

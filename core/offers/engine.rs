@@ -1,0 +1,306 @@
+//! The next-best-offer engine: eligibility, the contact policy and the bandit
+//! in one call, with the ledger kept consistent with every outcome.
+
+use super::bandit::{Bandit, BanditParams, Candidate, Meta, Scored, Settled};
+use super::offer::{offer_filters, CustomerState, Exclusion, Ledger, OfferSet};
+use super::policy::ContactPolicy;
+use crate::catalog::ItemKind;
+use crate::error::{Error, Result};
+use crate::recommend::Filters;
+use serde::{Deserialize, Serialize};
+use std::sync::RwLock;
+
+/// One decision request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferRequest {
+    pub customer: CustomerState,
+    /// The context vector (the customer's ALS vector, a session fold-in, …),
+    /// of the engine's dimension.
+    pub context: Vec<f32>,
+    /// Request-time filters over the offers' catalogue items (default:
+    /// [`offer_filters`]: kinds offer and service).
+    #[serde(default = "offer_filters")]
+    pub filters: Filters,
+    #[serde(default = "one")]
+    pub slots: usize,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl OfferRequest {
+    pub fn new(customer: CustomerState, context: Vec<f32>, now: i64) -> Self {
+        OfferRequest {
+            customer,
+            context,
+            filters: offer_filters(),
+            slots: 1,
+            now,
+        }
+    }
+
+    #[must_use]
+    pub fn slots(mut self, slots: usize) -> Self {
+        self.slots = slots;
+        self
+    }
+
+    #[must_use]
+    pub fn filters(mut self, filters: Filters) -> Self {
+        self.filters = filters;
+        self
+    }
+}
+
+/// One offer put in front of the customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferChoice {
+    pub offer: String,
+    pub kind: ItemKind,
+    pub position: usize,
+    /// Pass to [`NextBestOffer::reward`].
+    pub event_id: u64,
+    pub propensity: f64,
+    /// Estimated reward (P(accept) for 0/1 rewards) and the offer's value.
+    pub estimate: f64,
+    pub value: f64,
+    /// Why it is here, in words (tier rule, estimate × value).
+    pub why: String,
+}
+
+/// What [`NextBestOffer::decide`] returns. No eligible offer is not an
+/// error: `chosen` is then empty and `excluded` says why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub chosen: Vec<OfferChoice>,
+    /// Every candidate that reached the bandit, with its score.
+    pub scores: Vec<Scored>,
+    /// The first slot's distribution over the scored candidates.
+    pub probabilities: Vec<f64>,
+    /// Offers left out, each with the rule that excluded it.
+    pub excluded: Vec<(String, Exclusion)>,
+    /// Contact-policy rules that fired.
+    pub fired: Vec<String>,
+}
+
+/// Offers, a contact policy and a bandit behind one `&self` API, safe to
+/// share between threads (`Send + Sync`). The ledger (budgets, caps,
+/// cool-downs) is behind an `RwLock` held for writing across a decision, so
+/// two concurrent decisions cannot both take the last unit of a cap or budget.
+///
+/// Outcomes: a reward > 0 is an acceptance (spends a unit of budget); a
+/// reward ≤ 0 is a decline and [`NextBestOffer::expire`] records an ignore;
+/// both start the offer's cool-down for that customer at the time they are
+/// recorded. A showing holds a unit of budget until its outcome.
+///
+/// ```
+/// use maitre::catalog::ItemKind;
+/// use maitre::offers::*;
+/// let offers = OfferSet::new(vec![
+///     Offer::new("10-off", ItemKind::Offer, 5.0),
+///     Offer::new("return-help", ItemKind::Service, 1.0)
+///         .when_state(StateRule::did("return", None, 30 * 86_400)),
+/// ])?;
+/// let nbo = NextBestOffer::new(offers, ContactPolicy::default(), 2, BanditParams::default())?;
+/// let now = 1_800_000_000;
+/// let returned = CustomerState::new("ann").event("return", Some("shoes"), now - 3_600);
+/// let d = nbo.decide(&OfferRequest::new(returned, vec![0.1, 0.2], now))?;
+/// assert_eq!(d.chosen[0].offer, "return-help");
+/// assert_eq!(d.fired[0], "no-sales-after-return-or-complaint");
+/// let happy = CustomerState::new("bob").event("purchase", Some("shoes"), now - 3_600);
+/// let d = nbo.decide(&OfferRequest::new(happy, vec![0.3, 0.0], now))?;
+/// assert_eq!(d.chosen[0].offer, "10-off");
+/// nbo.reward(d.chosen[0].event_id, 1.0, now + 60)?;
+/// # Ok::<(), maitre::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct NextBestOffer {
+    offers: OfferSet,
+    policy: ContactPolicy,
+    bandit: Bandit,
+    ledger: RwLock<Ledger>,
+}
+
+impl NextBestOffer {
+    pub fn new(
+        offers: OfferSet,
+        policy: ContactPolicy,
+        dim: usize,
+        params: BanditParams,
+    ) -> Result<Self> {
+        policy.validate()?;
+        Ok(NextBestOffer {
+            offers,
+            policy,
+            bandit: Bandit::new(dim, params)?,
+            ledger: RwLock::new(Ledger::default()),
+        })
+    }
+
+    pub fn offers(&self) -> &OfferSet {
+        &self.offers
+    }
+
+    pub fn bandit(&self) -> &Bandit {
+        &self.bandit
+    }
+
+    /// A copy of the ledger (for audits and tests).
+    pub fn ledger(&self) -> Ledger {
+        self.ledger
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Chooses `request.slots` offers for the customer: drops offers the
+    /// rules exclude, orders the rest in the contact policy's tiers, lets the
+    /// bandit fill the slots and records the showings.
+    pub fn decide(&self, request: &OfferRequest) -> Result<Decision> {
+        request.customer.validate()?;
+        request.filters.validate()?;
+        if request.slots == 0 {
+            return Err(Error::param("slots", "must be at least 1"));
+        }
+        let applied = self.policy.apply(&request.customer, request.now)?;
+        let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
+        let mut excluded = Vec::new();
+        let mut eligible = Vec::new();
+        for (i, offer) in self.offers.offers().iter().enumerate() {
+            let verdict = match applied.suppressed_by(offer.item.kind) {
+                Some(rule) => Err(Exclusion::ContactPolicy(rule.to_owned())),
+                None => ledger.check(offer, &request.customer, &request.filters, request.now),
+            };
+            match verdict {
+                Ok(()) => eligible.push(i),
+                Err(why) => excluded.push((offer.id().to_owned(), why)),
+            }
+        }
+        if eligible.is_empty() {
+            // Still check the context, so a bad request is an error whatever
+            // the eligibility.
+            self.bandit.estimate(&request.context, "")?;
+            return Ok(Decision {
+                chosen: Vec::new(),
+                scores: Vec::new(),
+                probabilities: Vec::new(),
+                excluded,
+                fired: applied.fired,
+            });
+        }
+        let candidates: Vec<Candidate> = eligible
+            .iter()
+            .map(|&i| {
+                let o = &self.offers.offers()[i];
+                Candidate::new(o.id(), o.value)
+            })
+            .collect();
+        let mut tiers: Vec<Vec<usize>> = vec![Vec::new(); applied.tiers.len() + 1];
+        for (c, &i) in eligible.iter().enumerate() {
+            tiers[applied.tier_of(self.offers.offers()[i].item.kind)].push(c);
+        }
+        tiers.retain(|t| !t.is_empty());
+        let ranking = self.bandit.rank_tiers(
+            &request.context,
+            &candidates,
+            &tiers,
+            request.slots,
+            request.now,
+            Meta {
+                customer: Some(request.customer.id.clone()),
+                rules: applied.fired.clone(),
+            },
+        )?;
+        let first_rule = |kind: ItemKind| {
+            self.policy
+                .rules
+                .iter()
+                .find(|r| {
+                    applied.fired.contains(&r.name)
+                        && matches!(&r.action, super::policy::RuleAction::First(k) if k.contains(&kind))
+                })
+                .map(|r| r.name.clone())
+        };
+        let chosen = ranking
+            .chosen
+            .iter()
+            .map(|c| {
+                let i = eligible[c.candidate];
+                let offer = &self.offers.offers()[i];
+                ledger.record_shown(
+                    &request.customer.id,
+                    offer.id(),
+                    request.now,
+                    Ledger::keep_for(offer),
+                );
+                ledger.reserve(offer.id());
+                let s = &ranking.scores[c.candidate];
+                let why = match first_rule(offer.item.kind) {
+                    Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
+                    None => format!(
+                        "estimated reward {:.3} × value {} (±{:.3})",
+                        s.estimate, offer.value, s.width
+                    ),
+                };
+                OfferChoice {
+                    offer: c.id.clone(),
+                    kind: offer.item.kind,
+                    position: c.position,
+                    event_id: c.event_id,
+                    propensity: c.propensity,
+                    estimate: s.estimate,
+                    value: offer.value,
+                    why,
+                }
+            })
+            .collect();
+        Ok(Decision {
+            chosen,
+            scores: ranking.scores,
+            probabilities: ranking.probabilities,
+            excluded,
+            fired: applied.fired,
+        })
+    }
+
+    /// Records the outcome of a showing (see [`Bandit::reward`] for errors;
+    /// a rejected call changes nothing).
+    pub fn reward(&self, event_id: u64, value: f64, now: i64) -> Result<Settled> {
+        let settled = self.bandit.reward(event_id, value, now)?;
+        self.settle(&settled, now);
+        Ok(settled)
+    }
+
+    /// Settles every showing whose reward window has closed as ignored.
+    pub fn expire(&self, now: i64) -> Result<Vec<Settled>> {
+        let settled = self.bandit.expire(now)?;
+        for s in &settled {
+            self.settle(s, now);
+        }
+        Ok(settled)
+    }
+
+    /// Drops ledger entries that can no longer exclude an offer (see
+    /// [`Ledger::prune`]); returns how many.
+    pub fn prune(&self, now: i64) -> usize {
+        self.ledger
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .prune(&self.offers, now)
+    }
+
+    fn settle(&self, s: &Settled, now: i64) {
+        let i = s.offer.as_str();
+        let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
+        ledger.release(i);
+        if s.reward > 0.0 && !s.defaulted {
+            ledger.record_accept(i);
+        } else if let Some(customer) = &s.customer {
+            ledger.record_negative(customer, i, now);
+        }
+    }
+}
