@@ -460,17 +460,7 @@ impl Bandit {
     pub fn probabilities(&self, context: &[f32], candidates: &[Candidate]) -> Result<Vec<f64>> {
         let x = self.features(context)?;
         validate_candidates(candidates)?;
-        let work = candidates.len().saturating_mul(x.len() * x.len());
-        if work > MAX_RANK_WORK {
-            return Err(Error::param(
-                "candidates",
-                format!(
-                    "{} candidates × {}² features exceeds {MAX_RANK_WORK} operations per call",
-                    candidates.len(),
-                    x.len()
-                ),
-            ));
-        }
+        check_work(candidates.len(), x.len())?;
         let (means, widths) = {
             let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
             candidates
@@ -543,19 +533,7 @@ impl Bandit {
                 ),
             ));
         }
-        // One call costs candidates × (dim+1)² multiply-adds: bound it, so a
-        // hostile size is an error rather than a stall.
-        let work = candidates.len().saturating_mul(x.len() * x.len());
-        if work > MAX_RANK_WORK {
-            return Err(Error::param(
-                "candidates",
-                format!(
-                    "{} candidates × {}² features exceeds {MAX_RANK_WORK} operations per call",
-                    candidates.len(),
-                    x.len()
-                ),
-            ));
-        }
+        check_work(candidates.len(), x.len())?;
         let (means, widths) = {
             let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
             // Every chosen offer may become a model of (dim+1)² numbers:
@@ -914,6 +892,21 @@ fn select(
         props.push(p);
     }
     (picks, props, first)
+}
+
+/// One call costs candidates × (dim+1)² multiply-adds: bounded, so a hostile
+/// size is an error rather than a stall.
+fn check_work(candidates: usize, features: usize) -> Result<()> {
+    let work = candidates.saturating_mul(features.saturating_mul(features));
+    if work > MAX_RANK_WORK {
+        return Err(Error::param(
+            "candidates",
+            format!(
+                "{candidates} candidates × {features}² features exceeds {MAX_RANK_WORK} operations per call"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
