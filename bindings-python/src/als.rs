@@ -170,8 +170,10 @@ impl PyAls {
         let mut raised: Option<PyErr> = None;
         // The fit runs on a thread of the binding's pool (fork-safe, see
         // pool.rs), so the callback runs there too, attached to Python anew.
+        let matrix =
+            pool::detach_locked(py, || log.read(), |log| Interactions::build(log, &config))?
+                .map_err(to_py)?;
         let result = pool::detach(py, || {
-            let matrix = Interactions::build(&log.read(), &config)?;
             params.fit_matrix(matrix.by_customer(), |report| {
                 let Some(callback) = &progress else {
                     return ControlFlow::Continue(());

@@ -93,17 +93,18 @@ pub fn evaluate<'py>(
         .map(|items| crate::recommend::items(&items))
         .transpose()?;
     let log: &PyEventLog = &log;
-    let report = pool::detach(py, || {
-        let log = log.read();
-        match items {
+    let report = pool::detach_locked(
+        py,
+        || log.read(),
+        |log| match items {
             Some(items) => {
-                let mut log = log.clone();
+                let mut log = (**log).clone();
                 let catalog = Catalog::aligned(&mut log, items)?;
                 core_evaluate(&log, &config.catalog(catalog))
             }
-            None => core_evaluate(&log, &config),
-        }
-    })?
+            None => core_evaluate(log, &config),
+        },
+    )?
     .map_err(to_py)?;
     to_python(py, &report)
 }
@@ -155,11 +156,15 @@ pub fn evaluate_cold_start<'py>(
         ..ColdStartConfig::default()
     };
     let log: &PyEventLog = &log;
-    let report = pool::detach(py, || {
-        let mut log = log.read().clone();
-        let catalog = Catalog::aligned(&mut log, items)?;
-        core_cold_start(&log, &catalog, &config, &cold)
-    })?
+    let report = pool::detach_locked(
+        py,
+        || log.read(),
+        |log| {
+            let mut log = (**log).clone();
+            let catalog = Catalog::aligned(&mut log, items)?;
+            core_cold_start(&log, &catalog, &config, &cold)
+        },
+    )?
     .map_err(to_py)?;
     to_python(py, &report)
 }

@@ -45,6 +45,26 @@ fn pool() -> PyResult<Arc<ThreadPool>> {
     Ok(fresh)
 }
 
+/// [`detach`] for work on a locked object: `lock` runs first, on the calling
+/// thread (outside the pool), and `f` gets what it locked. A pool thread must
+/// never wait for a lock: while it waits in a join, rayon lets it run another
+/// caller's job, and if that job waits for a read lock behind a queued writer
+/// while an older job further down the same thread's stack holds a read lock,
+/// nothing moves again (seen: `EventLog.extend` while three threads fit).
+pub fn detach_locked<G, T, L, F>(py: Python<'_>, lock: L, f: F) -> PyResult<T>
+where
+    L: FnOnce() -> G + Send,
+    G: Sync,
+    F: FnOnce(&G) -> T + Send,
+    T: Send,
+{
+    let pool = pool()?;
+    Ok(py.detach(|| {
+        let guard = lock();
+        pool.install(|| f(&guard))
+    }))
+}
+
 /// `py.detach(f)`, with `f` run inside this process's pool: the GIL is
 /// released and every rayon call `f` makes uses a pool whose threads exist.
 pub fn detach<T, F>(py: Python<'_>, f: F) -> PyResult<T>

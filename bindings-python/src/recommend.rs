@@ -238,11 +238,15 @@ impl PyRecommender {
         };
         let log: &PyEventLog = &log;
         let model = model.inner.clone();
-        let inner = pool::detach(py, || {
-            let mut log = log.read().clone();
-            let catalog = Catalog::aligned(&mut log, items)?;
-            Recommender::build(&log, &catalog, model, &options)
-        })?
+        let inner = pool::detach_locked(
+            py,
+            || log.read(),
+            |log| {
+                let mut log = (**log).clone();
+                let catalog = Catalog::aligned(&mut log, items)?;
+                Recommender::build(&log, &catalog, model, &options)
+            },
+        )?
         .map_err(to_py)?;
         Ok(PyRecommender::new(inner))
     }
@@ -281,32 +285,35 @@ impl PyRecommender {
     )> {
         let template: Request = strict_json("request", request)?;
         let n = customers.len();
-        let (rows, scores, reasons, k) = pool::detach(py, || {
-            let rec = self.read();
-            // The table's width: k capped at the catalogue, and n × width
-            // checked against memory, by the core, before anything is allocated.
-            let k = rec.batch_width(template.k, n)?;
-            let requests: Vec<Request> = customers
-                .into_iter()
-                .map(|c| Request {
-                    customer: Some(c),
-                    ..template.clone()
-                })
-                .collect();
-            let mut rows = vec![-1i64; n * k];
-            let mut scores = vec![f32::NAN; n * k];
-            let mut reasons = if details { vec![""; n * k] } else { Vec::new() };
-            for (u, list) in rec.recommend_batch(&requests).into_iter().enumerate() {
-                for (j, r) in list?.into_iter().take(k).enumerate() {
-                    rows[u * k + j] = i64::from(r.index);
-                    scores[u * k + j] = r.score;
-                    if details {
-                        reasons[u * k + j] = reason(&r.reason).0;
+        let (rows, scores, reasons, k) = pool::detach_locked(
+            py,
+            || self.read(),
+            |rec| {
+                // The table's width: k capped at the catalogue, and n × width
+                // checked against memory, by the core, before anything is allocated.
+                let k = rec.batch_width(template.k, n)?;
+                let requests: Vec<Request> = customers
+                    .into_iter()
+                    .map(|c| Request {
+                        customer: Some(c),
+                        ..template.clone()
+                    })
+                    .collect();
+                let mut rows = vec![-1i64; n * k];
+                let mut scores = vec![f32::NAN; n * k];
+                let mut reasons = if details { vec![""; n * k] } else { Vec::new() };
+                for (u, list) in rec.recommend_batch(&requests).into_iter().enumerate() {
+                    for (j, r) in list?.into_iter().take(k).enumerate() {
+                        rows[u * k + j] = i64::from(r.index);
+                        scores[u * k + j] = r.score;
+                        if details {
+                            reasons[u * k + j] = reason(&r.reason).0;
+                        }
                     }
                 }
-            }
-            Ok::<_, Error>((rows, scores, reasons, k))
-        })?
+                Ok::<_, Error>((rows, scores, reasons, k))
+            },
+        )?
         .map_err(to_py)?;
         let rows = PyArray1::from_vec(py, rows).reshape([n, k])?;
         let scores = PyArray1::from_vec(py, scores).reshape([n, k])?;
@@ -354,7 +361,8 @@ impl PyRecommender {
         k: &Bound<'py, PyAny>,
     ) -> PyResult<(Vec<String>, Bound<'py, PyArray1<f32>>)> {
         let k = args::count("k", k)?;
-        let list = pool::detach(py, || self.read().customers_for_item(item, k))?.map_err(to_py)?;
+        let list = pool::detach_locked(py, || self.read(), |rec| rec.customers_for_item(item, k))?
+            .map_err(to_py)?;
         let (ids, scores): (Vec<String>, Vec<f32>) = list.into_iter().unzip();
         Ok((ids, PyArray1::from_vec(py, scores)))
     }

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -296,6 +297,9 @@ class Recommender:
     def __init__(self, native: _maitre.Recommender) -> None:
         self._native = native
         self._ids: Optional[np.ndarray] = None
+        # Guards the id cache: a reader refreshing it must not store a table
+        # read before another thread's add_item after that add cleared it.
+        self._ids_lock = threading.Lock()
 
     # -- building, loading ----------------------------------------------------------
 
@@ -517,8 +521,7 @@ class Recommender:
         rows, scores, reasons = self._native._recommend_batch(request, customers, as_frame)
         table = self._item_table()
         if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
-            self._ids = None
-            table = self._item_table()
+            table = self._item_table(refresh=True)
         ids = table[rows]
         if not as_frame:
             return ids, scores
@@ -637,8 +640,9 @@ class Recommender:
                 "in_stock": [in_stock],
             }
         )
-        row = self._native._add_item(columns, vector)
-        self._ids = None
+        with self._ids_lock:
+            row = self._native._add_item(columns, vector)
+            self._ids = None
         return row
 
     def item_ids(self) -> np.ndarray:
@@ -674,11 +678,12 @@ class Recommender:
 
     # -- helpers -------------------------------------------------------------------
 
-    def _item_table(self) -> np.ndarray:
+    def _item_table(self, refresh: bool = False) -> np.ndarray:
         """Item ids by row, with None last (so row -1 is None)."""
-        if self._ids is None:
-            self._ids = np.array(self._native.item_ids() + [None], dtype=object)
-        return self._ids
+        with self._ids_lock:
+            if refresh or self._ids is None:
+                self._ids = np.array(self._native.item_ids() + [None], dtype=object)
+            return self._ids
 
     @staticmethod
     def _result(ids: List[str], scores: np.ndarray, details: Any, as_frame: bool) -> Any:
