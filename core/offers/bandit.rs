@@ -492,17 +492,7 @@ impl Bandit {
                 Ok(dist)
             }
             policy => {
-                let s: Vec<f64> = candidates
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        c.value
-                            * match policy {
-                                Policy::LinUcb { alpha } => means[i] + alpha * widths[i],
-                                _ => means[i],
-                            }
-                    })
-                    .collect();
+                let s = value_scores(policy, candidates, &means, &widths);
                 Ok(select(&s, &tiers, 1, eps, &mut rng).2)
             }
         }
@@ -563,17 +553,7 @@ impl Bandit {
         let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
         rng.set_stream(first);
         let eps = self.params.epsilon;
-        let base: Vec<f64> = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                c.value
-                    * match self.params.policy {
-                        Policy::LinUcb { alpha } => means[i] + alpha * widths[i],
-                        _ => means[i],
-                    }
-            })
-            .collect();
+        let base = value_scores(self.params.policy, candidates, &means, &widths);
         let sample = |rng: &mut ChaCha8Rng| -> Vec<f64> {
             match self.params.policy {
                 Policy::Thompson { scale } => candidates
@@ -907,6 +887,27 @@ fn check_work(candidates: usize, features: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Each candidate's score to rank by: its value times its estimated
+/// acceptance, optimistic by `alpha` widths under LinUCB.
+fn value_scores(
+    policy: Policy,
+    candidates: &[Candidate],
+    means: &[f64],
+    widths: &[f64],
+) -> Vec<f64> {
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            c.value
+                * match policy {
+                    Policy::LinUcb { alpha } => means[i] + alpha * widths[i],
+                    _ => means[i],
+                }
+        })
+        .collect()
 }
 
 #[cfg(test)]
