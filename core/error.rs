@@ -260,7 +260,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn param(name: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// An [`Error::InvalidParam`] naming the parameter and why it is refused.
+    pub fn param(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::InvalidParam {
             name: name.into(),
             reason: reason.into(),

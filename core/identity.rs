@@ -106,6 +106,30 @@ impl Identities {
         self.lookup(raw, id).and_then(|c| self.name(c))
     }
 
+    /// Every raw id of the person `id` belongs to (itself included), in
+    /// the order they were first seen; `None` when `id` was never seen.
+    ///
+    /// ```
+    /// use maitre::events::{Event, EventLog};
+    /// let mut log = EventLog::new();
+    /// log.push(&Event::new("anon-7", "sku-1", "view", 100))?;
+    /// log.push(&Event::new("c42", "sku-2", "purchase", 200))?;
+    /// log.link("anon-7", "c42", 150)?;
+    /// let ids = log.identities();
+    /// assert_eq!(ids.aliases(log.raw_customers(), "c42"), Some(vec!["anon-7", "c42"]));
+    /// assert_eq!(ids.aliases(log.raw_customers(), "nobody"), None);
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn aliases<'a>(&self, raw: &'a Interner, id: &str) -> Option<Vec<&'a str>> {
+        let customer = self.lookup(raw, id)?;
+        Some(
+            (0..self.customer_of_raw.len() as u32)
+                .filter(|&r| self.customer_of(r) == customer)
+                .filter_map(|r| raw.name(r))
+                .collect(),
+        )
+    }
+
     /// Number of distinct customers.
     pub fn len(&self) -> usize {
         self.names.len()

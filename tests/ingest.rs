@@ -2,7 +2,7 @@
 //! row and the field, and a rejected batch leaves the log exactly as it was.
 
 use maitre::error::{Location, Problem};
-use maitre::events::{Event, EventLog, IngestOptions, Schema};
+use maitre::events::{Columns, Event, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn};
 use maitre::Error;
 
 const HEADER: &str = "customer_id,item_id,kind,timestamp,value,channel\n";
@@ -305,4 +305,39 @@ fn text_link_timestamps_are_parsed_or_named() {
     let err = log.link_text("anon-2", "c1", None).unwrap_err();
     assert_eq!(err.to_string(), "row 1: field `timestamp` is missing");
     assert_eq!(log.links().len(), 1);
+}
+
+/// A frame's float value column holds NaN where a row has no value. Kinds
+/// whose weight ignores the value take it as "no value"; a kind weighted by
+/// its value (a rating) rejects it, naming the row, and the batch is undone.
+#[test]
+fn nan_value_is_no_value_for_kinds_that_ignore_it() {
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let customer = ids(&["c1", "c2"]);
+    let item = ids(&["a", "b"]);
+    let seconds = [1_714_564_800.0, 1_714_564_900.0];
+    let columns = |kind: &[String], value: &[Option<f64>]| -> Result<usize, Error> {
+        let mut log = EventLog::new();
+        let cols = Columns {
+            customer: &customer,
+            item: &item,
+            kind,
+            timestamp: TimeColumn::Seconds(&seconds),
+            value: Some(ValueColumn::Numbers(value)),
+            context: &[],
+        };
+        log.extend_columns(&cols, &Schema::default(), &IngestOptions::default())?;
+        assert_eq!(log.event(0).unwrap().value, None);
+        Ok(log.len())
+    };
+    let nan = [Some(f64::NAN), Some(4.0)];
+    assert_eq!(columns(&ids(&["view", "rating"]), &nan).unwrap(), 2);
+    let (location, field, problem) =
+        bad_record(columns(&ids(&["rating", "rating"]), &nan).unwrap_err());
+    assert_eq!(location, Location::Index(0));
+    assert_eq!(field, "value");
+    assert_eq!(problem, Problem::NotFinite("NaN".into()));
+    // Infinity is never "no value".
+    let inf = [Some(f64::INFINITY), Some(4.0)];
+    assert!(columns(&ids(&["view", "rating"]), &inf).is_err());
 }

@@ -170,9 +170,16 @@ impl PyAls {
         let mut raised: Option<PyErr> = None;
         // The fit runs on a thread of the binding's pool (fork-safe, see
         // pool.rs), so the callback runs there too, attached to Python anew.
-        let matrix =
-            pool::detach_locked(py, || log.read(), |log| Interactions::build(log, &config))?
-                .map_err(to_py)?;
+        let (matrix, item_ids) = pool::detach_locked(
+            py,
+            || log.read(),
+            |log| {
+                let matrix = Interactions::build(log, &config)?;
+                Ok::<_, maitre::Error>((matrix, log.items().names().to_vec()))
+            },
+        )?
+        .map_err(to_py)?;
+        let customer_ids = matrix.identities().names().to_vec();
         let result = pool::detach(py, || {
             params.fit_matrix(matrix.by_customer(), |report| {
                 let Some(callback) = &progress else {
@@ -201,7 +208,10 @@ impl PyAls {
         })?;
         match (result, raised) {
             (_, Some(e)) => Err(e),
-            (Ok(model), None) => Ok(PyAlsModel { inner: model }),
+            (Ok(model), None) => Ok(PyAlsModel {
+                inner: model,
+                ids: Some((customer_ids, item_ids)),
+            }),
             (Err(e), None) => Err(to_py(e)),
         }
     }
@@ -313,6 +323,8 @@ fn params_dict<'py>(py: Python<'py>, p: &AlsParams) -> PyResult<Bound<'py, PyDic
 #[pyclass(name = "AlsModel", module = "maitre._maitre", frozen)]
 pub struct PyAlsModel {
     pub inner: AlsModel,
+    /// (customer ids, item ids) of the rows, when fitted from a log.
+    ids: Option<(Vec<String>, Vec<String>)>,
 }
 
 #[pymethods]
@@ -337,6 +349,32 @@ impl PyAlsModel {
     #[getter]
     fn item_factors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f32>> {
         PyArray2::from_array(py, &self.inner.items.view())
+    }
+
+    /// Customer ids in row order: row ``u`` of ``user_factors`` is
+    /// ``customer_ids()[u]`` (canonical ids, after identity links). None for a
+    /// model read with ``from_bytes`` (the bytes hold factors, not ids;
+    /// pickling keeps them).
+    ///
+    /// Example:
+    ///     >>> log = maitre.synthetic_storefront(size="tiny")
+    ///     >>> model = maitre.ALS(factors=4, iterations=1).fit(log)
+    ///     >>> len(model.customer_ids()) == model.user_factors.shape[0]
+    ///     True
+    fn customer_ids(&self) -> Option<Vec<String>> {
+        self.ids.as_ref().map(|(c, _)| c.clone())
+    }
+
+    /// Item ids in row order: row ``i`` of ``item_factors`` is
+    /// ``item_ids()[i]``. None for a model read with ``from_bytes``.
+    ///
+    /// Example:
+    ///     >>> log = maitre.synthetic_storefront(size="tiny")
+    ///     >>> model = maitre.ALS(factors=4, iterations=1).fit(log)
+    ///     >>> len(model.item_ids()) == model.item_factors.shape[0]
+    ///     True
+    fn item_ids(&self) -> Option<Vec<String>> {
+        self.ids.as_ref().map(|(_, i)| i.clone())
     }
 
     /// The parameters the model was fitted with, as a dict.
@@ -409,14 +447,45 @@ impl PyAlsModel {
     #[staticmethod]
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let inner = py.detach(|| AlsModel::from_bytes(data)).map_err(to_py)?;
-        Ok(PyAlsModel { inner })
+        Ok(PyAlsModel { inner, ids: None })
     }
 
+    /// Unpickling: the bytes and the ids, checked against the factors' rows.
+    #[staticmethod]
+    fn _from_parts(
+        py: Python<'_>,
+        data: &[u8],
+        ids: Option<(Vec<String>, Vec<String>)>,
+    ) -> PyResult<Self> {
+        let mut model = Self::from_bytes(py, data)?;
+        if let Some((customers, items)) = &ids {
+            for (name, got, expected) in [
+                ("customer_ids", customers.len(), model.inner.users.rows()),
+                ("item_ids", items.len(), model.inner.items.rows()),
+            ] {
+                if got != expected {
+                    return Err(to_py(maitre::Error::LengthMismatch {
+                        name: name.into(),
+                        expected,
+                        got,
+                    }));
+                }
+            }
+        }
+        model.ids = ids;
+        Ok(model)
+    }
+
+    #[allow(clippy::type_complexity)]
     fn __reduce__<'py>(
         slf: &Bound<'py, Self>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        (Bound<'py, PyBytes>, Option<(Vec<String>, Vec<String>)>),
+    )> {
         let bytes = slf.get().to_bytes(slf.py())?;
-        Ok((slf.get_type().getattr("from_bytes")?, (bytes,)))
+        let ids = slf.get().ids.clone();
+        Ok((slf.get_type().getattr("_from_parts")?, (bytes, ids)))
     }
 
     fn __repr__(&self) -> String {

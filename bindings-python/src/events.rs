@@ -9,7 +9,9 @@ use crate::args;
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::pool;
-use maitre::events::{Columns, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn};
+use maitre::events::{
+    Columns, EventKinds, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn,
+};
 use maitre::Error;
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
@@ -261,18 +263,126 @@ impl Chunk {
 
 #[pymethods]
 impl PyEventLog {
-    /// An empty log accepting the default event kinds (view, click, cart,
-    /// purchase, rating, review, share, return, dislike, complaint).
+    /// An empty log.
+    ///
+    /// Parameters:
+    ///     kinds: the event kinds it accepts, as ``{kind: weight}`` (the
+    ///         confidence one event adds; negative for kinds that count
+    ///         against an item, such as returns). None: the defaults, view 1,
+    ///         click 1, cart 3, purchase 5, rating 1 × the rating, review 2,
+    ///         share 2, return −4, dislike −3, complaint −4.
+    ///     scaled: kinds among ``kinds`` whose weight is multiplied by each
+    ///         event's value (a rating, a quantity). Only with ``kinds``.
+    ///
+    /// Raises InvalidParamError for an empty mapping, a non-finite weight, or
+    /// a ``scaled`` kind that is not in ``kinds``.
+    ///
+    /// Example:
+    ///     >>> len(maitre.EventLog())
+    ///     0
+    ///     >>> log = maitre.EventLog({"view": 0.5, "purchase": 4, "stars": 1}, scaled=["stars"])
+    ///     >>> log.kinds()
+    ///     {'view': 0.5, 'purchase': 4.0, 'stars': 1.0}
+    ///     >>> log.scaled_kinds()
+    ///     ['stars']
+    #[new]
+    #[pyo3(signature = (kinds = None, *, scaled = None))]
+    fn new(kinds: Option<&Bound<'_, PyAny>>, scaled: Option<Vec<String>>) -> PyResult<Self> {
+        let log = match (kinds, scaled) {
+            (None, None) => EventLog::new(),
+            (None, Some(_)) => {
+                return Err(to_py(Error::param(
+                    "scaled",
+                    "give it with kinds={kind: weight, ...}",
+                )))
+            }
+            (Some(kinds), scaled) => {
+                let mapping = kinds.cast::<PyMapping>().map_err(|_| {
+                    to_py(Error::param("kinds", "expected a mapping {kind: weight}"))
+                })?;
+                let mut weights = Vec::new();
+                for pair in mapping.items()?.iter() {
+                    let (name, weight): (String, Bound<'_, PyAny>) = pair.extract()?;
+                    let weight = args::real(&format!("weight of {name:?}"), &weight)?;
+                    weights.push((name, weight as f32));
+                }
+                let kinds = EventKinds::from_weights(&weights, &scaled.unwrap_or_default())
+                    .map_err(to_py)?;
+                EventLog::with_kinds(kinds)
+            }
+        };
+        Ok(PyEventLog {
+            inner: RwLock::new(log),
+        })
+    }
+
+    /// The kinds this log accepts, as ``{kind: weight}``.
+    ///
+    /// Example:
+    ///     >>> maitre.EventLog().kinds()["purchase"]
+    ///     5.0
+    fn kinds<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let weights: Vec<(String, f32)> = py.detach(|| {
+            let log = self.read();
+            let specs = log.kinds().specs();
+            specs.iter().map(|s| (s.name.clone(), s.weight)).collect()
+        });
+        let out = PyDict::new(py);
+        for (name, weight) in weights {
+            out.set_item(name, weight)?;
+        }
+        Ok(out)
+    }
+
+    /// The kinds whose weight is multiplied by each event's value.
+    ///
+    /// Example:
+    ///     >>> maitre.EventLog().scaled_kinds()
+    ///     ['rating']
+    fn scaled_kinds(&self, py: Python<'_>) -> Vec<String> {
+        py.detach(|| {
+            let log = self.read();
+            let specs = log.kinds().specs();
+            specs
+                .iter()
+                .filter(|s| s.scale_by_value)
+                .map(|s| s.name.clone())
+                .collect()
+        })
+    }
+
+    /// The canonical customer id of any of a person's ids (after identity
+    /// links), or None for an id never seen.
     ///
     /// Example:
     ///     >>> log = maitre.EventLog()
-    ///     >>> len(log)
-    ///     0
-    #[new]
-    fn new() -> Self {
-        PyEventLog {
-            inner: RwLock::new(EventLog::new()),
-        }
+    ///     >>> log.link("anon-7", "c42", 1714564800)
+    ///     >>> log.resolve("anon-7"), log.resolve("nobody")
+    ///     ('c42', None)
+    fn resolve(&self, py: Python<'_>, id: &str) -> Option<String> {
+        py.detach(|| {
+            let log = self.read();
+            let ids = log.identities();
+            ids.resolve_name(log.raw_customers(), id).map(str::to_owned)
+        })
+    }
+
+    /// Every id of the person ``id`` belongs to (itself included), in the
+    /// order they were first seen; None for an id never seen.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> log.link("anon-7", "c42", 1714564800)
+    ///     >>> log.link("app-3", "c42", 1714564900)
+    ///     >>> log.identities("anon-7")
+    ///     ['anon-7', 'c42', 'app-3']
+    fn identities(&self, py: Python<'_>, id: &str) -> Option<Vec<String>> {
+        py.detach(|| {
+            let log = self.read();
+            let ids = log.identities();
+            ids.aliases(log.raw_customers(), id)
+                .map(|v| v.into_iter().map(str::to_owned).collect())
+        })
     }
 
     /// A deterministic synthetic storefront (customers, items, channels, returns).

@@ -87,9 +87,10 @@ def test_nan_and_inf_values(log):
     for bad in (math.nan, math.inf, -math.inf):
         data = batch(value=np.array([1.0, 2.0, bad]))
         assert_bad(rejected(log, data, maitre.BadRecordError), 2, "value", "not_finite")
-    # a float column's NaN is an error too: "no value" is None in an object column
-    data = batch(value=pd.Series([1.0, np.nan, 2.0], dtype="float64"))
-    assert_bad(rejected(log, data, maitre.BadRecordError), 1, "value", "not_finite")
+    # a float column's NaN is "no value" for a purchase (its weight ignores the
+    # value) but a bad row for a rating (its weight is the value)
+    data = batch(value=pd.Series([1.0, np.nan, np.nan], dtype="float64"))
+    assert_bad(rejected(log, data, maitre.BadRecordError), 2, "value", "not_finite")
 
 
 def test_bad_timestamps(log):

@@ -59,6 +59,8 @@ DOCUMENTED = {
     ("EventLog.from_bytes", "data"), ("AlsModel.from_bytes", "data"), ("Recommender.from_bytes", "data"),
     # A pandas frame of events: its numbers are walked through EventLog.extend's data.
     ("EventLog.from_pandas", "df"),
+    # The same {kind: weight} mapping as EventLog(kinds=...), walked through from_pandas.
+    ("EventLog.from_csv", "kinds"), ("EventLog.from_jsonl", "kinds"),
 }
 
 
@@ -105,6 +107,8 @@ CALLS = {
     ("ALS.fit", "half_life_days"): lambda v: maitre.ALS(factors=4, iterations=1).fit(SHOP, half_life_days=v),
     ("AlsModel.fold_in", "item_indices"): lambda v: MODEL.fold_in([v], [1.0]),
     ("AlsModel.fold_in", "weights"): lambda v: MODEL.fold_in([0], [v]),
+    ("EventLog.from_pandas", "kinds"): lambda v: maitre.EventLog.from_pandas(
+        _frame("value", 4.0), kinds={"rating": v}),
     ("EventLog.link", "timestamp"): lambda v: maitre.EventLog().link("a", "c", v),
     ("EventLog.extend", "data"): lambda v: maitre.EventLog().extend(_frame("timestamp", v)),
     ("EventLog.extend", "data[value]"): lambda v: maitre.EventLog().extend(_frame("value", v)),

@@ -77,6 +77,51 @@ impl EventKinds {
         EventKinds { specs: Vec::new() }
     }
 
+    /// A registry of exactly these kinds and weights (how bindings pass a
+    /// `{kind: weight}` mapping); the kinds named in `scaled` have their
+    /// weight multiplied by each event's value. An empty list, a repeated
+    /// name, a non-finite weight, or a `scaled` name that is not among the
+    /// kinds is an [`Error::InvalidParam`].
+    ///
+    /// ```
+    /// use maitre::events::EventKinds;
+    /// let kinds = EventKinds::from_weights(
+    ///     &[("view", 0.5), ("purchase", 4.0), ("stars", 1.0), ("return", -2.0)],
+    ///     &["stars"],
+    /// )?;
+    /// assert_eq!(kinds.weight_of("purchase"), Some(4.0));
+    /// assert!(kinds.specs()[2].scale_by_value);
+    /// assert!(EventKinds::from_weights(&[("view", 1.0)], &["rating"]).is_err());
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn from_weights<S: AsRef<str>, T: AsRef<str>>(
+        weights: &[(S, f32)],
+        scaled: &[T],
+    ) -> Result<Self> {
+        if weights.is_empty() {
+            return Err(Error::param("kinds", "give at least one event kind"));
+        }
+        let mut kinds = EventKinds::empty();
+        for (name, weight) in weights {
+            let name = name.as_ref();
+            if kinds.id(name.trim()).is_some() {
+                return Err(Error::param("kinds", format!("{name:?} is given twice")));
+            }
+            kinds.set(name, *weight, None)?;
+        }
+        for name in scaled {
+            let name = name.as_ref().trim();
+            let Some(id) = kinds.id(name) else {
+                return Err(Error::param(
+                    "scaled",
+                    format!("{name:?} is not one of the kinds given"),
+                ));
+            };
+            kinds.specs[id as usize].scale_by_value = true;
+        }
+        Ok(kinds)
+    }
+
     /// Adds a kind, or changes the weight of an existing one.
     pub fn with(mut self, name: &str, weight: f32) -> Result<Self> {
         self.set(name, weight, None)?;
@@ -144,6 +189,13 @@ impl EventKinds {
     /// Every registered kind, in id order.
     pub fn specs(&self) -> &[KindSpec] {
         &self.specs
+    }
+
+    /// Whether kind `id`'s weight is multiplied by each event's value.
+    pub(crate) fn scales_by_value(&self, id: u8) -> bool {
+        self.specs
+            .get(id as usize)
+            .is_some_and(|s| s.scale_by_value)
     }
 
     /// The confidence an event of kind `id` with `value` contributes (before decay).

@@ -763,6 +763,10 @@ impl EventLog {
             .ok_or_else(|| bad(&schema.kind, Problem::UnknownKind(kind_name.to_owned())))?;
         parse::check_timestamp(row.timestamp).map_err(|p| bad(&schema.timestamp, p))?;
         let value = match row.value {
+            // A frame's float column has NaN where a row has no value; a kind
+            // whose weight ignores the value takes it as such. A kind weighted
+            // by its value (a rating) still rejects it: its weight would be a guess.
+            Some(v) if v.is_nan() && !self.kinds.scales_by_value(kind) => f32::NAN,
             Some(v) if !v.is_finite() || !(v as f32).is_finite() => {
                 return Err(bad(&schema.value, Problem::NotFinite(v.to_string())))
             }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _frames
 from . import _maitre
@@ -119,6 +119,8 @@ class EventLog(_maitre.EventLog):
         value: str = "value",
         context: Optional[Sequence[str]] = None,
         skip_bad_rows: bool = False,
+        kinds: Optional[Mapping[str, float]] = None,
+        scaled: Optional[Sequence[str]] = None,
     ) -> "EventLog":
         """A new log from a DataFrame (or a dict of columns), one event per row.
 
@@ -129,6 +131,7 @@ class EventLog(_maitre.EventLog):
             context: context columns; None takes every other column.
             skip_bad_rows: skip bad rows (with a warning saying how many) instead
                 of raising.
+            kinds, scaled: the event kinds and their weights (see ``EventLog``).
 
         Raises BadRecordError (``row``, ``field``, ``problem``), MissingColumnError.
 
@@ -140,7 +143,7 @@ class EventLog(_maitre.EventLog):
             >>> len(maitre.EventLog.from_pandas(df))
             2
         """
-        log = cls()
+        log = cls(kinds, scaled=_list(scaled))
         report = log.extend(
             df,
             customer=customer,
@@ -166,6 +169,8 @@ class EventLog(_maitre.EventLog):
         value: str = "value",
         context: Optional[Sequence[str]] = None,
         skip_bad_rows: bool = False,
+        kinds: Optional[Mapping[str, float]] = None,
+        scaled: Optional[Sequence[str]] = None,
     ) -> "EventLog":
         """A new log from a CSV file with a header (see ``read_csv``).
 
@@ -175,6 +180,7 @@ class EventLog(_maitre.EventLog):
             context: context columns; None takes every other column.
             skip_bad_rows: skip bad rows (with a warning saying how many) instead
                 of raising.
+            kinds, scaled: the event kinds and their weights (see ``EventLog``).
 
         Raises BadRecordError (``line``, ``field``, ``problem``), MissingColumnError,
         MaitreFileNotFoundError (a FileNotFoundError).
@@ -182,7 +188,7 @@ class EventLog(_maitre.EventLog):
         Example:
             >>> log = maitre.EventLog.from_csv("events.csv", customer="user")  # doctest: +SKIP
         """
-        log = cls()
+        log = cls(kinds, scaled=_list(scaled))
         report = log.read_csv(
             path,
             customer=customer,
@@ -208,6 +214,8 @@ class EventLog(_maitre.EventLog):
         value: str = "value",
         context: Optional[Sequence[str]] = None,
         skip_bad_rows: bool = False,
+        kinds: Optional[Mapping[str, float]] = None,
+        scaled: Optional[Sequence[str]] = None,
     ) -> "EventLog":
         """A new log from a JSON Lines file, one object per line (see ``read_jsonl``).
 
@@ -217,6 +225,7 @@ class EventLog(_maitre.EventLog):
             context: context keys; None takes every other key (and a ``context`` object).
             skip_bad_rows: skip bad lines (with a warning saying how many) instead
                 of raising.
+            kinds, scaled: the event kinds and their weights (see ``EventLog``).
 
         Raises BadRecordError (``line``, ``field``, ``problem``),
         MaitreFileNotFoundError (a FileNotFoundError).
@@ -224,7 +233,7 @@ class EventLog(_maitre.EventLog):
         Example:
             >>> log = maitre.EventLog.from_jsonl("events.jsonl")  # doctest: +SKIP
         """
-        log = cls()
+        log = cls(kinds, scaled=_list(scaled))
         report = log.read_jsonl(
             path,
             customer=customer,

@@ -11,7 +11,8 @@ and float64 arrays:
   whole-number floats -> the integer's text (101.0 -> "101": pandas upcasts an
   integer id column with a gap to float64); a fractional float or bytes that
   are not UTF-8 -> BadRecordError naming the row and column.
-- the value column -> float64 for numeric dtypes (NaN is an error in the core);
+- the value column -> float64 for numeric dtypes (the core takes NaN as "no value"
+  for kinds whose weight ignores the value, and rejects it for value-weighted kinds);
   otherwise text per element for the core to parse, where None/NA means "no value".
 - context columns -> str per element, None/NaN/NA -> no context for that row.
 """

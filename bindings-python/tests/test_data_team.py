@@ -1,0 +1,106 @@
+"""What a data team reached for and did not find (issue 14, item 6): event kinds
+and weights from Python, identity read-back, which factor row is which id, and
+NaN values for kinds that carry none."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import maitre
+
+T0 = 1_714_564_800
+
+
+def frame(kinds, values=None):
+    n = len(kinds)
+    df = pd.DataFrame({
+        "customer_id": [f"c{i % 3}" for i in range(n)],
+        "item_id": [f"sku-{i % 4}" for i in range(n)],
+        "kind": kinds,
+        "timestamp": [T0 + 60 * i for i in range(n)],
+    })
+    if values is not None:
+        df["value"] = values
+    return df
+
+
+def test_kinds_and_weights_from_python_shape_the_matrix():
+    log = maitre.EventLog({"view": 0.5, "wishlist": 2, "stars": 1}, scaled=["stars"])
+    assert log.kinds() == {"view": 0.5, "wishlist": 2.0, "stars": 1.0}
+    assert log.scaled_kinds() == ["stars"]
+    log.extend(frame(["view", "wishlist", "stars"], [np.nan, np.nan, 4.0]))
+    assert len(log) == 3
+    # A default kind is not accepted by a log that did not name it.
+    with pytest.raises(maitre.BadRecordError) as err:
+        log.extend(frame(["purchase"]))
+    assert err.value.field == "kind"
+    assert len(log) == 3
+    # Pickling keeps the registry.
+    copy = pickle.loads(pickle.dumps(log))
+    assert copy.kinds() == log.kinds() and copy.scaled_kinds() == ["stars"]
+
+
+def test_from_pandas_takes_kinds():
+    log = maitre.EventLog.from_pandas(frame(["like", "like"]), kinds={"like": 3})
+    assert len(log) == 2 and log.kinds() == {"like": 3.0}
+
+
+@pytest.mark.parametrize("kinds, scaled, name", [
+    ({}, None, "kinds"),
+    ({"view": float("nan")}, None, 'weight of "view"'),
+    ({"view": "heavy"}, None, 'weight of "view"'),
+    ({"view": 1}, ["rating"], "scaled"),
+    (None, ["rating"], "scaled"),
+    (["view"], None, "kinds"),
+])
+def test_bad_kinds_are_named(kinds, scaled, name):
+    with pytest.raises(maitre.InvalidParamError) as err:
+        maitre.EventLog(kinds, scaled=scaled)
+    assert name in str(err.value)
+
+
+def test_nan_value_is_no_value_for_kinds_that_ignore_it():
+    log = maitre.EventLog.from_pandas(frame(["view", "purchase", "rating"], [np.nan, None, 4.0]))
+    assert len(log) == 3
+    # A rating's weight is its value: NaN there is a bad row, and nothing is kept.
+    with pytest.raises(maitre.BadRecordError) as err:
+        log.extend(frame(["view", "rating"], [1.0, np.nan]))
+    assert (err.value.row, err.value.field) == (1, "value")
+    assert len(log) == 3
+
+
+def test_identity_read_back():
+    log = maitre.EventLog()
+    log.extend(frame(["view"] * 3))
+    log.link("anon-7", "c1", T0)
+    log.link("app-3", "c1", T0 + 1)
+    assert log.resolve("anon-7") == "c1"
+    assert log.resolve("c1") == "c1"
+    assert log.resolve("nobody") is None
+    assert sorted(log.identities("app-3")) == ["anon-7", "app-3", "c1"]
+    assert log.identities("c0") == ["c0"]
+    assert log.identities("nobody") is None
+
+
+def test_factor_rows_name_their_ids_and_pickle_keeps_them():
+    log = maitre.EventLog()
+    log.extend(frame(["purchase"] * 12))
+    log.link("anon-7", "c1", T0)
+    log.extend({"customer_id": ["anon-7"], "item_id": ["sku-9"], "kind": ["view"],
+                "timestamp": [T0 + 5]})
+    model = maitre.ALS(factors=4, iterations=2).fit(log)
+    customers, items = model.customer_ids(), model.item_ids()
+    assert sorted(customers) == ["c0", "c1", "c2"]  # anon-7 is c1
+    assert items == ["sku-0", "sku-1", "sku-2", "sku-3", "sku-9"]
+    assert model.user_factors.shape[0] == len(customers)
+    assert model.item_factors.shape[0] == len(items)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.customer_ids() == customers and copy.item_ids() == items
+    np.testing.assert_array_equal(copy.user_factors, model.user_factors)
+    # Bare bytes hold factors only.
+    assert maitre.AlsModel.from_bytes(model.to_bytes()).customer_ids() is None
+    # Ids that do not match the rows are refused.
+    with pytest.raises(maitre.LengthMismatchError):
+        maitre.AlsModel._from_parts(model.to_bytes(), (customers[:1], items))
