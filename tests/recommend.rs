@@ -338,3 +338,84 @@ fn reasons_cite_only_products_and_content() {
     }
     assert!(cited > 100, "only {cited} items cited");
 }
+
+/// New arrivals in the catalogue (items without events, past the model's
+/// rows) are placed by the attribute map at build time: the same vectors as
+/// one `add_item` each, recommendable at once. Without an attribute map, or
+/// when such an item has events, the build is refused and says why.
+#[test]
+fn build_places_catalogue_items_that_have_no_events() {
+    use maitre::embed::Als;
+    use maitre::interactions::{InteractionConfig, Interactions};
+    use maitre::recommend::BuildOptions;
+    let shop = synthetic_storefront(21, Size::Tiny).unwrap();
+    let mut log = shop.log.clone();
+    let matrix = Interactions::build(&log, &InteractionConfig::default()).unwrap();
+    let model = Als::params().factors(8).iterations(3).fit(&matrix).unwrap();
+    let fitted = model.items.rows();
+    let arrivals: Vec<Item> = (0..3)
+        .map(|i| {
+            Item::new(format!("arrival-{i}"))
+                .category("new-in")
+                .brand(CATEGORIES[i])
+                .price(20.0 + i as f32)
+        })
+        .collect();
+    let mut items = shop.catalog.items().to_vec();
+    items.extend(arrivals.iter().cloned());
+    let with_attributes = BuildOptions {
+        attributes: Some(Default::default()),
+        ..BuildOptions::default()
+    };
+
+    let mut bare = log.clone();
+    let catalog = Catalog::aligned(&mut bare, items.clone()).unwrap();
+    let err = Recommender::build(&bare, &catalog, model.clone(), &BuildOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("3 of its") && err.contains("attributes"),
+        "{err}"
+    );
+
+    let catalog = Catalog::aligned(&mut log, items).unwrap();
+    let rec = Recommender::build(&log, &catalog, model.clone(), &with_attributes).unwrap();
+    assert_eq!(rec.item_vectors().rows(), fitted + 3);
+
+    let base = Catalog::aligned(&mut shop.log.clone(), shop.catalog.items().to_vec()).unwrap();
+    let mut one_by_one =
+        Recommender::build(&shop.log, &base, model.clone(), &with_attributes).unwrap();
+    for (i, item) in arrivals.iter().enumerate() {
+        let row = one_by_one.add_item(item.clone(), None).unwrap() as usize;
+        assert_eq!(row, fitted + i);
+        assert_eq!(
+            one_by_one.item_vectors().row(row as u32),
+            rec.item_vectors().row(row as u32)
+        );
+    }
+    let only_arrivals = Request::new(5).filters(Filters {
+        predicates: vec![Predicate::any_of(Field::Category, ["new-in"])],
+        ..Filters::default()
+    });
+    let listed: HashSet<String> = rec
+        .recommend(&only_arrivals)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.item)
+        .collect();
+    let expected: HashSet<String> = arrivals.iter().map(|a| a.id.clone()).collect();
+    assert_eq!(listed, expected);
+
+    // An event on an arrival: this log is not the one the model was fitted on.
+    log.push(&maitre::events::Event::new(
+        "c-late",
+        "arrival-0",
+        "view",
+        1_714_564_800,
+    ))
+    .unwrap();
+    let err = Recommender::build(&log, &catalog, model, &with_attributes)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("have events"), "{err}");
+}

@@ -392,10 +392,12 @@ def test_malformed_items_frame(shop, model, items):
     err = bad(frame)
     assert err.field == "id" and "duplicate" in str(err)
     err = bad(items.drop(columns=["id"]), maitre.MissingColumnError)
-    # an item the log and model have never seen: the error says to add it with add_item
+    # an item the log and model have never seen, without an attribute map to
+    # place it: the error says to build with attributes or use add_item
     extra = pd.concat([items, pd.DataFrame({"id": ["sku-unknown"]})], ignore_index=True)
-    err = bad(extra, maitre.InvalidParamError)
-    assert "add_item" in str(err)
+    with pytest.raises(maitre.InvalidParamError) as info:
+        maitre.Recommender.build(shop, model, items=extra, attributes=False)
+    assert "add_item" in str(info.value)
     with pytest.raises(TypeError):
         maitre.Recommender.build(shop, model, items=[("sku-1", "shoes")])
     with pytest.raises(maitre.InvalidParamError):
@@ -447,3 +449,15 @@ def test_movielens_fit_and_recommend(movielens):
     assert ids.shape == (943, 10) and not np.isnan(scores).any()
     frame = rec.recommend(customer="1", k=5, as_frame=True)
     assert len(frame) == 5 and set(frame["reason"]) <= {"because", "taste"}
+
+
+def test_build_places_new_arrivals(shop, model, items):
+    """Catalogue rows without events are new arrivals, placed from their attributes."""
+    arrivals = pd.DataFrame({"id": ["arrival-1", "arrival-2"], "category": ["new-in", "new-in"],
+                             "price": [12.0, 14.0]})
+    frame = pd.concat([items, arrivals], ignore_index=True)
+    rec = maitre.Recommender.build(shop, model, items=frame)
+    assert rec.summary()["items"] == model.item_factors.shape[0] + 2
+    listed = rec.recommend(k=5, filters={"categories": ["new-in"]})
+    assert sorted(listed[0]) == ["arrival-1", "arrival-2"]
+    assert shop.summary()["items"] == model.item_factors.shape[0]  # the log is not changed

@@ -339,21 +339,41 @@ impl Recommender {
                 got: catalog.len(),
             });
         }
+        let mut model = model;
         let fitted = model.items.rows();
-        if fitted < n_items {
-            // The usual cause: items added to the log (often by Catalog::aligned)
-            // after the model was fitted.
-            return Err(Error::param(
-                "catalog",
-                format!(
-                    "{} of its {n_items} items are not in the model (fitted on {fitted}): \
-                     build with the log the model was fitted on, then add new items \
-                     with Recommender::add_item",
-                    n_items - fitted
-                ),
-            ));
+        // Items past the model's rows are new arrivals that `Catalog::aligned`
+        // added to the log: they are placed by the attribute map below, all at
+        // once (one `add_item` each would copy the item matrix every time).
+        // Events on such an item mean the log is not the one the model was
+        // fitted on, and no attribute map means there is no way to place them.
+        let arrivals = fitted..n_items.max(fitted);
+        if !arrivals.is_empty() {
+            let with_events = log
+                .item_column()
+                .iter()
+                .any(|&i| arrivals.contains(&(i as usize)));
+            let why = if with_events {
+                Some("some of them have events: build with the log the model was fitted on")
+            } else if options.attributes.is_none() {
+                Some(
+                    "they have no events, and without BuildOptions::attributes there is \
+                     no attribute map to place them: build with attributes, or add them \
+                     with Recommender::add_item and a vector",
+                )
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Error::param(
+                    "catalog",
+                    format!(
+                        "{} of its {n_items} items are not in the model (fitted on {fitted}); {why}",
+                        n_items - fitted
+                    ),
+                ));
+            }
         }
-        if fitted != n_items {
+        if fitted != n_items && arrivals.is_empty() {
             return Err(Error::LengthMismatch {
                 name: "model items (must match the log's items)".into(),
                 expected: n_items,
@@ -420,12 +440,12 @@ impl Recommender {
                 let warm: Vec<u32> = (0..n_items as u32)
                     .filter(|&i| popularity[i as usize] > 0.0)
                     .collect();
-                Some(AttributeVectors::fit(
-                    catalog.items(),
-                    &model.items,
-                    &warm,
-                    params,
-                )?)
+                let (fitted_items, new_items) = catalog.items().split_at(fitted);
+                let map = AttributeVectors::fit(fitted_items, &model.items, &warm, params)?;
+                for item in new_items {
+                    model.items.push(&map.vector(item))?;
+                }
+                Some(map)
             }
             None => None,
         };

@@ -324,7 +324,9 @@ class Recommender:
                 ``category``, ``brand``, ``price_band``, ``price`` (number),
                 ``tags`` (list of str, or "a|b" text), ``in_stock`` (bool).
                 Missing values mean "not set" (in stock for in_stock). Items
-                must be in the log; add new ones with ``add_item``.
+                with no events in the log are new arrivals, placed from their
+                attributes all at once (needs ``attributes=True``; without it,
+                add them with ``add_item`` and a vector).
             attributes: learn the cold-start map from item attributes to
                 vectors (used by ``add_item`` without a vector).
             without_customers: leave known customers out (sessions only).
