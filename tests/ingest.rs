@@ -2,7 +2,9 @@
 //! row and the field, and a rejected batch leaves the log exactly as it was.
 
 use maitre::error::{Location, Problem};
-use maitre::events::{Columns, Event, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn};
+use maitre::events::{
+    Columns, Event, EventLog, IngestOptions, Schema, TextColumn, TimeColumn, ValueColumn,
+};
 use maitre::Error;
 
 const HEADER: &str = "customer_id,item_id,kind,timestamp,value,channel\n";
@@ -319,9 +321,9 @@ fn nan_value_is_no_value_for_kinds_that_ignore_it() {
     let columns = |kind: &[String], value: &[Option<f64>]| -> Result<usize, Error> {
         let mut log = EventLog::new();
         let cols = Columns {
-            customer: &customer,
-            item: &item,
-            kind,
+            customer: TextColumn::Plain(&customer),
+            item: TextColumn::Plain(&item),
+            kind: TextColumn::Plain(kind),
             timestamp: TimeColumn::Seconds(&seconds),
             value: Some(ValueColumn::Numbers(value)),
             context: &[],
@@ -340,4 +342,93 @@ fn nan_value_is_no_value_for_kinds_that_ignore_it() {
     // Infinity is never "no value".
     let inf = [Some(f64::INFINITY), Some(4.0)];
     assert!(columns(&ids(&["view", "rating"]), &inf).is_err());
+}
+
+/// Dictionary-encoded text columns (pandas' factorize, Arrow dictionaries)
+/// ingest the same log as plain ones; a negative code is a missing cell and
+/// a code past the dictionary is a bad row that undoes the batch.
+#[test]
+fn coded_text_columns_ingest_like_plain_ones() {
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let seconds = [1_714_564_800.0, 1_714_564_900.0, 1_714_565_000.0];
+    let (customers, items, kinds) = (
+        ids(&["c1", "c2"]),
+        ids(&["a", "b"]),
+        ids(&["view", "purchase"]),
+    );
+    let channel = ids(&["web", "app"]);
+    let plain = |c: &[&str]| ids(c);
+    let (pc, pi, pk) = (
+        plain(&["c2", "c1", "c2"]),
+        plain(&["a", "a", "b"]),
+        plain(&["view", "purchase", "view"]),
+    );
+    let pch = vec![Some("app".to_string()), None, Some("web".to_string())];
+    let mut expected = EventLog::new();
+    let context = [("channel".to_string(), TextColumn::Optional(&pch))];
+    expected
+        .extend_columns(
+            &Columns {
+                customer: TextColumn::Plain(&pc),
+                item: TextColumn::Plain(&pi),
+                kind: TextColumn::Plain(&pk),
+                timestamp: TimeColumn::Seconds(&seconds),
+                value: None,
+                context: &context,
+            },
+            &Schema::default(),
+            &IngestOptions::default(),
+        )
+        .unwrap();
+    let ingest = |customer_codes: &[i64]| {
+        let mut log = EventLog::new();
+        let context = [(
+            "channel".to_string(),
+            TextColumn::Coded {
+                codes: &[1, -1, 0],
+                values: &channel,
+            },
+        )];
+        let result = log.extend_columns(
+            &Columns {
+                customer: TextColumn::Coded {
+                    codes: customer_codes,
+                    values: &customers,
+                },
+                item: TextColumn::Coded {
+                    codes: &[0, 0, 1],
+                    values: &items,
+                },
+                kind: TextColumn::Coded {
+                    codes: &[0, 1, 0],
+                    values: &kinds,
+                },
+                timestamp: TimeColumn::Seconds(&seconds),
+                value: None,
+                context: &context,
+            },
+            &Schema::default(),
+            &IngestOptions::default(),
+        );
+        (log, result)
+    };
+    let (log, result) = ingest(&[1, 0, 1]);
+    result.unwrap();
+    assert_eq!(log.to_bytes().unwrap(), expected.to_bytes().unwrap());
+
+    let (log, result) = ingest(&[1, 0, 2]);
+    let (location, field, problem) = bad_record(result.unwrap_err());
+    assert_eq!(
+        (location, field.as_str()),
+        (Location::Index(2), "customer_id")
+    );
+    assert!(matches!(problem, Problem::Malformed(_)), "{problem:?}");
+    assert!(log.is_empty() && log.raw_customers().is_empty());
+
+    let (_, result) = ingest(&[1, -1, 0]);
+    let (location, field, problem) = bad_record(result.unwrap_err());
+    assert_eq!(
+        (location, field.as_str(), problem),
+        (Location::Index(1), "customer_id", Problem::Empty)
+    );
 }

@@ -6,7 +6,9 @@
 mod common;
 
 use maitre::error::{Location, Problem};
-use maitre::events::{Columns, Event, EventLog, IngestOptions, Schema, TimeColumn, MAX_TIMESTAMP};
+use maitre::events::{
+    Columns, Event, EventLog, IngestOptions, Schema, TextColumn, TimeColumn, MAX_TIMESTAMP,
+};
 use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::recommend::{Request, SessionEvent};
 use maitre::Error;
@@ -92,9 +94,9 @@ fn a_millisecond_row_is_rejected_by_every_door_and_nothing_is_kept() {
     let (customer, item, kind) = (ids(&["c1", "c1"]), ids(&["a", "b"]), ids(&["view", "view"]));
     let seconds = [1_714_564_800.0, MS as f64];
     let columns = Columns {
-        customer: &customer,
-        item: &item,
-        kind: &kind,
+        customer: TextColumn::Plain(&customer),
+        item: TextColumn::Plain(&item),
+        kind: TextColumn::Plain(&kind),
         timestamp: TimeColumn::Seconds(&seconds),
         value: None,
         context: &[],

@@ -10,7 +10,7 @@ use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::pool;
 use maitre::events::{
-    Columns, EventKinds, EventLog, IngestOptions, Schema, TimeColumn, ValueColumn,
+    Columns, EventKinds, EventLog, IngestOptions, Schema, TextColumn, TimeColumn, ValueColumn,
 };
 use maitre::Error;
 use numpy::PyReadonlyArray1;
@@ -172,14 +172,48 @@ fn floats(col: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
         .map(|a| a.as_array().to_vec())
 }
 
+/// A text column as it crossed: a list of str (or str-or-None), or a
+/// dictionary-encoded pair `(codes, values)`: an int64 array and the list
+/// of distinct strings (how `_frames.py` sends pandas columns, factorized).
+enum Text {
+    Plain(Vec<String>),
+    Optional(Vec<Option<String>>),
+    Coded {
+        codes: Vec<i64>,
+        values: Vec<String>,
+    },
+}
+
+impl Text {
+    fn convert(col: &Bound<'_, PyAny>, optional: bool) -> PyResult<Self> {
+        if let Ok((codes, values)) = col.extract::<(PyReadonlyArray1<'_, i64>, Vec<String>)>() {
+            let codes = codes.as_array().to_vec();
+            return Ok(Text::Coded { codes, values });
+        }
+        Ok(if optional {
+            Text::Optional(col.extract()?)
+        } else {
+            Text::Plain(col.extract()?)
+        })
+    }
+
+    fn column(&self) -> TextColumn<'_> {
+        match self {
+            Text::Plain(v) => TextColumn::Plain(v),
+            Text::Optional(v) => TextColumn::Optional(v),
+            Text::Coded { codes, values } => TextColumn::Coded { codes, values },
+        }
+    }
+}
+
 /// One converted column chunk, owned, ready to lend to the core as `Columns`.
 struct Chunk {
-    customers: Vec<String>,
-    items: Vec<String>,
-    kinds: Vec<String>,
+    customers: Text,
+    items: Text,
+    kinds: Text,
     times: Times,
     values: Option<Values>,
-    context: Vec<(String, Vec<Option<String>>)>,
+    context: Vec<(String, Text)>,
 }
 
 impl Chunk {
@@ -188,9 +222,9 @@ impl Chunk {
     /// array or a list of float-or-None or str-or-None (value); lists of
     /// str-or-None (context). A column whose value is None counts as absent.
     fn convert(columns: &Bound<'_, PyMapping>, schema: &Schema) -> PyResult<Self> {
-        let customers: Vec<String> = required(columns, &schema.customer)?.extract()?;
-        let items: Vec<String> = required(columns, &schema.item)?.extract()?;
-        let kinds: Vec<String> = required(columns, &schema.kind)?.extract()?;
+        let customers = Text::convert(&required(columns, &schema.customer)?, false)?;
+        let items = Text::convert(&required(columns, &schema.item)?, false)?;
+        let kinds = Text::convert(&required(columns, &schema.kind)?, false)?;
         let times = required(columns, &schema.timestamp)?;
         let times = match floats(&times) {
             Some(seconds) => Times::Seconds(seconds),
@@ -230,7 +264,7 @@ impl Chunk {
         let mut context = Vec::with_capacity(context_names.len());
         for name in context_names {
             if let Some(col) = column(columns, &name)? {
-                context.push((name, col.extract::<Vec<Option<String>>>()?));
+                context.push((name, Text::convert(&col, true)?));
             }
         }
         Ok(Chunk {
@@ -243,11 +277,19 @@ impl Chunk {
         })
     }
 
-    fn columns(&self) -> Columns<'_> {
+    /// The context columns as the core borrows them.
+    fn context(&self) -> Vec<(String, TextColumn<'_>)> {
+        self.context
+            .iter()
+            .map(|(name, text)| (name.clone(), text.column()))
+            .collect()
+    }
+
+    fn columns<'a>(&'a self, context: &'a [(String, TextColumn<'a>)]) -> Columns<'a> {
         Columns {
-            customer: &self.customers,
-            item: &self.items,
-            kind: &self.kinds,
+            customer: self.customers.column(),
+            item: self.items.column(),
+            kind: self.kinds.column(),
             timestamp: match &self.times {
                 Times::Seconds(s) => TimeColumn::Seconds(s),
                 Times::Text(s) => TimeColumn::Text(s),
@@ -256,7 +298,7 @@ impl Chunk {
                 Values::Numbers(v) => ValueColumn::Numbers(v),
                 Values::Text(v) => ValueColumn::Text(v),
             }),
-            context: &self.context,
+            context,
         }
     }
 }
@@ -557,8 +599,12 @@ impl PyEventLog {
         let chunk = Chunk::convert(columns, &schema)?;
         let report = py
             .detach(|| {
-                self.write()
-                    .extend_columns(&chunk.columns(), &schema, &options(skip_bad_rows))
+                let context = chunk.context();
+                self.write().extend_columns(
+                    &chunk.columns(&context),
+                    &schema,
+                    &options(skip_bad_rows),
+                )
             })
             .map_err(to_py)?;
         to_python(py, &report)
@@ -603,7 +649,10 @@ impl PyEventLog {
                         Chunk::convert(next.cast::<PyMapping>()?, &schema).map(Some)
                     });
                     match chunk {
-                        Ok(Some(chunk)) => feed(&chunk.columns()).map(|()| true),
+                        Ok(Some(chunk)) => {
+                            let context = chunk.context();
+                            feed(&chunk.columns(&context)).map(|()| true)
+                        }
                         Ok(None) => Ok(false),
                         Err(e) => {
                             raised = Some(e);

@@ -104,3 +104,28 @@ def test_factor_rows_name_their_ids_and_pickle_keeps_them():
     # Ids that do not match the rows are refused.
     with pytest.raises(maitre.LengthMismatchError):
         maitre.AlsModel._from_parts(model.to_bytes(), (customers[:1], items))
+
+
+def test_factorized_columns_give_the_same_log_and_name_the_first_bad_row():
+    n = 200_000  # several conversion chunks
+    rng = np.random.default_rng(3)
+    plain = pd.DataFrame({
+        "customer_id": rng.integers(0, 5000, n).astype(str),
+        "item_id": rng.integers(0, 800, n),
+        "kind": rng.choice(["view", "purchase"], n),
+        "timestamp": T0 + rng.integers(0, 10**6, n),
+        "channel": rng.choice(["web", "app", None], n),
+    })
+    categorical = plain.astype({"customer_id": "category", "kind": "category", "channel": "category"})
+    a = maitre.EventLog.from_pandas(plain)
+    b = maitre.EventLog.from_pandas(categorical)
+    assert a.to_bytes() == b.to_bytes()
+    assert a.summary()["context"] == b.summary()["context"]
+    # A float id that is not a whole number: the error names the first row that
+    # holds it, counted across chunks.
+    floats = plain.assign(item_id=plain["item_id"].astype(float))
+    floats.loc[150_001, "item_id"] = 2.5
+    floats.loc[170_000, "item_id"] = 2.5
+    with pytest.raises(maitre.BadRecordError) as err:
+        maitre.EventLog.from_pandas(floats)
+    assert (err.value.row, err.value.field) == (150_001, "item_id")

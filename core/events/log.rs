@@ -157,18 +157,71 @@ impl ValueColumn<'_> {
     }
 }
 
+/// A text column in a columnar batch (ids, kinds, context values).
+#[derive(Debug, Clone, Copy)]
+pub enum TextColumn<'a> {
+    /// One string per row.
+    Plain(&'a [String]),
+    /// One string or nothing per row (a missing cell).
+    Optional(&'a [Option<String>]),
+    /// Dictionary-encoded, as pandas' `factorize` and Arrow's dictionary
+    /// arrays hold text: row `i` is `values[codes[i]]`, and a negative code is
+    /// a missing cell. Each distinct string crosses a language boundary once,
+    /// not once per row. A code past the end of `values` is a bad row.
+    Coded {
+        codes: &'a [i64],
+        values: &'a [String],
+    },
+}
+
+impl<'a> TextColumn<'a> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            TextColumn::Plain(v) => v.len(),
+            TextColumn::Optional(v) => v.len(),
+            TextColumn::Coded { codes, .. } => codes.len(),
+        }
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Row `i`: `Ok(None)` for a missing cell. `i` must be below `len()`.
+    fn get(&self, i: usize) -> Result<Option<&'a str>, Problem> {
+        match *self {
+            TextColumn::Plain(v) => Ok(Some(&v[i])),
+            TextColumn::Optional(v) => Ok(v[i].as_deref()),
+            TextColumn::Coded { codes, values } => match codes[i] {
+                c if c < 0 => Ok(None),
+                c => values
+                    .get(c as usize)
+                    .map(|v| Some(v.as_str()))
+                    .ok_or_else(|| {
+                        Problem::Malformed(format!(
+                            "code {c} has no value (the dictionary holds {})",
+                            values.len()
+                        ))
+                    }),
+            },
+        }
+    }
+}
+
 /// A batch of events as columns, the way data frames and JS arrays hold them.
 /// Every column must have the same length; field names in errors come from `schema`.
 #[derive(Debug, Clone, Copy)]
 pub struct Columns<'a> {
-    pub customer: &'a [String],
-    pub item: &'a [String],
-    pub kind: &'a [String],
+    pub customer: TextColumn<'a>,
+    pub item: TextColumn<'a>,
+    pub kind: TextColumn<'a>,
     pub timestamp: TimeColumn<'a>,
     /// Optional values; `None` in a row means the row has no value.
     pub value: Option<ValueColumn<'a>>,
     /// Context columns: a key and one optional value per row.
-    pub context: &'a [(String, Vec<Option<String>>)],
+    pub context: &'a [(String, TextColumn<'a>)],
 }
 
 /// One stored event, read back with string ids.
@@ -840,9 +893,9 @@ fn open(path: &Path) -> Result<std::fs::File> {
 }
 
 /// Feeds the rows of one column chunk to a batch; rows are numbered from `offset`.
-fn feed_columns(
+fn feed_columns<'a>(
     batch: &mut Batch<'_>,
-    columns: &Columns<'_>,
+    columns: &Columns<'a>,
     offset: usize,
     schema: &Schema,
 ) -> Result<()> {
@@ -867,6 +920,12 @@ fn feed_columns(
     for (key, values) in columns.context {
         check(key, values.len())?;
     }
+    let text = |column: &TextColumn<'a>, field: &str, i: usize, location| {
+        column.get(i).map_err(|p| BadRow::new(location, field, p))
+    };
+    let id = |column: &TextColumn<'a>, field: &str, i: usize, location| {
+        text(column, field, i, location).map(|v| Cow::Borrowed(v.unwrap_or("")))
+    };
     for i in 0..n {
         let location = Location::Index(offset + i);
         let timestamp = match columns.timestamp {
@@ -878,29 +937,27 @@ fn feed_columns(
             Some(ValueColumn::Numbers(v)) => Ok(v[i]),
             Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
         };
-        let row = timestamp
-            .map_err(|p| BadRow::new(location, &schema.timestamp, p))
-            .and_then(|t| {
-                Ok((
-                    t,
-                    value.map_err(|p| BadRow::new(location, &schema.value, p))?,
-                ))
-            })
-            .map(|(timestamp, value)| Row {
-                customer: Cow::Borrowed(&columns.customer[i]),
-                item: Cow::Borrowed(&columns.item[i]),
-                kind: Cow::Borrowed(&columns.kind[i]),
+        let row = (|| {
+            let customer = id(&columns.customer, &schema.customer, i, location)?;
+            let item = id(&columns.item, &schema.item, i, location)?;
+            let kind = id(&columns.kind, &schema.kind, i, location)?;
+            let timestamp = timestamp.map_err(|p| BadRow::new(location, &schema.timestamp, p))?;
+            let value = value.map_err(|p| BadRow::new(location, &schema.value, p))?;
+            let mut context = Vec::with_capacity(columns.context.len());
+            for (key, column) in columns.context {
+                if let Some(v) = text(column, key, i, location)? {
+                    context.push((Cow::Borrowed(key.as_str()), Cow::Borrowed(v)));
+                }
+            }
+            Ok(Row {
+                customer,
+                item,
+                kind,
                 timestamp,
                 value,
-                context: columns
-                    .context
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        v[i].as_deref()
-                            .map(|v| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v)))
-                    })
-                    .collect(),
-            });
+                context,
+            })
+        })();
         batch.row(location, row, schema)?;
     }
     Ok(())

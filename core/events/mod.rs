@@ -31,7 +31,7 @@ mod parse;
 pub use kinds::{EventKinds, KindSpec};
 pub use log::{
     Columns, ContextVocab, EventLog, EventView, IngestOptions, IngestReport, Link, OnBadRow,
-    Summary, TimeColumn, ValueColumn,
+    Summary, TextColumn, TimeColumn, ValueColumn,
 };
 pub use parse::{check_timestamp, parse_timestamp, Schema, MAX_TIMESTAMP, MIN_TIMESTAMP};
 

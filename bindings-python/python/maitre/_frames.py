@@ -165,9 +165,46 @@ def _one(v: Any, row: int, field: str, missing: Optional[str]) -> Optional[str]:
     return str(v)
 
 
+def _coded(col: Any, field: str) -> Optional["tuple[np.ndarray, List[str]]"]:
+    """A text column dictionary-encoded: (int64 codes, distinct strings), a
+    negative code where the cell is missing; None when pandas cannot factorize
+    it (the caller then sends one str per row).
+
+    Each distinct value is converted once, by the same rules as `_text_column`
+    (so 101, 101.0 and "101" are all "101"); an error in a distinct value names
+    the first row that holds it."""
+    if _pd is None:
+        return None
+    if isinstance(col, _pd.Series) and isinstance(col.dtype, _pd.CategoricalDtype):
+        codes, uniques = col.cat.codes.to_numpy(), col.cat.categories
+    else:
+        try:
+            codes, uniques = _pd.factorize(col, use_na_sentinel=True)
+        except (TypeError, ValueError):
+            return None  # unhashable cells, ragged input: per element
+    try:
+        values = _text_column(uniques, None, field)
+    except Exception as e:
+        row = getattr(e, "row", None)
+        if row is not None and hasattr(e, "detail"):
+            first = int(np.flatnonzero(np.asarray(codes) == row)[0])
+            raise _bad(first, e.field, e.problem, e.detail) from None
+        raise
+    # A distinct value that converts to "missing" (rare: NaN-like objects
+    # factorize keeps) is an empty string: the core treats it as missing.
+    return np.asarray(codes, dtype=np.int64), ["" if v is None else v for v in values]
+
+
 def ids(col: Any, field: str = "id") -> List[str]:
-    """Customer, item and kind columns: one str per row ("" where missing)."""
+    """Id columns: one str per row ("" where missing)."""
     return _text_column(col, "", field)  # type: ignore[return-value]
+
+
+def event_ids(col: Any, field: str = "id") -> Any:
+    """An event batch's customer, item and kind columns: (codes, distinct
+    values) when the column factorizes, else one str per row."""
+    coded = _coded(col, field)
+    return ids(col, field) if coded is None else coded
 
 
 def timestamps(col: Any) -> Any:
@@ -204,8 +241,15 @@ def numbers(col: Any) -> Any:
 
 
 def texts(col: Any, field: str = "context") -> List[Optional[str]]:
-    """Context columns: one str per row, None where missing."""
+    """Text attribute columns: one str per row, None where missing."""
     return _text_column(col, None, field)
+
+
+def contexts(col: Any, field: str = "context") -> Any:
+    """Context columns: (codes, distinct values) when the column factorizes,
+    else one str per row, None where missing."""
+    coded = _coded(col, field)
+    return texts(col, field) if coded is None else coded
 
 
 # Rows per chunk: a chunk's conversion (Python str objects, then the native
@@ -322,13 +366,13 @@ def convert(
     for name, key in keys.items():
         col = data[key]
         if name in (customer, item, kind):
-            out.columns[name] = ids(col, name)
+            out.columns[name] = event_ids(col, name)
         elif name == timestamp:
             out.columns[name] = timestamps(col)
         elif name == value:
             out.columns[name] = numbers(col)
         elif name in wanted:
-            out.columns[name] = texts(col, name)
+            out.columns[name] = contexts(col, name)
         else:
             out.columns[name] = None  # present (so errors list it) but not used
     out.context = [k for k in wanted if k in keys]
