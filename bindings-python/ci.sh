@@ -20,9 +20,10 @@ fi
 py="$venv/bin/python"
 
 "$py" -m pip install --quiet --upgrade pip
-# matplotlib and tqdm: the notebook draws its plot and the progress bar takes
+# pyarrow: Arrow and Parquet input are tested. matplotlib and tqdm: the notebook
+# draws its plot and the progress bar takes
 # its tqdm path in CI, not only their fallbacks.
-"$py" -m pip install --quiet "maturin>=1.9.4,<2" pytest numpy pandas matplotlib tqdm
+"$py" -m pip install --quiet "maturin>=1.9.4,<2" pytest numpy pandas pyarrow matplotlib tqdm
 # Always rebuild and reinstall the package itself, never its dependencies.
 "$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
 "$py" -m pytest bindings-python/tests -q "$@"

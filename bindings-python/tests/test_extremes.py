@@ -54,13 +54,17 @@ DOCUMENTED = {
     ("EventLog.extend", "timestamp"), ("EventLog.extend_columns", "timestamp"),
     ("EventLog.from_csv", "timestamp"), ("EventLog.from_jsonl", "timestamp"),
     ("EventLog.from_pandas", "timestamp"), ("EventLog.read_csv", "timestamp"),
-    ("EventLog.read_jsonl", "timestamp"),
+    ("EventLog.read_jsonl", "timestamp"), ("EventLog.extend_arrow", "timestamp"),
+    ("EventLog.from_arrow", "timestamp"), ("EventLog.from_parquet", "timestamp"),
+    # Arrow data: its numbers are walked through EventLog.extend_arrow's data.
+    ("EventLog.from_arrow", "data"),
     # Bytes of an artifact or a log: ArtifactError for anything else (test_recommend).
     ("EventLog.from_bytes", "data"), ("AlsModel.from_bytes", "data"), ("Recommender.from_bytes", "data"),
     # A pandas frame of events: its numbers are walked through EventLog.extend's data.
     ("EventLog.from_pandas", "df"),
     # The same {kind: weight} mapping as EventLog(kinds=...), walked through from_pandas.
     ("EventLog.from_csv", "kinds"), ("EventLog.from_jsonl", "kinds"),
+    ("EventLog.from_parquet", "kinds"),
 }
 
 
@@ -68,6 +72,20 @@ def _frame(column: str, v):
     base = {"customer_id": ["c1"], "item_id": ["i1"], "kind": ["rating"], "timestamp": [1714564800], "value": [4.0]}
     base[column] = [v]
     return base
+
+
+def _arrow(column: str, v):
+    """`_frame` as an Arrow table. A value pyarrow itself cannot hold in a
+    typed array (2**63) goes as text, as it would arrive from a file."""
+    import pyarrow as pa
+
+    columns = {}
+    for name, values in _frame(column, v).items():
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowException, OverflowError):
+            columns[name] = pa.array([str(x) for x in values])
+    return pa.table(columns)
 
 
 def _als(**kw):
@@ -109,6 +127,11 @@ CALLS = {
     ("AlsModel.fold_in", "weights"): lambda v: MODEL.fold_in([0], [v]),
     ("EventLog.from_pandas", "kinds"): lambda v: maitre.EventLog.from_pandas(
         _frame("value", 4.0), kinds={"rating": v}),
+    ("EventLog.extend_arrow", "data"): lambda v: maitre.EventLog().extend_arrow(_arrow("timestamp", v)),
+    ("EventLog.extend_arrow", "data[value]"): lambda v: maitre.EventLog().extend_arrow(_arrow("value", v)),
+    ("EventLog.extend_arrow", "data[item_id]"): lambda v: maitre.EventLog().extend_arrow(_arrow("item_id", v)),
+    ("EventLog.from_arrow", "kinds"): lambda v: maitre.EventLog.from_arrow(
+        _arrow("value", 4.0), kinds={"rating": v}),
     ("EventLog.link", "timestamp"): lambda v: maitre.EventLog().link("a", "c", v),
     ("EventLog.extend", "data"): lambda v: maitre.EventLog().extend(_frame("timestamp", v)),
     ("EventLog.extend", "data[value]"): lambda v: maitre.EventLog().extend(_frame("value", v)),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import _frames
 from . import _maitre
@@ -246,6 +246,122 @@ class EventLog(_maitre.EventLog):
         )
         _warn_skipped(report)
         return log
+
+    @classmethod
+    def from_arrow(
+        cls,
+        data: Any,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+        kinds: Optional[Mapping[str, float]] = None,
+        scaled: Optional[Sequence[str]] = None,
+    ) -> "EventLog":
+        """A new log from Arrow data: a pyarrow Table or RecordBatch, or a
+        frame that exports Arrow (a Polars DataFrame). See ``extend_arrow``.
+
+        Example:
+            >>> import pyarrow as pa
+            >>> table = pa.table({"customer_id": ["c1", "c2"], "item_id": ["a", "b"],
+            ...     "kind": ["view", "purchase"], "timestamp": [1714564800, 1714565000]})
+            >>> len(maitre.EventLog.from_arrow(table))
+            2
+        """
+        log = cls(kinds, scaled=_list(scaled))
+        report = log.extend_arrow(
+            data, customer=customer, item=item, kind=kind, timestamp=timestamp,
+            value=value, context=context, skip_bad_rows=skip_bad_rows,
+        )
+        _warn_skipped(report)
+        return log
+
+    @classmethod
+    def from_parquet(
+        cls,
+        path: PathLike,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+        kinds: Optional[Mapping[str, float]] = None,
+        scaled: Optional[Sequence[str]] = None,
+    ) -> "EventLog":
+        """A new log from a Parquet file or a directory of them (a dataset),
+        read batch by batch: memory holds one batch beside the log, never the
+        whole table. One all-or-nothing ingestion, as ``extend_arrow``.
+
+        Example:
+            >>> log = maitre.EventLog.from_parquet("events.parquet")  # doctest: +SKIP
+        """
+        dataset = _frames.parquet_dataset(path)
+        names = dataset.schema.names
+        log = cls(kinds, scaled=_list(scaled))
+        report = log._extend_batches(
+            dataset.to_batches(batch_size=_frames.CHUNK_ROWS), names, dataset.count_rows(),
+            customer=customer, item=item, kind=kind, timestamp=timestamp,
+            value=value, context=context, skip_bad_rows=skip_bad_rows,
+        )
+        _warn_skipped(report)
+        return log
+
+    def extend_arrow(
+        self,
+        data: Any,
+        *,
+        customer: str = "customer_id",
+        item: str = "item_id",
+        kind: str = "kind",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        context: Optional[Sequence[str]] = None,
+        skip_bad_rows: bool = False,
+    ) -> Dict[str, Any]:
+        """Appends Arrow data as one batch, without a Python object per row:
+        text columns cross as dictionary codes and their distinct strings
+        (dictionary-encoded columns keep their dictionary), numbers and
+        timestamps as arrays (any unit; timestamps without a zone are UTC).
+
+        Parameters, return value and errors are those of ``extend``; a bad row
+        is named by its position in the whole input.
+
+        Example:
+            >>> import pyarrow as pa
+            >>> log = maitre.EventLog()
+            >>> table = pa.table({"customer_id": ["c1"], "item_id": ["a"], "kind": ["view"],
+            ...     "timestamp": pa.array([1714564800000], pa.timestamp("ms")),
+            ...     "channel": pa.array(["web"]).dictionary_encode()})
+            >>> log.extend_arrow(table)["accepted"]
+            1
+        """
+        table = _frames.arrow_table(data)
+        return self._extend_batches(
+            table.to_batches(), table.column_names, table.num_rows,
+            customer=customer, item=item, kind=kind, timestamp=timestamp,
+            value=value, context=context, skip_bad_rows=skip_bad_rows,
+        )
+
+    def _extend_batches(
+        self, batches: Any, names: List[str], rows: int, *, customer: str, item: str,
+        kind: str, timestamp: str, value: str, context: Optional[Sequence[str]],
+        skip_bad_rows: bool,
+    ) -> Dict[str, Any]:
+        rows, context_names, chunks = _frames.arrow_chunks(
+            batches, list(names), rows, customer=customer, item=item, kind=kind,
+            timestamp=timestamp, value=value, context=context,
+        )
+        return self._extend_chunks(
+            chunks, rows, customer=customer, item=item, kind=kind, timestamp=timestamp,
+            value=value, context=context_names, skip_bad_rows=skip_bad_rows,
+        )
 
     def extend(
         self,

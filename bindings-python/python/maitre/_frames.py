@@ -20,7 +20,9 @@ and float64 arrays:
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import math
+import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -377,3 +379,149 @@ def convert(
             out.columns[name] = None  # present (so errors list it) but not used
     out.context = [k for k in wanted if k in keys]
     return out
+
+
+# ---- Arrow --------------------------------------------------------------
+# Arrow columns cross without a pass through Python objects per row: text
+# columns as dictionary codes (kept when the column is already
+# dictionary-encoded, else encoded by Arrow's C++ kernel) plus the distinct
+# strings; numbers and timestamps as numpy arrays.
+
+
+def _pa() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.compute  # noqa: F401  (pyarrow.compute registers kernels)
+    except ImportError:
+        raise ImportError(
+            "Arrow and Parquet input need pyarrow: pip install 'maitre[arrow]'"
+        ) from None
+    return pyarrow
+
+
+def arrow_table(data: Any) -> Any:
+    """A pyarrow Table from a Table, RecordBatch, or anything exporting the
+    Arrow C stream interface (a Polars DataFrame, for one)."""
+    pa = _pa()
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if hasattr(data, "__arrow_c_stream__") or hasattr(data, "to_arrow"):
+        try:
+            return pa.table(data)
+        except (TypeError, ValueError, pa.ArrowException):
+            if hasattr(data, "to_arrow"):
+                return data.to_arrow()
+            raise
+    raise TypeError(
+        f"expected a pyarrow Table or RecordBatch (or a frame exporting Arrow), "
+        f"got {type(data).__name__}"
+    )
+
+
+def _arrow_text(col: Any, field: str) -> Any:
+    """A text-like Arrow column -> (int64 codes, distinct strings)."""
+    pa = _pa()
+    pc = pa.compute
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    dictionary = col.dictionary
+    try:
+        values = _text_column(dictionary.to_numpy(zero_copy_only=False), None, field)
+    except Exception as e:
+        row = getattr(e, "row", None)
+        if row is not None and hasattr(e, "detail"):
+            first = int(np.flatnonzero(codes == row)[0])
+            raise _bad(first, e.field, e.problem, e.detail) from None
+        raise
+    return codes, ["" if v is None else v for v in values]
+
+
+def _arrow_times(col: Any) -> Any:
+    """Timestamps -> float64 epoch seconds (NaN where null), or text."""
+    pa = _pa()
+    pc = pa.compute
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        # Whole seconds in integers first: through float64, nanoseconds of
+        # today's dates round to a neighbouring second. Arrow keeps instants
+        # in UTC, and a naive timestamp is UTC here as everywhere in maitre.
+        tz = getattr(col.type, "tz", None)
+        seconds = pc.cast(col, pa.timestamp("s", tz=tz), safe=False)
+        return pc.cast(pc.cast(seconds, pa.int64()), pa.float64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+    return [_time_text(v) for v in col.to_pylist()]
+
+
+def _arrow_numbers(col: Any) -> Any:
+    pa = _pa()
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
+        return pa.compute.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+    return [None if v is None else _text(v) for v in col.to_pylist()]
+
+
+def arrow_chunks(
+    batches: Any,
+    names: List[str],
+    rows: int,
+    *,
+    customer: str,
+    item: str,
+    kind: str,
+    timestamp: str,
+    value: str,
+    context: Optional[Sequence[str]],
+) -> "tuple[int, List[str], Any]":
+    """Like `chunks`, for an iterable of Arrow record batches with column
+    `names`: (rows, context column names, an iterator of converted columns)."""
+    core = {customer, item, kind, timestamp, value}
+    wanted = [k for k in names if k not in core] if context is None else [str(k) for k in context]
+    present = [k for k in wanted if k in names]
+
+    def generate() -> Any:
+        start = 0
+        for batch in batches:
+            for offset in range(0, max(batch.num_rows, 1), CHUNK_ROWS):
+                part = batch.slice(offset, CHUNK_ROWS)
+                if part.num_rows == 0 and (start or offset):
+                    break
+                columns: Dict[str, Any] = {}
+                try:
+                    for name in names:
+                        col = part.column(name)
+                        if name in (customer, item, kind):
+                            columns[name] = _arrow_text(col, name)
+                        elif name == timestamp:
+                            columns[name] = _arrow_times(col)
+                        elif name == value:
+                            columns[name] = _arrow_numbers(col)
+                        elif name in present:
+                            columns[name] = _arrow_text(col, name)
+                        else:
+                            columns[name] = None
+                except Exception as e:
+                    if getattr(e, "row", None) is not None and hasattr(e, "detail"):
+                        raise _bad(e.row + start + offset, e.field, e.problem, e.detail) from None
+                    raise
+                yield columns
+            start += batch.num_rows
+
+    return rows, present, generate()
+
+
+def parquet_dataset(path: Any) -> Any:
+    """A pyarrow dataset over a Parquet file or a directory of them."""
+    _pa()
+    import pyarrow.dataset as ds
+
+    if not os.path.exists(path):
+        from . import _maitre
+
+        err = _maitre.MaitreFileNotFoundError(f"file not found: {path}")
+        err.filename, err.errno = str(path), errno.ENOENT
+        raise err
+    return ds.dataset(path, format="parquet")

@@ -1,0 +1,94 @@
+"""Arrow and Parquet in: the same log as from pandas, without a Python object
+per row; bad rows named by their position in the whole input; nothing kept
+from a rejected batch."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import maitre
+
+T0 = 1_714_564_800
+
+
+def table(n=150_000, seed=0):
+    rng = np.random.default_rng(seed)
+    return pa.table({
+        "customer_id": pa.array([f"c{i}" for i in rng.integers(0, 4000, n)]),
+        "item_id": pa.array(rng.integers(0, 900, n)),  # integer ids: "17" etc.
+        "kind": pa.array(rng.choice(["view", "purchase", "rating"], n)).dictionary_encode(),
+        "timestamp": pa.array((T0 + rng.integers(0, 10**6, n)) * 1000, pa.timestamp("ms", tz="UTC")),
+        "value": pa.array(np.where(rng.random(n) < 0.5, 4.0, 2.0)),
+        "channel": pa.array(rng.choice(["web", "app", None], n)).dictionary_encode(),
+    })
+
+
+def test_from_arrow_equals_from_pandas():
+    t = table()
+    a = maitre.EventLog.from_arrow(t)
+    b = maitre.EventLog.from_pandas(t.to_pandas())
+    assert len(a) == t.num_rows
+    assert a.to_bytes() == b.to_bytes()
+    # Several record batches, and a RecordBatch alone, give the same log.
+    batches = pa.Table.from_batches(t.to_batches(max_chunksize=40_000))
+    assert maitre.EventLog.from_arrow(batches).to_bytes() == a.to_bytes()
+    first = t.slice(0, 1000).to_batches()[0]
+    assert len(maitre.EventLog.from_arrow(first)) == 1000
+
+
+def test_timestamps_in_any_unit_are_whole_seconds():
+    for unit, scale in [("s", 1), ("ms", 10**3), ("us", 10**6), ("ns", 10**9)]:
+        t = pa.table({"customer_id": ["c"], "item_id": ["i"], "kind": ["view"],
+                      "timestamp": pa.array([(T0 + 59) * scale + scale - 1], pa.timestamp(unit))})
+        assert maitre.EventLog.from_arrow(t).summary()["first_timestamp"] == T0 + 59, unit
+    # Milliseconds in a plain integer column are caught, not taken for seconds.
+    t = pa.table({"customer_id": ["c"], "item_id": ["i"], "kind": ["view"], "timestamp": [T0 * 1000]})
+    with pytest.raises(maitre.BadRecordError) as err:
+        maitre.EventLog.from_arrow(t)
+    assert err.value.problem == "timestamp_out_of_range"
+
+
+def test_a_bad_row_is_named_across_batches_and_nothing_is_kept():
+    t = table()
+    customers = t.column("customer_id").to_pylist()
+    customers[100_001] = None
+    bad = t.set_column(0, "customer_id", pa.array(customers))
+    log = maitre.EventLog()
+    with pytest.raises(maitre.BadRecordError) as err:
+        log.extend_arrow(pa.Table.from_batches(bad.to_batches(max_chunksize=30_000)))
+    assert (err.value.row, err.value.field, err.value.problem) == (100_001, "customer_id", "empty")
+    assert len(log) == 0 and log.summary()["customers"] == 0
+    report = log.extend_arrow(bad, skip_bad_rows=True)
+    assert (report["accepted"], report["skipped"]) == (t.num_rows - 1, 1)
+
+
+def test_missing_column_and_wrong_input():
+    with pytest.raises(maitre.MissingColumnError):
+        maitre.EventLog.from_arrow(table(10).drop_columns(["kind"]))
+    with pytest.raises(TypeError):
+        maitre.EventLog.from_arrow([1, 2, 3])
+
+
+def test_from_parquet_file_and_dataset(tmp_path):
+    t = table(60_000, seed=1)
+    pq.write_table(t, tmp_path / "one.parquet", row_group_size=20_000)
+    whole = maitre.EventLog.from_arrow(t)
+    assert maitre.EventLog.from_parquet(tmp_path / "one.parquet").to_bytes() == whole.to_bytes()
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pq.write_table(t.slice(0, 25_000), folder / "part-0.parquet")
+    pq.write_table(t.slice(25_000), folder / "part-1.parquet")
+    assert len(maitre.EventLog.from_parquet(folder)) == t.num_rows
+    with pytest.raises(FileNotFoundError) as err:
+        maitre.EventLog.from_parquet(tmp_path / "missing.parquet")
+    assert isinstance(err.value, maitre.MaitreError)
+
+
+def test_kinds_and_context_selection():
+    t = table(1000)
+    log = maitre.EventLog.from_arrow(t, context=[], kinds={"view": 1, "purchase": 5, "rating": 1},
+                                     scaled=["rating"])
+    assert log.summary()["context"] == {}
+    assert log.scaled_kinds() == ["rating"]
