@@ -253,6 +253,165 @@ impl AlsParams {
     }
 }
 
+/// One block of rows for [`AlsParams::solve_rows`]: the half-sweep of a fit
+/// on plain arrays, for a fit that is spread over machines (a Spark
+/// partition solves its customers, then its items, with the other side's
+/// vectors joined onto its interactions). Entries of row `r` are
+/// `indptr[r]..indptr[r + 1]`.
+#[derive(Debug, Clone, Copy)]
+pub struct RowBlock<'a> {
+    /// `YᵀY` of the fixed side, over all its rows (`k × k`, row-major).
+    pub gram: &'a [f32],
+    /// How many rows the fixed side has in all (`|I|` in the regularisation).
+    pub other_rows: usize,
+    /// The rows' current vectors (`rows × k`): the conjugate-gradient start.
+    pub start: &'a [f32],
+    /// Row offsets into `neighbours` and `weights` (`rows + 1` entries, from 0).
+    pub indptr: &'a [usize],
+    /// The fixed side's vector for each entry (`entries × k`).
+    pub neighbours: &'a [f32],
+    /// Each entry's interaction weight, as in the customer × item matrix.
+    pub weights: &'a [f32],
+}
+
+impl AlsParams {
+    /// Solves a block of rows against a fixed side, exactly as one half-sweep
+    /// of [`AlsParams::fit_matrix`] solves them: the same confidences,
+    /// regularisation and conjugate-gradient steps, on the same kernels, so a
+    /// fit spread over machines gives the numbers a single process gives.
+    /// Returns the solved vectors (`rows × k`). Every length and value is
+    /// checked first; a bad block is an error, never a panic.
+    ///
+    /// ```
+    /// use maitre::embed::{Als, RowBlock};
+    /// let params = Als::params().factors(2).regularization(0.1);
+    /// let items = [1.0, 0.0, 0.0, 1.0]; // two items, k = 2
+    /// let gram = [1.0, 0.0, 0.0, 1.0]; // YᵀY
+    /// // one customer who bought item 0 twice (weight 2)
+    /// let block = RowBlock { gram: &gram, other_rows: 2, start: &[0.0, 0.0],
+    ///     indptr: &[0, 1], neighbours: &items[..2], weights: &[2.0] };
+    /// let x = params.solve_rows(&block)?;
+    /// assert!(x[0] > 0.5 && x[1].abs() < 1e-6);
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn solve_rows(&self, block: &RowBlock<'_>) -> Result<Vec<f32>> {
+        self.validate()?;
+        let k = self.factors;
+        let len = |name: &str, got: usize, expected: usize| {
+            if got == expected {
+                Ok(())
+            } else {
+                Err(Error::LengthMismatch {
+                    name: name.into(),
+                    expected,
+                    got,
+                })
+            }
+        };
+        len("gram", block.gram.len(), k * k)?;
+        if block.start.len() % k != 0 {
+            return Err(Error::param(
+                "start",
+                format!("{} values are not rows of {k}", block.start.len()),
+            ));
+        }
+        let rows = block.start.len() / k;
+        len("indptr", block.indptr.len(), rows + 1)?;
+        let entries = block.indptr[rows];
+        if block.indptr[0] != 0 || block.indptr.windows(2).any(|w| w[0] > w[1]) {
+            return Err(Error::param("indptr", "must start at 0 and never decrease"));
+        }
+        len("weights", block.weights.len(), entries)?;
+        len("neighbours", block.neighbours.len(), entries * k)?;
+        if block.other_rows > u32::MAX as usize || entries > u32::MAX as usize {
+            return Err(Error::param("block", "more than 2^32 rows or entries"));
+        }
+        for (name, values) in [
+            ("gram", block.gram),
+            ("start", block.start),
+            ("neighbours", block.neighbours),
+            ("weights", block.weights),
+        ] {
+            if let Some(v) = values.iter().find(|v| !v.is_finite()) {
+                return Err(Error::param(name, format!("{v} is not finite")));
+            }
+        }
+        let mut gram = block.gram.to_vec();
+        gram.iter_mut().for_each(|g| *g *= self.unobserved_weight);
+        let y = Factors::new(entries, k, block.neighbours.to_vec());
+        let local: Vec<u32> = (0..entries as u32).collect();
+        let (gram_weight, rhs): (Vec<f32>, Vec<f32>) =
+            block.weights.iter().map(|&r| confidence(r, self)).unzip();
+        let others = block.other_rows as f32 * self.unobserved_weight;
+        let mut out = block.start.to_vec();
+        let kernels = Dispatch::detect();
+        let mut solve = || {
+            out.par_chunks_mut(k).enumerate().for_each_init(
+                || vec![0f32; 3 * k],
+                |scratch, (row, x)| {
+                    let (a, b) = (block.indptr[row], block.indptr[row + 1]);
+                    let n = (b - a) as f32;
+                    kernels.run(RowSolve {
+                        gram: &gram,
+                        y: &y,
+                        entries: Entries {
+                            items: &local[a..b],
+                            gram_weight: &gram_weight[a..b],
+                            rhs: &rhs[a..b],
+                        },
+                        reg: self.regularization * (n + others).powf(self.regularization_exponent),
+                        x,
+                        steps: self.cg_steps,
+                        scratch,
+                    });
+                },
+            )
+        };
+        match self.threads {
+            None => solve(),
+            Some(n) => rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| Error::param("threads", e.to_string()))?
+                .install(solve),
+        }
+        Ok(out)
+    }
+
+    /// The initial vectors a fit starts from, for rows `first..first + count`
+    /// of a `customers` + `items` sequence (customer rows first, then item
+    /// rows, as [`AlsParams::fit_matrix`] draws them from the seed): any
+    /// slice of them, computed anywhere, without drawing the ones before.
+    ///
+    /// ```
+    /// use maitre::embed::Als;
+    /// let p = Als::params().factors(4).seed(3);
+    /// let all = p.initial_rows(0, 10)?;
+    /// assert_eq!(p.initial_rows(7, 3)?, all[7 * 4..].to_vec());
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn initial_rows(&self, first: u64, count: usize) -> Result<Vec<f32>> {
+        self.validate()?;
+        let k = self.factors;
+        let values = count
+            .checked_mul(k)
+            .filter(|&n| n <= MAX_INITIAL_VALUES)
+            .ok_or_else(|| {
+                Error::param(
+                    "count",
+                    format!("at most {MAX_INITIAL_VALUES} values at a time"),
+                )
+            })?;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
+        // One 32-bit word per f32 draw, so row r starts at word r·k.
+        rng.set_word_pos(u128::from(first) * k as u128);
+        Ok((0..values).map(|_| rng.random::<f32>() * 0.01).collect())
+    }
+}
+
+/// The most values [`AlsParams::initial_rows`] returns in one call (1 GiB of f32).
+pub const MAX_INITIAL_VALUES: usize = 1 << 28;
+
 /// Reported after each sweep of a fit.
 #[derive(Debug)]
 pub struct Progress<'m> {
@@ -880,6 +1039,100 @@ mod tests {
             }
         }
         Csr::from_triplets(20, 10, t).unwrap()
+    }
+
+    /// A fit rebuilt from `initial_rows` and `solve_rows` alone, one block
+    /// per half-sweep, as a distributed fit runs it, is the single-process
+    /// fit bit for bit.
+    #[test]
+    fn solve_rows_rebuilds_fit_matrix_exactly() {
+        let mut t = Vec::new();
+        for u in 0..40u32 {
+            for i in 0..25u32 {
+                if (u * 7 + i * 3) % 5 == 0 {
+                    t.push((u, i, 1.0 + (u % 3) as f32 - if i == 4 { 3.5 } else { 0.0 }));
+                }
+            }
+        }
+        let m = Csr::from_triplets(40, 25, t).unwrap();
+        let p = Als::params()
+            .factors(6)
+            .iterations(4)
+            .regularization(0.5)
+            .regularization_exponent(0.5)
+            .alpha(2.0)
+            .threads(2);
+        let fitted = p.fit_matrix(&m, |_| ControlFlow::Continue(())).unwrap();
+        let half = |matrix: &Csr, fixed: &Factors, start: &[f32]| {
+            let neighbours: Vec<f32> = matrix
+                .indices()
+                .iter()
+                .flat_map(|&i| fixed.row(i).to_vec())
+                .collect();
+            let block = RowBlock {
+                gram: &fixed.gram(),
+                other_rows: fixed.rows(),
+                start,
+                indptr: matrix.indptr(),
+                neighbours: &neighbours,
+                weights: matrix.data(),
+            };
+            Factors::new(matrix.n_rows(), 6, p.solve_rows(&block).unwrap())
+        };
+        let transposed = m.transpose();
+        let mut users = Factors::new(40, 6, p.initial_rows(0, 40).unwrap());
+        let mut items = Factors::new(25, 6, p.initial_rows(40, 25).unwrap());
+        for _ in 0..4 {
+            users = half(&m, &items, users.view().as_slice().unwrap());
+            items = half(&transposed, &users, items.view().as_slice().unwrap());
+        }
+        assert_eq!(users.view(), fitted.users.view());
+        assert_eq!(items.view(), fitted.items.view());
+    }
+
+    #[test]
+    fn solve_rows_rejects_a_bad_block() {
+        let p = Als::params().factors(2);
+        let gram = [1.0, 0.0, 0.0, 1.0];
+        let good = RowBlock {
+            gram: &gram,
+            other_rows: 2,
+            start: &[0.0, 0.0],
+            indptr: &[0, 1],
+            neighbours: &[1.0, 0.0],
+            weights: &[1.0],
+        };
+        assert!(p.solve_rows(&good).is_ok());
+        let bad = [
+            RowBlock {
+                gram: &gram[..3],
+                ..good
+            },
+            RowBlock {
+                start: &[0.0],
+                ..good
+            },
+            RowBlock {
+                indptr: &[0, 2],
+                ..good
+            },
+            RowBlock {
+                indptr: &[1, 1],
+                ..good
+            },
+            RowBlock {
+                weights: &[f32::NAN],
+                ..good
+            },
+            RowBlock {
+                neighbours: &[1.0],
+                ..good
+            },
+        ];
+        for block in bad {
+            assert!(p.solve_rows(&block).is_err(), "{block:?}");
+        }
+        assert!(p.initial_rows(0, usize::MAX / 2).is_err());
     }
 
     #[test]

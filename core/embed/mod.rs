@@ -17,7 +17,9 @@ mod context;
 mod ease;
 
 pub use crate::kernels::dot;
-pub use als::{Als, AlsModel, AlsParams, Confidence, Progress, MAX_THREADS};
+pub use als::{
+    Als, AlsModel, AlsParams, Confidence, Progress, RowBlock, MAX_INITIAL_VALUES, MAX_THREADS,
+};
 pub use cold::{AttributeVectors, ColdStartParams};
 pub use context::ContextVectors;
 #[cfg(feature = "ease")]
