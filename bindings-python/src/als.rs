@@ -10,7 +10,7 @@ use crate::args;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
 use crate::pool;
-use maitre::embed::{Als, AlsModel, AlsParams, Confidence};
+use maitre::embed::{Als, AlsModel, AlsParams, Confidence, Factors, RowBlock};
 use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::Error;
 use numpy::{PyArray1, PyArray2};
@@ -268,6 +268,90 @@ impl PyAls {
         ))
     }
 
+    /// Solves a block of rows against the fixed side, exactly as one
+    /// half-sweep of ``fit`` does (the building block of a fit spread over
+    /// machines, as ``maitre.spark.fit_als`` runs it). The GIL is released.
+    ///
+    /// Parameters:
+    ///     gram: YᵀY of the fixed side over all its rows, (k, k) float32.
+    ///     other_rows: how many rows the fixed side has in all.
+    ///     start: the rows' current vectors, (rows, k) float32.
+    ///     indptr: row r's entries are indptr[r]:indptr[r+1], (rows + 1,) int64.
+    ///     neighbours: the fixed side's vector for each entry, (entries, k).
+    ///     weights: each entry's interaction weight, (entries,).
+    ///
+    /// Returns the solved vectors, (rows, k) float32. Raises
+    /// LengthMismatchError or InvalidParamError for a block that does not fit
+    /// together (and for non-finite values).
+    ///
+    /// Example:
+    ///     >>> import numpy as np
+    ///     >>> als = maitre.ALS(factors=2, regularization=0.1)
+    ///     >>> x = als.solve_rows(np.eye(2), 2, np.zeros((1, 2)), [0, 1], [[1.0, 0.0]], [2.0])
+    ///     >>> bool(x[0, 0] > 0.5), x.shape
+    ///     (True, (1, 2))
+    #[allow(clippy::too_many_arguments)]
+    fn solve_rows<'py>(
+        &self,
+        py: Python<'py>,
+        gram: &Bound<'py, PyAny>,
+        other_rows: &Bound<'py, PyAny>,
+        start: &Bound<'py, PyAny>,
+        indptr: &Bound<'py, PyAny>,
+        neighbours: &Bound<'py, PyAny>,
+        weights: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let other_rows = args::count("other_rows", other_rows)?;
+        let gram = args::f32_array("gram", gram)?;
+        let start = args::f32_array("start", start)?;
+        let neighbours = args::f32_array("neighbours", neighbours)?;
+        let weights = args::f32_array("weights", weights)?;
+        let indptr = args::counts("indptr", indptr)?;
+        let params = &self.params;
+        let solved = py
+            .detach(|| {
+                params.solve_rows(&RowBlock {
+                    gram: &gram,
+                    other_rows,
+                    start: &start,
+                    indptr: &indptr,
+                    neighbours: &neighbours,
+                    weights: &weights,
+                })
+            })
+            .map_err(to_py)?;
+        let k = params.factors;
+        let rows = solved.len() / k;
+        let array = numpy::ndarray::Array2::from_shape_vec((rows, k), solved)
+            .map_err(|e| to_py(Error::param("start", e.to_string())))?;
+        Ok(PyArray2::from_owned_array(py, array))
+    }
+
+    /// The vectors a fit starts from, for rows ``first`` to ``first + count``
+    /// of the customer rows followed by the item rows (item ``i`` is row
+    /// ``customers + i``): any slice, without drawing the rows before it.
+    ///
+    /// Example:
+    ///     >>> als = maitre.ALS(factors=4, seed=3)
+    ///     >>> bool((als.initial_rows(7, 3) == als.initial_rows(0, 10)[7:]).all())
+    ///     True
+    fn initial_rows<'py>(
+        &self,
+        py: Python<'py>,
+        first: &Bound<'py, PyAny>,
+        count: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let first = args::count("first", first)? as u64;
+        let count = args::count("count", count)?;
+        let params = &self.params;
+        let values = py
+            .detach(|| params.initial_rows(first, count))
+            .map_err(to_py)?;
+        let array = numpy::ndarray::Array2::from_shape_vec((count, params.factors), values)
+            .map_err(|e| to_py(Error::param("count", e.to_string())))?;
+        Ok(PyArray2::from_owned_array(py, array))
+    }
+
     fn __repr__(&self) -> String {
         let p = &self.params;
         format!(
@@ -448,6 +532,64 @@ impl PyAlsModel {
     fn from_bytes(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
         let inner = py.detach(|| AlsModel::from_bytes(data)).map_err(to_py)?;
         Ok(PyAlsModel { inner, ids: None })
+    }
+
+    /// A model from factors computed elsewhere (a fit spread over machines,
+    /// ``maitre.spark.fit_als``), usable everywhere a fitted model is.
+    ///
+    /// Parameters:
+    ///     user_factors: (customers, k) float32.
+    ///     item_factors: (items, k) float32.
+    ///     als: the ALS parameters they were fitted with (k = its factors).
+    ///     customer_ids, item_ids: the ids of the rows (optional; both or neither).
+    ///
+    /// Example:
+    ///     >>> import numpy as np
+    ///     >>> m = maitre.AlsModel.from_factors(np.ones((3, 2)), np.ones((4, 2)), maitre.ALS(factors=2))
+    ///     >>> m.item_factors.shape
+    ///     (4, 2)
+    #[staticmethod]
+    #[pyo3(signature = (user_factors, item_factors, als, customer_ids = None, item_ids = None))]
+    fn from_factors(
+        py: Python<'_>,
+        user_factors: &Bound<'_, PyAny>,
+        item_factors: &Bound<'_, PyAny>,
+        als: PyRef<'_, PyAls>,
+        customer_ids: Option<Vec<String>>,
+        item_ids: Option<Vec<String>>,
+    ) -> PyResult<Self> {
+        let k = als.params.factors;
+        let matrix = |name: &str, v: &Bound<'_, PyAny>| -> PyResult<Factors> {
+            let data = args::f32_array(name, v)?;
+            if data.len() % k != 0 {
+                return Err(to_py(Error::param(
+                    name,
+                    format!("{} values are not rows of {k} factors", data.len()),
+                )));
+            }
+            Factors::from_vec(data.len() / k, k, data).map_err(to_py)
+        };
+        let (users, items) = (
+            matrix("user_factors", user_factors)?,
+            matrix("item_factors", item_factors)?,
+        );
+        let params = als.params.clone();
+        let inner = py
+            .detach(|| AlsModel::from_parts(users, items, params))
+            .map_err(to_py)?;
+        let ids = match (customer_ids, item_ids) {
+            (None, None) => None,
+            (Some(c), Some(i)) => Some((c, i)),
+            _ => {
+                return Err(to_py(Error::param(
+                    "customer_ids",
+                    "give customer_ids and item_ids together, or neither",
+                )))
+            }
+        };
+        let model = PyAlsModel { inner, ids: None };
+        let bytes = py.detach(|| model.inner.to_bytes()).map_err(to_py)?;
+        Self::_from_parts(py, &bytes, ids)
     }
 
     /// Unpickling: the bytes and the ids, checked against the factors' rows.

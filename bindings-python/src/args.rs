@@ -10,7 +10,7 @@
 use crate::errors::to_py;
 use maitre::Error;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt};
+use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt};
 
 fn invalid(name: &str, value: &Bound<'_, PyAny>, expected: &str) -> PyErr {
     let shown = value
@@ -135,4 +135,25 @@ pub fn reals(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
         .enumerate()
         .map(|(i, item)| real(&format!("{name}[{i}]"), &item?))
         .collect()
+}
+
+/// Any numeric array-like (numpy array of any shape and float dtype, nested
+/// lists) as flat f32 values, through numpy's own conversion; anything else
+/// raises InvalidParamError naming the argument.
+pub fn f32_array(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
+    let np = value.py().import("numpy")?;
+    let converted = np
+        .getattr("ascontiguousarray")?
+        .call(
+            (value,),
+            Some(&[("dtype", "float32")].into_py_dict(value.py())?),
+        )
+        .and_then(|a| a.call_method1("reshape", (-1,)));
+    match converted {
+        Ok(array) => Ok(array
+            .extract::<numpy::PyReadonlyArray1<'_, f32>>()?
+            .as_slice()?
+            .to_vec()),
+        Err(_) => Err(invalid(name, value, "an array of numbers")),
+    }
 }

@@ -122,6 +122,18 @@ CALLS = {
         "factors", "iterations", "regularization", "regularization_exponent", "alpha",
         "unobserved_weight", "cg_steps", "seed", "threads")},
     ("ALS", "epsilon"): lambda v: _als(confidence="log", epsilon=v),
+    ("ALS.solve_rows", "weights"): lambda v: maitre.ALS(factors=2).solve_rows(
+        [[1.0, 0.0], [0.0, 1.0]], 2, [[0.0, 0.0]], [0, 1], [[1.0, 0.0]], [v]),
+    ("ALS.solve_rows", "other_rows"): lambda v: maitre.ALS(factors=2).solve_rows(
+        [[1.0, 0.0], [0.0, 1.0]], v, [[0.0, 0.0]], [0, 1], [[1.0, 0.0]], [1.0]),
+    ("ALS.solve_rows", "indptr"): lambda v: maitre.ALS(factors=2).solve_rows(
+        [[1.0, 0.0], [0.0, 1.0]], 2, [[0.0, 0.0]], [0, v], [[1.0, 0.0]], [1.0]),
+    ("ALS.solve_rows", "start"): lambda v: maitre.ALS(factors=2).solve_rows(
+        [[1.0, 0.0], [0.0, 1.0]], 2, [[v, 0.0]], [0, 1], [[1.0, 0.0]], [1.0]),
+    ("ALS.initial_rows", "first"): lambda v: maitre.ALS(factors=2).initial_rows(v, 3),
+    ("ALS.initial_rows", "count"): lambda v: maitre.ALS(factors=2).initial_rows(0, v),
+    ("AlsModel.from_factors", "user_factors"): lambda v: maitre.AlsModel.from_factors(
+        [[v, 1.0]], [[1.0, 1.0]], maitre.ALS(factors=2)),
     ("ALS.fit", "half_life_days"): lambda v: maitre.ALS(factors=4, iterations=1).fit(SHOP, half_life_days=v),
     ("AlsModel.fold_in", "item_indices"): lambda v: MODEL.fold_in([v], [1.0]),
     ("AlsModel.fold_in", "weights"): lambda v: MODEL.fold_in([0], [v]),

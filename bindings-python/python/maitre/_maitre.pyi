@@ -133,6 +133,16 @@ class ALS:
         seed: int = 0,
         threads: Optional[int] = None,
     ) -> None: ...
+    def solve_rows(
+        self,
+        gram: npt.ArrayLike,
+        other_rows: int,
+        start: npt.ArrayLike,
+        indptr: Sequence[int],
+        neighbours: npt.ArrayLike,
+        weights: npt.ArrayLike,
+    ) -> npt.NDArray[np.float32]: ...
+    def initial_rows(self, first: int, count: int) -> npt.NDArray[np.float32]: ...
     def fit(
         self,
         log: EventLog,
@@ -155,6 +165,14 @@ class AlsModel:
     def to_bytes(self) -> bytes: ...
     @staticmethod
     def from_bytes(data: bytes) -> "AlsModel": ...
+    @staticmethod
+    def from_factors(
+        user_factors: npt.ArrayLike,
+        item_factors: npt.ArrayLike,
+        als: ALS,
+        customer_ids: Optional[List[str]] = None,
+        item_ids: Optional[List[str]] = None,
+    ) -> "AlsModel": ...
     @staticmethod
     def _from_parts(data: bytes, ids: Optional[Tuple[List[str], List[str]]]) -> "AlsModel": ...
 
