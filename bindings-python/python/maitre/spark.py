@@ -287,7 +287,7 @@ def recommend_all(
 ) -> DataFrame:
     """Top-k for every customer in ``customers`` (a DataFrame with a
     ``customer`` column), as a Spark DataFrame (customer_id, rank, item_id,
-    score, reason). The recommender's bytes are shipped once (a broadcast)
+    score, reason: the reason code, as recommend_batch gives it). The recommender's bytes are shipped once (a broadcast)
     and loaded once per Python worker; ``rules`` are ``recommend_batch``'s
     keyword arguments (filters, diversity, ...). Unknown customers get the
     recommender's fallback (popular items)."""
