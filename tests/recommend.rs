@@ -419,3 +419,37 @@ fn build_places_catalogue_items_that_have_no_events() {
         .to_string();
     assert!(err.contains("have events"), "{err}");
 }
+
+/// A candidate set (`only_items`) is ranked by the request: nothing else
+/// appears, not even in the fallbacks that fill a short list, and ids the
+/// catalogue does not know are ignored.
+#[test]
+fn only_items_ranks_a_candidate_set() {
+    let rec = &SHOP.0;
+    let customer = customer_ids()[3].clone();
+    let everything = rec
+        .recommend(&Request::new(40).customer(customer.clone()))
+        .unwrap();
+    let mut candidates: Vec<String> = everything
+        .iter()
+        .rev()
+        .take(6)
+        .map(|r| r.item.clone())
+        .collect();
+    candidates.push("no-such-item".into());
+    let request = Request::new(10).customer(customer).filters(Filters {
+        only_items: candidates.clone(),
+        ..Filters::default()
+    });
+    let listed = rec.recommend(&request).unwrap();
+    assert_eq!(listed.len(), 6);
+    assert!(listed.iter().all(|r| candidates.contains(&r.item)));
+    // In the order the full list ranked them.
+    let order: Vec<&str> = everything
+        .iter()
+        .map(|r| r.item.as_str())
+        .filter(|i| candidates.iter().any(|c| c == i))
+        .collect();
+    let got: Vec<&str> = listed.iter().map(|r| r.item.as_str()).collect();
+    assert_eq!(got, order);
+}

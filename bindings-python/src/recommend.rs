@@ -18,7 +18,9 @@ use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::embed::ColdStartParams;
 use maitre::error::{BadRow, Location, Problem};
 use maitre::index::{HnswParams, IndexKind, IndexParams};
-use maitre::recommend::{BuildOptions, Filters, Reason, Recommendation, Recommender, Request};
+use maitre::recommend::{
+    BuildOptions, Filters, Reason, Recommendation, Recommender, Request, ServeSettings,
+};
 use maitre::Error;
 use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
@@ -410,6 +412,22 @@ impl PyRecommender {
         }
         let item = items.remove(0);
         py.detach(|| self.write().add_item(item, vector))
+            .map_err(to_py)
+    }
+
+    /// The serving settings, as a dict (context_weight, session_weight,
+    /// popular_per_context).
+    fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let settings = py.detach(|| self.read().settings().clone());
+        to_python(py, &settings)
+    }
+
+    /// Replaces the serving settings with `settings` (JSON of the core's
+    /// `ServeSettings`; unknown keys and bad values are errors and change
+    /// nothing). Waits for requests in flight, like `_add_item`.
+    fn _set_settings(&self, py: Python<'_>, settings: &str) -> PyResult<()> {
+        let settings: ServeSettings = strict_json("settings", settings)?;
+        py.detach(|| self.write().set_settings(settings))
             .map_err(to_py)
     }
 

@@ -129,3 +129,35 @@ def test_factorized_columns_give_the_same_log_and_name_the_first_bad_row():
     with pytest.raises(maitre.BadRecordError) as err:
         maitre.EventLog.from_pandas(floats)
     assert (err.value.row, err.value.field) == (150_001, "item_id")
+
+
+@pytest.fixture(scope="module")
+def rec():
+    log = maitre.synthetic_storefront(seed=1, size="tiny")
+    return maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=3).fit(log))
+
+
+def test_candidates_filter_and_batch(rec):
+    ids, _ = rec.recommend(customer="c0000001", k=20)
+    candidates = list(ids[-5:]) + ["no-such-item"]
+    only, scores = rec.recommend(customer="c0000001", k=10, filters={"only_items": candidates})
+    assert sorted(only) == sorted(ids[-5:]) and list(scores) == sorted(scores, reverse=True)
+    batch, _ = rec.recommend_batch(["c0000001", "c0000002"], k=3, filters={"only_items": candidates})
+    assert all(i in candidates for i in batch.ravel() if i is not None)
+
+
+def test_serve_settings_from_python(rec):
+    before = rec.settings()
+    assert set(before) == {"context_weight", "session_weight", "popular_per_context"}
+    rec.set_settings(context_weight=0.4)
+    assert rec.settings()["context_weight"] == pytest.approx(0.4)
+    assert rec.settings()["session_weight"] == before["session_weight"]
+    for bad in ({"context_weigth": 1.0}, {"session_weight": 2.0}, {"context_weight": "high"},
+                {"context_weight": float("nan")}):
+        with pytest.raises(maitre.InvalidParamError):
+            rec.set_settings(**bad)
+        assert rec.settings()["context_weight"] == pytest.approx(0.4)
+    # Saved with the recommender.
+    copy = maitre.Recommender.from_bytes(rec.to_bytes())
+    assert copy.settings()["context_weight"] == pytest.approx(0.4)
+    rec.set_settings(**before)

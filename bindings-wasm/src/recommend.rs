@@ -84,6 +84,8 @@ export interface Filters {
   maxPrice?: number | null;
   /** Item ids never to show. */
   excludeItems?: string[];
+  /** Only these item ids may appear (default: any); unknown ids are ignored. */
+  onlyItems?: string[];
   /** All must hold. */
   predicates?: Predicate[];
 }
@@ -624,6 +626,7 @@ struct JsFilters {
     min_price: Option<f32>,
     max_price: Option<f32>,
     exclude_items: Option<Vec<String>>,
+    only_items: Option<Vec<String>>,
     predicates: Option<Vec<JsPredicate>>,
 }
 
@@ -641,6 +644,7 @@ impl JsFilters {
             min_price: self.min_price,
             max_price: self.max_price,
             exclude_items: self.exclude_items.unwrap_or(d.exclude_items),
+            only_items: self.only_items.unwrap_or(d.only_items),
             predicates: self
                 .predicates
                 .unwrap_or_default()

@@ -703,6 +703,14 @@ impl Recommender {
             .filter_map(|id| self.ids.get(id))
             .collect();
         excluded.sort_unstable();
+        let mut only: Vec<u32> = request
+            .filters
+            .only_items
+            .iter()
+            .filter_map(|id| self.ids.get(id))
+            .collect();
+        only.sort_unstable();
+        let restricted = !request.filters.only_items.is_empty();
         let seen_entries = |item: u32| {
             let from = seen.partition_point(|e| e.0 < item);
             seen[from..].iter().take_while(move |e| e.0 == item)
@@ -720,6 +728,7 @@ impl Recommender {
                 .is_some_and(|it| request.filters.admits(it))
                 && !(request.filters.exclude_seen && seen_entries(item).next().is_some())
                 && excluded.binary_search(&item).is_err()
+                && (!restricted || only.binary_search(&item).is_ok())
                 && !recent_purchase(item)
         };
         let mut out: Vec<Recommendation> = Vec::with_capacity(k);

@@ -101,6 +101,10 @@ pub struct Filters {
     pub max_price: Option<f32>,
     /// Item ids never to show.
     pub exclude_items: Vec<String>,
+    /// Only these item ids may appear (empty: any): a candidate set from
+    /// elsewhere, ranked by this request. Ids not in the catalogue are
+    /// ignored, as in `exclude_items`.
+    pub only_items: Vec<String>,
     /// All must hold.
     pub predicates: Vec<Predicate>,
 }
@@ -116,6 +120,7 @@ impl Default for Filters {
             min_price: None,
             max_price: None,
             exclude_items: Vec::new(),
+            only_items: Vec::new(),
             predicates: Vec::new(),
         }
     }

@@ -453,7 +453,8 @@ class Recommender:
             kinds: item kinds to recommend (default ["product"]).
             filters: a dict of the core's Filters: kinds, in_stock_only (True),
                 exclude_seen (True), exclude_purchased_within (seconds, needs
-                `now`), categories, min_price, max_price, exclude_items, and
+                `now`), categories, min_price, max_price, exclude_items,
+                only_items (a candidate set: only these ids may appear), and
                 predicates (a list of {"field": category|brand|price_band|tag|kind,
                 "values": [...], "negate": False}).
             diversity: {"relevance": 0..1 (1: relevance only), "max_per_category": n}.
@@ -646,6 +647,37 @@ class Recommender:
             row = self._native._add_item(columns, vector)
             self._ids = None
         return row
+
+    def settings(self) -> Dict[str, Any]:
+        """The serving settings: ``context_weight`` (how much a request's
+        context moves the query; default 0.1), ``session_weight`` (a known
+        customer's session against their taste; 0.5), ``popular_per_context``
+        (items kept per context value for fallbacks; 200). Saved with the
+        recommender.
+
+        Example:
+            >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
+            >>> rec = maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=3).fit(log))
+            >>> rec.settings()["context_weight"]
+            0.1...
+        """
+        return self._native.settings()
+
+    def set_settings(self, **settings: Any) -> None:
+        """Changes some serving settings (see ``settings``), keeping the rest.
+        Waits for requests in flight. An unknown name or a bad value raises
+        InvalidParamError naming it, and changes nothing.
+
+        Example:
+            >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
+            >>> rec = maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=3).fit(log))
+            >>> rec.set_settings(context_weight=0.3)
+            >>> round(rec.settings()["context_weight"], 3)
+            0.3
+        """
+        merged = dict(self._native.settings())
+        merged.update(settings)
+        self._native._set_settings(json.dumps(merged, default=_plain))
 
     def item_ids(self) -> np.ndarray:
         """Every item id, by row (the row order of the model's item factors).
