@@ -286,6 +286,18 @@ fn print_decision(who: &str, offers: &OfferSet, d: &Decision) {
             }
         );
     }
+    if d.scores.len() > 1 {
+        let scored: Vec<String> = d
+            .scores
+            .iter()
+            .zip(&d.probabilities)
+            .map(|(s, p)| format!("{} {:.2} (p {:.2})", s.id, s.score, p))
+            .collect();
+        println!(
+            "    scores (estimate, optimism and value): {}",
+            scored.join(", ")
+        );
+    }
     let mut suppressed: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut ineligible = Vec::new();
     for (id, why) in &d.excluded {
