@@ -48,6 +48,7 @@ if [ -x "$opt" ]; then
   fi
   mv "$here/pkg/maitre_bg.opt.wasm" "$here/pkg/maitre_bg.wasm"
 else
-  echo "build.sh: no npm wasm-opt in node_modules/.bin, skipping -Oz" >&2
+  echo "build.sh: no npm wasm-opt in node_modules/.bin, skipping -Oz: the wasm" >&2
+  echo "  is then about 50 KB gzipped larger, over the 400 KB budget (cd bindings-wasm && npm ci)" >&2
 fi
 ls -l "$here/pkg/maitre_bg.wasm"
