@@ -67,17 +67,31 @@ impl FromStr for ItemKind {
 /// One catalogue entry with its attributes. Everything but the id is optional
 /// in spirit: an item nobody described is an in-stock product with no
 /// attributes.
+///
+/// In JSON only `id` is required; the rest default as in [`Item::new`]
+/// (an offer written by hand names its id, kind and little else).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: String,
+    #[serde(default)]
     pub kind: ItemKind,
+    #[serde(default)]
     pub category: Option<String>,
+    #[serde(default)]
     pub brand: Option<String>,
     /// A coarse price level (`low`, `mid`, `high`, or the shop's own labels).
+    #[serde(default)]
     pub price_band: Option<String>,
+    #[serde(default)]
     pub price: Option<f32>,
+    #[serde(default)]
     pub tags: Vec<String>,
+    #[serde(default = "in_stock")]
     pub in_stock: bool,
+}
+
+fn in_stock() -> bool {
+    true
 }
 
 impl Item {

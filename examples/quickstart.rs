@@ -1,6 +1,7 @@
 //! maitre in one minute: generate a storefront, ingest it, see what one
 //! customer's unified history looks like, fit embeddings with the default
-//! settings, recommend with reasons, and measure the recommender as it serves
+//! settings, recommend with reasons, choose the next best action (a service
+//! action after a return, an offer otherwise), and measure the recommender as it serves
 //! against the baselines.
 //!
 //! ```text
@@ -12,7 +13,13 @@ use maitre::datasets::{synthetic_storefront, Size};
 use maitre::embed::Als;
 use maitre::eval::{evaluate, EvalConfig};
 use maitre::interactions::{InteractionConfig, Interactions};
+use maitre::offers::{
+    BanditParams, ContactPolicy, Decision, Exclusion, NextBestOffer, OfferRequest, OfferSet,
+};
 use maitre::recommend::{BuildOptions, Diversity, Reason, Recommendation, Recommender, Request};
+
+#[path = "shared/next_best_action.rs"]
+mod nba;
 
 fn main() -> maitre::Result<()> {
     // 1. Behaviour data: a deterministic synthetic storefront (seed 42).
@@ -129,7 +136,36 @@ fn main() -> maitre::Result<()> {
         &rec.recommend(&visitor)?,
     );
 
-    // 6. The measuring stick: next-purchase prediction on a held-out split,
+    // 6. Next best action: the storefront's offers and service actions are
+    // catalogue items too. The default contact policy puts service before
+    // sales after a return or a complaint; the bandit (LinUCB, untrained
+    // here, so its estimates are the prior's) ranks what remains by
+    // estimated acceptance × value, with the customer's vector as context.
+    let offers = nba::storefront_offers(&shop.catalog)?;
+    let engine = NextBestOffer::new(
+        offers.clone(),
+        ContactPolicy::default(),
+        rec.item_vectors().k(),
+        BanditParams::default(),
+    )?;
+    println!(
+        "\nNext best action ({} offers and service actions, default contact policy):",
+        offers.len()
+    );
+    let returner = nba::just_returned(log, &shop.catalog).expect("someone returned an item");
+    let happy = nba::browsing_happily(log, &shop.catalog, &offers).expect("a happy browser");
+    for (title, m) in [
+        ("returned an item an hour ago", &returner),
+        ("browsing happily, no returns or complaints", &happy),
+    ] {
+        let context = rec
+            .query_vector(&Request::new(1).customer(m.id.clone()))?
+            .unwrap_or_else(|| vec![0.0; rec.item_vectors().k()]);
+        let d = engine.decide(&OfferRequest::new(m.state.clone(), context, m.now))?;
+        print_decision(&format!("{} {title}", m.id), &offers, &d);
+    }
+
+    // 7. The measuring stick: next-purchase prediction on a held-out split,
     // the served recommender (the path above, defaults throughout) against
     // the baselines.
     let config = EvalConfig::default()
@@ -207,5 +243,73 @@ fn print_list(rec: &Recommender, title: &str, list: &[Recommendation]) {
         };
         let item = format!("{} {}", r.item, category_of(catalog, &r.item));
         println!("  {item:<29} {:>6.3}  {why}", r.score);
+    }
+}
+
+/// The chosen action with the rule or estimate behind it, then what was held
+/// back and why (one line per reason).
+fn print_decision(who: &str, offers: &OfferSet, d: &Decision) {
+    println!("  {who}:");
+    if !d.fired.is_empty() {
+        println!("    contact rules fired: {}", d.fired.join(", "));
+    }
+    for c in &d.chosen {
+        let rules = offers
+            .position(&c.offer)
+            .and_then(|i| offers.get(i))
+            .map(|o| {
+                let state: Vec<String> = o
+                    .eligibility
+                    .state
+                    .iter()
+                    .map(|r| {
+                        let days = r.within_secs / 86_400;
+                        match &r.category {
+                            Some(cat) => format!("{} in {cat} within {days} days", r.kind),
+                            None => format!("{} within {days} days", r.kind),
+                        }
+                    })
+                    .collect();
+                state.join(", ")
+            })
+            .unwrap_or_default();
+        println!(
+            "    → {} ({}), chosen with probability {:.2}: {}; eligible by {}",
+            c.offer,
+            c.kind.name(),
+            c.propensity,
+            c.why,
+            if rules.is_empty() {
+                "default".into()
+            } else {
+                rules
+            }
+        );
+    }
+    if d.scores.len() > 1 {
+        let scored: Vec<String> = d
+            .scores
+            .iter()
+            .zip(&d.probabilities)
+            .map(|(s, p)| format!("{} {:.2} (p {:.2})", s.id, s.score, p))
+            .collect();
+        println!(
+            "    scores (estimate, optimism and value): {}",
+            scored.join(", ")
+        );
+    }
+    let mut suppressed: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut ineligible = Vec::new();
+    for (id, why) in &d.excluded {
+        match why {
+            Exclusion::ContactPolicy(rule) => *suppressed.entry(rule).or_default() += 1,
+            _ => ineligible.push(id.as_str()),
+        }
+    }
+    for (rule, n) in suppressed {
+        println!("    held back by rule {rule:?}: {n} sales offers");
+    }
+    if !ineligible.is_empty() {
+        println!("    not eligible now: {}", ineligible.join(", "));
     }
 }

@@ -9,13 +9,15 @@
 //! Modules: `convert` turns JS values into core inputs and core results into
 //! plain JS objects; `events` is the `EventLog` class; `eval` is `evaluate`
 //! and `syntheticStorefront`; `recommend` is `Storefront` and `Session`
-//! (serving a visitor in the page); `storage` reads and writes the strings a
+//! (serving a visitor in the page); `offers` adds the next best offer to a
+//! `Session`; `storage` reads and writes the strings a
 //! persisted session keeps in `localStorage`. Nothing here may hold logic the Python binding
 //! would have to repeat.
 
 mod convert;
 mod eval;
 mod events;
+mod offers;
 mod recommend;
 mod storage;
 

@@ -232,7 +232,7 @@ impl Storefront {
 }
 
 /// A non-negative integer from a JS number.
-fn count(name: &str, n: f64) -> Result<usize, JsValue> {
+pub(crate) fn count(name: &str, n: f64) -> Result<usize, JsValue> {
     if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= u32::MAX as f64 {
         Ok(n as usize)
     } else {
@@ -249,7 +249,7 @@ fn results(list: Vec<Recommendation>) -> Result<JsValue, JsValue> {
     )
 }
 
-fn now_seconds() -> i64 {
+pub(crate) fn now_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0).floor() as i64
 }
 
@@ -257,11 +257,13 @@ fn now_seconds() -> i64 {
 /// `localStorage`. Nothing leaves the page.
 #[wasm_bindgen]
 pub struct Session {
-    shop: Rc<Recommender>,
+    pub(crate) shop: Rc<Recommender>,
     events: Vec<Recorded>,
     max_events: usize,
     key: Option<String>,
     rotation: Option<Rotation>,
+    /// Offers, contact policy, bandit and ledger (`useOffers`).
+    pub(crate) offers: Option<crate::offers::Offers>,
 }
 
 impl Session {
@@ -294,6 +296,7 @@ impl Session {
             max_events,
             key,
             rotation,
+            offers: None,
         };
         if let Some(key) = &session.key {
             storage::check()?;
@@ -326,6 +329,26 @@ impl Session {
             .rerank(&request, &[])
             .map(|_| ())
             .map_err(js_error)
+    }
+
+    /// The session's events as the core reads them.
+    pub(crate) fn core_events(&self) -> Vec<SessionEvent> {
+        self.events.iter().map(Recorded::core).collect()
+    }
+
+    /// `context` if given, else the context of the latest event that had one.
+    pub(crate) fn context_or_latest(
+        &self,
+        context: Option<BTreeMap<String, String>>,
+    ) -> BTreeMap<String, String> {
+        context.unwrap_or_else(|| {
+            self.events
+                .iter()
+                .rev()
+                .find(|e| !e.context.is_empty())
+                .map(|e| e.context.clone())
+                .unwrap_or_default()
+        })
     }
 
     fn bound(&mut self) {
@@ -457,19 +480,10 @@ impl Session {
         let opts: JsRecommendOptions = crate::convert::options("options", options)?;
         // The core caps k at the catalogue before it allocates anything.
         let k = opts.k.unwrap_or(10);
-        let context = match opts.context {
-            Some(c) => c,
-            None => self
-                .events
-                .iter()
-                .rev()
-                .find(|e| !e.context.is_empty())
-                .map(|e| e.context.clone())
-                .unwrap_or_default(),
-        };
+        let context = self.context_or_latest(opts.context);
         let request = Request {
             customer: None,
-            session: self.events.iter().map(Recorded::core).collect(),
+            session: self.core_events(),
             context: context.into_iter().collect(),
             k,
             filters: opts.filters.unwrap_or_default().into_core(opts.kinds),

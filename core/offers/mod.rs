@@ -17,6 +17,9 @@
 //!   target for off-policy evaluation) without recording a decision.
 //! - [`NextBestOffer`]: the three together behind one `&self` API: `decide`,
 //!   `reward`, `expire`, keeping the [`Ledger`] consistent with outcomes.
+//! - [`OfferRequest::from_session`]: a visitor's request from what a
+//!   [`crate::recommend::Recommender`] serves (session events with their
+//!   categories, context pairs as attributes, the query vector as context).
 //! - [`DecisionLog`]: every decision's context, candidates, choices,
 //!   positions, propensities and rewards, as JSON Lines.
 //! - [`evaluate_policy`]: off-policy evaluation (DM, IPS, SNIPS, DR with
@@ -28,7 +31,8 @@
 //! of kind offer or service) and `recommend`'s rules (`Filters`, the
 //! predicate membership test: one definition, not a fork) and `events`
 //! ([`CustomerState::from_log`] reads a customer's recent events from an
-//! [`crate::events::EventLog`]). It may also use `embed` (today context
+//! [`crate::events::EventLog`]) and, for sessions, the `Recommender`'s
+//! query vector. It may also use `embed` (today context
 //! vectors arrive as plain `f32` slices). May not depend on `eval`:
 //! off-policy evaluation lives here, on plain arrays.
 
@@ -38,6 +42,7 @@ mod log;
 mod offer;
 mod ope;
 mod policy;
+mod session;
 #[cfg(test)]
 mod tests;
 

@@ -168,9 +168,12 @@ pub struct Offer {
     /// What an acceptance is worth (margin or expected revenue); the bandit
     /// ranks by P(accept) × value.
     pub value: f64,
-    /// First second the offer may be shown.
+    /// First second the offer may be shown (default: always).
+    #[serde(default = "forever_from")]
     pub valid_from: i64,
-    /// First second it may no longer be shown (`[valid_from, valid_until)`).
+    /// First second it may no longer be shown (`[valid_from, valid_until)`;
+    /// default: never).
+    #[serde(default = "forever_until")]
     pub valid_until: i64,
     #[serde(default)]
     pub eligibility: Eligibility,
@@ -185,14 +188,22 @@ pub struct Offer {
     pub cooldown_secs: i64,
 }
 
+fn forever_from() -> i64 {
+    i64::MIN
+}
+
+fn forever_until() -> i64 {
+    i64::MAX
+}
+
 impl Offer {
     /// An offer valid forever, for everyone, without budget, cap or cool-down.
     pub fn new(id: impl Into<String>, kind: ItemKind, value: f64) -> Self {
         Offer {
             item: Item::new(id).kind(kind),
             value,
-            valid_from: i64::MIN,
-            valid_until: i64::MAX,
+            valid_from: forever_from(),
+            valid_until: forever_until(),
             eligibility: Eligibility::default(),
             budget: None,
             cap: None,

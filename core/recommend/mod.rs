@@ -651,6 +651,31 @@ impl Recommender {
         Ok((query, seen))
     }
 
+    /// The vector a request is scored with (taste ⊕ session ⊕ context), as
+    /// [`Recommender::recommend`] composes it, or `None` when the request
+    /// names no known customer and has no session events. The offers module
+    /// uses it as a visitor's bandit context
+    /// ([`crate::offers::OfferRequest::from_session`]).
+    ///
+    /// ```
+    /// use maitre::datasets::{synthetic_storefront, Size};
+    /// use maitre::embed::Als;
+    /// use maitre::interactions::{InteractionConfig, Interactions};
+    /// use maitre::recommend::{BuildOptions, Recommender, Request};
+    /// let shop = synthetic_storefront(7, Size::Tiny)?;
+    /// let matrix = Interactions::build(&shop.log, &InteractionConfig::default())?;
+    /// let model = Als::params().factors(8).fit(&matrix)?;
+    /// let rec = Recommender::build(&shop.log, &shop.catalog, model, &BuildOptions::default())?;
+    /// let item = &shop.catalog.items()[0].id;
+    /// let v = rec.query_vector(&Request::new(1).event(item.as_str(), "view"))?;
+    /// assert_eq!(v.map(|v| v.len()), Some(8));
+    /// assert_eq!(rec.query_vector(&Request::new(1))?, None);
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn query_vector(&self, request: &Request) -> Result<Option<Vec<f32>>> {
+        Ok(self.query(request)?.0)
+    }
+
     fn fold(&self, entries: &[Seen]) -> Result<Vec<f32>> {
         let (items, weights): (Vec<u32>, Vec<f32>) = entries.iter().map(|e| (e.0, e.1)).unzip();
         self.model.fold_in(&items, &weights)

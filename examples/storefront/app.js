@@ -1,5 +1,7 @@
 // The storefront demo: loads the wasm build and the storefront artifact, shows
 // product tiles and two rails, and records a view when a product is clicked.
+// An offer banner shows the session's next best offer (a service action after
+// the visitor records a return or a complaint); a click on it is a reward.
 // Everything runs in this page; the visitor's events stay in localStorage.
 import init, { Storefront } from "./pkg/maitre.js";
 
@@ -25,11 +27,14 @@ async function main() {
   const t2 = performance.now();
   catalog = new Map(items.map((item) => [item.id, item]));
   session = shop.session({ persist: { key: "maitre.storefront-demo", maxEvents: 50 } });
+  session.useOffers(offers());
 
   // For tests and the curious: the objects and how long loading took.
   window.maitreDemo = {
     shop, session, catalog,
     timings: { fetchMs: t1 - t0, loadMs: t2 - t1 },
+    /** What the banner's clicks reported to the bandit (OfferOutcome[]). */
+    rewards: [],
     artifactBytes: artifact.byteLength,
   };
 
@@ -37,6 +42,9 @@ async function main() {
     session.forget();
     render();
   });
+  $("offer-cta").addEventListener("click", acceptOffer);
+  $("return-last").addEventListener("click", () => afterSales("return"));
+  $("complain").addEventListener("click", () => afterSales("complaint"));
   drawCategories();
   render();
   document.body.dataset.status = "ready";
@@ -48,6 +56,69 @@ async function main() {
 function ok(response) {
   if (!response.ok) throw new Error(`${response.url}: ${response.status}`);
   return response;
+}
+
+const DAY = 86_400;
+
+/**
+ * The catalogue's offers and service actions, in the core's offer form: a
+ * discount is worth 5 to the shop, a service action 1; the return helper is
+ * for visitors who returned something in the last 30 days, the call-back for
+ * those who complained. The default contact policy does the rest: after a
+ * return or a complaint, no sales offers and service first.
+ */
+function offers() {
+  const after = (kind) => ({ state: [{ kind, within_secs: 30 * DAY, present: true }] });
+  const list = [];
+  for (const item of catalog.values()) {
+    const base = { item: { id: item.id, kind: item.kind, category: item.category } };
+    if (item.kind === "offer") list.push({ ...base, value: 5 });
+    if (item.id === "service-return-help") list.push({ ...base, value: 1, eligibility: after("return") });
+    if (item.id === "service-callback") list.push({ ...base, value: 1, eligibility: after("complaint") });
+  }
+  return list;
+}
+
+/** The banner: the session's next best offer now, and why. */
+function drawBanner() {
+  const banner = $("offer-banner");
+  const decision = session.nextBestOffer({ device });
+  const chosen = decision.chosen[0];
+  banner.hidden = !chosen;
+  if (!chosen) return;
+  const item = catalog.get(chosen.offer);
+  banner.dataset.kind = chosen.kind;
+  banner.dataset.offer = chosen.offer;
+  banner.dataset.eventId = String(chosen.eventId);
+  banner.dataset.fired = decision.fired.join(" ");
+  $("offer-cta").textContent = item?.label ?? chosen.offer;
+  $("offer-why").textContent = decision.fired.length
+    ? `Shown because of your ${lastAfterSales() ?? "request"} (rule ${decision.fired.at(-1)}).`
+    : `Chosen with probability ${chosen.probability.toFixed(2)} among ${decision.scores.length} offers.`;
+}
+
+function lastAfterSales() {
+  return session.events.findLast((e) => e.kind === "return" || e.kind === "complaint")?.kind;
+}
+
+/** A click on the banner: the offer was taken (reward 1). */
+function acceptOffer() {
+  const banner = $("offer-banner");
+  const outcome = session.reward(Number(banner.dataset.eventId), 1);
+  window.maitreDemo.rewards.push(outcome);
+  $("offer-why").textContent = `Thanks: noted (${outcome.offer}).`;
+  banner.dataset.rewarded = String(outcome.eventId);
+}
+
+/** Records a return or a complaint on the last item viewed. */
+function afterSales(kind) {
+  const last = session.events.findLast((e) => catalog.get(e.item)?.kind === "product");
+  if (!last) {
+    $("status").textContent = "View a product first.";
+    return;
+  }
+  session.record(kind, last.item, { device });
+  render();
 }
 
 function categories() {
@@ -147,6 +218,7 @@ function render() {
     return li;
   }));
   drawGrid();
+  drawBanner();
   document.body.dataset.renders = String(Number(document.body.dataset.renders) + 1);
 }
 

@@ -205,6 +205,67 @@ test("the storefront page personalises in the browser and keeps events local", a
   }
 });
 
+test("the offer banner shows an offer, a service action after a return, and reports a click as a reward", async () => {
+  const server = await serve();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems = [];
+    const requests = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+    page.on("pageerror", (e) => problems.push(String(e)));
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(`http://127.0.0.1:${server.address().port}/index.html`);
+    await page.waitForSelector("body[data-status=ready]", { timeout: 60_000 });
+    const loaded = requests.length;
+    const banner = page.locator("#offer-banner");
+    const rerender = async (click) => {
+      const renders = Number(await page.getAttribute("body", "data-renders"));
+      await page.click(click);
+      await page.waitForFunction((n) => Number(document.body.dataset.renders) > n, renders);
+    };
+
+    // A new visitor browsing: a sales offer, chosen by the bandit.
+    await page.click('#categories button[data-category="kitchen"]'); // redraws only the grid
+    await rerender('#grid .tile[data-category="kitchen"]');
+    assert.ok(await banner.isVisible(), "the banner is shown");
+    assert.equal(await banner.getAttribute("data-kind"), "offer");
+    assert.match(await banner.getAttribute("data-offer"), /^offer-/);
+    assert.equal(await banner.getAttribute("data-fired"), "");
+    assert.match(await page.textContent("#offer-why"), /^Chosen with probability (0|1)\.\d\d among \d+ offers\.$/);
+    const offerText = await page.textContent("#offer-cta");
+
+    // A return of the item just viewed: the contact policy holds sales back.
+    await rerender("#return-last");
+    assert.equal(await banner.getAttribute("data-kind"), "service");
+    assert.equal(await banner.getAttribute("data-offer"), "service-return-help");
+    assert.match(await banner.getAttribute("data-fired"), /\bno-sales-after-return-or-complaint\b/);
+    assert.match(await page.textContent("#offer-why"), /your return \(rule service-first-after-return-or-complaint\)/);
+    assert.notEqual(await page.textContent("#offer-cta"), offerText);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await banner.screenshot({ path: join(ARTIFACTS, "storefront-banner.png") });
+
+    // A click on the banner is a reward for exactly the decision shown.
+    const eventId = Number(await banner.getAttribute("data-event-id"));
+    await page.click("#offer-cta");
+    const rewards = await page.evaluate(() => window.maitreDemo.rewards);
+    assert.deepEqual(rewards, [{ eventId, offer: "service-return-help", reward: 1, defaulted: false }]);
+    assert.equal(await banner.getAttribute("data-rewarded"), String(eventId));
+    assert.match(await page.textContent("#offer-why"), /^Thanks/);
+    // The same showing cannot be rewarded twice.
+    const again = await page.evaluate((id) => {
+      try { window.maitreDemo.session.reward(id, 1); return "accepted"; } catch (e) { return e.kind; }
+    }, eventId);
+    assert.equal(again, "Unknown");
+
+    assert.deepEqual(requests.slice(loaded), [], "the banner and its reward stay in the page");
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
+
 test("the page's top-10 for the fixed sessions equals the full Rust model's", async () => {
   const expected = JSON.parse(await readFile(join(SITE, "data/expected.json"), "utf8"));
   const server = await serve();

@@ -10,6 +10,10 @@ import init, {
   type EvalReport,
   type IngestReport,
   type MaitreError,
+  type Offer,
+  type OfferDecision,
+  type OfferOutcome,
+  type OffersOptions,
   type Recommendation,
   type RecommendOptions,
   type RecordedEvent,
@@ -109,6 +113,36 @@ front.similarItems("sku-000001");
 session.forget();
 const kept: number = session.length;
 
+// The next best offer on the session: offers in the core's serde form.
+const offers: Offer[] = [
+  { item: { id: "offer-fashion-10pct", kind: "offer", category: "fashion" }, value: 5, cap: { max: 1, window_secs: 86400 }, cooldown_secs: 604800 },
+  { item: { id: "service-return-help", kind: "service" }, value: 1, eligibility: { state: [{ kind: "return", within_secs: 2592000, present: true }] } },
+];
+const offersOptions: OffersOptions = {
+  policy: { rules: [{ name: "service-first", after: ["return", "complaint"], within_secs: 2592000, action: { do: "first", kinds: ["service"] } }] },
+  bandit: { policy: { name: "lin_ucb", alpha: 0.5 }, epsilon: 0.05, seed: 7 },
+  customer: "visitor-1",
+};
+session.useOffers(offers, offersOptions);
+session.useOffers(offers);
+const decision: OfferDecision = session.nextBestOffer({ channel: "web" }, 1_800_000_000, 2);
+session.nextBestOffer();
+const chosenOffer = decision.chosen[0];
+const eventId: number = chosenOffer.eventId;
+const probability: number = chosenOffer.probability;
+const fired: string[] = decision.fired;
+const heldBack: string | undefined = decision.excluded.find((x) => x.rule === "contact_policy")?.detail;
+const outcome: OfferOutcome = session.reward(eventId, 1, 1_800_000_060);
+const expired: OfferOutcome[] = session.expireOffers();
+// @ts-expect-error: an offer's kind is offer or service
+session.useOffers([{ item: { id: "sku-1", kind: "product" }, value: 1 }]);
+// @ts-expect-error: value is required
+session.useOffers([{ item: { id: "o", kind: "offer" } }]);
+// @ts-expect-error: unknown bandit policy
+session.useOffers(offers, { bandit: { policy: { name: "greedy" } } });
+// @ts-expect-error: the event id is a number
+session.reward("1", 1);
+
 try {
   Storefront.load(new Uint8Array(3));
 } catch (e) {
@@ -131,3 +165,4 @@ session.events = [];
 
 console.log(skipped, n, first, perChannel, ndcg, fit, wrong);
 console.log(items, price, stamp, because, reason, similar, kept);
+console.log(probability, fired, heldBack, outcome, expired);
