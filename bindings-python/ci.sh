@@ -35,3 +35,5 @@ py="$venv/bin/python"
 # Always rebuild and reinstall the package itself, never its dependencies.
 "$py" -m pip install --quiet --force-reinstall --no-deps ./bindings-python
 "$py" -m pytest bindings-python/tests -q "$@"
+# The data team's Spark job, end to end (README "On Spark"), in local[2].
+PYSPARK_PYTHON="$py" "$py" examples/spark_pipeline.py --k 3
