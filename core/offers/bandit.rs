@@ -266,11 +266,11 @@ pub struct Settled {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Arm {
-    a_inv: Vec<f64>,
-    b: Vec<f64>,
-    theta: Vec<f64>,
-    pulls: u64,
+pub(super) struct Arm {
+    pub(super) a_inv: Vec<f64>,
+    pub(super) b: Vec<f64>,
+    pub(super) theta: Vec<f64>,
+    pub(super) pulls: u64,
 }
 
 impl Arm {
@@ -324,18 +324,18 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-#[derive(Debug, Clone)]
-struct Pending {
-    offer: String,
-    x: Vec<f64>,
-    decided_at: i64,
-    customer: Option<String>,
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Pending {
+    pub(super) offer: String,
+    pub(super) x: Vec<f64>,
+    pub(super) decided_at: i64,
+    pub(super) customer: Option<String>,
 }
 
 #[derive(Debug, Default)]
-struct Outstanding {
-    pending: BTreeMap<u64, Pending>,
-    log: DecisionLog,
+pub(super) struct Outstanding {
+    pub(super) pending: BTreeMap<u64, Pending>,
+    pub(super) log: DecisionLog,
 }
 
 /// Extra facts the offer engine attaches to a decision's log record.
@@ -369,12 +369,12 @@ pub(crate) struct Meta {
 pub struct Bandit {
     dim: usize,
     params: BanditParams,
-    arms: RwLock<HashMap<String, Arm>>,
-    outstanding: Mutex<Outstanding>,
-    next_event: AtomicU64,
+    pub(super) arms: RwLock<HashMap<String, Arm>>,
+    pub(super) outstanding: Mutex<Outstanding>,
+    pub(super) next_event: AtomicU64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a half-applied update (all
     // validation happens before mutation), so a poisoned lock is still sound.
     m.lock().unwrap_or_else(|e| e.into_inner())

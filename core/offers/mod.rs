@@ -19,6 +19,10 @@
 //!   `reward`, `expire`, keeping the [`Ledger`] consistent with outcomes.
 //! - [`DecisionLog`]: every decision's context, candidates, choices,
 //!   positions, propensities and rewards, as JSON Lines.
+//! - Persistence: [`NextBestOffer::to_bytes`] / [`NextBestOffer::save`] write
+//!   the whole engine (offers, contact policy, bandit models, pending
+//!   decisions, log, ledger) into a full artifact; loading it back is
+//!   bit-exact (sections documented in `offers/store.rs`).
 //! - [`evaluate_policy`]: off-policy evaluation (DM, IPS, SNIPS, DR with
 //!   seeded percentile-bootstrap intervals; DM/DR on a cross-fitted ridge
 //!   reward model per action) of a target policy given as action
@@ -38,6 +42,7 @@ mod log;
 mod offer;
 mod ope;
 mod policy;
+mod store;
 #[cfg(test)]
 mod tests;
 
