@@ -429,7 +429,8 @@ impl Bandit {
     /// Chooses `slots` offers among `candidates` for `context` at `now`.
     /// Errors (nothing changes): a context of the wrong length or not finite,
     /// no candidates, a duplicate id, a value that is negative or not
-    /// finite, `slots == 0`, too many decisions pending.
+    /// finite, `slots` outside `1..=MAX_CANDIDATES` (more slots than
+    /// candidates fill every candidate), too many decisions pending.
     pub fn rank(
         &self,
         context: &[f32],
@@ -511,8 +512,11 @@ impl Bandit {
     ) -> Result<Ranking> {
         let x = self.features(context)?;
         validate_candidates(candidates)?;
-        if slots == 0 {
-            return Err(Error::param("slots", "must be at least 1"));
+        if slots == 0 || slots > MAX_CANDIDATES {
+            return Err(Error::param(
+                "slots",
+                format!("{slots} must be in 1..={MAX_CANDIDATES} (more than the candidates fills them all)"),
+            ));
         }
         if lock(&self.outstanding).pending.len() >= self.params.max_pending {
             return Err(Error::param(
@@ -1019,6 +1023,7 @@ mod tests {
             b.rank(&[0.1, 0.2], &[Candidate::new("z", f64::NAN)], 1, 0)
                 .err(),
             b.rank(&[0.1, 0.2], &c, 0, 0).err(),
+            b.rank(&[0.1, 0.2], &c, MAX_CANDIDATES + 1, 0).err(),
             b.reward(id + 99, 1.0, 1_001).err(),
             b.reward(id, f64::NAN, 1_001).err(),
             b.reward(id, f64::INFINITY, 1_001).err(),

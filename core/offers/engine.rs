@@ -145,6 +145,10 @@ impl NextBestOffer {
         &self.offers
     }
 
+    pub fn policy(&self) -> &ContactPolicy {
+        &self.policy
+    }
+
     pub fn bandit(&self) -> &Bandit {
         &self.bandit
     }
@@ -163,8 +167,15 @@ impl NextBestOffer {
     pub fn decide(&self, request: &OfferRequest) -> Result<Decision> {
         request.customer.validate()?;
         request.filters.validate()?;
-        if request.slots == 0 {
-            return Err(Error::param("slots", "must be at least 1"));
+        if request.slots == 0 || request.slots > super::bandit::MAX_CANDIDATES {
+            return Err(Error::param(
+                "slots",
+                format!(
+                    "{} must be in 1..={}",
+                    request.slots,
+                    super::bandit::MAX_CANDIDATES
+                ),
+            ));
         }
         let applied = self.policy.apply(&request.customer, request.now)?;
         let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
