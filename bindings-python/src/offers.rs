@@ -18,11 +18,11 @@ use crate::convert::{strict_json, to_python};
 use crate::errors::to_py;
 use crate::events::PyEventLog;
 use maitre::offers::{
-    evaluate_policy as core_evaluate_policy, BanditParams, ContactPolicy, CustomerState, Logged,
-    NextBestOffer, Offer, OfferRequest, OfferSet, OpeParams,
+    evaluate_policy as core_evaluate_policy, BanditParams, ContactPolicy, CustomerState, Decision,
+    Exclusion, Logged, NextBestOffer, Offer, OfferRequest, OfferSet, OpeParams,
 };
 use maitre::Error;
-use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::path::PathBuf;
@@ -36,6 +36,78 @@ pub struct PyNextBestOffer {
 
 fn context_vec(context: &PyReadonlyArray1<'_, f32>) -> Vec<f32> {
     context.as_array().iter().copied().collect()
+}
+
+/// The rule code (as the core serialises it) and its detail.
+fn exclusion(e: &Exclusion) -> (&'static str, Option<&str>) {
+    match e {
+        Exclusion::OutsideValidity => ("outside_validity", None),
+        Exclusion::BudgetSpent => ("budget_spent", None),
+        Exclusion::FrequencyCap => ("frequency_cap", None),
+        Exclusion::CoolDown => ("cool_down", None),
+        Exclusion::Filters => ("filters", None),
+        Exclusion::Attribute(k) => ("attribute", Some(k)),
+        Exclusion::State(s) => ("state", Some(s)),
+        Exclusion::ContactPolicy(r) => ("contact_policy", Some(r)),
+    }
+}
+
+/// A decision as plain tuples, lists and arrays (what `maitre.Decision` is
+/// built from): converting through JSON values cost more than the decision.
+type DecisionParts<'py> = (
+    Vec<(String, &'static str, usize, u64, f64, f64, f64, String)>,
+    Vec<String>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Vec<String>,
+    Vec<(String, &'static str, Option<String>)>,
+);
+
+fn parts(py: Python<'_>, d: Decision) -> DecisionParts<'_> {
+    let chosen = d
+        .chosen
+        .into_iter()
+        .map(|c| {
+            (
+                c.offer,
+                c.kind.name(),
+                c.position,
+                c.event_id,
+                c.propensity,
+                c.estimate,
+                c.value,
+                c.why,
+            )
+        })
+        .collect();
+    let column = |f: fn(&maitre::offers::Scored) -> f64| {
+        PyArray1::from_vec(py, d.scores.iter().map(f).collect())
+    };
+    let (scores, estimates, widths) = (
+        column(|s| s.score),
+        column(|s| s.estimate),
+        column(|s| s.width),
+    );
+    let excluded = d
+        .excluded
+        .iter()
+        .map(|(offer, why)| {
+            let (rule, detail) = exclusion(why);
+            (offer.clone(), rule, detail.map(str::to_owned))
+        })
+        .collect();
+    (
+        chosen,
+        d.scores.into_iter().map(|s| s.id).collect(),
+        scores,
+        estimates,
+        widths,
+        PyArray1::from_vec(py, d.probabilities),
+        d.fired,
+        excluded,
+    )
 }
 
 #[pymethods]
@@ -66,17 +138,18 @@ impl PyNextBestOffer {
 
     /// One decision: `request` is the core's ``OfferRequest`` as JSON (its
     /// ``context`` empty), `context` the vector. Returns the core's
-    /// ``Decision`` as a dict.
+    /// ``Decision`` as (chosen tuples, candidate ids, scores, estimates,
+    /// widths, probabilities, fired rules, (offer, rule, detail) exclusions).
     fn _decide<'py>(
         &self,
         py: Python<'py>,
         request: &str,
         context: PyReadonlyArray1<'py, f32>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<DecisionParts<'py>> {
         let mut request: OfferRequest = strict_json("request", request)?;
         request.context = context_vec(&context);
         let decision = py.detach(|| self.inner.decide(&request)).map_err(to_py)?;
-        to_python(py, &decision)
+        Ok(parts(py, decision))
     }
 
     /// A decision for customer `customer` of `log` (its events in
@@ -90,7 +163,7 @@ impl PyNextBestOffer {
         since: &Bound<'py, PyAny>,
         request: &str,
         context: PyReadonlyArray1<'py, f32>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<DecisionParts<'py>> {
         let since = args::integer("since", since)?;
         let mut request: OfferRequest = strict_json("request", request)?;
         request.context = context_vec(&context);
@@ -106,7 +179,7 @@ impl PyNextBestOffer {
                 self.inner.decide(&request)
             })
             .map_err(to_py)?;
-        to_python(py, &decision)
+        Ok(parts(py, decision))
     }
 
     /// Records the outcome of a showing; returns what it settled.

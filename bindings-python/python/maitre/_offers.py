@@ -253,16 +253,16 @@ class Decision:
         )
 
 
-def _decision(d: Dict[str, Any]) -> Decision:
-    scored = d["scores"]
+def _decision(parts: Tuple[Any, ...]) -> Decision:
+    chosen, ids, scores, estimates, widths, probabilities, fired, excluded = parts
     return Decision(
-        chosen=[OfferChoice(**c) for c in d["chosen"]],
-        scores={s["id"]: s["score"] for s in scored},
-        estimates={s["id"]: s["estimate"] for s in scored},
-        widths={s["id"]: s["width"] for s in scored},
-        probabilities={s["id"]: p for s, p in zip(scored, d["probabilities"])},
-        fired=list(d["fired"]),
-        excluded={offer: (why["rule"], why.get("detail")) for offer, why in d["excluded"]},
+        chosen=[OfferChoice(*c) for c in chosen],
+        scores=dict(zip(ids, scores.tolist())),
+        estimates=dict(zip(ids, estimates.tolist())),
+        widths=dict(zip(ids, widths.tolist())),
+        probabilities=dict(zip(ids, probabilities.tolist())),
+        fired=fired,
+        excluded={offer: (rule, detail) for offer, rule, detail in excluded},
     )
 
 
