@@ -824,7 +824,7 @@ mod tests {
     #[test]
     fn truncated_or_corrupt_bytes_are_typed_errors() {
         let world = OfferWorld::new(5, 3, 2, 4).unwrap();
-        let bytes = engine(&world, BanditParams::default(), 30)
+        let bytes = engine(&world, BanditParams::default(), 12)
             .to_bytes()
             .unwrap();
         for len in (0..bytes.len()).step_by(7) {
