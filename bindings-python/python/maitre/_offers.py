@@ -295,8 +295,8 @@ class NextBestOffer:
             ``propensity_draws``, ``max_pending``, ``keep_log``.
 
     Raises InvalidParamError (duplicate offer ids, a bad value, window, cap,
-    rule or setting; a misspelt key, named by its path), UnknownIdError for an
-    unknown kind.
+    rule or setting, an unknown kind; a misspelt key, named by its path such
+    as ``offers[0].cooldown``).
 
     Safe to share between threads; decisions and rewards release the GIL.
     Pickling stores the whole state (models, pending decisions, log, ledger):
@@ -337,7 +337,8 @@ class NextBestOffer:
         self,
         customer: str,
         context: Any = None,
-        now: int = 0,
+        *,
+        now: int,
         slots: int = 1,
         attributes: Optional[Mapping[str, str]] = None,
         events: Any = None,
@@ -350,7 +351,8 @@ class NextBestOffer:
         Parameters:
             customer: the customer's id (it keys caps and cool-downs).
             context: the context vector (numpy or a list), of length ``dim``.
-            now: the time, epoch seconds.
+            now: the time, epoch seconds (keyword only, required: windows,
+                caps and cool-downs are all relative to it).
             slots: how many placements to fill (no offer twice).
             attributes: the customer's attributes and context for eligibility
                 rules (``{"segment": "gold", "channel": "app"}``).
