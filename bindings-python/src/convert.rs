@@ -54,6 +54,8 @@ pub fn strict_json<T: serde::de::DeserializeOwned>(name: &str, json: &str) -> Py
     let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
         let path = match e.path().to_string().as_str() {
             "." => name.to_owned(),
+            // A list at the root: `offers[2].value`, not `offers.[2].value`.
+            path if path.starts_with('[') => format!("{name}{path}"),
             path => format!("{name}.{path}"),
         };
         invalid(path, e.into_inner().to_string())

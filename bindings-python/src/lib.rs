@@ -13,6 +13,7 @@ mod convert;
 mod errors;
 mod eval;
 mod events;
+mod offers;
 mod pool;
 mod recommend;
 
@@ -25,6 +26,8 @@ fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<als::PyAls>()?;
     m.add_class::<als::PyAlsModel>()?;
     m.add_class::<recommend::PyRecommender>()?;
+    m.add_class::<offers::PyNextBestOffer>()?;
+    m.add_function(wrap_pyfunction!(offers::evaluate_policy, m)?)?;
     m.add_function(wrap_pyfunction!(eval::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(eval::evaluate_cold_start, m)?)?;
     m.add_function(wrap_pyfunction!(events::synthetic_catalog, m)?)?;

@@ -43,7 +43,7 @@ def test_stub_lists_exactly_the_native_event_log_methods():
 
 def test_stub_lists_exactly_the_native_class_members():
     stubbed = {n.name: n for n in stub_tree().body if isinstance(n, ast.ClassDef)}
-    for name in ["ALS", "AlsModel", "Recommender"]:
+    for name in ["ALS", "AlsModel", "Recommender", "NextBestOffer"]:
         native = {n for n in vars(getattr(_maitre, name)) if not n.startswith("__")}
         assert {n for n in defined(stubbed[name].body) if not n.startswith("__")} == native, name
 
@@ -66,7 +66,7 @@ def test_every_public_callable_is_documented():
     ]
     callables += [
         getattr(cls, n)
-        for cls in (maitre.ALS, maitre.AlsModel, maitre.Recommender)
+        for cls in (maitre.ALS, maitre.AlsModel, maitre.Recommender, maitre.NextBestOffer, maitre.Decision)
         for n in dir(cls)
         if not n.startswith("_") and n != "has_customers"
     ]

@@ -60,6 +60,7 @@ DOCUMENTED = {
     ("EventLog.from_arrow", "data"),
     # Bytes of an artifact or a log: ArtifactError for anything else (test_recommend).
     ("EventLog.from_bytes", "data"), ("AlsModel.from_bytes", "data"), ("Recommender.from_bytes", "data"),
+    ("NextBestOffer.from_bytes", "data"),
     # A pandas frame of events: its numbers are walked through EventLog.extend's data.
     ("EventLog.from_pandas", "df"),
     # The same {kind: weight} mapping as EventLog(kinds=...), walked through from_pandas.
@@ -95,6 +96,34 @@ def _als(**kw):
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in kw.values()):
         model.fit(SHOP)  # accepted values must fit too (bounded: iterations and factors are capped)
     return model
+
+
+def _nbo(dim=2):
+    return maitre.NextBestOffer(
+        [{"id": "a", "value": 1.0, "cap": {"max": 3, "window_secs": 60}}, {"id": "s", "kind": "service", "value": 0.5}],
+        dim=dim,
+    )
+
+
+def _nbo_decided():
+    nbo = _nbo()
+    return nbo, nbo.decide("c1", [0.1, 0.2], now=1714564800).chosen[0].event_id
+
+
+def _nbo_reward(**kw):
+    nbo, event = _nbo_decided()
+    args = {"event_id": event, "value": 1.0, "now": 1714564801, **kw}
+    return nbo.reward(**args)
+
+
+_TINY_OPE = dict(
+    contexts=[[0.0], [1.0], [0.5], [0.2]], actions=[0, 1, 0, 1], propensities=[0.5] * 4,
+    rewards=[1.0, 0.0, 1.0, 0.0], target=[[0.5, 0.5]] * 4, folds=2, bootstrap=10,
+)
+
+
+def _ope(**kw):
+    return maitre.evaluate_policy(**{**_TINY_OPE, **kw})
 
 
 # (entry point, argument) -> a call with that argument set to v. The worker
@@ -187,6 +216,35 @@ CALLS = {
     ("Recommender.customers_for_item", "k"): lambda v: REC.customers_for_item("sku-000003", k=v),
     ("Recommender.add_item", "price"): lambda v: REC.add_item(f"new-{time.perf_counter_ns()}", price=v),
     ("Recommender.add_item", "vector"): lambda v: REC.add_item(f"new-{time.perf_counter_ns()}", vector=[v] * 8),
+    ("NextBestOffer", "dim"): lambda v: _nbo(dim=v),
+    ("NextBestOffer", "bandit"): lambda v: maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=0, bandit={"alpha": v}),
+    ("NextBestOffer", "bandit[max_pending]"): lambda v: maitre.NextBestOffer(
+        [{"id": "a", "value": 1.0}], dim=0, bandit={"max_pending": v}).decide("c", now=0),
+    ("NextBestOffer", "offers"): lambda v: maitre.NextBestOffer([{"id": "a", "value": v, "budget": 3}], dim=0),
+    ("NextBestOffer", "offers[cap]"): lambda v: maitre.NextBestOffer(
+        [{"id": "a", "value": 1.0, "cap": {"max": v, "window_secs": v}}], dim=0).decide("c", now=0),
+    ("NextBestOffer", "policy"): lambda v: maitre.NextBestOffer(
+        [{"id": "a", "value": 1.0}], dim=0,
+        policy=[{"name": "p", "after": ["return"], "within_secs": v, "do": "first", "kinds": ["service"]}],
+    ).decide("c", now=10, events=[{"kind": "return", "timestamp": 5}]),
+    ("NextBestOffer.decide", "now"): lambda v: _nbo().decide("c1", [0.1, 0.2], now=v),
+    ("NextBestOffer.decide", "slots"): lambda v: _nbo().decide("c1", [0.1, 0.2], now=0, slots=v),
+    ("NextBestOffer.decide", "context"): lambda v: _nbo().decide("c1", [v, 0.2], now=0),
+    ("NextBestOffer.decide", "since"): lambda v: _nbo().decide("c1", [0.1, 0.2], now=1714564800, log=SHOP, since=v),
+    ("NextBestOffer.decide", "filters"): lambda v: _nbo().decide("c1", [0.1, 0.2], now=0, filters={"min_price": v}),
+    ("NextBestOffer.decide", "events"): lambda v: _nbo().decide("c1", [0.1, 0.2], now=0, events=[{"kind": "return", "timestamp": v}]),
+    ("NextBestOffer.reward", "event_id"): lambda v: _nbo_reward(event_id=v),
+    ("NextBestOffer.reward", "value"): lambda v: _nbo_reward(value=v),
+    ("NextBestOffer.reward", "now"): lambda v: _nbo_reward(now=v),
+    ("NextBestOffer.expire", "now"): lambda v: _nbo_decided()[0].expire(now=v),
+    ("NextBestOffer.prune", "now"): lambda v: _nbo_decided()[0].prune(now=v),
+    **{("evaluate_policy", name): (lambda name: lambda v: _ope(**{name: v}))(name) for name in (
+        "ridge", "folds", "bootstrap", "confidence", "seed", "fold_seed")},
+    ("evaluate_policy", "actions"): lambda v: _ope(actions=[v, 1, 0, 1]),
+    ("evaluate_policy", "propensities"): lambda v: _ope(propensities=[v, 0.5, 0.5, 0.5]),
+    ("evaluate_policy", "rewards"): lambda v: _ope(rewards=[v, 0.0, 1.0, 0.0]),
+    ("evaluate_policy", "contexts"): lambda v: _ope(contexts=[[v], [1.0], [0.5], [0.2]]),
+    ("evaluate_policy", "target"): lambda v: _ope(target=[[v, 0.5]] + [[0.5, 0.5]] * 3),
     ("Recommender.add_item", "vector[length]"): lambda v: REC.add_item(
         f"new-{time.perf_counter_ns()}", vector=[0.5] * v if isinstance(v, int) and 0 <= v < 10**6 else v),
 }

@@ -10,7 +10,9 @@
 //! | `u64`, `f64` | 8 |
 //! | string | `u64` byte length, then UTF-8 bytes |
 //! | list of strings | `u64` count, then each string |
-//! | `f32` / `u32` / `i8` slice | `u64` element count, then the elements |
+//! | `i64` | 8, two's complement |
+//! | `f32` / `u32` / `i8` / `f64` slice | `u64` element count, then the elements |
+//! | a count ([`Encoder::put_count`]) | `u64`, then the elements as the caller writes them |
 //!
 //! A section has no self-description: the reader must know the sequence of
 //! calls the writer made. [`Decoder`] checks every length against the bytes
@@ -57,6 +59,29 @@ impl Encoder {
     /// Appends an `f64`'s bits, little-endian.
     pub fn put_f64(&mut self, v: f64) -> &mut Self {
         self.put_u64(v.to_bits())
+    }
+
+    /// Appends an `i64`, little-endian two's complement.
+    pub fn put_i64(&mut self, v: i64) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    /// Appends a count-prefixed `f64` slice (bits, little-endian).
+    pub fn put_f64s(&mut self, v: &[f64]) -> &mut Self {
+        self.put_len(v.len());
+        self.buf.reserve(v.len() * 8);
+        for x in v {
+            self.buf.extend_from_slice(&x.to_bits().to_le_bytes());
+        }
+        self
+    }
+
+    /// Appends a count for a list the caller writes element by element
+    /// (read back with [`Decoder::get_count`]).
+    pub fn put_count(&mut self, n: usize) -> &mut Self {
+        self.put_len(n);
+        self
     }
 
     /// Appends a length-prefixed UTF-8 string.
@@ -195,6 +220,32 @@ impl<'a> Decoder<'a> {
     pub fn get_usize(&mut self) -> Result<usize> {
         let v = self.get_u64()?;
         usize::try_from(v).map_err(|_| self.invalid(format!("{v} does not fit this machine")))
+    }
+
+    /// Reads a little-endian `i64`.
+    pub fn get_i64(&mut self) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.array("i64")?))
+    }
+
+    /// Reads a count-prefixed `f64` slice.
+    pub fn get_f64s(&mut self) -> Result<Vec<f64>> {
+        let n = self.get_len(8, "f64 slice")?;
+        let raw = self.take(n * 8, "f64 slice")?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                f64::from_bits(u64::from_le_bytes(b))
+            })
+            .collect())
+    }
+
+    /// Reads a count written by [`Encoder::put_count`] of elements that take
+    /// at least `min_size` bytes each: an error unless that many bytes are
+    /// left, so the caller may allocate `count` elements.
+    pub fn get_count(&mut self, min_size: usize, what: &str) -> Result<usize> {
+        self.get_len(min_size.max(1), what)
     }
 
     /// Reads an `f32` from its bits.

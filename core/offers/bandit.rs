@@ -266,11 +266,11 @@ pub struct Settled {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Arm {
-    a_inv: Vec<f64>,
-    b: Vec<f64>,
-    theta: Vec<f64>,
-    pulls: u64,
+pub(super) struct Arm {
+    pub(super) a_inv: Vec<f64>,
+    pub(super) b: Vec<f64>,
+    pub(super) theta: Vec<f64>,
+    pub(super) pulls: u64,
 }
 
 impl Arm {
@@ -324,18 +324,18 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-#[derive(Debug, Clone)]
-struct Pending {
-    offer: String,
-    x: Vec<f64>,
-    decided_at: i64,
-    customer: Option<String>,
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Pending {
+    pub(super) offer: String,
+    pub(super) x: Vec<f64>,
+    pub(super) decided_at: i64,
+    pub(super) customer: Option<String>,
 }
 
 #[derive(Debug, Default)]
-struct Outstanding {
-    pending: BTreeMap<u64, Pending>,
-    log: DecisionLog,
+pub(super) struct Outstanding {
+    pub(super) pending: BTreeMap<u64, Pending>,
+    pub(super) log: DecisionLog,
 }
 
 /// Extra facts the offer engine attaches to a decision's log record.
@@ -369,12 +369,12 @@ pub(crate) struct Meta {
 pub struct Bandit {
     dim: usize,
     params: BanditParams,
-    arms: RwLock<HashMap<String, Arm>>,
-    outstanding: Mutex<Outstanding>,
-    next_event: AtomicU64,
+    pub(super) arms: RwLock<HashMap<String, Arm>>,
+    pub(super) outstanding: Mutex<Outstanding>,
+    pub(super) next_event: AtomicU64,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock cannot leave a half-applied update (all
     // validation happens before mutation), so a poisoned lock is still sound.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -429,7 +429,8 @@ impl Bandit {
     /// Chooses `slots` offers among `candidates` for `context` at `now`.
     /// Errors (nothing changes): a context of the wrong length or not finite,
     /// no candidates, a duplicate id, a value that is negative or not
-    /// finite, `slots == 0`, too many decisions pending.
+    /// finite, `slots` outside `1..=MAX_CANDIDATES` (more slots than
+    /// candidates fill every candidate), too many decisions pending.
     pub fn rank(
         &self,
         context: &[f32],
@@ -511,8 +512,11 @@ impl Bandit {
     ) -> Result<Ranking> {
         let x = self.features(context)?;
         validate_candidates(candidates)?;
-        if slots == 0 {
-            return Err(Error::param("slots", "must be at least 1"));
+        if slots == 0 || slots > MAX_CANDIDATES {
+            return Err(Error::param(
+                "slots",
+                format!("{slots} must be in 1..={MAX_CANDIDATES} (more than the candidates fills them all)"),
+            ));
         }
         if lock(&self.outstanding).pending.len() >= self.params.max_pending {
             return Err(Error::param(
@@ -1019,6 +1023,7 @@ mod tests {
             b.rank(&[0.1, 0.2], &[Candidate::new("z", f64::NAN)], 1, 0)
                 .err(),
             b.rank(&[0.1, 0.2], &c, 0, 0).err(),
+            b.rank(&[0.1, 0.2], &c, MAX_CANDIDATES + 1, 0).err(),
             b.reward(id + 99, 1.0, 1_001).err(),
             b.reward(id, f64::NAN, 1_001).err(),
             b.reward(id, f64::INFINITY, 1_001).err(),

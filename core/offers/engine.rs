@@ -119,10 +119,10 @@ pub struct Decision {
 /// ```
 #[derive(Debug)]
 pub struct NextBestOffer {
-    offers: OfferSet,
-    policy: ContactPolicy,
-    bandit: Bandit,
-    ledger: RwLock<Ledger>,
+    pub(super) offers: OfferSet,
+    pub(super) policy: ContactPolicy,
+    pub(super) bandit: Bandit,
+    pub(super) ledger: RwLock<Ledger>,
 }
 
 impl NextBestOffer {
@@ -145,6 +145,10 @@ impl NextBestOffer {
         &self.offers
     }
 
+    pub fn policy(&self) -> &ContactPolicy {
+        &self.policy
+    }
+
     pub fn bandit(&self) -> &Bandit {
         &self.bandit
     }
@@ -163,8 +167,15 @@ impl NextBestOffer {
     pub fn decide(&self, request: &OfferRequest) -> Result<Decision> {
         request.customer.validate()?;
         request.filters.validate()?;
-        if request.slots == 0 {
-            return Err(Error::param("slots", "must be at least 1"));
+        if request.slots == 0 || request.slots > super::bandit::MAX_CANDIDATES {
+            return Err(Error::param(
+                "slots",
+                format!(
+                    "{} must be in 1..={}",
+                    request.slots,
+                    super::bandit::MAX_CANDIDATES
+                ),
+            ));
         }
         let applied = self.policy.apply(&request.customer, request.now)?;
         let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
@@ -270,18 +281,27 @@ impl NextBestOffer {
     /// Records the outcome of a showing (see [`Bandit::reward`] for errors;
     /// a rejected call changes nothing).
     pub fn reward(&self, event_id: u64, value: f64, now: i64) -> Result<Settled> {
+        // The ledger is held across the bandit's update (the order `decide`
+        // takes them in), so a snapshot ([`NextBestOffer::to_bytes`]) never
+        // sees a settled decision whose budget unit is still reserved.
+        let mut ledger = self.write_ledger();
         let settled = self.bandit.reward(event_id, value, now)?;
-        self.settle(&settled, now);
+        settle(&mut ledger, &settled, now);
         Ok(settled)
     }
 
     /// Settles every showing whose reward window has closed as ignored.
     pub fn expire(&self, now: i64) -> Result<Vec<Settled>> {
+        let mut ledger = self.write_ledger();
         let settled = self.bandit.expire(now)?;
         for s in &settled {
-            self.settle(s, now);
+            settle(&mut ledger, s, now);
         }
         Ok(settled)
+    }
+
+    pub(super) fn write_ledger(&self) -> std::sync::RwLockWriteGuard<'_, Ledger> {
+        self.ledger.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops ledger entries that can no longer exclude an offer (see
@@ -292,15 +312,14 @@ impl NextBestOffer {
             .unwrap_or_else(|e| e.into_inner())
             .prune(&self.offers, now)
     }
+}
 
-    fn settle(&self, s: &Settled, now: i64) {
-        let i = s.offer.as_str();
-        let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
-        ledger.release(i);
-        if s.reward > 0.0 && !s.defaulted {
-            ledger.record_accept(i);
-        } else if let Some(customer) = &s.customer {
-            ledger.record_negative(customer, i, now);
-        }
+fn settle(ledger: &mut Ledger, s: &Settled, now: i64) {
+    let i = s.offer.as_str();
+    ledger.release(i);
+    if s.reward > 0.0 && !s.defaulted {
+        ledger.record_accept(i);
+    } else if let Some(customer) = &s.customer {
+        ledger.record_negative(customer, i, now);
     }
 }

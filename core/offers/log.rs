@@ -103,6 +103,18 @@ impl DecisionLog {
         out.flush().map_err(io)
     }
 
+    /// Writes [`DecisionLog::write_jsonl`]'s lines to the file at `path`
+    /// (created or truncated).
+    pub fn write_jsonl_file(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        self.write_jsonl(std::io::BufWriter::new(file))
+            .map_err(|e| match e {
+                Error::Io { source, .. } => Error::io(path, source),
+                other => other,
+            })
+    }
+
     /// Reads records written by [`DecisionLog::write_jsonl`]; a bad line is a
     /// typed error naming it.
     pub fn read_jsonl(text: &str) -> Result<DecisionLog> {

@@ -22,6 +22,10 @@
 //!   categories, context pairs as attributes, the query vector as context).
 //! - [`DecisionLog`]: every decision's context, candidates, choices,
 //!   positions, propensities and rewards, as JSON Lines.
+//! - Persistence: [`NextBestOffer::to_bytes`] / [`NextBestOffer::save`] write
+//!   the whole engine (offers, contact policy, bandit models, pending
+//!   decisions, log, ledger) into a full artifact; loading it back is
+//!   bit-exact (sections documented in `offers/store.rs`).
 //! - [`evaluate_policy`]: off-policy evaluation (DM, IPS, SNIPS, DR with
 //!   seeded percentile-bootstrap intervals; DM/DR on a cross-fitted ridge
 //!   reward model per action) of a target policy given as action
@@ -43,6 +47,7 @@ mod offer;
 mod ope;
 mod policy;
 mod session;
+mod store;
 #[cfg(test)]
 mod tests;
 

@@ -532,20 +532,20 @@ impl OfferSet {
 /// Per customer and offer: when it was shown (within the cap window) and
 /// when it was last declined or ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Contact {
-    shown: VecDeque<i64>,
-    last_negative: Option<i64>,
+pub(super) struct Contact {
+    pub(super) shown: VecDeque<i64>,
+    pub(super) last_negative: Option<i64>,
 }
 
 /// What has happened so far: acceptances per offer (budgets) and per
 /// customer × offer showings and declines (caps, cool-downs).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ledger {
-    accepted: HashMap<String, u64>,
+    pub(super) accepted: HashMap<String, u64>,
     /// Showings awaiting their outcome: each holds one unit of the budget, so
     /// concurrent acceptances can never overspend it.
-    reserved: HashMap<String, u64>,
-    contacts: HashMap<(String, String), Contact>,
+    pub(super) reserved: HashMap<String, u64>,
+    pub(super) contacts: HashMap<(String, String), Contact>,
 }
 
 impl Ledger {

@@ -8,6 +8,10 @@ use maitre::embed::Als;
 use maitre::events::{Event, EventLog, IngestOptions, Schema};
 use maitre::index::{IndexKind, IndexParams};
 use maitre::interactions::{InteractionConfig, Interactions};
+use maitre::offers::{
+    AttributeRule, BanditParams, ContactPolicy, CustomerState, NextBestOffer, Offer, OfferRequest,
+    OfferSet, StateRule,
+};
 use maitre::recommend::{BuildOptions, Recommender, Request};
 
 /// A storefront of 12 items and 8 customers (with a linked alias, context and
@@ -76,7 +80,44 @@ pub fn artifacts() -> Vec<(String, Vec<u8>)> {
             ));
         }
     }
+    out.push(("offers-full.bin".into(), offers().to_bytes().expect("save")));
     out
+}
+
+/// A next-best-offer engine with every offer field in use, a pending
+/// decision, a reward and a log: the seed of its artifact.
+pub fn offers() -> NextBestOffer {
+    let offers = OfferSet::new(vec![
+        Offer::new("10-off", ItemKind::Offer, 5.0)
+            .when(AttributeRule::any_of("channel", ["app"]))
+            .budget(100)
+            .cap(2, 86_400)
+            .cooldown(3_600)
+            .valid(0, 2_000_000_000),
+        Offer::new("help", ItemKind::Service, 1.0).when_state(StateRule::did(
+            "return",
+            None,
+            30 * 86_400,
+        )),
+    ])
+    .expect("fixed offers are valid");
+    let nbo = NextBestOffer::new(offers, ContactPolicy::default(), 2, BanditParams::default())
+        .expect("fixed parameters are valid");
+    let now = 1_714_564_800;
+    for (i, who) in ["a", "b", "c"].iter().enumerate() {
+        let customer = CustomerState::new(*who).attribute("channel", "app").event(
+            "return",
+            None,
+            now - 60 * i as i64,
+        );
+        let d = nbo
+            .decide(&OfferRequest::new(customer, vec![0.1, 0.2], now).slots(2))
+            .expect("fixed request is valid");
+        if i > 0 {
+            let _ = nbo.reward(d.chosen[0].event_id, 1.0, now + 5);
+        }
+    }
+    nbo
 }
 
 /// Loads bytes as a recommender and, when that succeeds, serves from it:
@@ -106,6 +147,14 @@ pub fn artifact(data: &[u8]) {
             let _ = rec.recommend(&Request::new(3).event(item.id.clone(), "view"));
             let _ = rec.similar_items(&item.id, 3, &Default::default());
         }
+    }
+    if let Ok(nbo) = NextBestOffer::from_bytes(&bytes) {
+        let context = vec![0.5; nbo.bandit().dim()];
+        let customer = CustomerState::new("z").event("return", None, 1_714_564_000);
+        let _ = nbo.decide(&OfferRequest::new(customer, context, 1_714_564_900).slots(3));
+        let _ = nbo.reward(1, 1.0, 1_714_564_901);
+        let _ = nbo.expire(i64::MAX);
+        let _ = nbo.to_bytes();
     }
 }
 

@@ -34,10 +34,13 @@ from ._maitre import (
     NotEnoughDataError,
     UnknownIdError,
 )
+from ._offers import Decision, NextBestOffer, OfferChoice, evaluate_policy
 from ._recommend import ALS, Recommender, _items
 
-# Documented and pickled as maitre.ALS / maitre.Recommender.
+# Documented and pickled as maitre.ALS / maitre.Recommender / maitre.NextBestOffer.
 ALS.__module__ = Recommender.__module__ = "maitre"
+NextBestOffer.__module__ = Decision.__module__ = OfferChoice.__module__ = "maitre"
+evaluate_policy.__module__ = "maitre"
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -57,6 +60,8 @@ __all__ = [
     "ALS",
     "AlsModel",
     "Recommender",
+    "NextBestOffer",
+    "evaluate_policy",
     "MaitreError",
     "BadRecordError",
     "MissingColumnError",
