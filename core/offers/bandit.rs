@@ -293,13 +293,14 @@ impl Arm {
     /// AVX2 the same code is compiled four doubles wide: no fused
     /// multiply-adds and the same summation order, so both paths give the
     /// same bits.
-    fn estimate(&self, x: &[f64]) -> (f64, f64) {
+    /// `z` is scratch space (reused across offers by the caller).
+    fn estimate(&self, x: &[f64], z: &mut Vec<f64>) -> (f64, f64) {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked on the line above.
-            return unsafe { estimate_avx2(&self.theta, &self.a_inv, x) };
+            return unsafe { estimate_avx2(&self.theta, &self.a_inv, x, z) };
         }
-        estimate_portable(&self.theta, &self.a_inv, x)
+        estimate_portable(&self.theta, &self.a_inv, x, z)
     }
 
     /// Sherman–Morrison: (A + xxᵀ)⁻¹ = A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x).
@@ -341,22 +342,30 @@ impl Arm {
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn estimate_avx2(theta: &[f64], a_inv: &[f64], x: &[f64]) -> (f64, f64) {
-    estimate_portable(theta, a_inv, x)
+unsafe fn estimate_avx2(theta: &[f64], a_inv: &[f64], x: &[f64], z: &mut Vec<f64>) -> (f64, f64) {
+    estimate_portable(theta, a_inv, x, z)
 }
 
 #[inline(always)]
-fn estimate_portable(theta: &[f64], a_inv: &[f64], x: &[f64]) -> (f64, f64) {
+fn estimate_portable(theta: &[f64], a_inv: &[f64], x: &[f64], z: &mut Vec<f64>) -> (f64, f64) {
     let n = x.len();
     let mean = dot(theta, x);
-    let mut quad = 0.0;
+    // xᵀA⁻¹x = Σ_i A_ii x_i² + 2 Σ_j x_j z_j with z_j = Σ_{i<j} x_i A_ij: the
+    // strict upper triangle gathered by row-wise axpys (contiguous, no
+    // horizontal sums per row; each z_j sums in row order whatever the
+    // vector width).
+    z.clear();
+    z.resize(n, 0.0);
+    let mut diag = 0.0;
     for (i, &xi) in x.iter().enumerate() {
         if xi == 0.0 {
             continue;
         }
         let row = &a_inv[i * n..(i + 1) * n];
-        quad += xi * (row[i] * xi + 2.0 * dot(&row[i + 1..], &x[i + 1..]));
+        diag += row[i] * xi * xi;
+        axpy(xi, &row[i + 1..], &mut z[i + 1..]);
     }
+    let quad = diag + 2.0 * dot(z, x);
     (mean, quad.max(0.0))
 }
 
@@ -385,6 +394,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// `y += s·x`.
+#[inline(always)]
 fn axpy(s: f64, x: &[f64], y: &mut [f64]) {
     for (y, x) in y.iter_mut().zip(x) {
         *y += s * x;
@@ -530,9 +540,10 @@ impl Bandit {
         check_work(candidates.len(), x.len())?;
         let (means, widths) = {
             let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
+            let mut z = Vec::with_capacity(x.len());
             candidates
                 .iter()
-                .map(|c| self.estimate_x(&arms, &c.id, &x))
+                .map(|c| self.estimate_arm(arms.get(&c.id), &x, &mut z))
                 .unzip::<f64, f64, Vec<f64>, Vec<f64>>()
         };
         let tiers = vec![(0..candidates.len()).collect::<Vec<_>>()];
@@ -597,12 +608,13 @@ impl Bandit {
             // refuse to track more than MAX_ARM_CELLS in all.
             // One look-up per candidate serves both the count and the estimate.
             let mut new = 0;
+            let mut z = Vec::with_capacity(x.len());
             let estimates: (Vec<f64>, Vec<f64>) = candidates
                 .iter()
                 .map(|c| {
                     let arm = arms.get(&c.id);
                     new += usize::from(arm.is_none());
-                    self.estimate_arm(arm, &x)
+                    self.estimate_arm(arm, &x, &mut z)
                 })
                 .unzip();
             let models = (arms.len() + new).saturating_mul(x.len() * x.len());
@@ -851,19 +863,15 @@ impl Bandit {
     pub fn estimate(&self, context: &[f32], offer: &str) -> Result<(f64, f64)> {
         let x = self.features(context)?;
         let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
-        Ok(self.estimate_x(&arms, offer, &x))
+        Ok(self.estimate_arm(arms.get(offer), &x, &mut Vec::new()))
     }
 
     /// (θ·x, √(xᵀA⁻¹x)); an offer never rewarded is at the prior θ = 0,
     /// A⁻¹ = I/λ, computed without building its matrix.
-    fn estimate_x(&self, arms: &HashMap<String, Arm>, offer: &str, x: &[f64]) -> (f64, f64) {
-        self.estimate_arm(arms.get(offer), x)
-    }
-
-    fn estimate_arm(&self, arm: Option<&Arm>, x: &[f64]) -> (f64, f64) {
+    fn estimate_arm(&self, arm: Option<&Arm>, x: &[f64], z: &mut Vec<f64>) -> (f64, f64) {
         match arm {
             Some(arm) => {
-                let (m, q) = arm.estimate(x);
+                let (m, q) = arm.estimate(x, z);
                 (m, q.sqrt())
             }
             None => (0.0, (dot(x, x) / self.params.ridge).sqrt()),
@@ -1067,14 +1075,17 @@ mod tests {
             })
             .sum();
         let mean: f64 = (0..n).map(|i| arm.theta[i] * x[i]).sum();
-        let (m, q) = arm.estimate(&x);
+        let (m, q) = arm.estimate(&x, &mut Vec::new());
         assert!(
             (q - full).abs() < 1e-12 * full.abs().max(1.0),
             "{q} vs {full}"
         );
         assert!((m - mean).abs() < 1e-12, "{m} vs {mean}");
         // The portable and the AVX2 build of the same code give the same bits.
-        assert_eq!(estimate_portable(&arm.theta, &arm.a_inv, &x), (m, q));
+        assert_eq!(
+            estimate_portable(&arm.theta, &arm.a_inv, &x, &mut Vec::new()),
+            (m, q)
+        );
     }
 
     #[test]
