@@ -158,8 +158,26 @@ impl OfferWorld {
         offer: usize,
     ) -> Result<bool> {
         let p = self.accept_probability(segment, channel, offer)?;
+        Ok(self.coin(run, round, offer)? < p)
+    }
+
+    /// The uniform in [0, 1) behind [`OfferWorld::accepts`]: the visitor of
+    /// `round` in `run` accepts `offer` when it is below the acceptance
+    /// probability. Written out, it lets a learner outside this crate (a peer
+    /// library) face exactly the same outcomes.
+    ///
+    /// ```
+    /// use maitre::datasets::OfferWorld;
+    /// let w = OfferWorld::new(1, 2, 2, 3)?;
+    /// let (s, c) = w.visitor(0, 5);
+    /// let accepted = w.coin(0, 5, 2)? < w.accept_probability(s, c, 2)?;
+    /// assert_eq!(accepted, w.accepts(0, 5, s, c, 2)?);
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn coin(&self, run: u64, round: u64, offer: usize) -> Result<f64> {
+        let offer = self.offer(offer)?;
         let mut rng = self.stream(run, round, 1 + offer as u64);
-        Ok(rng.random::<f64>() < p)
+        Ok(rng.random::<f64>())
     }
 
     fn stream(&self, run: u64, round: u64, what: u64) -> ChaCha8Rng {

@@ -61,5 +61,7 @@ pub use offer::{
     offer_filters, AttributeRule, CustomerState, Eligibility, Exclusion, FrequencyCap, Ledger,
     Offer, OfferSet, RecentEvent, StateRule, MAX_OFFERS,
 };
-pub use ope::{evaluate_policy, Estimate, Logged, OpeParams, OpeReport, MAX_MODEL_CELLS};
+pub use ope::{
+    evaluate_policy, reward_model, Estimate, Logged, OpeParams, OpeReport, MAX_MODEL_CELLS,
+};
 pub use policy::{Applied, ContactPolicy, ContactRule, RuleAction};

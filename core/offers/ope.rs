@@ -173,31 +173,8 @@ pub struct OpeReport {
 /// # Ok::<(), maitre::Error>(())
 /// ```
 pub fn evaluate_policy(logged: &Logged, target: &[f64], params: &OpeParams) -> Result<OpeReport> {
-    params.validate()?;
-    let n = validate(logged, target)?;
-    if n < params.folds {
-        return Err(Error::NotEnoughData(format!(
-            "{n} logged rounds for {} cross-fitting folds",
-            params.folds
-        )));
-    }
+    let n = checked(logged, Some(target), params)?;
     let k = logged.n_actions;
-    // The reward models hold folds × actions × (dim+1)² sums: bound them
-    // before allocating, so a huge action count is an error, not an abort.
-    let d1 = logged.dim.saturating_add(1);
-    let cells = params
-        .folds
-        .saturating_mul(k)
-        .saturating_mul(d1.saturating_mul(d1));
-    if cells > MAX_MODEL_CELLS {
-        return Err(Error::param(
-            "n_actions",
-            format!(
-                "{k} actions × {} folds × {d1}² features is more than {MAX_MODEL_CELLS} model cells",
-                params.folds
-            ),
-        ));
-    }
     let q = cross_fitted(logged, params)?;
     // Per-round pieces: every estimator is a mean (or ratio of means) of them.
     let mut dm = Vec::with_capacity(n);
@@ -261,6 +238,60 @@ pub fn evaluate_policy(logged: &Logged, target: &[f64], params: &OpeParams) -> R
     })
 }
 
+/// The cross-fitted reward model `q̂(x_i, a)` that DM and DR use, row-major
+/// `n × n_actions`: each round predicted by the ridge models of the folds
+/// that did not contain it. Exposed so another library's DM/DR can be
+/// checked on the same `q̂` (definitions compared apart from the model).
+///
+/// ```
+/// use maitre::offers::{reward_model, Logged, OpeParams};
+/// let actions: Vec<usize> = (0..100).map(|i| i % 2).collect();
+/// let rewards: Vec<f64> = actions.iter().map(|&a| a as f64).collect();
+/// let logged = Logged {
+///     contexts: &vec![0.0; 100], dim: 1, actions: &actions,
+///     propensities: &vec![0.5; 100], rewards: &rewards, n_actions: 2,
+/// };
+/// let q = reward_model(&logged, &OpeParams::default())?;
+/// assert_eq!(q.len(), 200);
+/// assert!(q[1] > 0.9 && q[0].abs() < 1e-12); // action 1 pays, action 0 never does
+/// # Ok::<(), maitre::Error>(())
+/// ```
+pub fn reward_model(logged: &Logged, params: &OpeParams) -> Result<Vec<f64>> {
+    checked(logged, None, params)?;
+    cross_fitted(logged, params)
+}
+
+/// Validates parameters, the log (and the target, if given) and the model's
+/// size before anything is allocated; returns the number of rounds.
+fn checked(logged: &Logged, target: Option<&[f64]>, params: &OpeParams) -> Result<usize> {
+    params.validate()?;
+    let n = validate(logged, target)?;
+    if n < params.folds {
+        return Err(Error::NotEnoughData(format!(
+            "{n} logged rounds for {} cross-fitting folds",
+            params.folds
+        )));
+    }
+    let k = logged.n_actions;
+    // The reward models hold folds × actions × (dim+1)² sums: bound them
+    // before allocating, so a huge action count is an error, not an abort.
+    let d1 = logged.dim.saturating_add(1);
+    let cells = params
+        .folds
+        .saturating_mul(k)
+        .saturating_mul(d1.saturating_mul(d1));
+    if cells > MAX_MODEL_CELLS {
+        return Err(Error::param(
+            "n_actions",
+            format!(
+                "{k} actions × {} folds × {d1}² features is more than {MAX_MODEL_CELLS} model cells",
+                params.folds
+            ),
+        ));
+    }
+    Ok(n)
+}
+
 /// Linear interpolation between order statistics of a sorted sample.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
@@ -269,7 +300,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-fn validate(logged: &Logged, target: &[f64]) -> Result<usize> {
+fn validate(logged: &Logged, target: Option<&[f64]>) -> Result<usize> {
     let n = logged.actions.len();
     if n == 0 {
         return Err(Error::NotEnoughData("no logged rounds".into()));
@@ -285,7 +316,11 @@ fn validate(logged: &Logged, target: &[f64]) -> Result<usize> {
             n.saturating_mul(logged.dim),
             logged.contexts.len(),
         ),
-        ("target", n.saturating_mul(logged.n_actions), target.len()),
+        (
+            "target",
+            n.saturating_mul(logged.n_actions),
+            target.map_or(n.saturating_mul(logged.n_actions), <[f64]>::len),
+        ),
     ];
     for (name, expected, got) in checks {
         if expected != got {
@@ -317,6 +352,7 @@ fn validate(logged: &Logged, target: &[f64]) -> Result<usize> {
                 format!("{} is not finite", logged.rewards[i]),
             ));
         }
+        let Some(target) = target else { continue };
         let row = &target[i * logged.n_actions..(i + 1) * logged.n_actions];
         if row.iter().any(|p| !(p.is_finite() && *p >= 0.0)) {
             return Err(Error::param(
