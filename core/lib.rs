@@ -27,6 +27,7 @@
 
 pub mod artifact;
 pub mod catalog;
+pub mod customers;
 pub mod datasets;
 pub mod embed;
 pub mod error;
