@@ -25,6 +25,18 @@ pub const BLOCK: usize = 2048;
 pub const MAX_K: usize = 4096;
 /// The largest vector dimension accepted.
 pub const MAX_DIM: usize = 4096;
+/// The largest `k × dim`: bounds the centres and each block's partial sums.
+pub const MAX_CELLS: usize = 1 << 20;
+/// The largest `k_max` when choosing `k` (each candidate is a full fit).
+pub const MAX_K_CHOICES: usize = 64;
+/// The largest silhouette sample (its cost grows with the square).
+pub const MAX_SAMPLE: usize = 10_000;
+/// The most initialisations a fit may ask for.
+pub const MAX_INITS: usize = 100;
+/// The most Lloyd iterations a fit may ask for.
+pub const MAX_ITERATIONS: usize = 10_000;
+/// Partial sums held at once, in `f64` values, across a batch of blocks.
+const BATCH_CELLS: usize = 1 << 24;
 
 /// How to choose `k` when it is not given.
 ///
@@ -48,6 +60,10 @@ pub struct KMeansParams {
     pub tolerance: f64,
     /// Seed of the k-means++ draws and of the silhouette sample. Default 0.
     pub seed: u64,
+    /// Initialisations (seeds `seed`, `seed + 1`, …); the fit with the lowest
+    /// inertia is kept (ties: the first). 1 to [`MAX_INITS`]. Default 1, as
+    /// scikit-learn's `n_init="auto"` with k-means++.
+    pub n_init: usize,
     /// Worker threads, 1 to [`MAX_THREADS`]; `None` uses the current rayon pool.
     /// The result does not depend on it.
     pub threads: Option<usize>,
@@ -62,6 +78,7 @@ impl Default for KMeansParams {
             max_iterations: 300,
             tolerance: 1e-4,
             seed: 0,
+            n_init: 1,
             threads: None,
         }
     }
@@ -104,6 +121,12 @@ impl KMeansParams {
         self.seed = seed;
         self
     }
+    /// Initialisations to keep the best of.
+    #[must_use]
+    pub fn n_init(mut self, n: usize) -> Self {
+        self.n_init = n;
+        self
+    }
     /// Worker threads.
     #[must_use]
     pub fn threads(mut self, threads: usize) -> Self {
@@ -118,22 +141,28 @@ impl KMeansParams {
                 return Err(Error::param("k", format!("{k} is not in 1..={MAX_K}")));
             }
         }
-        if !(2..=MAX_K).contains(&self.k_max) {
+        if !(2..=MAX_K_CHOICES).contains(&self.k_max) {
             return Err(Error::param(
                 "k_max",
-                format!("{} is not in 2..={MAX_K}", self.k_max),
+                format!("{} is not in 2..={MAX_K_CHOICES}", self.k_max),
             ));
         }
-        if !(2..=100_000).contains(&self.sample) {
+        if !(2..=MAX_SAMPLE).contains(&self.sample) {
             return Err(Error::param(
                 "sample",
-                format!("{} is not in 2..=100000", self.sample),
+                format!("{} is not in 2..={MAX_SAMPLE}", self.sample),
             ));
         }
-        if !(1..=100_000).contains(&self.max_iterations) {
+        if !(1..=MAX_ITERATIONS).contains(&self.max_iterations) {
             return Err(Error::param(
                 "max_iterations",
-                format!("{} is not in 1..=100000", self.max_iterations),
+                format!("{} is not in 1..={MAX_ITERATIONS}", self.max_iterations),
+            ));
+        }
+        if !(1..=MAX_INITS).contains(&self.n_init) {
+            return Err(Error::param(
+                "n_init",
+                format!("{} is not in 1..={MAX_INITS}", self.n_init),
             ));
         }
         if !(self.tolerance.is_finite() && self.tolerance >= 0.0) {
@@ -183,6 +212,13 @@ impl KMeansParams {
         let rows = data.len() / dim;
         if rows == 0 {
             return Err(Error::NotEnoughData("no vectors to segment".into()));
+        }
+        let widest = self.k.unwrap_or(self.k_max);
+        if widest * dim > MAX_CELLS {
+            return Err(Error::param(
+                "k",
+                format!("{widest} segments × {dim} dimensions exceed {MAX_CELLS} centre values"),
+            ));
         }
         if u32::try_from(rows).is_err() {
             return Err(Error::param(
@@ -378,27 +414,42 @@ fn assign(
 ) -> Partial {
     let norms = norms(centres, dim);
     let dispatch = Dispatch::detect();
-    let partials: Vec<Partial> = data
-        .par_chunks(BLOCK * dim)
-        .zip(labels.par_chunks_mut(BLOCK))
-        .zip(dist.par_chunks_mut(BLOCK))
-        .map(|((rows, labels), dist)| {
-            dispatch.run(AssignBlock {
-                rows,
-                dim,
-                centres,
-                norms: &norms,
-                labels,
-                dist,
-            })
-        })
-        .collect();
     let mut total = Partial {
         sums: vec![0.0; centres.len()],
         counts: vec![0; norms.len()],
         inertia: 0.0,
         changed: 0,
     };
+    // Blocks run in batches so that the partials held at once stay bounded;
+    // the batch size depends on k × dim only, never on the pool.
+    let per_batch = (BATCH_CELLS / centres.len().max(1)).clamp(1, 256);
+    for ((data, labels), dist) in data
+        .chunks(per_batch * BLOCK * dim)
+        .zip(labels.chunks_mut(per_batch * BLOCK))
+        .zip(dist.chunks_mut(per_batch * BLOCK))
+    {
+        let partials: Vec<Partial> = data
+            .par_chunks(BLOCK * dim)
+            .zip(labels.par_chunks_mut(BLOCK))
+            .zip(dist.par_chunks_mut(BLOCK))
+            .map(|((rows, labels), dist)| {
+                dispatch.run(AssignBlock {
+                    rows,
+                    dim,
+                    centres,
+                    norms: &norms,
+                    labels,
+                    dist,
+                })
+            })
+            .collect();
+        reduce(&mut total, partials);
+    }
+    total
+}
+
+/// Adds `partials` into `total` in their order.
+fn reduce(total: &mut Partial, partials: Vec<Partial>) {
     for p in partials {
         for (t, s) in total.sums.iter_mut().zip(&p.sums) {
             *t += s;
@@ -409,7 +460,6 @@ fn assign(
         total.inertia += p.inertia;
         total.changed += p.changed;
     }
-    total
 }
 
 /// Squared distance of every row to its nearest centre among `centres`,
@@ -567,8 +617,19 @@ fn mean_variance(data: &[f32], dim: usize) -> f64 {
 }
 
 fn lloyd(data: &[f32], dim: usize, k: usize, params: &KMeansParams) -> KMeans {
+    let mut best = lloyd_once(data, dim, k, params, params.seed);
+    for i in 1..params.n_init {
+        let fit = lloyd_once(data, dim, k, params, params.seed.wrapping_add(i as u64));
+        if fit.inertia < best.inertia {
+            best = fit;
+        }
+    }
+    best
+}
+
+fn lloyd_once(data: &[f32], dim: usize, k: usize, params: &KMeansParams, seed: u64) -> KMeans {
     let rows = data.len() / dim;
-    let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut centres = kmeans_pp(data, dim, k, &mut rng);
     let tol = params.tolerance * mean_variance(data, dim);
     let mut labels = vec![u32::MAX; rows];

@@ -30,7 +30,10 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use kmeans::{silhouette, KMeans, KMeansParams, BLOCK, MAX_DIM, MAX_K};
+pub use kmeans::{
+    silhouette, KMeans, KMeansParams, BLOCK, MAX_CELLS, MAX_DIM, MAX_INITS, MAX_ITERATIONS, MAX_K,
+    MAX_K_CHOICES, MAX_SAMPLE,
+};
 pub use rfm::{Lifecycle, Loyalty, Rfm, Stage};
 pub use segments::{Representation, Segment, Segments, Share};
 pub use view::{
@@ -455,10 +458,10 @@ impl CustomerBase {
             Some(v) => Some(remove_row(v, c)?),
             None => None,
         };
-        let segments = match &self.segments {
-            Some(s) => Some(s.without(c, vectors.as_ref())),
-            None => None,
-        };
+        let segments = self
+            .segments
+            .as_ref()
+            .map(|s| s.without(c, vectors.as_ref()));
         let report = Forgotten {
             customer: self.ids.name(c).unwrap_or_default().to_owned(),
             identities: self.identities_of(c),
@@ -549,7 +552,7 @@ impl CustomerBase {
                 other => return Err(d.invalid(format!("representation {other}"))),
             };
             d.finish()?;
-            let k = if dim == 0 { 0 } else { centroids.len() / dim };
+            let k = centroids.len().checked_div(dim).unwrap_or(0);
             if labels.len() != base.ids.len()
                 || dim == 0
                 || centroids.len() != k * dim

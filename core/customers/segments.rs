@@ -97,11 +97,7 @@ fn words(shares: &[Share]) -> String {
 impl Segments {
     /// Recomputes every segment's description from `base` (after a fit or a forget).
     pub(crate) fn describe(&mut self, base: &CustomerBase) {
-        let k = if self.dim == 0 {
-            0
-        } else {
-            self.centroids.len() / self.dim
-        };
+        let k = self.centroids.len().checked_div(self.dim).unwrap_or(0);
         let log = base.log();
         let catalog = base.catalog();
         let vocab = log.context_vocab();
