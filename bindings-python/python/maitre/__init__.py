@@ -35,6 +35,7 @@ from ._maitre import (
     UnknownIdError,
 )
 from ._recommend import ALS, Recommender, _items
+from ._customers import Segmentation, customer_view, rfm, segments
 
 # Documented and pickled as maitre.ALS / maitre.Recommender.
 ALS.__module__ = Recommender.__module__ = "maitre"
@@ -57,6 +58,9 @@ __all__ = [
     "ALS",
     "AlsModel",
     "Recommender",
+    "segments",
+    "rfm",
+    "customer_view",
     "MaitreError",
     "BadRecordError",
     "MissingColumnError",
