@@ -11,6 +11,8 @@
 //!   EventLog    Identities    Csr + transpose   ALS,       exact,     rules, reasons,
 //!   + catalog                                   context,   HNSW       fallbacks
 //!                                               cold start
+//! customers: segments, RFM, lifecycle, loyalty, single customer view,
+//!   targeting, forget (beside recommend, on the same log and vectors)
 //! eval: splits, metrics, baselines, context and cold-start comparisons
 //! datasets: synthetic storefront, MovieLens 100K (feed `events`)
 //! artifact: the versioned file models are saved in (full or storefront)
@@ -27,6 +29,7 @@
 
 pub mod artifact;
 pub mod catalog;
+pub mod customers;
 pub mod datasets;
 pub mod embed;
 pub mod error;

@@ -10,6 +10,7 @@
 mod als;
 mod args;
 mod convert;
+mod customers;
 mod errors;
 mod eval;
 mod events;
@@ -33,6 +34,9 @@ fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(events::synthetic_catalog, m)?)?;
     m.add_function(wrap_pyfunction!(events::movielens_catalog, m)?)?;
     m.add_function(wrap_pyfunction!(events::movielens_dir, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::segments, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::rfm, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::customer_view, m)?)?;
     errors::register(m)?;
     Ok(())
 }

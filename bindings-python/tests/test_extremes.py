@@ -45,7 +45,7 @@ NUMERIC_NAMES = {
     "regularization", "regularization_exponent", "alpha", "epsilon", "unobserved_weight",
     "cg_steps", "threads", "timestamp", "half_life_days", "now", "price", "vector",
     "weights", "item_indices", "min_score", "filters", "diversity", "rotation", "boosts",
-    "hnsw", "session", "segments", "data", "df", "columns",
+    "hnsw", "session", "segments", "data", "df", "columns", "recent", "fit_min_days",
 }
 
 # Numeric-looking arguments that are not numbers, with the reason.
@@ -211,6 +211,13 @@ CALLS = {
     ("Recommender.recommend_batch", "boosts"): lambda v: REC.recommend_batch(
         ["c0000001"], boosts=[{"when": {"field": "tag", "values": ["x"]}, "amount": v}]),
     ("Recommender.rerank", "session"): lambda v: REC.rerank(["sku-000001"], session=[("sku-000003", "view", v)]),
+    ("segments", "k"): lambda v: maitre.segments(SHOP, ITEMS, k=v),
+    ("segments", "fit_min_days"): lambda v: maitre.segments(SHOP, ITEMS, k=2, fit_min_days=v),
+    ("segments", "seed"): lambda v: maitre.segments(SHOP, ITEMS, k=2, seed=v),
+    ("segments", "threads"): lambda v: maitre.segments(SHOP, ITEMS, k=2, threads=v),
+    ("rfm", "now"): lambda v: maitre.rfm(SHOP, ITEMS, now=v),
+    ("customer_view", "recent"): lambda v: maitre.customer_view(SHOP, "c0000001", ITEMS, recent=v),
+    ("customer_view", "now"): lambda v: maitre.customer_view(SHOP, "c0000001", ITEMS, now=v),
     ("Recommender.similar_items", "k"): lambda v: REC.similar_items("sku-000003", k=v),
     ("Recommender.similar_items", "filters"): lambda v: REC.similar_items("sku-000003", filters={"min_price": v}),
     ("Recommender.customers_for_item", "k"): lambda v: REC.customers_for_item("sku-000003", k=v),

@@ -11,5 +11,8 @@ pub mod synthetic;
 mod vectors;
 
 pub use offer_world::{OfferWorld, MAX_WORLD_CELLS};
-pub use synthetic::{synthetic_storefront, Size, Storefront, CATEGORIES, MAX_CUSTOMERS};
+pub use synthetic::{
+    synthetic_storefront, synthetic_storefront_with, GroundTruth, Size, Storefront,
+    StorefrontOptions, CATEGORIES, MAX_CUSTOMERS,
+};
 pub use vectors::clustered_vectors;

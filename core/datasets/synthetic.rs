@@ -116,6 +116,116 @@ pub struct GroundTruth {
     pub context_effects: Vec<ContextEffect>,
     /// Identity links: (alias, customer).
     pub links: Vec<(String, String)>,
+    /// Lifecycle stage of each customer at [`GroundTruth::as_of`]
+    /// (`new`, `active`, `at_risk`, `lapsed`): only with
+    /// [`StorefrontOptions::lifecycle`], empty otherwise.
+    pub lifecycle: BTreeMap<String, String>,
+    /// The end of the generated period (stages hold at this time).
+    pub as_of: i64,
+}
+
+/// Variants of the storefront. The default is the plain storefront, whose
+/// events every other test depends on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StorefrontOptions {
+    /// Give each customer a purchase rhythm and a lifecycle: a typical gap
+    /// of 5 to 20 days between visits (gamma-distributed gaps, shape 4), every
+    /// visit ending in a purchase, and a role drawn from a separate random
+    /// stream: 15 % sign up in the last 28 days (`new`), 55 % buy until the
+    /// end (`active`), 15 % stopped 2.6 to 4.2 gaps before the end
+    /// (`at_risk`), 15 % stopped 7 to 10 gaps before (`lapsed`, gaps of 5 to
+    /// 10 days). The ground truth's `lifecycle` holds each role.
+    pub lifecycle: bool,
+}
+
+impl StorefrontOptions {
+    /// With lifecycle roles.
+    #[must_use]
+    pub fn lifecycle(mut self, on: bool) -> Self {
+        self.lifecycle = on;
+        self
+    }
+}
+
+/// A customer's purchase rhythm in the lifecycle variant.
+#[derive(Debug, Clone, Copy)]
+struct Rhythm {
+    stage: &'static str,
+    /// Visit times: from `start`, gaps of mean `gap` days, up to `stop`; the
+    /// last visit is at `stop` when the customer stopped early.
+    start: i64,
+    stop: i64,
+    stopped: bool,
+    gap: f64,
+}
+
+impl Rhythm {
+    fn draw(rng: &mut ChaCha8Rng) -> Rhythm {
+        let end = START + DAYS * DAY;
+        let u = rng.random::<f64>();
+        let day = |d: f64| (d * DAY as f64) as i64;
+        if u < 0.15 {
+            let gap = rng.random_range(5.0..20.0);
+            Rhythm {
+                stage: "new",
+                start: end - day(rng.random_range(3.0..28.0)),
+                stop: end,
+                stopped: false,
+                gap,
+            }
+        } else if u < 0.70 {
+            let gap = rng.random_range(5.0..20.0);
+            Rhythm {
+                stage: "active",
+                start: START + day(rng.random_range(0.0..60.0)),
+                stop: end,
+                stopped: false,
+                gap,
+            }
+        } else if u < 0.85 {
+            let gap = rng.random_range(5.0..20.0);
+            let r = rng.random_range(2.6..4.2);
+            Rhythm {
+                stage: "at_risk",
+                start: START + day(rng.random_range(0.0..40.0)),
+                stop: end - day(r * gap),
+                stopped: true,
+                gap,
+            }
+        } else {
+            let gap = rng.random_range(5.0..10.0);
+            let r = rng.random_range(7.0..10.0);
+            Rhythm {
+                stage: "lapsed",
+                start: START + day(rng.random_range(0.0..20.0)),
+                stop: end - day(r * gap),
+                stopped: true,
+                gap,
+            }
+        }
+    }
+
+    /// Visit days (times of day are added by the session code).
+    fn times(&self, rng: &mut ChaCha8Rng) -> Vec<i64> {
+        let mut t = self.start as f64;
+        let mut out = Vec::new();
+        while (t as i64) < self.stop && out.len() < 200 {
+            out.push(t as i64);
+            // Gamma(4) with mean `gap`: a regular rhythm, not a Poisson one.
+            let g: f64 = (0..4)
+                .map(|_| -(1.0 - rng.random::<f64>()).ln())
+                .sum::<f64>()
+                / 4.0;
+            t += g * self.gap * DAY as f64;
+        }
+        if self.stopped || out.is_empty() {
+            out.push(self.stop);
+        }
+        // The session code adds up to a day of hours: keep visits before the end.
+        out.iter_mut()
+            .for_each(|t| *t = (*t).min(START + DAYS * DAY - DAY));
+        out
+    }
 }
 
 /// A generated storefront: its events, catalogue and ground truth.
@@ -180,6 +290,8 @@ const LOCALES: [&str; 4] = ["en-GB", "fr-FR", "de-DE", "es-ES"];
 const START: i64 = 1_704_067_200;
 const DAYS: i64 = 180;
 const DAY: i64 = 86_400;
+/// Mixed into the seed for the lifecycle variant's role streams.
+const LIFECYCLE_SEED: u64 = 0x11fe_c7c1_e5ee_d000;
 
 /// The built-in context effects: (category, key, value, lift).
 const EFFECTS: [(&str, &str, &str, f64); 8] = [
@@ -244,6 +356,7 @@ struct Draft {
 }
 
 struct Person {
+    stage: Option<&'static str>,
     events: Vec<Draft>,
     anonymous: Option<(String, i64)>,
     second_device: Option<(String, i64)>,
@@ -262,6 +375,23 @@ struct Person {
 /// # Ok::<(), maitre::Error>(())
 /// ```
 pub fn synthetic_storefront(seed: u64, size: Size) -> Result<Storefront> {
+    synthetic_storefront_with(seed, size, StorefrontOptions::default())
+}
+
+/// [`synthetic_storefront`] with [`StorefrontOptions`]; the default options
+/// give exactly its data.
+///
+/// ```
+/// use maitre::datasets::{synthetic_storefront_with, Size, StorefrontOptions};
+/// let shop = synthetic_storefront_with(1, Size::Tiny, StorefrontOptions::default().lifecycle(true))?;
+/// assert_eq!(shop.truth.lifecycle.len(), 300);
+/// # Ok::<(), maitre::Error>(())
+/// ```
+pub fn synthetic_storefront_with(
+    seed: u64,
+    size: Size,
+    options: StorefrontOptions,
+) -> Result<Storefront> {
     let n_customers = size.customers();
     if !(1..=MAX_CUSTOMERS).contains(&n_customers) {
         return Err(Error::param(
@@ -275,7 +405,14 @@ pub fn synthetic_storefront(seed: u64, size: Size) -> Result<Storefront> {
 
     let people: Vec<Person> = (0..n_customers)
         .into_par_iter()
-        .map(|c| simulate(&world, &mut stream(seed, c as u64), c))
+        .map(|c| {
+            // Roles come from their own streams, so the plain storefront's
+            // streams draw exactly what they always did.
+            let rhythm = options
+                .lifecycle
+                .then(|| Rhythm::draw(&mut stream(seed ^ LIFECYCLE_SEED, c as u64)));
+            simulate(&world, &mut stream(seed, c as u64), c, rhythm)
+        })
         .collect();
 
     let mut truth = GroundTruth {
@@ -309,6 +446,8 @@ pub fn synthetic_storefront(seed: u64, size: Size) -> Result<Storefront> {
             })
             .collect(),
         links: Vec::new(),
+        lifecycle: BTreeMap::new(),
+        as_of: START + DAYS * DAY,
     };
 
     // Intern ids in customer order, so indices do not depend on thread timing.
@@ -330,6 +469,9 @@ pub fn synthetic_storefront(seed: u64, size: Size) -> Result<Storefront> {
                 actors[slot] = log.intern_customer(alias);
                 links.push((alias.clone(), name.clone(), *linked_at));
             }
+        }
+        if let Some(stage) = person.stage {
+            truth.lifecycle.insert(name.clone(), stage.to_owned());
         }
         truth.cluster_of.insert(name, person.cluster);
         rows.extend(
@@ -561,7 +703,7 @@ fn build_world(rng: &mut ChaCha8Rng, log: &mut EventLog, n_products: usize) -> (
 }
 
 /// One customer's whole history.
-fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
+fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize, rhythm: Option<Rhythm>) -> Person {
     let k = &world.kinds;
     let cluster = c % CLUSTERS;
     let taste = &world.clusters[cluster];
@@ -573,15 +715,28 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
     } else {
         0
     };
-    // Geometric number of sessions, mean 10.
-    let mut sessions = 1;
-    while rng.random::<f64>() < 0.9 && sessions < 200 {
-        sessions += 1;
-    }
-    let mut times: Vec<i64> = (0..sessions)
-        .map(|_| START + rng.random_range(0..DAYS) * DAY)
-        .collect();
+    let mut times: Vec<i64> = match &rhythm {
+        Some(r) => {
+            let mut own = stream(rng.random::<u64>(), 1);
+            r.times(&mut own)
+                .into_iter()
+                .map(|t| t - (t - START).rem_euclid(DAY))
+                .collect()
+        }
+        None => {
+            // Geometric number of sessions, mean 10.
+            let mut sessions = 1;
+            while rng.random::<f64>() < 0.9 && sessions < 200 {
+                sessions += 1;
+            }
+            (0..sessions)
+                .map(|_| START + rng.random_range(0..DAYS) * DAY)
+                .collect()
+        }
+    };
     times.sort_unstable();
+    let sessions = times.len();
+    let always_buys = rhythm.is_some();
 
     let anonymous_sessions = if rng.random::<f64>() < 0.3 {
         rng.random_range(1..=3).min(sessions)
@@ -590,6 +745,7 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
     };
     let second_device = rng.random::<f64>() < 0.15;
     let mut person = Person {
+        stage: rhythm.map(|r| r.stage),
         events: Vec::new(),
         anonymous: None,
         second_device: None,
@@ -671,14 +827,20 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize) -> Person {
                 ctx,
             );
         }
-        let wants = if channel == 2 { 0.7 } else { 0.3 };
+        let wants = if always_buys {
+            1.0
+        } else if channel == 2 {
+            0.7
+        } else {
+            0.3
+        };
         if rng.random::<f64>() < wants {
             let item = viewed[rng.random_range(0..viewed.len())];
             t += rng.random_range(30..600);
             if channel != 2 {
                 push(&mut person, t, k.cart, item, 1.0, ctx);
             }
-            if rng.random::<f64>() < 0.65 {
+            if always_buys || rng.random::<f64>() < 0.65 {
                 t += rng.random_range(30..900);
                 push(&mut person, t, k.purchase, item, 1.0, ctx);
                 bought.push((item, cat));

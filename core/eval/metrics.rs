@@ -82,6 +82,40 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<u32> {
     candidates
 }
 
+/// Adjusted Rand index of two labelings of the same items (Hubert and Arabie,
+/// 1985): 1 for the same partition up to renaming, about 0 for independent
+/// ones. `None` when the lengths differ or there are fewer than two items.
+///
+/// ```
+/// use maitre::eval::metrics::adjusted_rand_index;
+/// assert_eq!(adjusted_rand_index(&[0, 0, 1, 1], &[5, 5, 2, 2]), Some(1.0));
+/// assert!(adjusted_rand_index(&[0, 0, 1, 1], &[0, 1, 0, 1]).unwrap() < 0.0);
+/// ```
+pub fn adjusted_rand_index(a: &[usize], b: &[usize]) -> Option<f64> {
+    use std::collections::HashMap;
+    if a.len() != b.len() || a.len() < 2 {
+        return None;
+    }
+    let pairs = |n: f64| n * (n - 1.0) / 2.0;
+    let mut cells: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut rows: HashMap<usize, f64> = HashMap::new();
+    let mut cols: HashMap<usize, f64> = HashMap::new();
+    for (&x, &y) in a.iter().zip(b) {
+        *cells.entry((x, y)).or_default() += 1.0;
+        *rows.entry(x).or_default() += 1.0;
+        *cols.entry(y).or_default() += 1.0;
+    }
+    let index: f64 = cells.values().map(|&n| pairs(n)).sum();
+    let sum_a: f64 = rows.values().map(|&n| pairs(n)).sum();
+    let sum_b: f64 = cols.values().map(|&n| pairs(n)).sum();
+    let expected = sum_a * sum_b / pairs(a.len() as f64);
+    let max = 0.5 * (sum_a + sum_b);
+    if max == expected {
+        return Some(1.0);
+    }
+    Some((index - expected) / (max - expected))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,7 @@ from ._maitre import (
 )
 from ._offers import Decision, NextBestOffer, OfferChoice, evaluate_policy
 from ._recommend import ALS, Recommender, _items
+from ._customers import Segmentation, customer_view, rfm, segments
 
 # Documented and pickled as maitre.ALS / maitre.Recommender / maitre.NextBestOffer.
 ALS.__module__ = Recommender.__module__ = "maitre"
@@ -62,6 +63,9 @@ __all__ = [
     "Recommender",
     "NextBestOffer",
     "evaluate_policy",
+    "segments",
+    "rfm",
+    "customer_view",
     "MaitreError",
     "BadRecordError",
     "MissingColumnError",

@@ -115,6 +115,23 @@ def evaluate_cold_start(
 def synthetic_catalog(seed: int = 0, size: Union[str, int] = "tiny") -> Dict[str, list]: ...
 def movielens_catalog(path: Optional[_Path] = None) -> Dict[str, list]: ...
 def movielens_dir(path: Optional[_Path] = None) -> str: ...
+def segments(
+    log: EventLog,
+    items: Optional[Dict[str, list]] = None,
+    k: Optional[int] = None,
+    representation: str = "category_shares",
+    fit_min_days: Optional[int] = None,
+    seed: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> Dict[str, Any]: ...
+def rfm(log: EventLog, items: Optional[Dict[str, list]] = None, now: Optional[int] = None) -> Dict[str, Any]: ...
+def customer_view(
+    log: EventLog,
+    customer: str,
+    items: Optional[Dict[str, list]] = None,
+    recent: Optional[int] = None,
+    now: Optional[int] = None,
+) -> Dict[str, Any]: ...
 
 class ALS:
     """Implicit ALS hyper-parameters, checked by the core."""
