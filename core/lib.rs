@@ -43,6 +43,7 @@ mod intern;
 mod kernels;
 pub mod offers;
 pub mod recommend;
+mod threads;
 
 #[cfg(test)]
 mod hostile_tests;

@@ -251,14 +251,7 @@ impl KMeansParams {
                 None => choose_k(data, dim, self),
             }
         };
-        match self.threads {
-            None => run(),
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| Error::param("threads", e.to_string()))?
-                .install(run),
-        }
+        crate::threads::install(self.threads, run)?
     }
 }
 

@@ -209,7 +209,7 @@ impl AlsParams {
                 "ALS needs at least one interaction".into(),
             ));
         }
-        let mut run = || -> Result<AlsModel> {
+        let run = || -> Result<AlsModel> {
             let item_users = user_items.transpose();
             let k = self.factors;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
@@ -242,14 +242,7 @@ impl AlsParams {
             model.item_gram = scaled_gram(&model.items, self.unobserved_weight);
             Ok(model)
         };
-        match self.threads {
-            None => run(),
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| Error::param("threads", e.to_string()))?
-                .install(run),
-        }
+        crate::threads::install(self.threads, run)?
     }
 }
 
@@ -345,7 +338,7 @@ impl AlsParams {
         let others = block.other_rows as f32 * self.unobserved_weight;
         let mut out = block.start.to_vec();
         let kernels = Dispatch::detect();
-        let mut solve = || {
+        let solve = || {
             out.par_chunks_mut(k).enumerate().for_each_init(
                 || vec![0f32; 3 * k],
                 |scratch, (row, x)| {
@@ -367,14 +360,7 @@ impl AlsParams {
                 },
             )
         };
-        match self.threads {
-            None => solve(),
-            Some(n) => rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| Error::param("threads", e.to_string()))?
-                .install(solve),
-        }
+        crate::threads::install(self.threads, solve)?;
         Ok(out)
     }
 

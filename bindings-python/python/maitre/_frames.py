@@ -184,17 +184,24 @@ def _coded(col: Any, field: str) -> Optional["tuple[np.ndarray, List[str]]"]:
             codes, uniques = _pd.factorize(col, use_na_sentinel=True)
         except (TypeError, ValueError):
             return None  # unhashable cells, ragged input: per element
+    return _dictionary(codes, uniques, field)
+
+
+def _dictionary(codes: Any, uniques: Any, field: str) -> "tuple[np.ndarray, List[str]]":
+    """(int64 codes, distinct strings) from codes into `uniques`: each distinct
+    value converted once by `_text_column`'s rules; an error in one names the
+    first row that holds it. A distinct value that converts to "missing" (rare:
+    NaN-like objects factorize keeps) becomes "", which the core treats as missing."""
+    codes = np.asarray(codes, dtype=np.int64)
     try:
         values = _text_column(uniques, None, field)
     except Exception as e:
         row = getattr(e, "row", None)
         if row is not None and hasattr(e, "detail"):
-            first = int(np.flatnonzero(np.asarray(codes) == row)[0])
+            first = int(np.flatnonzero(codes == row)[0])
             raise _bad(first, e.field, e.problem, e.detail) from None
         raise
-    # A distinct value that converts to "missing" (rare: NaN-like objects
-    # factorize keeps) is an empty string: the core treats it as missing.
-    return np.asarray(codes, dtype=np.int64), ["" if v is None else v for v in values]
+    return codes, ["" if v is None else v for v in values]
 
 
 def ids(col: Any, field: str = "id") -> List[str]:
@@ -428,17 +435,8 @@ def _arrow_text(col: Any, field: str) -> Any:
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
-    codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    dictionary = col.dictionary
-    try:
-        values = _text_column(dictionary.to_numpy(zero_copy_only=False), None, field)
-    except Exception as e:
-        row = getattr(e, "row", None)
-        if row is not None and hasattr(e, "detail"):
-            first = int(np.flatnonzero(codes == row)[0])
-            raise _bad(first, e.field, e.problem, e.detail) from None
-        raise
-    return codes, ["" if v is None else v for v in values]
+    codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
+    return _dictionary(codes, col.dictionary.to_numpy(zero_copy_only=False), field)
 
 
 def _arrow_times(col: Any) -> Any:
