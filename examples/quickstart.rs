@@ -9,6 +9,7 @@
 //! ```
 
 use maitre::catalog::Catalog;
+use maitre::customers::{CustomerBase, CustomerSettings};
 use maitre::datasets::{synthetic_storefront, Size};
 use maitre::embed::Als;
 use maitre::eval::{evaluate, EvalConfig};
@@ -78,6 +79,33 @@ fn main() -> maitre::Result<()> {
             ctx.join(" ")
         );
     }
+
+    // The same person as the customer module sees them: one view from any
+    // of their ids, with where they stand.
+    let base = CustomerBase::new(
+        log.clone(),
+        shop.catalog.clone(),
+        CustomerSettings::default(),
+    )?;
+    let view = base.customer_view(alias, 1)?;
+    let top: Vec<String> = view
+        .categories
+        .iter()
+        .take(2)
+        .map(|c| format!("{} {:.0} %", c.name, 100.0 * c.share))
+        .collect();
+    println!(
+        "  customer_view({alias}) → {}: ids {:?}, channels {:?}, devices {:?}, \
+         lifecycle {}, RFM group {}, top categories {}, open moments of truth {}",
+        view.customer,
+        view.identities,
+        view.channels.keys().collect::<Vec<_>>(),
+        view.devices.keys().collect::<Vec<_>>(),
+        view.lifecycle.stage.name(),
+        view.rfm.group,
+        top.join(", "),
+        view.open_moments_of_truth.len()
+    );
 
     // 3. The interaction matrix models learn from: every event, weighted by
     // its kind (a purchase counts more than a view, a return against). Decay
