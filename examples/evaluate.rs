@@ -3,8 +3,14 @@
 //! ```text
 //! cargo run --release --example evaluate -- [--movielens | --data DIR] [--split leave-last-out|temporal|random]
 //!                                            [--size tiny|small|medium|large|N] [--seed N]
-//!                                            [--cold-start [--cold-lambda X]] [--json]
+//!                                            [--cold-start [--cold-lambda X]] [--tune SECONDS] [--json]
 //! ```
+//!
+//! `--tune SECONDS` adds `als (tuned)`, `ease (tuned)`, `blend (tuned)` and
+//! `recommend (tuned)`: `maitre::eval::tune` searches on a validation split
+//! carved from what the test split leaves for training (`training_log`), within
+//! the budget; the parameters it chose are then evaluated on the test like the
+//! defaults are. The `tune` object of the JSON holds its table of trials.
 //!
 //! On the synthetic storefront the models include `als+context`: ALS trained
 //! on every event kind, queried at the start of the tested visit with the
@@ -33,8 +39,8 @@ use maitre::catalog::Catalog;
 use maitre::datasets::{movielens, synthetic_storefront, Size};
 use maitre::embed::ColdStartParams;
 use maitre::eval::{
-    evaluate, evaluate_cold_start, evaluate_context, ColdStartConfig, ColdStartReport,
-    ContextReport, EvalConfig, EvalReport, Split, MODELS,
+    evaluate, evaluate_cold_start, evaluate_context, training_log, tune, ColdStartConfig,
+    ColdStartReport, ContextReport, EvalConfig, EvalReport, Split, Trial, TuneConfig, MODELS,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -48,6 +54,8 @@ struct Args {
     cold_start: bool,
     /// The attribute map's ridge penalty, when not the default.
     cold_lambda: Option<f64>,
+    /// The budget of `tune`, in seconds.
+    tune: Option<f64>,
     json: bool,
 }
 
@@ -59,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 42,
         cold_start: false,
         cold_lambda: None,
+        tune: None,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -77,6 +86,10 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--cold-lambda: {e}"))?;
                 args.cold_lambda = Some(lambda);
             }
+            "--tune" => {
+                let seconds = value()?.parse().map_err(|e| format!("--tune: {e}"))?;
+                args.tune = Some(seconds);
+            }
             "--json" => args.json = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -86,7 +99,12 @@ fn parse_args() -> Result<Args, String> {
 
 /// The report, the cold-start comparison when asked for, and the context
 /// comparison (synthetic storefront only).
-type Reports = (EvalReport, Option<ColdStartReport>, Option<ContextReport>);
+type Reports = (
+    EvalReport,
+    Option<ColdStartReport>,
+    Option<ContextReport>,
+    Option<Vec<Trial>>,
+);
 
 fn run(args: &Args) -> maitre::Result<Reports> {
     // `segments`: the customers' true segments, when the data set knows them.
@@ -111,8 +129,37 @@ fn run(args: &Args) -> maitre::Result<Reports> {
             )?),
             false => None,
         };
-        let report = evaluate(log, &config.catalog(catalog.clone()))?;
-        Ok((report, cold, None))
+        let config = config.catalog(catalog.clone());
+        let mut report = evaluate(log, &config)?;
+        let mut trials = None;
+        if let Some(budget) = args.tune {
+            // Tuned on validation carved from the training part: the test is unseen.
+            let train = training_log(log, &config)?;
+            let tune_config = TuneConfig::default()
+                .budget_seconds(budget)
+                .eval(config.clone());
+            let tuned = tune(&train, &tune_config, |p| {
+                eprintln!(
+                    "tune: trial {} ({}) ndcg@10 {:.4} · best {:.4} · {:.0}/{:.0} s",
+                    p.trials, p.last.model, p.last.ndcg, p.best_ndcg, p.seconds, p.budget_seconds
+                );
+                std::ops::ControlFlow::Continue(())
+            })?;
+            let mut tuned_config = config.clone().als(tuned.als.clone());
+            if let Some(ease) = &tuned.ease {
+                tuned_config = tuned_config.ease(ease.clone());
+            }
+            let tuned_report = evaluate(
+                log,
+                &tuned_config.models(["als", "ease", "blend", "recommend"]),
+            )?;
+            for mut r in tuned_report.results {
+                r.model = format!("{} (tuned)", r.model);
+                report.results.push(r);
+            }
+            trials = Some(tuned.trials);
+        }
+        Ok((report, cold, None, trials))
     };
     match &args.data {
         Some(dir) => {
@@ -135,13 +182,23 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 .split(args.split)
                 .positive_kinds(["purchase"])
                 .models(MODELS);
-            let (mut report, cold, _) = both(
+            let (mut report, cold, _, trials) = both(
                 &shop.log,
                 &shop.catalog,
                 config.clone(),
                 Some(&shop.truth.cluster_of),
             )?;
-            let context = evaluate_context(&shop.log, &config, |e| shop.context_matters(e))?;
+            // The context comparison carves its validation fold with the
+            // same split; a temporal cut over the whole log leaves that fold
+            // no test customers, so it is skipped (and said) rather than
+            // failing the whole report.
+            let context = match evaluate_context(&shop.log, &config, |e| shop.context_matters(e)) {
+                Ok(context) => context,
+                Err(e) => {
+                    eprintln!("evaluate: context comparison skipped: {e}");
+                    return Ok((report, cold, None, trials));
+                }
+            };
             for r in &context.results {
                 let mut r = r.clone();
                 if r.model == "als" {
@@ -149,7 +206,7 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 }
                 report.results.push(r);
             }
-            Ok((report, cold, Some(context)))
+            Ok((report, cold, Some(context), trials))
         }
     }
 }
@@ -162,7 +219,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (report, cold, context) = match run(&args) {
+    let (report, cold, context, trials) = match run(&args) {
         Ok(reports) => reports,
         Err(e) => {
             eprintln!("evaluate: {e}");
@@ -225,6 +282,9 @@ fn main() -> ExitCode {
     let mut json = serde_json::to_value(&report).expect("a report serialises");
     if let Some(cold) = &cold {
         json["cold_start"] = serde_json::to_value(cold).expect("a report serialises");
+    }
+    if let Some(trials) = &trials {
+        json["tune"] = serde_json::to_value(trials).expect("a report serialises");
     }
     if let Some(context) = &context {
         json["context"] = serde_json::to_value(context).expect("a report serialises");

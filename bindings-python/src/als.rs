@@ -411,6 +411,16 @@ pub struct PyAlsModel {
     ids: Option<(Vec<String>, Vec<String>)>,
 }
 
+impl PyAlsModel {
+    /// A model fitted from a log, with the ids of its rows.
+    pub fn with_ids(inner: AlsModel, customer_ids: Vec<String>, item_ids: Vec<String>) -> Self {
+        PyAlsModel {
+            inner,
+            ids: Some((customer_ids, item_ids)),
+        }
+    }
+}
+
 #[pymethods]
 impl PyAlsModel {
     /// Customer factors: a float32 array of shape (customers, factors) (a copy).

@@ -1,6 +1,6 @@
 //! Offline evaluation: the baselines, and cold start from item attributes.
 
-use crate::als::PyAls;
+use crate::als::{PyAls, PyAlsModel};
 use crate::args;
 use crate::convert::to_python;
 use crate::errors::to_py;
@@ -8,12 +8,13 @@ use crate::events::PyEventLog;
 use crate::pool;
 use maitre::catalog::Catalog;
 use maitre::eval::{
-    evaluate as core_evaluate, evaluate_cold_start as core_cold_start, ColdStartConfig, EvalConfig,
-    Split,
+    evaluate as core_evaluate, evaluate_cold_start as core_cold_start, tune as core_tune,
+    ColdStartConfig, EvalConfig, Split, TuneConfig,
 };
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 /// The settings both evaluations share.
 fn config(
@@ -167,4 +168,110 @@ pub fn evaluate_cold_start<'py>(
     )?
     .map_err(to_py)?;
     to_python(py, &report)
+}
+
+/// Searches ALS's factors, regularisation, alpha and sweeps, EASE's lambda
+/// and a blend of them on a validation split of ``log``, within a time budget,
+/// and returns the best ALS refitted on every event with the table of trials.
+///
+/// Parameters:
+///     log: the EventLog.
+///     budget: seconds (checked between trials and during each ALS fit; the
+///         first trial and the final blend always run).
+///     progress: None, or a callable that receives a dict (trials,
+///         max_trials, seconds, budget, model, ndcg, best_ndcg) after every
+///         trial and may return False to stop (CancelledError).
+///     split, positive_kinds, min_value: the validation protocol, as for ``evaluate``.
+///     seed: shuffles the order of the ALS grid.
+///     max_trials: the most trials, the blend included.
+///     als: the starting parameters (trial one), default ``maitre.ALS()``.
+///
+/// Returns (AlsModel, list of trial dicts, the best model on validation:
+/// "als", "ease" or "blend"). The same seed, data and number
+/// of trials give the same result on any thread count. The GIL is released
+/// while searching.
+///
+/// Example:
+///     >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
+///     >>> model, trials, best = maitre._maitre.tune(log, budget=60, max_trials=3, positive_kinds=["purchase"])
+///     >>> [t["model"] for t in trials]
+///     ['als', 'ease', 'blend']
+#[pyfunction]
+#[pyo3(signature = (log, budget = None, progress = None, split = "leave-last-out",
+    positive_kinds = None, min_value = None, seed = None, max_trials = None, als = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn tune<'py>(
+    py: Python<'py>,
+    log: PyRef<'py, PyEventLog>,
+    budget: Option<&Bound<'py, PyAny>>,
+    progress: Option<Py<PyAny>>,
+    split: &str,
+    positive_kinds: Option<Vec<String>>,
+    min_value: Option<&Bound<'py, PyAny>>,
+    seed: Option<&Bound<'py, PyAny>>,
+    max_trials: Option<&Bound<'py, PyAny>>,
+    als: Option<PyRef<'py, PyAls>>,
+) -> PyResult<(PyAlsModel, Bound<'py, PyAny>, String)> {
+    let min_value = args::opt_real("min_value", min_value)?;
+    let eval = config(als, positive_kinds, min_value).split(split.parse::<Split>().map_err(to_py)?);
+    let seed = match seed.filter(|s| !s.is_none()) {
+        Some(s) => args::seed("seed", s)?,
+        None => 0,
+    };
+    let mut tune_config = TuneConfig::default().eval(eval).seed(seed);
+    if let Some(seconds) = args::opt_real("budget", budget)? {
+        tune_config = tune_config.budget_seconds(seconds);
+    }
+    if let Some(n) = args::opt_count("max_trials", max_trials)? {
+        tune_config = tune_config.max_trials(n);
+    }
+    let log: &PyEventLog = &log;
+    // An exception raised by the callback, re-raised after the core stops.
+    let mut raised: Option<PyErr> = None;
+    let result = pool::detach_locked(
+        py,
+        || log.read(),
+        |log| {
+            let tuned = core_tune(log, &tune_config, |report| {
+                let Some(callback) = &progress else {
+                    return ControlFlow::Continue(());
+                };
+                Python::attach(|py| {
+                    let call = || -> PyResult<bool> {
+                        let info = PyDict::new(py);
+                        info.set_item("trials", report.trials)?;
+                        info.set_item("max_trials", report.max_trials)?;
+                        info.set_item("seconds", report.seconds)?;
+                        info.set_item("budget", report.budget_seconds)?;
+                        info.set_item("model", &report.last.model)?;
+                        info.set_item("ndcg", report.last.ndcg)?;
+                        info.set_item("best_ndcg", report.best_ndcg)?;
+                        let answer = callback.bind(py).call1((info,))?;
+                        // Only an explicit False stops: None (print, list.append) continues.
+                        Ok(!answer.is(pyo3::types::PyBool::new(py, false)))
+                    };
+                    match call() {
+                        Ok(true) => ControlFlow::Continue(()),
+                        Ok(false) => ControlFlow::Break(()),
+                        Err(e) => {
+                            raised = Some(e);
+                            ControlFlow::Break(())
+                        }
+                    }
+                })
+            })?;
+            Ok::<_, maitre::Error>((tuned, log.items().names().to_vec()))
+        },
+    )?;
+    let (tuned, item_ids) = match (result, raised) {
+        (_, Some(e)) => return Err(e),
+        (Ok(r), None) => r,
+        (Err(e), None) => return Err(to_py(e)),
+    };
+    let trials = to_python(py, &tuned.trials)?;
+    Ok((
+        PyAlsModel::with_ids(tuned.model, tuned.customer_ids, item_ids),
+        trials,
+        tuned.best,
+    ))
 }

@@ -31,6 +31,7 @@ fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(offers::evaluate_policy, m)?)?;
     m.add_function(wrap_pyfunction!(eval::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(eval::evaluate_cold_start, m)?)?;
+    m.add_function(wrap_pyfunction!(eval::tune, m)?)?;
     m.add_function(wrap_pyfunction!(events::synthetic_catalog, m)?)?;
     m.add_function(wrap_pyfunction!(events::movielens_catalog, m)?)?;
     m.add_function(wrap_pyfunction!(events::movielens_dir, m)?)?;

@@ -102,3 +102,37 @@ def test_als_model_takes_its_hyper_parameters(shop):
     assert frame.drop(columns="fit_seconds").equals(again.drop(columns="fit_seconds"))
     other = maitre.evaluate_frame(shop, als=maitre.ALS(factors=32, iterations=4, seed=1), **args)
     assert not other.loc[1].drop("fit_seconds").equals(frame.loc[1].drop("fit_seconds"))
+
+
+def test_blend_reports_its_validated_weights(shop):
+    report = maitre.evaluate(shop, models=["ease", "blend"], positive_kinds=["purchase"])
+    assert [r["model"] for r in report["results"]] == ["ease", "blend"]
+    weights = dict(report["blend"]["weights"])
+    assert set(weights) == {"als", "ease", "item-knn", "popularity"}
+    assert all(w >= 0 for w in weights.values()) and any(w > 0 for w in weights.values())
+
+
+def test_tune_returns_a_model_and_its_trials(shop):
+    seen = []
+    model, trials = maitre.tune(
+        shop, budget=120, max_trials=4, positive_kinds=["purchase"], seed=1, progress=seen.append
+    )
+    assert isinstance(model, maitre.AlsModel)
+    assert list(trials["model"]) == ["als", "ease", "ease", "blend"]
+    assert [p["trials"] for p in seen] == [1, 2, 3, 4]
+    assert trials["ndcg"].between(0, 1).all()
+    assert trials.attrs["best"] in ("als", "ease", "blend")
+    assert set(trials["weights"].iloc[-1]) == {"als", "ease", "item-knn", "popularity"}
+    # Same seed, same table (times aside).
+    _, again = maitre.tune(shop, budget=120, max_trials=4, positive_kinds=["purchase"], seed=1)
+    pd.testing.assert_series_equal(trials["ndcg"], again["ndcg"])
+
+
+def test_tune_cancels_and_refuses_bad_budgets(shop):
+    with pytest.raises(maitre.CancelledError):
+        maitre.tune(shop, max_trials=3, positive_kinds=["purchase"], progress=lambda p: False)
+    for budget in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(maitre.InvalidParamError):
+            maitre.tune(shop, budget=budget, positive_kinds=["purchase"])
+    with pytest.raises(maitre.InvalidParamError):
+        maitre.tune(shop, max_trials=0, positive_kinds=["purchase"])

@@ -163,6 +163,10 @@ CALLS = {
     ("ALS.initial_rows", "count"): lambda v: maitre.ALS(factors=2).initial_rows(0, v),
     ("AlsModel.from_factors", "user_factors"): lambda v: maitre.AlsModel.from_factors(
         [[v, 1.0]], [[1.0, 1.0]], maitre.ALS(factors=2)),
+    ("tune", "budget"): lambda v: maitre.tune(SHOP, budget=v, max_trials=2),
+    ("tune", "min_value"): lambda v: maitre.tune(SHOP, budget=1.0, max_trials=1, min_value=v),
+    ("tune", "seed"): lambda v: maitre.tune(SHOP, budget=1.0, max_trials=1, seed=v),
+    ("tune", "max_trials"): lambda v: maitre.tune(SHOP, budget=1.0, max_trials=v),
     ("ALS.fit", "half_life_days"): lambda v: maitre.ALS(factors=4, iterations=1).fit(SHOP, half_life_days=v),
     ("AlsModel.fold_in", "item_indices"): lambda v: MODEL.fold_in([v], [1.0]),
     ("AlsModel.fold_in", "weights"): lambda v: MODEL.fold_in([0], [v]),

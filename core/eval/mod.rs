@@ -11,16 +11,26 @@
 //! module: they are scored through the [`Scorer`] trait, implemented here.
 
 pub mod baselines;
+#[cfg(feature = "ease")]
+mod blend;
 mod cold;
 mod context;
 pub mod metrics;
 mod serve;
 mod split;
+#[cfg(feature = "ease")]
+mod tune;
 
+#[cfg(feature = "ease")]
+pub use blend::{Blend, BlendWeights, CANDIDATES, COMPONENTS, MAX_VALIDATION_USERS, WEIGHT_GRID};
 pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport, MAX_DRAWS};
 pub use context::{evaluate_context, ContextReport, BLEND_GRID, SESSION_GAP};
 pub use serve::{evaluate_recommend, training_log};
 pub use split::{lower_quantile, Positives, Split, SplitData};
+#[cfg(feature = "ease")]
+pub use tune::{
+    tune, Trial, TuneConfig, TuneProgress, Tuned, EASE_LAMBDAS, MAX_BUDGET_SECONDS, MAX_TRIALS,
+};
 
 use crate::catalog::{Catalog, Item};
 use crate::embed::{AlsModel, AlsParams};
@@ -28,6 +38,7 @@ use crate::embed::{AlsModel, AlsParams};
 use crate::embed::{EaseModel, EaseParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
+use crate::interactions::Csr;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -54,8 +65,16 @@ impl Scorer for AlsModel {
 }
 
 /// The models [`evaluate`] knows by name. `recommend` is the recommender as
-/// it serves (see [`evaluate_recommend`]).
-pub const MODELS: [&str; 5] = ["popularity", "item-knn", "als", "ease", "recommend"];
+/// it serves (see [`evaluate_recommend`]); `blend` is [`Blend`] with weights
+/// chosen on validation (feature `ease`).
+pub const MODELS: [&str; 6] = [
+    "popularity",
+    "item-knn",
+    "als",
+    "ease",
+    "blend",
+    "recommend",
+];
 
 /// The cut-offs every evaluation reports.
 pub const CUTOFFS: [usize; 2] = [10, 20];
@@ -85,7 +104,7 @@ pub struct EvalConfig {
     pub positive_kinds: Option<Vec<String>>,
     /// Minimum value (e.g. rating ≥ 4) for a positive.
     pub min_value: Option<f64>,
-    /// Models to run, by name: `popularity`, `item-knn`, `als`, `ease`, `recommend`.
+    /// Models to run, by name: `popularity`, `item-knn`, `als`, `ease`, `blend`, `recommend`.
     pub models: Vec<String>,
     /// Neighbours per item for `item-knn`.
     pub knn_neighbours: usize,
@@ -195,6 +214,10 @@ pub struct EvalReport {
     /// Catalogue size.
     pub items: usize,
     pub results: Vec<ModelResult>,
+    /// The weights `blend` chose on validation, when it ran.
+    #[cfg(feature = "ease")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blend: Option<BlendWeights>,
 }
 
 /// Splits the log's positives and evaluates each configured model.
@@ -221,6 +244,8 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
     let positives = Positives::from_log(log, config.positive_kinds.as_deref(), config.min_value)?;
     let split = config.split.apply(&positives, log.timestamp_column())?;
     let mut results = Vec::new();
+    #[cfg(feature = "ease")]
+    let mut blend_weights = None;
     for model in &config.models {
         if model == "recommend" {
             let catalog = match &config.catalog {
@@ -238,25 +263,13 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
         }
         let started = web_time::Instant::now();
         let scorer: Box<dyn Scorer> = match model.as_str() {
-            "popularity" => Box::new(baselines::Popularity::fit(&split.train)),
-            "item-knn" => Box::new(baselines::ItemKnn::fit(
-                &split.train,
-                config.knn_neighbours,
-            )?),
             #[cfg(feature = "ease")]
-            "ease" => Box::new(config.ease.fit(&split.train)?),
-            #[cfg(not(feature = "ease"))]
-            "ease" => {
-                return Err(Error::param(
-                    "models",
-                    "\"ease\" needs maitre's `ease` feature (left out of the browser build)",
-                ))
+            "blend" => {
+                let (blend, weights) = Blend::fit_validated(log, config, &split)?;
+                blend_weights = Some(weights);
+                Box::new(blend)
             }
-            _ => Box::new(
-                config
-                    .als
-                    .fit_matrix(&split.train, |_| std::ops::ControlFlow::Continue(()))?,
-            ),
+            name => fit_scorer(name, &split.train, config)?,
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         results.push(ModelResult {
@@ -271,6 +284,30 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
         users: split.test.len(),
         items: split.n_items(),
         results,
+        #[cfg(feature = "ease")]
+        blend: blend_weights,
+    })
+}
+
+/// Fits the model `name` (any of [`MODELS`] but `recommend` and `blend`) on
+/// a customers × items matrix of positives.
+pub(crate) fn fit_scorer(name: &str, train: &Csr, config: &EvalConfig) -> Result<Box<dyn Scorer>> {
+    Ok(match name {
+        "popularity" => Box::new(baselines::Popularity::fit(train)),
+        "item-knn" => Box::new(baselines::ItemKnn::fit(train, config.knn_neighbours)?),
+        #[cfg(feature = "ease")]
+        "ease" => Box::new(config.ease.fit(train)?),
+        "als" => Box::new(
+            config
+                .als
+                .fit_matrix(train, |_| std::ops::ControlFlow::Continue(()))?,
+        ),
+        other => {
+            return Err(Error::param(
+                "models",
+                format!("{other:?} needs maitre's `ease` feature (left out of the browser build)"),
+            ))
+        }
     })
 }
 

@@ -16,7 +16,19 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from . import _frames
 from . import _maitre
@@ -58,6 +70,7 @@ __all__ = [
     "evaluate",
     "evaluate_frame",
     "evaluate_cold_start",
+    "tune",
     "ALS",
     "AlsModel",
     "Recommender",
@@ -566,6 +579,92 @@ def evaluate_frame(
     frame = frame[first + metrics + ["fit_seconds"]]
     frame.attrs.update({k: v for k, v in report.items() if k != "results"})
     return frame
+
+
+def tune(
+    log: _maitre.EventLog,
+    budget: float = 120.0,
+    progress: Union[None, bool, Callable[[Dict[str, Any]], Any]] = None,
+    split: str = "leave-last-out",
+    positive_kinds: Optional[Sequence[str]] = None,
+    min_value: Optional[float] = None,
+    seed: int = 0,
+    max_trials: int = 200,
+    als: Optional[ALS] = None,
+) -> Tuple[AlsModel, "pandas.DataFrame"]:
+    """Tunes itself: ALS's factors, regularisation, alpha and sweeps, EASE's
+    lambda and a blend of ALS, EASE, item-kNN and popularity, each scored by
+    NDCG@10 on a validation split of ``log``, within ``budget`` seconds.
+
+    Trials run in this order: ``als`` (or ``maitre.ALS()``), EASE at five
+    lambdas, the ALS grid (factors 16-128, regularization 0.1-30, alpha
+    0.5-5, sweeps 10-25) shuffled by ``seed``, and last the blend of the
+    best of each. The budget is checked between trials and during ALS fits;
+    the first trial and the blend always run.
+
+    Parameters:
+        log: the EventLog.
+        budget: seconds.
+        progress: None; a callable that receives a dict (trials, max_trials,
+            seconds, budget, model, ndcg, best_ndcg) after every trial and may
+            return False to stop (CancelledError); or True to print a line per trial.
+        split, positive_kinds, min_value: the validation protocol, as for ``evaluate``.
+        seed: shuffles the ALS grid; the same seed, data and trial count give
+            the same result on any thread count.
+        max_trials: the most trials, the blend included.
+        als: the starting parameters.
+
+    Returns ``(model, trials)``: the best ALS parameters refitted on every
+    event of the log (an AlsModel, ready for ``Recommender.build``), and a
+    DataFrame with one row per trial (model, factors, regularization, alpha,
+    iterations, ease_lambda, weights, ndcg, seconds). ``trials.attrs["best"]``
+    names the best model on validation (``als``, ``ease`` or ``blend``).
+
+    Example:
+        >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
+        >>> model, trials = maitre.tune(log, budget=60, max_trials=4, positive_kinds=["purchase"])
+        >>> list(trials["model"])
+        ['als', 'ease', 'ease', 'blend']
+        >>> isinstance(model, maitre.AlsModel), trials.attrs["best"] in ("als", "ease", "blend")
+        (True, True)
+    """
+    import pandas as pd
+
+    if progress is True:
+        progress = lambda p: print(  # noqa: E731
+            f"tune: trial {p['trials']} ({p['model']}) ndcg@10 {p['ndcg']:.4f} "
+            f"best {p['best_ndcg']:.4f} {p['seconds']:.0f}/{p['budget']:.0f} s"
+        )
+    if progress is False:
+        progress = None
+    model, trials, best = _maitre.tune(
+        log,
+        budget=budget,
+        progress=progress,
+        split=split,
+        positive_kinds=_list(positive_kinds),
+        min_value=min_value,
+        seed=seed,
+        max_trials=max_trials,
+        als=als,
+    )
+    frame = pd.DataFrame(
+        trials,
+        columns=[
+            "model",
+            "factors",
+            "regularization",
+            "alpha",
+            "iterations",
+            "ease_lambda",
+            "weights",
+            "ndcg",
+            "seconds",
+        ],
+    )
+    frame["weights"] = [None if w is None else dict(w) for w in frame["weights"]]
+    frame.attrs["best"] = best
+    return model, frame
 
 
 def _catalog_frame(columns: Dict[str, list]) -> "pandas.DataFrame":

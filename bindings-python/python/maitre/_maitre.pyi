@@ -112,6 +112,17 @@ def evaluate_cold_start(
     seed: int = 7,
     segments: Optional[Dict[str, int]] = None,
 ) -> Dict[str, Any]: ...
+def tune(
+    log: EventLog,
+    budget: Optional[float] = None,
+    progress: Optional[Callable[[Dict[str, Any]], Any]] = None,
+    split: str = "leave-last-out",
+    positive_kinds: Optional[Sequence[str]] = None,
+    min_value: Optional[float] = None,
+    seed: int = 0,
+    max_trials: Optional[int] = None,
+    als: Optional[ALS] = None,
+) -> Tuple[AlsModel, List[Dict[str, Any]], str]: ...
 def synthetic_catalog(seed: int = 0, size: Union[str, int] = "tiny") -> Dict[str, list]: ...
 def movielens_catalog(path: Optional[_Path] = None) -> Dict[str, list]: ...
 def movielens_dir(path: Optional[_Path] = None) -> str: ...
