@@ -423,22 +423,28 @@ def run(args):
         "movielens": {},
     }
     log(f"[env] {results['environment']}")
-    if not args.skip_movielens:
-        for split in SPLITS:
-            results["movielens"][split] = movielens_split(spark, args.peer, args.data, args.work,
-                                                          split, seeds, blocks)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+
+    def save():
+        # After every part, so a run cut short still leaves what it measured.
+        results["benchmark_seconds"] = time.perf_counter() - started
+        results["environment"]["loadavg_at_end"] = os.getloadavg()
+        results["table"] = table(results)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
+            f.write("\n")
+
+    splits = [] if args.skip_movielens else args.splits.split(",")
+    for split in splits:
+        results["movielens"][split] = movielens_split(spark, args.peer, args.data, args.work,
+                                                      split, seeds, blocks)
+        save()
     if args.storefront_size != "none":
         results["storefront"] = storefront(spark, args.peer, args.work, args.storefront_size,
                                            args.storefront_seed, blocks, args.half_life_days,
                                            args.storefront_factors)
     spark.stop()
-    results["benchmark_seconds"] = time.perf_counter() - started
-    results["environment"]["loadavg_at_end"] = os.getloadavg()
-    results["table"] = table(results)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
+    save()
     print(results["table"])
     print(f"\nresults: {args.out} ({results['benchmark_seconds']:.0f} s)")
 
@@ -462,6 +468,7 @@ def main():
     r.add_argument("--storefront-factors", type=int, default=FACTORS)
     r.add_argument("--half-life-days", type=float, default=60.0)
     r.add_argument("--skip-movielens", action="store_true")
+    r.add_argument("--splits", default=",".join(SPLITS), help="comma-separated MovieLens splits")
     args = parser.parse_args()
     run(args)
 
