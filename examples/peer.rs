@@ -10,6 +10,7 @@
 //!     --users U.f32 --items I.f32 --factors K
 //! cargo run --release --example peer -- matrix --size large --seed 42 --out OUT
 //! cargo run --release --example peer -- fit-matrix --matrix OUT
+//! cargo run --release --example peer -- events --size large --seed 42 --out OUT
 //!     [--factors 64 --iterations 15 --regularization 0.01 --alpha 1 --threads 2 --seed 0 --cg-steps 3]
 //! ```
 //!
@@ -19,8 +20,10 @@
 //! of split. `score` reads factor tables written by another library (raw
 //! little-endian f32, row-major) and scores them with [`score_split`], the code
 //! that scores maitre's own models. `matrix` writes the customer × item weight
-//! matrix of the large synthetic storefront as raw CSR arrays. The last line of
-//! stdout is always one JSON object.
+//! matrix of the large synthetic storefront as raw CSR arrays; `events` writes
+//! its raw events as columns (customer ids resolved through the identity links,
+//! so a reader that knows nothing of links builds the same matrix). The last
+//! line of stdout is always one JSON object.
 
 use maitre::datasets::{movielens, synthetic_storefront, Size};
 use maitre::embed::{Als, AlsParams};
@@ -399,6 +402,67 @@ fn cmd_matrix(flags: &Flags) -> Res<Value> {
     Ok(meta)
 }
 
+fn cmd_events(flags: &Flags) -> Res<Value> {
+    let size: Size = flags
+        .get::<String>("size", "large".into())?
+        .parse()
+        .map_err(err)?;
+    let seed: u64 = flags.get("seed", 42)?;
+    let out = PathBuf::from(flags.required("out")?);
+    let started = Instant::now();
+    let shop = synthetic_storefront(seed, size).map_err(err)?;
+    let generate_seconds = started.elapsed().as_secs_f64();
+    let log = &shop.log;
+    // Spark's side takes events under the ids they carry: resolving the links
+    // here keeps both sides on the same customers.
+    let identities = log.identities();
+    let customer: Vec<u32> = log
+        .customer_column()
+        .iter()
+        .map(|&raw| identities.customer_of(raw))
+        .collect();
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_raw(&out.join("customer.u32"), &customer, |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    write_raw(&out.join("item.u32"), log.item_column(), |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    write_raw(&out.join("kind.u8"), log.kind_column(), |v| vec![v])?;
+    write_raw(&out.join("timestamp.i64"), log.timestamp_column(), |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    write_raw(&out.join("value.f32"), log.value_column(), |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    let kinds: Vec<Value> = log
+        .kinds()
+        .specs()
+        .iter()
+        .map(|s| json!({"name": s.name, "weight": s.weight, "scaled": s.scale_by_value}))
+        .collect();
+    let meta = json!({
+        "dataset": format!("synthetic_storefront(seed={seed}, {size:?})"),
+        "events": log.len(),
+        "customers": identities.names(),
+        "items": log.items().names(),
+        "kinds": kinds,
+        "generate_seconds": generate_seconds,
+    });
+    fs::write(
+        out.join("meta.json"),
+        serde_json::to_string(&meta).map_err(err)?,
+    )
+    .map_err(err)?;
+    Ok(json!({
+        "dataset": meta["dataset"],
+        "events": log.len(),
+        "customers": identities.names().len(),
+        "items": log.items().len(),
+        "generate_seconds": generate_seconds,
+    }))
+}
+
 fn read_raw<T>(path: &Path, width: usize, from_le: impl Fn(&[u8]) -> T) -> Res<Vec<T>> {
     let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if bytes.len() % width != 0 {
@@ -485,7 +549,7 @@ fn cmd_fit_matrix(flags: &Flags) -> Res<Value> {
 fn run(args: &[String]) -> Res<Value> {
     let (command, rest) = args
         .split_first()
-        .ok_or("expected a subcommand: split, fit, score, matrix or fit-matrix")?;
+        .ok_or("expected a subcommand: split, fit, score, matrix, fit-matrix or events")?;
     let model_flags = [
         "factors",
         "iterations",
@@ -513,8 +577,9 @@ fn run(args: &[String]) -> Res<Value> {
             &["size", "seed", "out", "half-life-days"],
         )?),
         "fit-matrix" => cmd_fit_matrix(&Flags::parse(rest, &with(&["matrix"]))?),
+        "events" => cmd_events(&Flags::parse(rest, &["size", "seed", "out"])?),
         other => Err(format!(
-            "unknown subcommand {other:?}: expected split, fit, score, matrix or fit-matrix"
+            "unknown subcommand {other:?}: expected split, fit, score, matrix, fit-matrix or events"
         )),
     }
 }

@@ -119,7 +119,7 @@ def tune(
     split: str = "leave-last-out",
     positive_kinds: Optional[Sequence[str]] = None,
     min_value: Optional[float] = None,
-    seed: int = 0,
+    seed: Optional[int] = None,
     max_trials: Optional[int] = None,
     als: Optional[ALS] = None,
 ) -> Tuple[AlsModel, List[Dict[str, Any]], str]: ...

@@ -28,11 +28,12 @@ import numpy as np
 import pandas as pd
 
 try:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession, Window
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 except ImportError as e:  # pragma: no cover - exercised only without pyspark
-    raise ImportError("maitre.spark needs pyspark: pip install 'maitre[spark]'") from e
+    raise ImportError("maitre.spark needs pyspark and pyarrow: pip install 'maitre[spark]'") from e
 
 import maitre
 
@@ -144,76 +145,116 @@ def interactions(
 
 
 _VECTOR = T.ArrayType(T.FloatType())
+_VECTORS = T.StructType([T.StructField("index", T.LongType()), T.StructField("vec", _VECTOR)])
+# Entries gathered before one ``solve_rows`` call: large enough that the call
+# and the Arrow conversions are amortised, small enough that a partition never
+# holds more than this many neighbour vectors at once.
+_SOLVE_ENTRIES = 1 << 16
+
+
+def _matrix(column: Any, k: int) -> np.ndarray:
+    """A list<float> Arrow column of k-vectors as one (n, k) array, without a
+    Python object per row (``flatten`` honours slices and offsets)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, k)
+
+
+def _vectors(index: np.ndarray, vectors: np.ndarray) -> "pa.RecordBatch":
+    n, k = vectors.shape
+    offsets = pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32))
+    values = pa.ListArray.from_arrays(offsets, pa.array(np.ascontiguousarray(vectors, np.float32).ravel()))
+    return pa.RecordBatch.from_arrays([pa.array(index.astype(np.int64)), values], ["index", "vec"])
 
 
 def _gram(vectors: DataFrame, k: int) -> np.ndarray:
     """Σ v vᵀ over a (index, vec) DataFrame: per-partition sums, then one sum."""
     schema = T.StructType([T.StructField("gram", T.ArrayType(T.DoubleType()))])
 
-    def partial(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def partial(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
         total = np.zeros((k, k))
         for batch in batches:
-            if len(batch):
-                v = np.stack(batch["vec"].to_numpy()).astype(np.float64)
+            if batch.num_rows:
+                v = _matrix(batch.column(0), k).astype(np.float64)
                 total += v.T @ v
-        yield pd.DataFrame({"gram": [total.ravel()]})
+        yield pa.RecordBatch.from_pylist([{"gram": total.ravel().tolist()}])
 
-    parts = vectors.select("vec").mapInPandas(partial, schema).collect()
+    parts = vectors.select("vec").mapInArrow(partial, schema).collect()
     return np.sum([np.asarray(r["gram"]) for r in parts], axis=0).reshape(k, k).astype(np.float32)
 
 
 def _half_sweep(
     als: "maitre.ALS", matrix: DataFrame, target: DataFrame, fixed: DataFrame,
-    row: str, col: str, partitions: int,
+    other_rows: int, partitions: int,
 ) -> DataFrame:
-    """Solves every row of `target` (index, vec) against `fixed`: entries
-    (row, col, w) joined with the fixed side's vectors, rows hash-partitioned,
-    each partition solved in one ``solve_rows`` call."""
+    """Solves every row of `target` (index, vec) against `fixed`.
+
+    The entries (u, i, w) of `matrix` meet the fixed side's vectors in a join;
+    each target row's start vector joins them once, as a pseudo-entry with
+    i = -1 (not once per entry: that would ship k floats more per entry).
+    Hash-partitioned by row and sorted, so a row's start comes first and its
+    entries follow; each partition streams its rows into ``solve_rows`` in
+    blocks of about ``_SOLVE_ENTRIES`` entries."""
     k = als.params()["factors"]
     gram = _gram(fixed, k)
-    other_rows = fixed.count()
-    entries = matrix.join(fixed.select(F.col("index").alias(col), F.col("vec").alias("nvec")), col)
-    rows = (
-        target.select(F.col("index").alias(row), F.col("vec").alias("start"))
-        .join(entries, row, "left")
-        .repartition(partitions, row)
-        .sortWithinPartitions(row, col)
-    )
-    schema = T.StructType([T.StructField("index", T.LongType()), T.StructField("vec", _VECTOR)])
+    entries = matrix.join(fixed.select(F.col("index").alias("i"), "vec"), "i").select(
+        F.col("u").cast("long"), F.col("i").cast("long"), F.col("w").cast("float"), "vec")
+    starts = target.select(F.col("index").cast("long").alias("u"), F.lit(-1).cast("long").alias("i"),
+                           F.lit(None).cast("float").alias("w"), "vec")
+    rows = entries.unionByName(starts).repartition(partitions, "u").sortWithinPartitions("u", "i")
 
-    def solve(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        frames = [b for b in batches if len(b)]
-        if not frames:
-            return
-        part = pd.concat(frames, ignore_index=True)
-        ids = part[row].to_numpy()
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        present = part[col].notna().to_numpy()
-        counts = np.add.reduceat(present.astype(np.int64), starts)
+    def solve_block(table: "pa.Table") -> "pa.RecordBatch":
+        u = table.column("u").to_numpy()
+        i = table.column("i").to_numpy()
+        vec = _matrix(table.column("vec"), k)
+        first = i < 0
+        heads = np.flatnonzero(first)
+        counts = np.diff(np.r_[heads, len(u)]) - 1
         indptr = np.r_[0, np.cumsum(counts)]
-        start = np.stack(part["start"].to_numpy()[starts]).astype(np.float32)
-        if present.any():
-            neighbours = np.stack(part["nvec"].to_numpy()[present]).astype(np.float32)
-        else:
-            neighbours = np.zeros((0, k), np.float32)
-        weights = part["w"].to_numpy()[present].astype(np.float32)
-        solved = als.solve_rows(gram, other_rows, start, indptr, neighbours, weights)
-        yield pd.DataFrame({"index": ids[starts].astype(np.int64), "vec": list(solved)})
+        weights = table.column("w").to_numpy(zero_copy_only=False)[~first].astype(np.float32)
+        solved = als.solve_rows(gram, other_rows, vec[first], indptr, vec[~first], weights)
+        return _vectors(u[first], solved)
 
-    return rows.mapInPandas(solve, schema)
-
-
-def _initial(spark: SparkSession, als: "maitre.ALS", ids: DataFrame, offset: int, partitions: int) -> DataFrame:
-    """The fit's initial vectors for rows offset + index, drawn on the executors."""
-    schema = T.StructType([T.StructField("index", T.LongType()), T.StructField("vec", _VECTOR)])
-
-    def draw(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def solve(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        pending: List["pa.RecordBatch"] = []
+        size = 0
         for batch in batches:
-            idx = batch["index"].to_numpy().astype(np.int64)
-            vecs = [als.initial_rows(offset + int(i), 1)[0] for i in idx]
-            yield pd.DataFrame({"index": idx, "vec": vecs})
+            if not batch.num_rows:
+                continue
+            pending.append(batch)
+            size += batch.num_rows
+            if size < _SOLVE_ENTRIES:
+                continue
+            table = pa.Table.from_batches(pending)
+            # The last row may go on in the next batch: keep it for later.
+            last = int(np.flatnonzero(table.column("i").to_numpy() < 0)[-1])
+            if last > 0:
+                yield solve_block(table.slice(0, last))
+            rest = table.slice(last)
+            pending, size = rest.to_batches(), rest.num_rows
+        if size:
+            yield solve_block(pa.Table.from_batches(pending))
 
-    return ids.select("index").repartition(partitions).mapInPandas(draw, schema)
+    return rows.mapInArrow(solve, _VECTORS)
+
+
+def _initial(spark: SparkSession, als: "maitre.ALS", rows: int, offset: int, partitions: int) -> DataFrame:
+    """The fit's initial vectors for rows offset + index, drawn on the
+    executors: each partition holds a contiguous range, drawn in one call."""
+
+    def draw(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        for batch in batches:
+            idx = batch.column(0).to_numpy()
+            if not len(idx):
+                continue
+            # spark.range keeps a partition's indices contiguous and ascending;
+            # split into runs anyway, so any order would still be right.
+            breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+            for run in np.split(idx, breaks):
+                yield _vectors(run, als.initial_rows(offset + int(run[0]), len(run)))
+
+    return spark.range(0, rows, numPartitions=max(1, min(partitions, rows))).select(
+        F.col("id").alias("index")).mapInArrow(draw, _VECTORS)
 
 
 def fit_als(
@@ -257,20 +298,26 @@ def fit_als(
     )
     matrix = matrix.localCheckpoint()
     customers, items = customers.localCheckpoint(), items.localCheckpoint()
-    n_customers = customers.count()
-    users = _initial(spark, als, customers, 0, partitions).localCheckpoint()
-    vectors = _initial(spark, als, items, n_customers, partitions).localCheckpoint()
+    # Counted once: the Gram's other_rows never change between sweeps.
+    n_customers, n_items = customers.count(), items.count()
+    users = _initial(spark, als, n_customers, 0, partitions).localCheckpoint()
+    vectors = _initial(spark, als, n_items, n_customers, partitions).localCheckpoint()
     iterations = als.params()["iterations"]
     by_item = matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w")
     for iteration in range(iterations):
-        users = _half_sweep(als, matrix, users, vectors, "u", "i", partitions).localCheckpoint()
-        vectors = _half_sweep(als, by_item, vectors, users, "u", "i", partitions).localCheckpoint()
+        users = _half_sweep(als, matrix, users, vectors, n_items, partitions).localCheckpoint()
+        vectors = _half_sweep(als, by_item, vectors, users, n_customers, partitions).localCheckpoint()
         if progress is not None:
             progress({"iteration": iteration + 1, "iterations": iterations})
 
     def collect(vecs: DataFrame, ids: DataFrame) -> "Tuple[np.ndarray, List[str]]":
-        rows = vecs.join(ids, "index").orderBy("index").toPandas()
-        return np.stack(rows["vec"].to_numpy()).astype(np.float32), rows["id"].tolist()
+        rows = vecs.join(ids, "index").orderBy("index")
+        k = als.params()["factors"]
+        if hasattr(rows, "toArrow"):  # Spark >= 4: no Python object per row
+            table = rows.toArrow()
+            return _matrix(table.column("vec"), k), table.column("id").to_pylist()
+        frame = rows.toPandas()
+        return np.stack(frame["vec"].to_numpy()).astype(np.float32).reshape(-1, k), frame["id"].tolist()
 
     user_factors, customer_ids = collect(users, customers)
     item_factors, item_ids = collect(vectors, items)

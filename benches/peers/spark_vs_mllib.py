@@ -1,0 +1,489 @@
+"""maitre on Spark against Spark MLlib's implicit ALS, in one local[2] session.
+
+Run through spark_vs_mllib.sh, which builds `examples/peer.rs`, uses the CI venv
+(pyspark, pyarrow, maitre) and sets PYSPARK_PYTHON. Three fitters:
+
+* ``mllib``: ``pyspark.ml.recommendation.ALS(implicitPrefs=True)``;
+* ``maitre.spark``: ``maitre.spark.fit_als`` (row solves in the executors);
+* ``maitre``: single-process ``maitre.ALS.fit`` (2 threads).
+
+MovieLens 100K (ratings >= 4 are the positives; leave-last-out and temporal
+splits written by ``peer split``, maitre's own split code): every library fits
+the same binary train pairs, with the same rank and iterations. Each library's
+regularization x alpha grid (9 settings each, each in its own meaning) is tuned
+on the validation files; the best is refitted on train for a few seeds and
+scored on test by ``peer score`` (the same evaluation code for every library:
+factors exported as raw f32 in maitre's index order). maitre's grid is tuned
+with the single-process model: ``maitre.spark`` gives the same model (checked at
+every refit: factors to 1e-4 relative, NDCG@10 equal), so tuning it twice would
+only spend time.
+
+The synthetic storefront (``peer events``: the raw events of
+``synthetic_storefront``, customer ids resolved through the identity links)
+written as Parquet and read by Spark: fit wall time of MLlib (on the matrix
+``maitre.spark.interactions`` builds, the same weights) and ``maitre.spark``
+(from the raw events), and single-process maitre (``EventLog.from_parquet`` +
+``ALS.fit``), same rank and iterations; the spark model is checked against the
+single-process one.
+
+Fit wall time always includes bringing the factors to the driver (MLlib's
+``userFactors``/``itemFactors`` to pandas, ``fit_als``'s own collect), so both
+Spark fitters end at the same place.
+
+    python spark_vs_mllib.py run --peer BIN --data DIR --work DIR --out JSON
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+SPLITS = ["leave-last-out", "temporal"]
+FACTORS = 64
+ITERATIONS = 15
+SEED = 0
+# Each library's grid, each in its own meaning. maitre: confidence 1 + alpha*w,
+# regularization lambda*I (the grid of als_vs_implicit). MLlib: confidence
+# 1 + alpha*|r| too, but regParam is scaled by each row's count of entries
+# (ALS-WR): a user with ~40 positives gets 40*regParam, so its grid sits ~1.5
+# decades lower to cover the same effective range.
+GRID = {
+    "maitre": {"regularization": [0.01, 0.1, 1.0], "alpha": [1.0, 5.0, 20.0]},
+    "mllib": {"regularization": [0.003, 0.03, 0.3], "alpha": [1.0, 5.0, 20.0]},
+}
+T0 = 1_714_564_800  # MovieLens pairs carry no time here: one fixed timestamp.
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def peer(binary, *args):
+    out = subprocess.run([binary, *[str(a) for a in args]], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def session(partitions, memory):
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("spark_vs_mllib")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def blas_in_use(spark):
+    """Which BLAS MLlib's native path loaded (netlib: native or Java fallback)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        return str(jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getName())
+    except Exception as e:  # pragma: no cover - depends on the Spark build
+        return f"unknown ({e.__class__.__name__})"
+
+
+# ---------------------------------------------------------------- fitters
+
+
+def mllib_fit(matrix, n_users, n_items, reg, alpha, seed, blocks, factors=FACTORS):
+    """MLlib on a cached DataFrame (u, i, w); returns (users, items, seconds)."""
+    from pyspark.ml.recommendation import ALS
+
+    als = ALS(rank=factors, maxIter=ITERATIONS, regParam=reg, alpha=alpha, implicitPrefs=True,
+              seed=seed, userCol="u", itemCol="i", ratingCol="w", numUserBlocks=blocks,
+              numItemBlocks=blocks, coldStartStrategy="drop")
+    started = time.perf_counter()
+    model = als.fit(matrix)
+    uf = model.userFactors.toPandas()
+    itf = model.itemFactors.toPandas()
+    seconds = time.perf_counter() - started
+
+    def table(frame, rows):
+        out = np.zeros((rows, factors), np.float32)
+        if len(frame):
+            out[frame["id"].to_numpy()] = np.stack(frame["features"].to_numpy())
+        return out
+
+    return table(uf, n_users), table(itf, n_items), seconds
+
+
+def maitre_table(model, n_users, n_items):
+    """A maitre model's factors in maitre's index order (ids are the indices)."""
+    users = np.zeros((n_users, model.user_factors.shape[1]), np.float32)
+    items = np.zeros((n_items, model.item_factors.shape[1]), np.float32)
+    users[np.array([int(c) for c in model.customer_ids()])] = model.user_factors
+    items[np.array([int(i) for i in model.item_ids()])] = model.item_factors
+    return users, items
+
+
+def same_model(a, b):
+    """Largest factor difference relative to the largest factor, users and items."""
+    assert a.customer_ids() == b.customer_ids() and a.item_ids() == b.item_ids()
+    return max(
+        float(np.abs(x - y).max() / np.abs(y).max())
+        for x, y in ((a.user_factors, b.user_factors), (a.item_factors, b.item_factors))
+    )
+
+
+def same_scores(a, b, users=2000):
+    """Largest score difference (u . v) relative to the largest score, over the
+    first `users` customers and every item: blind to the near-free rotations of
+    the factors that rounding can start over many sweeps."""
+    sa = a.user_factors[:users].astype(np.float64) @ a.item_factors.T.astype(np.float64)
+    sb = b.user_factors[:users].astype(np.float64) @ b.item_factors.T.astype(np.float64)
+    return float(np.abs(sa - sb).max() / np.abs(sb).max())
+
+
+# ---------------------------------------------------------------- MovieLens
+
+
+class SplitFiles:
+    def __init__(self, directory):
+        self.dir = directory
+        self.meta_path = os.path.join(directory, "meta.json")
+        with open(self.meta_path) as f:
+            self.meta = json.load(f)
+
+    def path(self, name):
+        return os.path.join(self.dir, f"{name}.tsv")
+
+    def pairs(self, name):
+        return np.loadtxt(self.path(name), dtype=np.int64, delimiter="\t", ndmin=2)
+
+
+class Fitters:
+    """The three fitters on one split file, with the Spark inputs cached once."""
+
+    def __init__(self, spark, files, name, blocks):
+        self.files, self.name, self.blocks = files, name, blocks
+        pairs = files.pairs(name)
+        self.n_users, self.n_items = files.meta["n_users"], files.meta["n_items"]
+        self.events = pd.DataFrame({
+            "customer_id": pairs[:, 0].astype(str),
+            "item_id": pairs[:, 1].astype(str),
+            "kind": "positive",
+            "timestamp": np.full(len(pairs), T0, np.int64),
+        })
+        self.matrix = spark.createDataFrame(pd.DataFrame({
+            "u": pairs[:, 0].astype(np.int32), "i": pairs[:, 1].astype(np.int32),
+            "w": np.ones(len(pairs), np.float32),
+        })).cache()
+        self.spark_events = spark.createDataFrame(self.events).cache()
+        self.matrix.count(), self.spark_events.count()
+
+    def als(self, reg, alpha, seed):
+        import maitre
+
+        return maitre.ALS(factors=FACTORS, iterations=ITERATIONS, regularization=reg, alpha=alpha,
+                          seed=seed, threads=2)
+
+    def maitre(self, reg, alpha, seed):
+        import maitre
+
+        log_ = maitre.EventLog.from_pandas(self.events, kinds={"positive": 1.0})
+        started = time.perf_counter()
+        model = self.als(reg, alpha, seed).fit(log_)
+        return model, time.perf_counter() - started
+
+    def maitre_spark(self, reg, alpha, seed):
+        import maitre.spark as ms
+
+        started = time.perf_counter()
+        model = ms.fit_als(self.spark_events, self.als(reg, alpha, seed), kinds={"positive": 1.0},
+                           partitions=self.blocks)
+        return model, time.perf_counter() - started
+
+    def mllib(self, reg, alpha, seed):
+        return mllib_fit(self.matrix, self.n_users, self.n_items, reg, alpha, seed, self.blocks)
+
+    def close(self):
+        self.matrix.unpersist()
+        self.spark_events.unpersist()
+
+
+def score(binary, files, train, test, users, items, work, tag):
+    u, i = os.path.join(work, f"{tag}_users.f32"), os.path.join(work, f"{tag}_items.f32")
+    np.ascontiguousarray(users, "<f4").tofile(u)
+    np.ascontiguousarray(items, "<f4").tofile(i)
+    return peer(binary, "score", "--train", files.path(train), "--test", files.path(test),
+                "--meta", files.meta_path, "--users", u, "--items", i, "--factors", users.shape[1])
+
+
+def movielens_split(spark, binary, data, work, split, seeds, blocks):
+    directory = os.path.join(work, split)
+    peer(binary, "split", "--data", data, "--split", split, "--out", directory)
+    files = SplitFiles(directory)
+    log(f"[{split}] {files.meta}")
+
+    valid = Fitters(spark, files, "valid_train", blocks)
+    grid = {"maitre": [], "mllib": []}
+    for lib in ("maitre", "mllib"):
+        for reg in GRID[lib]["regularization"]:
+            for alpha in GRID[lib]["alpha"]:
+                if lib == "maitre":
+                    model, seconds = valid.maitre(reg, alpha, SEED)
+                    users, items = maitre_table(model, valid.n_users, valid.n_items)
+                else:
+                    users, items, seconds = valid.mllib(reg, alpha, SEED)
+                r = score(binary, files, "valid_train", "valid_test", users, items, directory, lib)
+                grid[lib].append({"regularization": reg, "alpha": alpha,
+                                  "valid_ndcg@10": r["metrics"]["ndcg@10"], "fit_seconds": seconds})
+                log(f"[{split}] {lib:<6} reg={reg:<6} alpha={alpha:<5} valid ndcg@10 "
+                    f"{r['metrics']['ndcg@10']:.4f} ({seconds:.1f}s)")
+    valid.close()
+    # Ties keep the first grid point.
+    best = {lib: max(grid[lib], key=lambda g: g["valid_ndcg@10"]) for lib in grid}
+
+    train = Fitters(spark, files, "train", blocks)
+    runs = {"maitre": [], "maitre.spark": [], "mllib": []}
+    for seed in seeds:
+        b = best["maitre"]
+        single, t_single = train.maitre(b["regularization"], b["alpha"], seed)
+        spread, t_spread = train.maitre_spark(b["regularization"], b["alpha"], seed)
+        diff = same_model(spread, single)
+        score_diff = same_scores(spread, single)
+        for lib, model, seconds in (("maitre", single, t_single), ("maitre.spark", spread, t_spread)):
+            users, items = maitre_table(model, train.n_users, train.n_items)
+            r = score(binary, files, "train", "test", users, items, directory, "maitre")
+            runs[lib].append({"seed": seed, "fit_seconds": seconds, "metrics": r["metrics"],
+                              **({"max_rel_diff_vs_single": diff, "max_rel_score_diff_vs_single": score_diff}
+                                 if lib == "maitre.spark" else {})})
+        b = best["mllib"]
+        users, items, seconds = train.mllib(b["regularization"], b["alpha"], seed)
+        r = score(binary, files, "train", "test", users, items, directory, "mllib")
+        runs["mllib"].append({"seed": seed, "fit_seconds": seconds, "metrics": r["metrics"]})
+        log(f"[{split}] seed {seed}: ndcg@10 " + ", ".join(
+            f"{lib} {runs[lib][-1]['metrics']['ndcg@10']:.4f} ({runs[lib][-1]['fit_seconds']:.1f}s)"
+            for lib in runs) + f"; spark vs single max rel diff {diff:.2e}")
+    train.close()
+
+    def summary(lib):
+        ndcg = [r["metrics"]["ndcg@10"] for r in runs[lib]]
+        secs = [r["fit_seconds"] for r in runs[lib]]
+        return {"runs": runs[lib], "test_ndcg@10_mean": statistics.mean(ndcg),
+                "test_ndcg@10_sd": statistics.stdev(ndcg) if len(ndcg) > 1 else 0.0,
+                "fit_seconds_median": statistics.median(secs)}
+
+    return {"meta": files.meta, "grid": grid,
+            "best": {lib: {k: best[lib][k] for k in ("regularization", "alpha", "valid_ndcg@10")}
+                     for lib in best},
+            **{lib: summary(lib) for lib in runs}}
+
+
+# ---------------------------------------------------------------- storefront
+
+
+def storefront_parquet(binary, work, size, seed):
+    """`peer events` -> one Parquet file (dictionary-encoded ids and kinds)."""
+    directory = os.path.join(work, f"storefront-{size}")
+    info = peer(binary, "events", "--size", size, "--seed", seed, "--out", directory)
+    with open(os.path.join(directory, "meta.json")) as f:
+        meta = json.load(f)
+
+    def raw(name, dtype):
+        return np.fromfile(os.path.join(directory, name), dtype=dtype)
+
+    value = raw("value.f32", "<f4")
+    table = pa.table({
+        "customer_id": pa.DictionaryArray.from_arrays(
+            pa.array(raw("customer.u32", "<u4").astype(np.int32)), pa.array(meta["customers"])),
+        "item_id": pa.DictionaryArray.from_arrays(
+            pa.array(raw("item.u32", "<u4").astype(np.int32)), pa.array(meta["items"])),
+        "kind": pa.DictionaryArray.from_arrays(
+            pa.array(raw("kind.u8", "u1").astype(np.int32)), pa.array([k["name"] for k in meta["kinds"]])),
+        "timestamp": pa.array(raw("timestamp.i64", "<i8")),
+        "value": pa.array(value.astype(np.float64), mask=np.isnan(value)),
+    })
+    path = os.path.join(directory, "events.parquet")
+    pq.write_table(table, path, row_group_size=1 << 20)
+    kinds = {k["name"]: k["weight"] for k in meta["kinds"]}
+    scaled = [k["name"] for k in meta["kinds"] if k["scaled"]]
+    info.update(customers=len(meta["customers"]), items=len(meta["items"]))
+    return path, kinds, scaled, info
+
+
+def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
+    import maitre
+    import maitre.spark as ms
+
+    path, kinds, scaled, info = storefront_parquet(binary, work, size, seed)
+    log(f"[storefront] {info}")
+    # The speed setting of als_vs_implicit; the work of a sweep does not depend on it.
+    als = maitre.ALS(factors=factors, iterations=ITERATIONS, regularization=0.1, alpha=5.0,
+                     seed=SEED, threads=2)
+    out = {"events": info, "parquet": path, "factors": factors, "iterations": ITERATIONS,
+           "half_life_days": half_life}
+
+    started = time.perf_counter()
+    event_log = maitre.EventLog.from_parquet(path, kinds=kinds, scaled=scaled)
+    out["maitre_from_parquet_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    single = als.fit(event_log, half_life_days=half_life)
+    out["maitre_fit_seconds"] = time.perf_counter() - started
+    del event_log
+    log(f"[storefront] maitre: from_parquet {out['maitre_from_parquet_seconds']:.1f}s "
+        f"fit {out['maitre_fit_seconds']:.1f}s")
+
+    events = spark.read.parquet(path).cache()
+    out["spark_events"] = events.count()
+
+    started = time.perf_counter()
+    spread = ms.fit_als(events, als, kinds=kinds, scaled=scaled, half_life_days=half_life,
+                        partitions=blocks)
+    out["maitre_spark_fit_seconds"] = time.perf_counter() - started
+    out["maitre_spark_max_rel_diff_vs_single"] = same_model(spread, single)
+    out["maitre_spark_max_rel_score_diff_vs_single"] = same_scores(spread, single)
+    log(f"[storefront] maitre.spark fit {out['maitre_spark_fit_seconds']:.1f}s, "
+        f"max rel diff vs single {out['maitre_spark_max_rel_diff_vs_single']:.2e}")
+    del spread, single
+
+    # MLlib gets the matrix maitre builds (same kinds, weights, decay), materialised
+    # before its clock starts; the time to build it is reported on its own.
+    started = time.perf_counter()
+    matrix, customers, items = ms.interactions(events, kinds=kinds, scaled=scaled,
+                                               half_life_days=half_life)
+    matrix = matrix.select(F_int("u"), F_int("i"), "w").cache()
+    n_users, n_items = customers.count(), items.count()
+    out["matrix_nnz"] = matrix.count()
+    out["interactions_seconds"] = time.perf_counter() - started
+    _, _, seconds = mllib_fit(matrix, n_users, n_items, 0.01, 5.0, SEED, blocks, factors)
+    out["mllib_fit_seconds"] = seconds
+    out["matrix_shape"] = [n_users, n_items]
+    log(f"[storefront] interactions {out['interactions_seconds']:.1f}s, mllib fit {seconds:.1f}s")
+    matrix.unpersist()
+    events.unpersist()
+    out["ratio_maitre_spark_over_mllib"] = out["maitre_spark_fit_seconds"] / seconds
+    out["ratio_maitre_spark_over_mllib_plus_interactions"] = (
+        out["maitre_spark_fit_seconds"] / (seconds + out["interactions_seconds"]))
+    return out
+
+
+def F_int(name):
+    from pyspark.sql import functions as F
+
+    return F.col(name).cast("int").alias(name)
+
+
+# ---------------------------------------------------------------- report
+
+
+def table(results):
+    lines = ["| split | library | best regularization | best alpha | valid NDCG@10 "
+             f"| test NDCG@10, mean ± sd over seeds {results['settings']['seeds']} "
+             "| fit wall s (median) | max rel factor diff vs single |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for split in results["movielens"]:
+        s = results["movielens"][split]
+        for lib, tuned in (("mllib", "mllib"), ("maitre.spark", "maitre"), ("maitre", "maitre")):
+            b, r = s["best"][tuned], s[lib]
+            diff = (f"{max(x['max_rel_diff_vs_single'] for x in r['runs']):.1e}"
+                    if lib == "maitre.spark" else "–")
+            lines.append(
+                f"| {split} | {lib} | {b['regularization']:g} | {b['alpha']:g} "
+                f"| {b['valid_ndcg@10']:.4f} | {r['test_ndcg@10_mean']:.4f} ± {r['test_ndcg@10_sd']:.4f} "
+                f"| {r['fit_seconds_median']:.1f} | {diff} |")
+    st = results.get("storefront")
+    if st:
+        lines += ["", f"Storefront {st['events']['dataset']}: {st['events']['events']:,} events, "
+                  f"{st['matrix_shape'][0]:,} × {st['matrix_shape'][1]:,}, {st['matrix_nnz']:,} entries; "
+                  f"{st['factors']} factors, {st['iterations']} iterations, local[2]:", "",
+                  "| fitter | fit wall s | × MLlib |", "| --- | ---: | ---: |",
+                  f"| MLlib ALS (matrix ready) | {st['mllib_fit_seconds']:.1f} | 1.00 |",
+                  f"| maitre.spark.interactions (the matrix MLlib gets) | {st['interactions_seconds']:.1f} | – |",
+                  f"| maitre.spark.fit_als (from raw events) | {st['maitre_spark_fit_seconds']:.1f} "
+                  f"| {st['ratio_maitre_spark_over_mllib']:.2f} |",
+                  f"| maitre.ALS single process (+ from_parquet {st['maitre_from_parquet_seconds']:.1f} s) "
+                  f"| {st['maitre_fit_seconds']:.1f} | {st['maitre_fit_seconds'] / st['mllib_fit_seconds']:.2f} |",
+                  "", f"maitre.spark vs single-process factors: max relative difference "
+                  f"{st['maitre_spark_max_rel_diff_vs_single']:.1e}."]
+    return "\n".join(lines)
+
+
+def run(args):
+    started = time.perf_counter()
+    os.makedirs(args.work, exist_ok=True)
+    import maitre
+    import pyspark
+
+    spark = session(args.shuffle_partitions, args.driver_memory)
+    blocks = args.blocks or spark.sparkContext.defaultParallelism
+    seeds = list(range(args.seeds))
+    results = {
+        "what": "maitre.spark.fit_als and maitre.ALS vs pyspark.ml.recommendation.ALS(implicitPrefs=True)",
+        "versions": {"pyspark": pyspark.__version__, "maitre": maitre.__version__,
+                     "python": sys.version.split()[0], "java": subprocess.run(
+                         ["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]},
+        "environment": {"cpus": os.cpu_count(), "master": "local[2]", "loadavg_at_start": os.getloadavg(),
+                        "mllib_blas": blas_in_use(spark)},
+        "settings": {"factors": FACTORS, "iterations": ITERATIONS, "grid": GRID, "seeds": seeds,
+                     "blocks_and_partitions": blocks, "shuffle_partitions": args.shuffle_partitions,
+                     "selection": "best validation NDCG@10 (maitre's grid tuned single-process)"},
+        "movielens": {},
+    }
+    log(f"[env] {results['environment']}")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+
+    def save():
+        # After every part, so a run cut short still leaves what it measured.
+        results["benchmark_seconds"] = time.perf_counter() - started
+        results["environment"]["loadavg_at_end"] = os.getloadavg()
+        results["table"] = table(results)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=2)
+            f.write("\n")
+
+    splits = [] if args.skip_movielens else args.splits.split(",")
+    for split in splits:
+        results["movielens"][split] = movielens_split(spark, args.peer, args.data, args.work,
+                                                      split, seeds, blocks)
+        save()
+    if args.storefront_size != "none":
+        results["storefront"] = storefront(spark, args.peer, args.work, args.storefront_size,
+                                           args.storefront_seed, blocks, args.half_life_days,
+                                           args.storefront_factors)
+    spark.stop()
+    save()
+    print(results["table"])
+    print(f"\nresults: {args.out} ({results['benchmark_seconds']:.0f} s)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--peer", required=True, help="the built examples/peer binary")
+    r.add_argument("--data", required=True, help="MovieLens 100K atomic files")
+    r.add_argument("--work", required=True, help="scratch directory")
+    r.add_argument("--out", required=True, help="results JSON")
+    r.add_argument("--seeds", type=int, default=3, help="test refits per library (seeds 0..n-1)")
+    r.add_argument("--blocks", type=int, default=0,
+                   help="MLlib's user/item blocks and fit_als's partitions (0: default parallelism)")
+    r.add_argument("--shuffle-partitions", type=int, default=4)
+    r.add_argument("--driver-memory", default="6g")
+    r.add_argument("--storefront-size", default="medium",
+                   help="synthetic_storefront size (tiny/small/medium/large or a customer count; none to skip)")
+    r.add_argument("--storefront-seed", type=int, default=42)
+    r.add_argument("--storefront-factors", type=int, default=FACTORS)
+    r.add_argument("--half-life-days", type=float, default=60.0)
+    r.add_argument("--skip-movielens", action="store_true")
+    r.add_argument("--splits", default=",".join(SPLITS), help="comma-separated MovieLens splits")
+    args = parser.parse_args()
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
