@@ -271,8 +271,10 @@ impl PyRecommender {
     /// The request (JSON) for each customer, in parallel in the core with the
     /// GIL released. Returns (item rows: int64 (n, k), -1 where a list is
     /// shorter; scores: float32 (n, k), NaN there; reason codes, flat, or None).
-    /// The first failed request raises its error.
-    #[pyo3(signature = (request, customers, details = false))]
+    /// The first failed request raises its error. `contexts`, when given,
+    /// holds one list of (key, value) pairs per customer, added to the
+    /// request's own context for that customer's row.
+    #[pyo3(signature = (request, customers, details = false, contexts = None))]
     #[allow(clippy::type_complexity)]
     fn _recommend_batch<'py>(
         &self,
@@ -280,6 +282,7 @@ impl PyRecommender {
         request: &str,
         customers: Vec<String>,
         details: bool,
+        contexts: Option<Vec<Vec<(String, String)>>>,
     ) -> PyResult<(
         Bound<'py, PyArray2<i64>>,
         Bound<'py, PyArray2<f32>>,
@@ -287,6 +290,16 @@ impl PyRecommender {
     )> {
         let template: Request = strict_json("request", request)?;
         let n = customers.len();
+        if let Some(rows) = &contexts {
+            if rows.len() != n {
+                return Err(to_py(Error::LengthMismatch {
+                    name: "context (one per customer)".into(),
+                    expected: n,
+                    got: rows.len(),
+                }));
+            }
+        }
+        let mut contexts = contexts.map(Vec::into_iter);
         let (rows, scores, reasons, k) = pool::detach_locked(
             py,
             || self.read(),
@@ -296,9 +309,15 @@ impl PyRecommender {
                 let k = rec.batch_width(template.k, n)?;
                 let requests: Vec<Request> = customers
                     .into_iter()
-                    .map(|c| Request {
-                        customer: Some(c),
-                        ..template.clone()
+                    .map(|c| {
+                        let mut request = Request {
+                            customer: Some(c),
+                            ..template.clone()
+                        };
+                        if let Some(row) = contexts.as_mut().and_then(Iterator::next) {
+                            request.context.extend(row);
+                        }
+                        request
                     })
                     .collect();
                 let mut rows = vec![-1i64; n * k];

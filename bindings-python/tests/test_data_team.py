@@ -161,3 +161,24 @@ def test_serve_settings_from_python(rec):
     copy = maitre.Recommender.from_bytes(rec.to_bytes())
     assert copy.settings()["context_weight"] == pytest.approx(0.4)
     rec.set_settings(**before)
+
+
+def test_recommend_batch_takes_a_context_per_row(rec):
+    customers = ["c0000001", "c0000002", "c0000003"]
+    rows = [{"device": "mobile"}, {"device": "desktop", "channel": "app"}, {}]
+    ids, scores = rec.recommend_batch(customers, k=4, context=rows)
+    plain, plain_scores = rec.recommend_batch(customers, k=4)
+    assert not np.allclose(scores[0], plain_scores[0])  # the context moved the row
+    for i, (customer, context) in enumerate(zip(customers, rows)):
+        one, one_scores = rec.recommend(customer=customer, k=4, context=context)
+        assert list(ids[i]) == list(one)
+        np.testing.assert_allclose(scores[i], one_scores, rtol=1e-6)
+    # The same from a frame of context columns (a missing value is no context).
+    frame = pd.DataFrame({"device": ["mobile", "desktop", None], "channel": [None, "app", None]})
+    framed, _ = rec.recommend_batch(customers, k=4, context=frame)
+    assert (framed == ids).all()
+    # One context for everyone still works.
+    shared, _ = rec.recommend_batch(customers, k=4, context={"device": "mobile"})
+    assert list(shared[0]) == list(ids[0])
+    with pytest.raises(maitre.LengthMismatchError):
+        rec.recommend_batch(customers, k=4, context=rows[:2])

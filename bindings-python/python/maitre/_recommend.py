@@ -263,6 +263,28 @@ def _request(
         raise _invalid("request", str(e)) from None
 
 
+def _is_one_context(context: Any) -> bool:
+    """A single {key: value} mapping (not a frame or a dict of columns)."""
+    if not isinstance(context, Mapping):
+        return False
+    return not any(isinstance(v, (list, tuple, np.ndarray)) or hasattr(v, "iloc") for v in context.values())
+
+
+def _contexts(context: Any) -> List[List[Tuple[str, str]]]:
+    """One context per row, from a list of dicts or a frame / dict of columns."""
+    if hasattr(context, "columns") or isinstance(context, Mapping):
+        keys = list(context.columns) if hasattr(context, "columns") else list(context.keys())
+        columns = {str(key): _frames.texts(context[key], str(key)) for key in keys}
+        n = len(next(iter(columns.values()))) if columns else 0
+        return [[(key, col[i]) for key, col in columns.items() if col[i] is not None] for i in range(n)]
+    rows = []
+    for row in context:
+        if not isinstance(row, Mapping):
+            raise _invalid("context", f"expected a dict per customer, got {type(row).__name__}")
+        rows.append([(str(key), str(value)) for key, value in row.items() if not _frames._missing(value)])
+    return rows
+
+
 def _plain(v: Any) -> Any:
     """numpy scalars and arrays in options -> plain Python for json."""
     if isinstance(v, np.generic):
@@ -489,7 +511,7 @@ class Recommender:
         self,
         customers: Sequence[str],
         k: int = 10,
-        context: Optional[Mapping[str, str]] = None,
+        context: Any = None,
         kinds: Optional[Sequence[str]] = None,
         filters: Optional[Mapping[str, Any]] = None,
         diversity: Optional[Mapping[str, Any]] = None,
@@ -501,7 +523,10 @@ class Recommender:
         as_frame: bool = False,
     ) -> Any:
         """``recommend`` for many customers at once, in parallel in the core with
-        the GIL released. Options as for ``recommend``, shared by every customer.
+        the GIL released. Options as for ``recommend``, shared by every customer,
+        except ``context``: one dict for all, or one context per customer — a
+        list of dicts, or a DataFrame (or dict of columns) with a row per
+        customer whose columns are context keys (missing values are left out).
 
         Returns ``(ids, scores)``: arrays of shape (len(customers), width),
         object and float32, where width is k capped at the catalogue size,
@@ -519,9 +544,11 @@ class Recommender:
             >>> ids.shape, scores.dtype
             ((2, 4), dtype('float32'))
         """
-        request = _request(None, None, context, k, kinds, filters, diversity, rotation, pins, boosts, min_score, now)
+        shared = context if context is None or _is_one_context(context) else None
+        rows_context = None if shared is not None or context is None else _contexts(context)
+        request = _request(None, None, shared, k, kinds, filters, diversity, rotation, pins, boosts, min_score, now)
         customers = [str(c) for c in customers]
-        rows, scores, reasons = self._native._recommend_batch(request, customers, as_frame)
+        rows, scores, reasons = self._native._recommend_batch(request, customers, as_frame, rows_context)
         table = self._item_table()
         if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
             table = self._item_table(refresh=True)
