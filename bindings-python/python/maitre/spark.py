@@ -289,7 +289,7 @@ def fit_als(
     on the same events and seed, the model ``maitre.ALS.fit`` gives, up to the
     rounding of sums taken in another order: factors agree to 1e-4 after a
     couple of sweeps; over many sweeps the difference drifts along directions
-    that barely change scores (about 5e-3 after 15 sweeps on MovieLens, with
+    that barely change scores (up to 1e-2 after 15 sweeps on MovieLens, with
     NDCG@10 equal to three places). In ``local[2]`` it is slower than Spark
     MLlib's ALS today (see BENCHMARKS.md); for data that fits one machine,
     ``maitre.ALS`` is far faster than either.
