@@ -116,20 +116,36 @@ impl<'a> Strided<'a> {
 /// scores are the same whichever index answered.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
+    dot8(a, b)
+}
+
+/// [`dot`] in `f64` (the bandit's ridge inverses, updated thousands of times).
+#[inline]
+pub(crate) fn dot_f64(a: &[f64], b: &[f64]) -> f64 {
+    dot8(a, b)
+}
+
+#[inline(always)]
+fn dot8<T>(a: &[T], b: &[T]) -> T
+where
+    T: Copy + Default + std::ops::Mul<Output = T> + std::ops::AddAssign + std::iter::Sum,
+{
+    let mut acc = [T::default(); 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
+    let tail: T = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(&x, &y)| x * y)
         .sum();
     for (x, y) in ca.zip(cb) {
         for l in 0..8 {
             acc[l] += x[l] * y[l];
         }
     }
-    acc.iter().sum::<f32>() + tail
+    let mut total: T = acc.iter().copied().sum();
+    total += tail;
+    total
 }
 
 /// Portable code, vectorised by the compiler for the build's baseline (SSE2 on

@@ -12,7 +12,6 @@
 //! to the squared distance to the nearest centre so far, "best" meaning the
 //! lowest total squared distance once added.
 
-use crate::embed::MAX_THREADS;
 use crate::error::{Error, Result};
 use crate::kernels::{Dispatch, Kernels, Task};
 use rand::{Rng, SeedableRng};
@@ -64,7 +63,7 @@ pub struct KMeansParams {
     /// inertia is kept (ties: the first). 1 to [`MAX_INITS`]. Default 1, as
     /// scikit-learn's `n_init="auto"` with k-means++.
     pub n_init: usize,
-    /// Worker threads, 1 to [`MAX_THREADS`]; `None` uses the current rayon pool.
+    /// Worker threads, 1 to [`crate::embed::MAX_THREADS`]; `None` uses the current rayon pool.
     /// The result does not depend on it.
     pub threads: Option<usize>,
 }
@@ -171,15 +170,7 @@ impl KMeansParams {
                 format!("{} must be finite and ≥ 0", self.tolerance),
             ));
         }
-        if let Some(n) = self.threads {
-            if !(1..=MAX_THREADS).contains(&n) {
-                return Err(Error::param(
-                    "threads",
-                    format!("{n} is not in 1..={MAX_THREADS}"),
-                ));
-            }
-        }
-        Ok(())
+        crate::threads::check(self.threads)
     }
 
     /// Clusters `rows × dim` row-major vectors.

@@ -126,17 +126,9 @@ struct Purchases {
 
 /// Mid-rank quantile scores 1–5 of `values` (higher value, higher score).
 fn quantile_scores(values: &[f64]) -> Vec<u8> {
-    let n = values.len();
-    let mut sorted: Vec<f64> = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    values
-        .iter()
-        .map(|v| {
-            let below = sorted.partition_point(|x| x < v);
-            let upto = sorted.partition_point(|x| x <= v);
-            let q = (below as f64 + 0.5 * (upto - below) as f64) / n as f64;
-            (1 + (5.0 * q).floor() as u8).min(5)
-        })
+    quantiles(values)
+        .into_iter()
+        .map(|q| (1 + (5.0 * q).floor() as u8).min(5))
         .collect()
 }
 

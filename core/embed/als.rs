@@ -180,15 +180,7 @@ impl AlsParams {
         if let Confidence::Log { epsilon } = self.confidence {
             positive("epsilon", epsilon)?;
         }
-        if let Some(n) = self.threads {
-            if !(1..=MAX_THREADS).contains(&n) {
-                return Err(Error::param(
-                    "threads",
-                    format!("{n} is not in 1..={MAX_THREADS}"),
-                ));
-            }
-        }
-        Ok(())
+        crate::threads::check(self.threads)
     }
 
     /// Fits customer and item factors to an interaction matrix.

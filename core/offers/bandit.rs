@@ -400,28 +400,13 @@ fn estimate_portable(theta: &[f64], a_inv: &[f64], x: &[f64], z: &mut Vec<f64>) 
     (mean, quad.max(0.0))
 }
 
-/// Inner product with eight independent accumulators, so the compiler can
-/// vectorise it (a plain `zip().sum()` is one serial chain of additions:
-/// scoring 50 offers at 64 dimensions took 65 µs that way). `kernels::dot`
-/// is `f32`; the ridge inverses stay `f64` (thousands of rank-1 updates).
+/// The kernels' eight-accumulator dot in `f64` (a plain `zip().sum()` is one
+/// serial chain of additions: scoring 50 offers at 64 dimensions took 65 µs
+/// that way); the ridge inverses stay `f64` (thousands of rank-1 updates).
 #[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f64>() + tail
+    crate::kernels::dot_f64(&a[..n], &b[..n])
 }
 
 /// `y += s·x`.
