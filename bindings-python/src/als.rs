@@ -10,13 +10,13 @@ use crate::args;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
 use crate::pool;
+use crate::progress::Progress;
 use maitre::embed::{Als, AlsModel, AlsParams, Confidence, Factors, RowBlock};
 use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::Error;
 use numpy::{PyArray1, PyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use std::ops::ControlFlow;
 
 /// Implicit alternating least squares (Hu, Koren & Volinsky 2008) with a
 /// conjugate-gradient row solver, as the core implements it.
@@ -167,7 +167,7 @@ impl PyAls {
         let log: &PyEventLog = &log;
         let params = &self.params;
         // An exception raised by the callback, re-raised after the core stops.
-        let mut raised: Option<PyErr> = None;
+        let mut progress = Progress::new(progress);
         // The fit runs on a thread of the binding's pool (fork-safe, see
         // pool.rs), so the callback runs there too, attached to Python anew.
         let (matrix, item_ids) = pool::detach_locked(
@@ -182,38 +182,18 @@ impl PyAls {
         let customer_ids = matrix.identities().names().to_vec();
         let result = pool::detach(py, || {
             params.fit_matrix(matrix.by_customer(), |report| {
-                let Some(callback) = &progress else {
-                    return ControlFlow::Continue(());
-                };
-                Python::attach(|py| {
-                    let call = || -> PyResult<bool> {
-                        let info = PyDict::new(py);
-                        info.set_item("iteration", report.iteration)?;
-                        info.set_item("iterations", report.iterations)?;
-                        info.set_item("seconds", report.seconds)?;
-                        let answer = callback.bind(py).call1((info,))?;
-                        // Only an explicit False stops: None (print, list.append) continues.
-                        Ok(!answer.is(pyo3::types::PyBool::new(py, false)))
-                    };
-                    match call() {
-                        Ok(true) => ControlFlow::Continue(()),
-                        Ok(false) => ControlFlow::Break(()),
-                        Err(e) => {
-                            raised = Some(e);
-                            ControlFlow::Break(())
-                        }
-                    }
+                progress.report(|info| {
+                    info.set_item("iteration", report.iteration)?;
+                    info.set_item("iterations", report.iterations)?;
+                    info.set_item("seconds", report.seconds)
                 })
             })
         })?;
-        match (result, raised) {
-            (_, Some(e)) => Err(e),
-            (Ok(model), None) => Ok(PyAlsModel {
-                inner: model,
-                ids: Some((customer_ids, item_ids)),
-            }),
-            (Err(e), None) => Err(to_py(e)),
-        }
+        let model = progress.finish(result)?;
+        Ok(PyAlsModel {
+            inner: model,
+            ids: Some((customer_ids, item_ids)),
+        })
     }
 
     /// The parameters as a dict (the keyword arguments of the constructor).

@@ -6,6 +6,7 @@ use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
 use crate::pool;
+use crate::progress::Progress;
 use maitre::catalog::Catalog;
 use maitre::eval::{
     evaluate as core_evaluate, evaluate_cold_start as core_cold_start, tune as core_tune,
@@ -14,7 +15,6 @@ use maitre::eval::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
 
 /// The settings both evaluations share.
 fn config(
@@ -226,48 +226,26 @@ pub fn tune<'py>(
         tune_config = tune_config.max_trials(n);
     }
     let log: &PyEventLog = &log;
-    // An exception raised by the callback, re-raised after the core stops.
-    let mut raised: Option<PyErr> = None;
+    let mut progress = Progress::new(progress);
     let result = pool::detach_locked(
         py,
         || log.read(),
         |log| {
             let tuned = core_tune(log, &tune_config, |report| {
-                let Some(callback) = &progress else {
-                    return ControlFlow::Continue(());
-                };
-                Python::attach(|py| {
-                    let call = || -> PyResult<bool> {
-                        let info = PyDict::new(py);
-                        info.set_item("trials", report.trials)?;
-                        info.set_item("max_trials", report.max_trials)?;
-                        info.set_item("seconds", report.seconds)?;
-                        info.set_item("budget", report.budget_seconds)?;
-                        info.set_item("model", &report.last.model)?;
-                        info.set_item("ndcg", report.last.ndcg)?;
-                        info.set_item("best_ndcg", report.best_ndcg)?;
-                        let answer = callback.bind(py).call1((info,))?;
-                        // Only an explicit False stops: None (print, list.append) continues.
-                        Ok(!answer.is(pyo3::types::PyBool::new(py, false)))
-                    };
-                    match call() {
-                        Ok(true) => ControlFlow::Continue(()),
-                        Ok(false) => ControlFlow::Break(()),
-                        Err(e) => {
-                            raised = Some(e);
-                            ControlFlow::Break(())
-                        }
-                    }
+                progress.report(|info| {
+                    info.set_item("trials", report.trials)?;
+                    info.set_item("max_trials", report.max_trials)?;
+                    info.set_item("seconds", report.seconds)?;
+                    info.set_item("budget", report.budget_seconds)?;
+                    info.set_item("model", &report.last.model)?;
+                    info.set_item("ndcg", report.last.ndcg)?;
+                    info.set_item("best_ndcg", report.best_ndcg)
                 })
             })?;
             Ok::<_, maitre::Error>((tuned, log.items().names().to_vec()))
         },
     )?;
-    let (tuned, item_ids) = match (result, raised) {
-        (_, Some(e)) => return Err(e),
-        (Ok(r), None) => r,
-        (Err(e), None) => return Err(to_py(e)),
-    };
+    let (tuned, item_ids) = progress.finish(result)?;
     let trials = to_python(py, &tuned.trials)?;
     Ok((
         PyAlsModel::with_ids(tuned.model, tuned.customer_ids, item_ids),

@@ -16,6 +16,7 @@ mod eval;
 mod events;
 mod offers;
 mod pool;
+mod progress;
 mod recommend;
 
 use pyo3::prelude::*;

@@ -93,6 +93,15 @@ def _bad(row: int, field: str, problem: str, detail: str) -> Exception:
     return err
 
 
+def _moved(e: Exception, row: Any) -> Optional[Exception]:
+    """A conversion error `e` raised at a row of a part (a chunk, a column's
+    distinct values) named at `row(e.row)` of the whole input; None when `e`
+    names no row (the caller re-raises it as it is)."""
+    if getattr(e, "row", None) is None or not hasattr(e, "detail"):
+        return None
+    return _bad(row(e.row), e.field, e.problem, e.detail)
+
+
 # Floats hold every integer exactly up to 2**53; a larger "integral" float is
 # already a different id than the one it was converted from.
 _EXACT = 2.0**53
@@ -196,11 +205,10 @@ def _dictionary(codes: Any, uniques: Any, field: str) -> "tuple[np.ndarray, List
     try:
         values = _text_column(uniques, None, field)
     except Exception as e:
-        row = getattr(e, "row", None)
-        if row is not None and hasattr(e, "detail"):
-            first = int(np.flatnonzero(codes == row)[0])
-            raise _bad(first, e.field, e.problem, e.detail) from None
-        raise
+        moved = _moved(e, lambda row: int(np.flatnonzero(codes == row)[0]))
+        if moved is None:
+            raise
+        raise moved from None
     return codes, ["" if v is None else v for v in values]
 
 
@@ -338,9 +346,10 @@ def chunks(
                     context=context,
                 )
             except Exception as e:
-                if getattr(e, "row", None) is not None and hasattr(e, "detail"):
-                    raise _bad(e.row + start, e.field, e.problem, e.detail) from None
-                raise
+                moved = _moved(e, lambda row: row + start)
+                if moved is None:
+                    raise
+                raise moved from None
             yield converted.columns
 
     return n, first.context, generate()
@@ -502,9 +511,10 @@ def arrow_chunks(
                         else:
                             columns[name] = None
                 except Exception as e:
-                    if getattr(e, "row", None) is not None and hasattr(e, "detail"):
-                        raise _bad(e.row + start + offset, e.field, e.problem, e.detail) from None
-                    raise
+                    moved = _moved(e, lambda row: row + start + offset)
+                    if moved is None:
+                        raise
+                    raise moved from None
                 yield columns
             start += batch.num_rows
 
