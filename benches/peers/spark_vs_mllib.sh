@@ -17,22 +17,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 started=$(date +%s)
 
-DATA="${MAITRE_ML100K:-}"
-if [ -z "$DATA" ]; then
-    for d in "$ROOT/../shared/data/ml-100k" "$ROOT/data/ml-100k"; do
-        if [ -f "$d/ml-100k.inter" ]; then DATA="$d"; break; fi
-    done
-fi
-if [ -z "$DATA" ] || [ ! -f "$DATA/ml-100k.inter" ]; then
-    echo "MovieLens 100K not found: set MAITRE_ML100K or run scripts/fetch-movielens.sh" >&2
-    exit 1
-fi
-
 VENV="${SPARK_VENV:-$ROOT/.venv-ci}"
 if ! "$VENV/bin/python" -c "import pyspark, pyarrow, maitre.spark" 2>/dev/null; then
     echo "$VENV lacks pyspark, pyarrow or maitre: run bash bindings-python/ci.sh first" >&2
     exit 1
 fi
+
+# MovieLens 100K where every maitre loader looks ($MAITRE_ML100K, ../shared,
+# data/); the error says to run scripts/fetch-movielens.sh when it is nowhere.
+DATA="$("$VENV/bin/python" -c 'import maitre; print(maitre.movielens_dir())')"
 command -v java >/dev/null || { echo "no java: apt-get install openjdk-17-jre-headless" >&2; exit 1; }
 
 # Workers must be the venv's Python (maitre, pyarrow); maitre's own threads and
