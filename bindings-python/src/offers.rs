@@ -249,6 +249,7 @@ impl PyNextBestOffer {
             "decisions": b.log().len(),
             "bandit": b.params(),
             "policy": self.inner.policy(),
+            "apprentice": b.apprentice(),
         });
         to_python(py, &summary)
     }

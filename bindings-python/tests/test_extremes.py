@@ -231,6 +231,9 @@ CALLS = {
     ("NextBestOffer", "bandit"): lambda v: maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=0, bandit={"alpha": v}),
     ("NextBestOffer", "bandit[max_pending]"): lambda v: maitre.NextBestOffer(
         [{"id": "a", "value": 1.0}], dim=0, bandit={"max_pending": v}).decide("c", now=0),
+    ("NextBestOffer", "bandit[apprentice]"): lambda v: maitre.NextBestOffer(
+        [{"id": "a", "value": 1.0}], dim=0,
+        bandit={"apprentice": {"window": v, "epsilon": v, "agreement": v}}).decide("c", now=0, teacher="a"),
     ("NextBestOffer", "offers"): lambda v: maitre.NextBestOffer([{"id": "a", "value": v, "budget": 3}], dim=0),
     ("NextBestOffer", "offers[cap]"): lambda v: maitre.NextBestOffer(
         [{"id": "a", "value": 1.0, "cap": {"max": v, "window_secs": v}}], dim=0).decide("c", now=0),

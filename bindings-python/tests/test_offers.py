@@ -335,3 +335,32 @@ def test_the_engine_log_feeds_evaluate_policy():
     truth = float(ACCEPT.mean())  # uniform's acceptance rate: the reward is 0/1
     dr = frame.set_index("estimator").loc["dr"]
     assert abs(dr["value"] - truth) < 0.03, (dr, truth)
+
+
+def test_apprentice_mode_follows_the_teacher_then_reports_and_round_trips():
+    offers = [{"id": "a", "value": 1.0}, {"id": "b", "value": 5.0}]
+    nbo = maitre.NextBestOffer(offers, dim=1, bandit={"apprentice": {"epsilon": 0.0, "window": 2}})
+    first = nbo.decide("c1", [0.5], now=100, teacher="a")
+    assert first.offer == "a"  # the teacher's, though "b" is worth five times more
+    assert first.chosen[0].why == "the teacher's choice (apprentice mode)"
+    assert first.chosen[0].propensity == 1.0
+    assert nbo.summary()["apprentice"]["lessons"] == 0
+    nbo.reward(first.chosen[0].event_id, 1.0, now=110)
+    status = nbo.summary()["apprentice"]
+    assert status["lessons"] == 1 and not status["graduated"]
+    copy = pickle.loads(pickle.dumps(nbo))
+    assert copy.summary()["apprentice"] == status
+    again = [e.decide("c2", [0.1], now=200, teacher="a") for e in (nbo, copy)]
+    assert again[0].chosen == again[1].chosen
+    # Without apprentice mode the teacher is ignored and the summary says so.
+    plain = maitre.NextBestOffer(offers, dim=1, bandit={"epsilon": 0.0})
+    assert plain.decide("c1", [0.5], now=100, teacher="a").offer == "b"
+    assert plain.summary()["apprentice"] is None
+    assert maitre.NextBestOffer(offers, dim=1, bandit={"apprentice": True}).summary()["bandit"]["apprentice"]["window"] == 1000
+
+
+def test_bad_apprentice_settings_name_the_field():
+    with pytest.raises(maitre.InvalidParamError, match="apprentice.window"):
+        maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=0, bandit={"apprentice": {"window": 0}})
+    with pytest.raises(maitre.InvalidParamError, match="apprentice"):
+        maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=0, bandit={"apprentice": {"windw": 5}})

@@ -93,6 +93,8 @@ export interface BanditParams {
   propensity_draws?: number;
   max_pending?: number;
   keep_log?: boolean;
+  /** Apprentice mode: follow `nextBestOffer`'s `teacher` (the page's existing rule) until the model matches or beats it. Defaults: epsilon 0.2, window 1000, agreement 0.9. */
+  apprentice?: { epsilon?: number; window?: number; agreement?: number };
 }
 
 export interface OffersOptions {
@@ -337,12 +339,16 @@ impl Session {
     /// context; its pairs are the visitor's attributes for eligibility). The
     /// session's events drive the contact policy: after a recorded return or
     /// complaint, service actions come first and sales offers are held back.
+    /// `teacher`: in apprentice mode (`bandit.apprentice`), the offer the
+    /// page's existing rule would show; followed, with some exploration,
+    /// until the bandit graduates.
     #[wasm_bindgen(js_name = nextBestOffer, unchecked_return_type = "OfferDecision")]
     pub fn next_best_offer(
         &mut self,
         #[wasm_bindgen(unchecked_optional_param_type = "Context")] context: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] now: Option<f64>,
         #[wasm_bindgen(unchecked_optional_param_type = "number")] slots: Option<f64>,
+        #[wasm_bindgen(unchecked_optional_param_type = "string")] teacher: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let context: Option<BTreeMap<String, String>> = options("context", context)?;
         let now = seconds("now", now)?;
@@ -357,6 +363,10 @@ impl Session {
         let request = OfferRequest::from_session(&self.shop, &offers.customer, &request)
             .map_err(js_error)?
             .slots(slots);
+        let request = match teacher {
+            Some(t) => request.teacher(t),
+            None => request,
+        };
         let decision = offers.engine.decide(&request).map_err(js_error)?;
         to_js(&JsDecision::from(decision))
     }

@@ -9,6 +9,7 @@
 //! the same estimates, `K` times less memory and `(dim+1)²` work per score).
 //! Offer attributes are not features yet: a new offer starts from the prior.
 
+use super::apprentice::{ApprenticeParams, ApprenticeStatus, Lesson, Tutor};
 use super::log::{DecisionLog, LoggedChoice, Record};
 use crate::error::{Error, Result};
 use rand::{Rng, SeedableRng};
@@ -85,6 +86,10 @@ pub struct BanditParams {
     /// Keep a [`DecisionLog`] (off to save memory; it grows by one record per
     /// decision until [`Bandit::take_log`]).
     pub keep_log: bool,
+    /// Apprentice mode (off by default): follow a teacher's choice, given
+    /// per decision, until the model matches or beats it (see
+    /// [`ApprenticeParams`] and [`Bandit::rank_with_teacher`]).
+    pub apprentice: Option<ApprenticeParams>,
 }
 
 impl Default for BanditParams {
@@ -99,6 +104,7 @@ impl Default for BanditParams {
             propensity_draws: 128,
             max_pending: 1_000_000,
             keep_log: true,
+            apprentice: None,
         }
     }
 }
@@ -150,6 +156,12 @@ impl BanditParams {
         self
     }
 
+    #[must_use]
+    pub fn apprentice(mut self, apprentice: ApprenticeParams) -> Self {
+        self.apprentice = Some(apprentice);
+        self
+    }
+
     pub fn validate(&self) -> Result<()> {
         let finite_pos = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -192,6 +204,9 @@ impl BanditParams {
         }
         if self.max_pending == 0 {
             return Err(Error::param("max_pending", "must be at least 1"));
+        }
+        if let Some(a) = &self.apprentice {
+            a.validate()?;
         }
         Ok(())
     }
@@ -251,6 +266,9 @@ pub struct Ranking {
     pub scores: Vec<Scored>,
     /// The first slot's distribution over candidates (candidate order; sums to 1).
     pub probabilities: Vec<f64>,
+    /// The first slot followed a teacher (apprentice mode): it holds the
+    /// teacher's offer, or with probability ε an exploratory one.
+    pub taught: bool,
 }
 
 /// What a reward or an expiry settled.
@@ -423,12 +441,15 @@ pub(super) struct Pending {
     pub(super) x: Vec<f64>,
     pub(super) decided_at: i64,
     pub(super) customer: Option<String>,
+    /// Set on the first slot of a decision that followed a teacher.
+    pub(super) lesson: Option<Lesson>,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Outstanding {
     pub(super) pending: BTreeMap<u64, Pending>,
     pub(super) log: DecisionLog,
+    pub(super) tutor: Tutor,
 }
 
 /// Extra facts the offer engine attaches to a decision's log record.
@@ -436,6 +457,9 @@ pub(super) struct Outstanding {
 pub(crate) struct Meta {
     pub customer: Option<String>,
     pub rules: Vec<String>,
+    /// The teacher's choice for the first slot (a candidate index), in
+    /// apprentice mode.
+    pub teacher: Option<usize>,
 }
 
 /// A contextual bandit shared between threads: `rank`, `reward` and `expire`
@@ -535,6 +559,56 @@ impl Bandit {
         self.rank_tiers(context, candidates, &tiers, slots, now, Meta::default())
     }
 
+    /// `rank` in apprentice mode: `teacher` is the offer an existing rule
+    /// would show. Until the bandit graduates (see
+    /// [`ApprenticeParams`]) the teacher's offer takes the first slot with
+    /// probability `1 − apprentice.epsilon` (the rest uniformly drawn, all
+    /// propensities exact) and every settled first slot is a lesson; after,
+    /// and when apprentice mode is off, this is `rank`. Errors as `rank`,
+    /// and a teacher that is not among the candidates.
+    ///
+    /// ```
+    /// use maitre::offers::{ApprenticeParams, Bandit, BanditParams, Candidate};
+    /// let params = BanditParams::default().apprentice(ApprenticeParams::default().epsilon(0.0));
+    /// let bandit = Bandit::new(1, params)?;
+    /// let offers = [Candidate::new("a", 1.0), Candidate::new("b", 5.0)];
+    /// let r = bandit.rank_with_teacher(&[0.5], &offers, "a", 1, 100)?;
+    /// assert_eq!(r.chosen[0].id, "a"); // the teacher's, though "b" is worth more
+    /// assert_eq!(r.chosen[0].propensity, 1.0);
+    /// bandit.reward(r.chosen[0].event_id, 1.0, 160)?;
+    /// assert_eq!(bandit.apprentice().unwrap().lessons, 1);
+    /// assert!(bandit.rank_with_teacher(&[0.5], &offers, "c", 1, 200).is_err());
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn rank_with_teacher(
+        &self,
+        context: &[f32],
+        candidates: &[Candidate],
+        teacher: &str,
+        slots: usize,
+        now: i64,
+    ) -> Result<Ranking> {
+        let t = candidates
+            .iter()
+            .position(|c| c.id == teacher)
+            .ok_or_else(|| Error::Unknown {
+                what: "teacher offer (not among the candidates)",
+                id: teacher.to_owned(),
+            })?;
+        let tiers = vec![(0..candidates.len()).collect::<Vec<_>>()];
+        let meta = Meta {
+            teacher: Some(t),
+            ..Meta::default()
+        };
+        self.rank_tiers(context, candidates, &tiers, slots, now, meta)
+    }
+
+    /// Apprentice mode's progress, or `None` when it is off.
+    pub fn apprentice(&self) -> Option<ApprenticeStatus> {
+        let params = self.params.apprentice.as_ref()?;
+        Some(lock(&self.outstanding).tutor.status(params))
+    }
+
     /// The distribution the current model would choose the first slot
     /// with, over `candidates` in `context`, recording nothing: the target
     /// policy's action probabilities for [`super::evaluate_policy`] (e.g. on
@@ -579,7 +653,7 @@ impl Bandit {
                         .enumerate()
                         .map(|(i, (c, z))| c.value * (means[i] + scale * widths[i] * z))
                         .collect();
-                    let (_, _, d) = select(&s, &tiers, 1, eps, &mut rng);
+                    let (_, _, d) = select(&s, &tiers, 1, eps, None, &mut rng);
                     for (a, b) in dist.iter_mut().zip(&d) {
                         *a += b / m as f64;
                     }
@@ -588,7 +662,7 @@ impl Bandit {
             }
             policy => {
                 let s = value_scores(policy, candidates, &means, &widths);
-                Ok(select(&s, &tiers, 1, eps, &mut rng).2)
+                Ok(select(&s, &tiers, 1, eps, None, &mut rng).2)
             }
         }
     }
@@ -612,15 +686,19 @@ impl Bandit {
                 format!("{slots} must be in 1..={MAX_CANDIDATES} (more than the candidates fills them all)"),
             ));
         }
-        if lock(&self.outstanding).pending.len() >= self.params.max_pending {
-            return Err(Error::param(
-                "max_pending",
-                format!(
-                    "{} decisions await a reward; call expire(now) to settle old ones",
-                    self.params.max_pending
-                ),
-            ));
-        }
+        let graduated = {
+            let out = lock(&self.outstanding);
+            if out.pending.len() >= self.params.max_pending {
+                return Err(Error::param(
+                    "max_pending",
+                    format!(
+                        "{} decisions await a reward; call expire(now) to settle old ones",
+                        self.params.max_pending
+                    ),
+                ));
+            }
+            out.tutor.graduated.is_some()
+        };
         check_work(candidates.len(), x.len())?;
         let (means, widths) = {
             let arms = self.arms.read().unwrap_or_else(|e| e.into_inner());
@@ -667,8 +745,30 @@ impl Bandit {
                 _ => base.clone(),
             }
         };
+        // Apprentice: the teacher leads the first slot while the model learns
+        // (only from the tier the contact policy puts first).
+        // The model's own choice is its best estimate × value (no bonus).
+        let q = |i: usize| candidates[i].value * means[i];
+        let lead = match (&self.params.apprentice, meta.teacher) {
+            (Some(a), Some(teacher)) if !graduated => tiers
+                .iter()
+                .find(|t| !t.is_empty())
+                .filter(|tier| tier.contains(&teacher))
+                .map(|tier| Lead {
+                    teacher,
+                    model: tier
+                        .iter()
+                        .copied()
+                        .fold(tier[0], |b, i| if q(i) > q(b) { i } else { b }),
+                    epsilon: a.epsilon,
+                }),
+            _ => None,
+        };
         let scores = sample(&mut rng);
-        let (picks, conditional, first_dist) = select(&scores, tiers, slots, eps, &mut rng);
+        let (picks, conditional, first_dist) = select(&scores, tiers, slots, eps, lead, &mut rng);
+        // Apprentice mode's first slot has an exact distribution under every
+        // policy (Thompson's draws do not move it).
+        let exact_first = lead.map(|_| first_dist.clone());
         let (propensities, probabilities) = match self.params.policy {
             Policy::Thompson { .. } => {
                 // Propensities of a sampled argmax have no closed form over
@@ -679,7 +779,7 @@ impl Bandit {
                 let mut at: Vec<f64> = vec![1.0; picks.len()];
                 for _ in 1..m {
                     let s = sample(&mut rng);
-                    let (p, _, d) = select(&s, tiers, slots, eps, &mut rng);
+                    let (p, _, d) = select(&s, tiers, slots, eps, lead, &mut rng);
                     for (a, b) in dist.iter_mut().zip(&d) {
                         *a += b;
                     }
@@ -694,6 +794,14 @@ impl Bandit {
                 )
             }
             _ => (conditional, first_dist),
+        };
+        let (propensities, probabilities) = match exact_first {
+            Some(first) => {
+                let mut propensities = propensities;
+                propensities[0] = first[picks[0]];
+                (propensities, first)
+            }
+            None => (propensities, probabilities),
         };
         let chosen: Vec<Chosen> = picks
             .iter()
@@ -716,6 +824,19 @@ impl Bandit {
                 width: widths[i],
             })
             .collect();
+        let lesson = lead.map(|lead| {
+            let served = picks[0];
+            Lesson {
+                agreed: lead.model == lead.teacher,
+                q_model: q(lead.model),
+                q_teacher: q(lead.teacher),
+                q_served: q(served),
+                value: candidates[served].value,
+                propensity: probabilities[served],
+                served_model: served == lead.model,
+                served_teacher: served == lead.teacher,
+            }
+        });
         let mut out = lock(&self.outstanding);
         for c in &chosen {
             out.pending.insert(
@@ -725,6 +846,7 @@ impl Bandit {
                     x: x.clone(),
                     decided_at: now,
                     customer: meta.customer.clone(),
+                    lesson: lesson.filter(|_| c.position == 0),
                 },
             );
         }
@@ -758,6 +880,7 @@ impl Bandit {
             chosen,
             scores: scored,
             probabilities,
+            taught: lead.is_some(),
         })
     }
 
@@ -819,6 +942,7 @@ impl Bandit {
         }
         let p = out.pending.remove(&event_id).expect("checked above");
         self.learn(&p, value);
+        self.grade(&mut out, &p, value);
         out.log.settle(event_id, value, now, false);
         Ok(Settled {
             event_id,
@@ -838,6 +962,12 @@ impl Bandit {
             .update(&p.x, value);
     }
 
+    fn grade(&self, out: &mut Outstanding, p: &Pending, reward: f64) {
+        if let (Some(lesson), Some(params)) = (&p.lesson, &self.params.apprentice) {
+            out.tutor.record(params, lesson.grade(reward));
+        }
+    }
+
     /// Applies the default reward to every decision whose window has closed
     /// at `now` (decided at or before `now − reward_window_secs`), in event id
     /// order, and returns them.
@@ -855,6 +985,7 @@ impl Bandit {
         for id in due {
             let p = out.pending.remove(&id).expect("listed above");
             self.learn(&p, r);
+            self.grade(&mut out, &p, r);
             out.log.settle(id, r, now, true);
             settled.push(Settled {
                 event_id: id,
@@ -929,12 +1060,15 @@ fn validate_candidates(candidates: &[Candidate]) -> Result<()> {
 
 /// Fills `slots` slots from `tiers` by ε-softened argmax of `scores`
 /// (ties: the earlier candidate). Returns the picks, each pick's probability
-/// given the earlier picks, and the first slot's distribution.
+/// given the earlier picks, and the first slot's distribution. With a
+/// `lead` (apprentice mode) the first slot is instead its teacher with
+/// probability `1 − ε`, its model's choice with `ε/2` and uniform with `ε/2`.
 fn select(
     scores: &[f64],
     tiers: &[Vec<usize>],
     slots: usize,
     eps: f64,
+    lead: Option<Lead>,
     rng: &mut ChaCha8Rng,
 ) -> (Vec<usize>, Vec<f64>, Vec<f64>) {
     let mut taken = vec![false; scores.len()];
@@ -949,6 +1083,37 @@ fn select(
         else {
             break;
         };
+        if let (Some(lead), 0) = (lead, slot) {
+            let uniform = lead.epsilon / 2.0 / tier.len() as f64;
+            let mass = |i: usize| {
+                uniform
+                    + if i == lead.model {
+                        lead.epsilon / 2.0
+                    } else {
+                        0.0
+                    }
+                    + if i == lead.teacher {
+                        1.0 - lead.epsilon
+                    } else {
+                        0.0
+                    }
+            };
+            let u = rng.random::<f64>();
+            let pick = if u < 1.0 - lead.epsilon {
+                lead.teacher
+            } else if u < 1.0 - lead.epsilon / 2.0 {
+                lead.model
+            } else {
+                tier[rng.random_range(0..tier.len())]
+            };
+            for &i in &tier {
+                first[i] = mass(i);
+            }
+            taken[pick] = true;
+            picks.push(pick);
+            props.push(mass(pick));
+            continue;
+        }
         let greedy = tier
             .iter()
             .copied()
@@ -974,6 +1139,15 @@ fn select(
         props.push(p);
     }
     (picks, props, first)
+}
+
+/// Apprentice mode's first slot: candidates of the first tier.
+#[derive(Debug, Clone, Copy)]
+struct Lead {
+    teacher: usize,
+    /// The model's greedy choice (best estimate × value).
+    model: usize,
+    epsilon: f64,
 }
 
 /// One call costs candidates × (dim+1)² multiply-adds: bounded, so a hostile

@@ -26,6 +26,12 @@ pub struct OfferRequest {
     pub slots: usize,
     /// Unix seconds.
     pub now: i64,
+    /// Apprentice mode: the offer an existing rule would show here. Followed
+    /// (see [`super::ApprenticeParams`]) when it is eligible and in the tier
+    /// the contact policy puts first; otherwise the bandit chooses and the
+    /// decision is no lesson. Ignored when apprentice mode is off or over.
+    #[serde(default)]
+    pub teacher: Option<String>,
 }
 
 fn one() -> usize {
@@ -40,7 +46,15 @@ impl OfferRequest {
             filters: offer_filters(),
             slots: 1,
             now,
+            teacher: None,
         }
+    }
+
+    /// The existing rule's choice, for apprentice mode.
+    #[must_use]
+    pub fn teacher(mut self, offer: impl Into<String>) -> Self {
+        self.teacher = Some(offer.into());
+        self
     }
 
     #[must_use]
@@ -224,6 +238,11 @@ impl NextBestOffer {
             Meta {
                 customer: Some(request.customer.id.clone()),
                 rules: applied.fired.clone(),
+                teacher: request.teacher.as_deref().and_then(|t| {
+                    eligible
+                        .iter()
+                        .position(|&i| self.offers.offers()[i].id() == t)
+                }),
             },
         )?;
         let first_rule = |kind: ItemKind| {
@@ -250,8 +269,13 @@ impl NextBestOffer {
                 );
                 ledger.reserve(offer.id());
                 let s = &ranking.scores[c.candidate];
+                let taught = ranking.taught && c.position == 0;
                 let why = match first_rule(offer.item.kind) {
                     Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
+                    None if taught && request.teacher.as_deref() == Some(offer.id()) => {
+                        "the teacher's choice (apprentice mode)".to_owned()
+                    }
+                    None if taught => "exploring beside the teacher (apprentice mode)".to_owned(),
                     None => format!(
                         "estimated reward {:.3} × value {} (±{:.3})",
                         s.estimate, offer.value, s.width

@@ -40,6 +40,7 @@
 //! vectors arrive as plain `f32` slices). May not depend on `eval`:
 //! off-policy evaluation lives here, on plain arrays.
 
+mod apprentice;
 mod bandit;
 mod engine;
 mod log;
@@ -51,6 +52,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+pub use apprentice::{ApprenticeParams, ApprenticeStatus, MAX_WINDOW};
 pub use bandit::{
     Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_ARM_CELLS,
     MAX_CANDIDATES, MAX_DIM, MAX_RANK_WORK,

@@ -8,7 +8,7 @@
 //! request and the query vector) and `catalog` (item categories).
 
 use super::engine::OfferRequest;
-use super::offer::{offer_filters, CustomerState, RecentEvent};
+use super::offer::{CustomerState, RecentEvent};
 use crate::error::{Error, Result};
 use crate::recommend::{Recommender, Request};
 
@@ -82,12 +82,6 @@ impl OfferRequest {
         let context = shop
             .query_vector(request)?
             .unwrap_or_else(|| vec![0.0; shop.item_vectors().k()]);
-        Ok(OfferRequest {
-            customer: state,
-            context,
-            filters: offer_filters(),
-            slots: 1,
-            now,
-        })
+        Ok(OfferRequest::new(state, context, now))
     }
 }

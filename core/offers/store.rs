@@ -15,6 +15,10 @@
 //! | `PEND` | decisions awaiting a reward, by event id: event id, offer, features `f64` (dim+1), decided at `i64`, customer `opt str` |
 //! | `DLOG` | the decision log, in order: decision `u64`, timestamp `i64`, customer `opt str`, context `f32`, candidates, values `f64`, probabilities `f64`, rules, chosen (offer, candidate, position, event id, propensity `f64`, reward `opt f64`, rewarded at `opt i64`, defaulted `u8`) |
 //! | `LEDG` | acceptances and reservations per offer (ids sorted, `u64`s), then contacts by (customer, offer): customer, offer, showings `i64`s, last decline `opt i64` |
+//! | `APPR` | layout 2 only (apprentice mode on): ε, window `u64`, agreement; graduated after `opt u64`, lessons `u64`; the window's graded lessons in order (agreed `u8`, model value, teacher value); lessons pending, by event id: event id, agreed `u8`, q model, q teacher, q served, value, propensity, served model `u8`, served teacher `u8` |
+//!
+//! An engine without apprentice mode is written as layout 1 (readable by
+//! builds from before apprentice mode); with it, as layout 2.
 //!
 //! θ is stored, not recomputed from A⁻¹ and b: recomputing could differ in
 //! the last bit. Hash maps are written in key order, so the same state
@@ -23,7 +27,10 @@
 //! below the next one, offers through [`OfferSet::new`]) and reports any
 //! failure as an [`Error::Artifact`] naming the section.
 
-use super::bandit::{lock, Arm, Bandit, BanditParams, Pending, Policy, MAX_ARM_CELLS, MAX_DIM};
+use super::apprentice::{ApprenticeParams, Graded, Lesson, Tutor};
+use super::bandit::{
+    lock, Arm, Bandit, BanditParams, Outstanding, Pending, Policy, MAX_ARM_CELLS, MAX_DIM,
+};
 use super::engine::NextBestOffer;
 use super::log::{DecisionLog, LoggedChoice, Record};
 use super::offer::{
@@ -38,8 +45,10 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::RwLock;
 
-/// The layout version of these sections (inside artifact format 1).
+/// The layout version of these sections (inside artifact format 1): 1
+/// without apprentice mode, 2 with it (the `APPR` section).
 const LAYOUT: u32 = 1;
+const LAYOUT_APPRENTICE: u32 = 2;
 
 impl NextBestOffer {
     /// The engine as artifact bytes ([`Flavour::Full`]: the ledger and the
@@ -100,10 +109,15 @@ impl NextBestOffer {
         let arms = self.bandit.arms.read().unwrap_or_else(|e| e.into_inner());
         let next_event = self.bandit.next_event.load(Ordering::SeqCst);
 
+        let apprentice = self.bandit.params().apprentice.as_ref();
         let mut head = Encoder::new();
-        head.put_u32(LAYOUT)
-            .put_u64(self.bandit.dim() as u64)
-            .put_u64(next_event);
+        head.put_u32(if apprentice.is_some() {
+            LAYOUT_APPRENTICE
+        } else {
+            LAYOUT
+        })
+        .put_u64(self.bandit.dim() as u64)
+        .put_u64(next_event);
         encode_params(&mut head, self.bandit.params());
 
         let mut offers = Encoder::new();
@@ -178,29 +192,155 @@ impl NextBestOffer {
             put_opt_i64(&mut led, c.last_negative);
         }
 
-        Ok(ArtifactWriter::new(Flavour::Full)
+        let writer = ArtifactWriter::new(Flavour::Full)
             .section(*b"NBOB", head.into_bytes())
             .section(*b"OFRS", offers.into_bytes())
             .section(*b"CPOL", policy.into_bytes())
             .section(*b"ARMS", models.into_bytes())
             .section(*b"PEND", pending.into_bytes())
             .section(*b"DLOG", log.into_bytes())
-            .section(*b"LEDG", led.into_bytes()))
+            .section(*b"LEDG", led.into_bytes());
+        Ok(match apprentice {
+            Some(params) => writer.section(*b"APPR", encode_apprentice(params, &out)),
+            None => writer,
+        })
     }
+}
+
+fn encode_apprentice(params: &ApprenticeParams, out: &Outstanding) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.put_f64(params.epsilon)
+        .put_u64(params.window as u64)
+        .put_f64(params.agreement);
+    match out.tutor.graduated {
+        Some(n) => e.put_u8(1).put_u64(n),
+        None => e.put_u8(0),
+    };
+    e.put_u64(out.tutor.lessons)
+        .put_count(out.tutor.recent.len());
+    for g in &out.tutor.recent {
+        e.put_u8(u8::from(g.agreed))
+            .put_f64(g.model)
+            .put_f64(g.teacher);
+    }
+    let lessons: Vec<(u64, &Lesson)> = out
+        .pending
+        .iter()
+        .filter_map(|(&id, p)| Some((id, p.lesson.as_ref()?)))
+        .collect();
+    e.put_count(lessons.len());
+    for (id, l) in lessons {
+        e.put_u64(id)
+            .put_u8(u8::from(l.agreed))
+            .put_f64(l.q_model)
+            .put_f64(l.q_teacher)
+            .put_f64(l.q_served)
+            .put_f64(l.value)
+            .put_f64(l.propensity)
+            .put_u8(u8::from(l.served_model))
+            .put_u8(u8::from(l.served_teacher));
+    }
+    e.into_bytes()
+}
+
+/// The `APPR` section: the settings, the tutor and the pending lessons by
+/// event id.
+fn decode_apprentice(
+    artifact: &Artifact,
+) -> Result<(ApprenticeParams, Tutor, BTreeMap<u64, Lesson>)> {
+    let mut d = artifact.decoder(*b"APPR")?;
+    let params = ApprenticeParams {
+        epsilon: d.get_f64()?,
+        window: d.get_usize()?,
+        agreement: d.get_f64()?,
+    };
+    within(b"APPR", params.validate())?;
+    let graduated = if get_bool(&mut d)? {
+        Some(d.get_u64()?)
+    } else {
+        None
+    };
+    let lessons = d.get_u64()?;
+    let count = d.get_count(17, "graded lessons")?;
+    if count > params.window || graduated.is_some_and(|g| g > lessons) {
+        return Err(d.invalid(format!(
+            "{count} lessons in a window of {}, or graduated after more lessons than settled",
+            params.window
+        )));
+    }
+    let finite = |v: f64, d: &Decoder<'_>| {
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(d.invalid(format!("{v} is not a finite lesson value")))
+        }
+    };
+    let mut recent = std::collections::VecDeque::with_capacity(count);
+    for _ in 0..count {
+        let agreed = get_bool(&mut d)?;
+        let model = d.get_f64()?;
+        let teacher = d.get_f64()?;
+        recent.push_back(Graded {
+            agreed,
+            model: finite(model, &d)?,
+            teacher: finite(teacher, &d)?,
+        });
+    }
+    let count = d.get_count(51, "pending lessons")?;
+    let mut pending = BTreeMap::new();
+    for _ in 0..count {
+        let id = d.get_u64()?;
+        let agreed = get_bool(&mut d)?;
+        let mut q = [0.0; 5];
+        for v in &mut q {
+            *v = finite(d.get_f64()?, &d)?;
+        }
+        let [q_model, q_teacher, q_served, value, propensity] = q;
+        if !(propensity > 0.0 && propensity <= 1.0) {
+            return Err(d.invalid(format!("lesson {id} has propensity {propensity}")));
+        }
+        let lesson = Lesson {
+            agreed,
+            q_model,
+            q_teacher,
+            q_served,
+            value,
+            propensity,
+            served_model: get_bool(&mut d)?,
+            served_teacher: get_bool(&mut d)?,
+        };
+        if pending.insert(id, lesson).is_some() {
+            return Err(d.invalid(format!("lesson {id} appears twice")));
+        }
+    }
+    d.finish()?;
+    let tutor = Tutor {
+        recent,
+        lessons,
+        graduated,
+    };
+    Ok((params, tutor, pending))
 }
 
 fn decode(artifact: &Artifact) -> Result<NextBestOffer> {
     let mut d = artifact.decoder(*b"NBOB")?;
     let layout = d.get_u32()?;
-    if layout != LAYOUT {
+    if layout != LAYOUT && layout != LAYOUT_APPRENTICE {
         return Err(d.invalid(format!(
-            "section layout {layout}; this build reads {LAYOUT}"
+            "section layout {layout}; this build reads {LAYOUT} and {LAYOUT_APPRENTICE}"
         )));
     }
     let dim = d.get_usize()?;
     let next_event = d.get_u64()?;
-    let params = decode_params(&mut d)?;
+    let mut params = decode_params(&mut d)?;
     d.finish()?;
+    let (tutor, mut lessons) = if layout == LAYOUT_APPRENTICE {
+        let (apprentice, tutor, lessons) = decode_apprentice(artifact)?;
+        params.apprentice = Some(apprentice);
+        (tutor, lessons)
+    } else {
+        (Tutor::default(), BTreeMap::new())
+    };
     if dim > MAX_DIM {
         return Err(bad(b"NBOB", format!("dimension {dim}; at most {MAX_DIM}")));
     }
@@ -308,10 +448,14 @@ fn decode(artifact: &Artifact) -> Result<NextBestOffer> {
                 x,
                 decided_at,
                 customer,
+                lesson: lessons.remove(&id),
             },
         );
     }
     d.finish()?;
+    if let Some(id) = lessons.keys().next() {
+        return Err(bad(b"APPR", format!("lesson {id} has no pending decision")));
+    }
 
     let mut d = artifact.decoder(*b"DLOG")?;
     let count = d.get_count(65, "decision records")?;
@@ -371,7 +515,11 @@ fn decode(artifact: &Artifact) -> Result<NextBestOffer> {
     };
 
     *bandit.arms.write().unwrap_or_else(|e| e.into_inner()) = arms;
-    *lock(&bandit.outstanding) = super::bandit::Outstanding { pending, log };
+    *lock(&bandit.outstanding) = Outstanding {
+        pending,
+        log,
+        tutor,
+    };
     bandit.next_event.store(next_event, Ordering::SeqCst);
     Ok(NextBestOffer {
         offers,
@@ -418,6 +566,7 @@ fn decode_params(d: &mut Decoder<'_>) -> Result<BanditParams> {
         propensity_draws: d.get_usize()?,
         max_pending: d.get_usize()?,
         keep_log: get_bool(d)?,
+        apprentice: None,
     })
 }
 
@@ -730,7 +879,10 @@ mod tests {
         if t % 11 == 0 {
             customer = customer.event("return", Some("shoes"), t - 1);
         }
-        let request = OfferRequest::new(customer, world.context(s, c).unwrap(), t).slots(2);
+        // The teacher (the best offer) counts only in apprentice mode.
+        let request = OfferRequest::new(customer, world.context(s, c).unwrap(), t)
+            .slots(2)
+            .teacher(format!("o{}", world.best(s, c).unwrap()));
         let d = nbo.decide(&request).unwrap();
         if t % 5 != 0 {
             if let Some(first) = d.chosen.first() {
@@ -746,8 +898,11 @@ mod tests {
         d
     }
 
-    fn policies() -> [BanditParams; 3] {
+    fn policies() -> [BanditParams; 4] {
         [
+            BanditParams::default()
+                .seed(13)
+                .apprentice(ApprenticeParams::default().window(400)),
             BanditParams::default().seed(11),
             BanditParams::default()
                 .policy(Policy::Thompson { scale: 0.5 })
@@ -779,6 +934,16 @@ mod tests {
             assert_eq!(a.bandit().pending(), b.bandit().pending());
             assert_eq!(a.ledger(), b.ledger());
             assert_eq!(a.bandit().log(), b.bandit().log());
+            assert_eq!(a.bandit().apprentice(), b.bandit().apprentice());
+            if let Some(status) = a.bandit().apprentice() {
+                assert!(status.lessons > 0, "the apprentice engine must have learnt");
+                let lessons = lock(&a.bandit.outstanding)
+                    .pending
+                    .values()
+                    .filter(|p| p.lesson.is_some())
+                    .count();
+                assert!(lessons > 0, "and must carry pending lessons");
+            }
             // Keep going on both: identical decisions (scores, probabilities,
             // event ids), identical learning, identical state at the end.
             for t in 300..600 {
@@ -824,9 +989,9 @@ mod tests {
     #[test]
     fn truncated_or_corrupt_bytes_are_typed_errors() {
         let world = OfferWorld::new(5, 3, 2, 4).unwrap();
-        let bytes = engine(&world, BanditParams::default(), 12)
-            .to_bytes()
-            .unwrap();
+        // Apprentice mode on, so its section is damaged too.
+        let params = BanditParams::default().apprentice(ApprenticeParams::default().window(3));
+        let bytes = engine(&world, params, 12).to_bytes().unwrap();
         for len in (0..bytes.len()).step_by(7) {
             assert_artifact_error(NextBestOffer::from_bytes(&bytes[..len]), "truncated");
         }
@@ -841,7 +1006,7 @@ mod tests {
             let crc = crc32fast::hash(&b[..end]);
             b[end..].copy_from_slice(&crc.to_le_bytes());
         };
-        let payload_start = 24 + 24 * 7;
+        let payload_start = 24 + 24 * 8;
         let mut accepted = 0;
         for at in payload_start..bytes.len() - 4 {
             for v in [0x00, 0x7f, 0xff] {

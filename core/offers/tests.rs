@@ -575,3 +575,190 @@ proptest! {
         }
     }
 }
+
+/// A teacher for apprentice tests: `Some(oracle)` or the one offer with the
+/// best expected value over all contexts (a plausible fixed business rule).
+fn teacher_pick(world: &OfferWorld, oracle: bool, s: usize, c: usize) -> usize {
+    if oracle {
+        return world.best(s, c).unwrap();
+    }
+    (0..world.offers())
+        .max_by(|&a, &b| {
+            let avg = |k: usize| -> f64 {
+                (0..4)
+                    .flat_map(|s| (0..2).map(move |c| (s, c)))
+                    .map(|(s, c)| world.expected(s, c, k).unwrap())
+                    .sum()
+            };
+            avg(a).total_cmp(&avg(b))
+        })
+        .unwrap()
+}
+
+/// (reward in the first `early` rounds, total reward, graduated after, status).
+fn apprentice_run(
+    world: &OfferWorld,
+    params: BanditParams,
+    oracle: bool,
+    run: u64,
+    rounds: u64,
+    early: u64,
+) -> (f64, f64, Option<ApprenticeStatus>) {
+    let b = Bandit::new(world.dim(), params.keep_log(false)).unwrap();
+    let cands = candidates(world);
+    let (mut first, mut total) = (0.0, 0.0);
+    for t in 0..rounds {
+        let (s, c) = world.visitor(run, t);
+        let ctx = world.context(s, c).unwrap();
+        let teacher = &cands[teacher_pick(world, oracle, s, c)].id;
+        let r = b
+            .rank_with_teacher(&ctx, &cands, teacher, 1, t as i64)
+            .unwrap();
+        let k = r.chosen[0].candidate;
+        let accepted = world.accepts(run, t, s, c, k).unwrap();
+        b.reward(
+            r.chosen[0].event_id,
+            f64::from(u8::from(accepted)),
+            t as i64,
+        )
+        .unwrap();
+        if accepted {
+            total += world.value(k).unwrap();
+            if t < early {
+                first += world.value(k).unwrap();
+            }
+        }
+    }
+    (first, total, b.apprentice())
+}
+
+const EARLY: u64 = 2_000;
+
+/// An apprentice of the oracle (a rule that is always right): ahead of a
+/// bandit starting cold while it learns, and graduating on agreement (the
+/// model's own choice is the rule's in ≥ 90 % of a window), never on a
+/// claim to beat a perfect rule.
+#[test]
+fn an_apprentice_of_a_good_rule_starts_ahead_and_graduates_on_agreement() {
+    let world = OfferWorld::new(7, 4, 2, 8).unwrap();
+    let apprentice = BanditParams::default().apprentice(ApprenticeParams::default());
+    let (mut cold, mut taught) = (0.0, 0.0);
+    for run in 0..5 {
+        let (_, plain_total, none) = apprentice_run(
+            &world,
+            BanditParams::default().seed(run),
+            true,
+            run,
+            ROUNDS,
+            EARLY,
+        );
+        assert!(none.is_none(), "apprentice mode is off by default");
+        let plain_early = apprentice_run(
+            &world,
+            BanditParams::default().seed(run),
+            true,
+            run,
+            EARLY,
+            EARLY,
+        )
+        .1;
+        let (early, total, status) = apprentice_run(
+            &world,
+            apprentice.clone().seed(run),
+            true,
+            run,
+            ROUNDS,
+            EARLY,
+        );
+        let status = status.unwrap();
+        println!("run {run}: early {early:.0} against {plain_early:.0} cold; total {total:.0} against {plain_total:.0}; {status:?}");
+        assert!(status.graduated, "run {run}: {status:?}");
+        assert!(
+            status.agreement >= 0.9,
+            "run {run} graduated on agreement: {status:?}"
+        );
+        cold += plain_early;
+        taught += early;
+    }
+    assert!(
+        taught >= 1.05 * cold,
+        "first {EARLY} rounds: {taught:.0} taught against {cold:.0} cold"
+    );
+}
+
+/// An apprentice of a weak rule (one offer for everybody: the best on
+/// average) sees the model do better and graduates on value within the
+/// 20,000 rounds, in every run.
+#[test]
+fn an_apprentice_of_a_weak_rule_graduates_on_value() {
+    let world = OfferWorld::new(7, 4, 2, 8).unwrap();
+    let apprentice = BanditParams::default().apprentice(ApprenticeParams::default());
+    for run in 0..5 {
+        let (o, _) = references(&world, run);
+        let (_, total, status) = apprentice_run(
+            &world,
+            apprentice.clone().seed(run),
+            false,
+            run,
+            ROUNDS,
+            EARLY,
+        );
+        let status = status.unwrap();
+        println!("run {run}: {:.3} of the oracle; {status:?}", total / o);
+        assert!(status.graduated, "run {run}: {status:?}");
+        assert!(
+            status.agreement < 0.9,
+            "run {run}: the rule is weak: {status:?}"
+        );
+        assert!(status.gain > 3.0 * status.gain_se, "run {run}: {status:?}");
+        assert!(
+            total > 0.75 * o,
+            "run {run}: {:.3} of the oracle",
+            total / o
+        );
+    }
+}
+
+/// The teacher is followed only where the rules allow it: an offer
+/// suppressed by the contact policy is not shown, and the decision is no
+/// lesson.
+#[test]
+fn a_teacher_never_overrides_the_contact_policy() {
+    let offers = vec![
+        Offer::new("o0", ItemKind::Offer, 5.0),
+        Offer::new("help", ItemKind::Service, 1.0),
+    ];
+    let nbo = NextBestOffer::new(
+        OfferSet::new(offers).unwrap(),
+        ContactPolicy::default(),
+        1,
+        BanditParams::default().apprentice(ApprenticeParams::default().epsilon(0.0)),
+    )
+    .unwrap();
+    let now = 1_000_000;
+    let returned = CustomerState::new("ann").event("return", None, now - 60);
+    let d = nbo
+        .decide(&OfferRequest::new(returned, vec![0.2], now).teacher("o0"))
+        .unwrap();
+    assert_eq!(d.chosen[0].offer, "help");
+    let happy = CustomerState::new("bob");
+    let d2 = nbo
+        .decide(&OfferRequest::new(happy, vec![0.2], now).teacher("o0"))
+        .unwrap();
+    assert_eq!(d2.chosen[0].offer, "o0");
+    assert_eq!(d2.chosen[0].why, "the teacher's choice (apprentice mode)");
+    assert_eq!(d2.chosen[0].propensity, 1.0);
+    nbo.reward(d.chosen[0].event_id, 0.0, now + 1).unwrap();
+    nbo.reward(d2.chosen[0].event_id, 1.0, now + 1).unwrap();
+    assert_eq!(
+        nbo.bandit().apprentice().unwrap().lessons,
+        1,
+        "only bob's decision taught"
+    );
+    // An unknown teacher is an error at the bandit, not in the engine (where
+    // it may simply be ineligible).
+    let d3 = nbo
+        .decide(&OfferRequest::new(CustomerState::new("cy"), vec![0.2], now).teacher("gone"))
+        .unwrap();
+    assert_ne!(d3.chosen[0].why, "the teacher's choice (apprentice mode)");
+}

@@ -136,6 +136,11 @@ def _bandit(bandit: Optional[Mapping[str, Any]]) -> str:
         if used is not None and given not in policy:
             raise _invalid(f"bandit.{given}", f"does not apply to the {name!r} policy")
     params["policy"] = policy
+    apprentice = params.get("apprentice")
+    if apprentice is True:
+        params["apprentice"] = {}
+    elif apprentice is False:
+        params["apprentice"] = None
     return _json("bandit", params)
 
 
@@ -292,7 +297,11 @@ class NextBestOffer:
             ("linucb", default, "thompson", "epsilon_greedy"), ``alpha``,
             ``scale``, ``epsilon`` (0.02), ``ridge`` (1), ``seed`` (0),
             ``reward_window_secs`` (86400), ``default_reward`` (0),
-            ``propensity_draws``, ``max_pending``, ``keep_log``.
+            ``propensity_draws``, ``max_pending``, ``keep_log``, and
+            ``apprentice``: True, or a dict of ``epsilon`` (0.2), ``window``
+            (1000) and ``agreement`` (0.9), to follow an existing rule's
+            choice (``decide(..., teacher=...)``) until the model matches or
+            beats it (``summary()["apprentice"]`` says where it stands).
 
     Raises InvalidParamError (duplicate offer ids, a bad value, window, cap,
     rule or setting, an unknown kind; a misspelt key, named by its path such
@@ -345,6 +354,7 @@ class NextBestOffer:
         log: Optional[_maitre.EventLog] = None,
         since: Optional[int] = None,
         filters: Optional[Mapping[str, Any]] = None,
+        teacher: Optional[str] = None,
     ) -> Decision:
         """Chooses `slots` offers for `customer` in `context` at `now`.
 
@@ -363,6 +373,11 @@ class NextBestOffer:
                 categories are unknown this way).
             filters: request filters over the offers' catalogue attributes
                 (the recommend filters: kinds, categories, ...).
+            teacher: in apprentice mode, the offer the existing rule would
+                show. It takes the first slot with probability 1 - epsilon
+                when it is eligible and the contact policy puts its kind
+                first; otherwise the bandit chooses. Ignored when apprentice
+                mode is off or over.
 
         Returns a Decision: ``chosen`` (OfferChoice: offer, kind, position,
         event_id, propensity, estimate, value, why), every candidate's score,
@@ -395,6 +410,8 @@ class NextBestOffer:
         }
         if filters is not None:
             request["filters"] = {"kinds": ["offer", "service"], **dict(filters)}
+        if teacher is not None:
+            request["teacher"] = str(teacher)
         text = _json("request", request)
         vector = _context(context)
         if log is not None:
@@ -519,7 +536,10 @@ class NextBestOffer:
 
     def summary(self) -> Dict[str, Any]:
         """offers (as the core holds them), dim, pending (decisions awaiting a
-        reward), decisions (logged), bandit (its settings) and policy.
+        reward), decisions (logged), bandit (its settings), policy and
+        apprentice (None when apprentice mode is off; else graduated,
+        lessons, agreement, model_value and teacher_value per decision,
+        gain and gain_se over the last window).
 
         Example:
             >>> maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=3).summary()["dim"]

@@ -79,6 +79,9 @@ export const CALLS = {
   ...Object.fromEntries(["epsilon", "ridge", "seed", "reward_window_secs", "default_reward", "propensity_draws", "max_pending"]
     .map((key) => [`Session.useOffers:options[bandit.${key}]`, (ctx, v) =>
       offered(ctx, { bandit: { [key]: v } }).nextBestOffer(undefined, 1_800_000_000, 2)])),
+  ...Object.fromEntries(["epsilon", "window", "agreement"]
+    .map((key) => [`Session.useOffers:options[bandit.apprentice.${key}]`, (ctx, v) =>
+      offered(ctx, { bandit: { apprentice: { [key]: v } } }).nextBestOffer(undefined, 1_800_000_000, 1, "offer-x")])),
   "Session.useOffers:options[bandit.policy]": (ctx, v) =>
     offered(ctx, { bandit: { policy: { name: "thompson", scale: v } } }).nextBestOffer(undefined, 1_800_000_000),
   "Session.nextBestOffer:now": (ctx, v) => offered(ctx).nextBestOffer(undefined, v),

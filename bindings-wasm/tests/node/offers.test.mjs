@@ -161,3 +161,18 @@ test("bad offers, options and arguments throw and leave the session's offers as 
   assert.equal(s.reward(before.chosen[0].eventId, 1, soon()).eventId, before.chosen[0].eventId);
   s.free();
 });
+
+test("apprentice mode shows the page's own rule's offer, then learns beside it", () => {
+  const s = offered({ bandit: { apprentice: { epsilon: 0 } } });
+  s.view(ITEM, { channel: "web" });
+  const d = s.nextBestOffer(undefined, soon(), 1, "offer-electronics-10pct");
+  assert.equal(d.chosen[0].offer, "offer-electronics-10pct");
+  assert.equal(d.chosen[0].probability, 1);
+  assert.equal(d.chosen[0].why, "the teacher's choice (apprentice mode)");
+  // Without apprentice mode the teacher is ignored.
+  const plain = offered({ bandit: { epsilon: 0 } });
+  plain.view(ITEM, { channel: "web" });
+  assert.notEqual(plain.nextBestOffer(undefined, soon(), 1, "offer-electronics-10pct").chosen[0].why,
+    "the teacher's choice (apprentice mode)");
+  thrown(() => offered({ bandit: { apprentice: { window: 0 } } }));
+});

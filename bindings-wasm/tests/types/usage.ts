@@ -127,6 +127,8 @@ session.useOffers(offers, offersOptions);
 session.useOffers(offers);
 const decision: OfferDecision = session.nextBestOffer({ channel: "web" }, 1_800_000_000, 2);
 session.nextBestOffer();
+session.useOffers(offers, { bandit: { apprentice: { epsilon: 0.2, window: 1000, agreement: 0.9 } } });
+session.nextBestOffer(undefined, 1_800_000_000, 1, "offer-a");
 const chosenOffer = decision.chosen[0];
 const eventId: number = chosenOffer.eventId;
 const probability: number = chosenOffer.probability;
