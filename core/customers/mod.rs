@@ -37,7 +37,8 @@ pub use kmeans::{
 pub use rfm::{Lifecycle, Loyalty, Rfm, Stage};
 pub use segments::{Representation, Segment, Segments, Share};
 pub use view::{
-    CustomerFilter, CustomerView, MomentOfTruth, Target, Targeting, TimelineEvent, MAX_TIMELINE,
+    CustomerFilter, CustomerView, MomentOfTruth, NextAction, OfferActivity, OfferShown, Target,
+    Targeting, TimelineEvent, MAX_TIMELINE,
 };
 
 use crate::artifact::{Artifact, ArtifactWriter, Encoder, Flavour};
@@ -401,61 +402,9 @@ impl CustomerBase {
         for &r in &gone {
             is_gone[r as usize] = true;
         }
-        let old = &self.log;
-        let mut log = EventLog::with_kinds(old.kinds().clone());
-        for name in old.items().names() {
-            log.intern_item(name);
-        }
-        let vocab = old.context_vocab();
-        for pair in 0..vocab.len() as u32 {
-            if let Some((key, value)) = vocab.pair(pair) {
-                log.intern_context(key, value);
-            }
-        }
-        let mut new_raw = vec![u32::MAX; is_gone.len()];
-        for (r, name) in old.raw_customers().names().iter().enumerate() {
-            if !is_gone[r] {
-                new_raw[r] = log.intern_customer(name);
-            }
-        }
-        let (cust, item, kind, time, value) = (
-            old.customer_column(),
-            old.item_column(),
-            old.kind_column(),
-            old.timestamp_column(),
-            old.value_column(),
-        );
-        let mut events = 0;
-        for i in 0..old.len() {
-            let r = cust[i] as usize;
-            if is_gone[r] {
-                events += 1;
-                continue;
-            }
-            log.push_interned(
-                new_raw[r],
-                item[i],
-                kind[i],
-                time[i],
-                value[i],
-                old.context_of(i),
-            );
-        }
-        let mut links = 0;
-        let raw = old.raw_customers();
-        for link in old.links() {
-            if is_gone[link.alias as usize] || is_gone[link.customer as usize] {
-                links += 1;
-                continue;
-            }
-            let (a, b) = (
-                raw.name(link.alias).unwrap_or_default(),
-                raw.name(link.customer).unwrap_or_default(),
-            );
-            log.link(a, b, link.timestamp)?;
-        }
+        let (log, events, links) = self.log.without_raw(&is_gone)?;
         let vectors = match &self.vectors {
-            Some(v) => Some(remove_row(v, c)?),
+            Some(v) => Some(v.without_row(c)?),
             None => None,
         };
         let segments = self
@@ -584,14 +533,4 @@ impl CustomerBase {
             .item(item)
             .is_some_and(|it| it.kind == ItemKind::Service)
     }
-}
-
-fn remove_row(f: &Factors, row: u32) -> Result<Factors> {
-    let k = f.k();
-    let data = f.view();
-    let flat = data.as_slice().unwrap_or_default();
-    let mut out = Vec::with_capacity(flat.len().saturating_sub(k));
-    out.extend_from_slice(&flat[..row as usize * k]);
-    out.extend_from_slice(&flat[(row as usize + 1) * k..]);
-    Factors::from_vec(f.rows() - 1, k, out)
 }

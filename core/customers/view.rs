@@ -61,6 +61,49 @@ pub struct CustomerView {
     pub lifecycle: Lifecycle,
     pub loyalty: f64,
     pub open_moments_of_truth: Vec<MomentOfTruth>,
+    /// Offers shown to any of their ids and what came of them; filled by
+    /// `offers::NextBestOffer::customer_view` (this module does not know
+    /// the offers engine).
+    pub offers: Option<OfferActivity>,
+    /// What the offers engine would put first for them now, with why
+    /// (computed, not shown; filled the same way).
+    pub next_best_action: Option<NextAction>,
+}
+
+/// A customer's offers: counts and the latest showings, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OfferActivity {
+    pub shown: usize,
+    pub accepted: usize,
+    pub declined: usize,
+    /// No reward within the window (settled by expiry).
+    pub ignored: usize,
+    pub pending: usize,
+    pub recent: Vec<OfferShown>,
+}
+
+/// One showing of an offer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OfferShown {
+    pub offer: String,
+    pub timestamp: i64,
+    /// "accepted", "declined", "ignored" or "pending".
+    pub outcome: &'static str,
+    pub reward: Option<f64>,
+}
+
+/// The next best offer or service action for a customer, with why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NextAction {
+    pub offer: String,
+    /// "offer", "service", …
+    pub kind: String,
+    pub why: String,
+    /// Estimated reward (P(accept) for 0/1 rewards) and the offer's value.
+    pub estimate: f64,
+    pub value: f64,
+    /// Contact-policy rules that fired.
+    pub fired: Vec<String>,
 }
 
 /// Which customers a targeting list may contain. Empty lists admit all.
@@ -231,6 +274,8 @@ impl CustomerBase {
             lifecycle: self.lifecycle()[c].clone(),
             loyalty: self.loyalty()[c].score,
             open_moments_of_truth: open,
+            offers: None,
+            next_best_action: None,
         })
     }
 

@@ -96,6 +96,25 @@ impl Factors {
         check_finite("vector", vector)
     }
 
+    /// A copy without row `i` (the rows after it move up by one).
+    pub fn without_row(&self, i: u32) -> Result<Factors> {
+        let i = i as usize;
+        if i >= self.rows {
+            return Err(Error::param(
+                "row",
+                format!("{i} is past the {} rows", self.rows),
+            ));
+        }
+        let mut data = Vec::with_capacity(self.data.len() - self.k);
+        data.extend_from_slice(&self.data[..i * self.k]);
+        data.extend_from_slice(&self.data[(i + 1) * self.k..]);
+        Ok(Factors {
+            rows: self.rows - 1,
+            k: self.k,
+            data,
+        })
+    }
+
     /// Vector `i`.
     pub fn row(&self, i: u32) -> &[f32] {
         let at = i as usize * self.k;

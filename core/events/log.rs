@@ -275,6 +275,17 @@ struct Mark {
     ctx_pairs: usize,
 }
 
+/// What [`EventLog::forget`] removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogForgotten {
+    /// The canonical id of the person removed.
+    pub customer: String,
+    /// Every raw id that was theirs, sorted.
+    pub identities: Vec<String>,
+    pub events: usize,
+    pub links: usize,
+}
+
 /// The event log: every event, column by column, with interned ids.
 ///
 /// ```
@@ -622,6 +633,108 @@ impl EventLog {
             out.ctx_start.push(out.ctx.len() as u32);
         }
         out
+    }
+
+    /// Removes a person: every event and identity link of every raw id that
+    /// resolves to the same customer as `id` (accounts, devices, anonymous
+    /// ids). The log is rebuilt without their ids, so no interner keeps their
+    /// names; items, kinds and context pairs keep their indices. An unknown
+    /// id is [`Error::Unknown`] and changes nothing.
+    ///
+    /// ```
+    /// use maitre::events::{Event, EventLog};
+    /// let mut log = EventLog::new();
+    /// log.push(&Event::new("anon-7", "sku-1", "view", 100))?;
+    /// log.push(&Event::new("c42", "sku-2", "purchase", 200))?;
+    /// log.push(&Event::new("c43", "sku-2", "view", 300))?;
+    /// log.link("anon-7", "c42", 150)?;
+    /// let gone = log.forget("anon-7")?;
+    /// assert_eq!((gone.customer.as_str(), gone.events, gone.links), ("c42", 2, 1));
+    /// assert_eq!(gone.identities, ["anon-7", "c42"]);
+    /// assert_eq!(log.len(), 1);
+    /// assert!(log.raw_customers().get("c42").is_none());
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn forget(&mut self, id: &str) -> Result<LogForgotten> {
+        let ids = self.identities();
+        let customer = ids
+            .resolve_name(&self.customers, id)
+            .ok_or_else(|| Error::Unknown {
+                what: "customer",
+                id: id.to_owned(),
+            })?
+            .to_owned();
+        let mut identities: Vec<String> = ids
+            .aliases(&self.customers, id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        identities.sort();
+        let mut gone = vec![false; self.customers.len()];
+        for name in &identities {
+            if let Some(r) = self.customers.get(name) {
+                gone[r as usize] = true;
+            }
+        }
+        let (log, events, links) = self.without_raw(&gone)?;
+        *self = log;
+        Ok(LogForgotten {
+            customer,
+            identities,
+            events,
+            links,
+        })
+    }
+
+    /// A copy without the raw customers `gone` marks (their events, their
+    /// links, their names); the other customers are re-interned in order.
+    /// Returns the copy and the number of events and links removed.
+    pub(crate) fn without_raw(&self, gone: &[bool]) -> Result<(EventLog, usize, usize)> {
+        let mut log = EventLog::with_kinds(self.kinds.clone());
+        for name in self.items.names() {
+            log.intern_item(name);
+        }
+        for pair in 0..self.context.len() as u32 {
+            if let Some((key, value)) = self.context.pair(pair) {
+                log.intern_context(key, value);
+            }
+        }
+        let mut new_raw = vec![u32::MAX; gone.len()];
+        for (r, name) in self.customers.names().iter().enumerate() {
+            if !gone[r] {
+                new_raw[r] = log.intern_customer(name);
+            }
+        }
+        let mut events = 0;
+        for i in 0..self.len() {
+            let r = self.customer[i] as usize;
+            if gone[r] {
+                events += 1;
+                continue;
+            }
+            log.push_interned(
+                new_raw[r],
+                self.item[i],
+                self.kind[i],
+                self.timestamp[i],
+                self.value[i],
+                self.context_of(i),
+            );
+        }
+        let mut links = 0;
+        for link in &self.links {
+            if gone[link.alias as usize] || gone[link.customer as usize] {
+                links += 1;
+                continue;
+            }
+            let (a, b) = (
+                self.customers.name(link.alias).unwrap_or_default(),
+                self.customers.name(link.customer).unwrap_or_default(),
+            );
+            log.link(a, b, link.timestamp)?;
+        }
+        Ok((log, events, links))
     }
 
     /// Resolves identities: every raw id to one customer (see [`Identities`]).

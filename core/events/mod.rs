@@ -30,8 +30,8 @@ mod parse;
 
 pub use kinds::{EventKinds, KindSpec};
 pub use log::{
-    Columns, ContextVocab, EventLog, EventView, IngestOptions, IngestReport, Link, OnBadRow,
-    Summary, TextColumn, TimeColumn, ValueColumn,
+    Columns, ContextVocab, EventLog, EventView, IngestOptions, IngestReport, Link, LogForgotten,
+    OnBadRow, Summary, TextColumn, TimeColumn, ValueColumn,
 };
 pub use parse::{check_timestamp, parse_timestamp, Schema, MAX_TIMESTAMP, MIN_TIMESTAMP};
 

@@ -323,6 +323,27 @@ impl Arm {
 
     /// Sherman–Morrison: (A + xxᵀ)⁻¹ = A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x).
     fn update(&mut self, x: &[f64], r: f64) {
+        self.apply(x, r, 1.0);
+        self.pulls += 1;
+    }
+
+    /// Takes back an earlier `update(x, r)`: A − xxᵀ by Sherman–Morrison,
+    /// b − r·x. Returns false (and changes nothing) when the update cannot
+    /// have been part of this model (`xᵀA⁻¹x` not below 1).
+    pub(super) fn downdate(&mut self, x: &[f64], r: f64) -> bool {
+        let mut z = Vec::with_capacity(x.len());
+        let (_, q) = self.estimate(x, &mut z);
+        if q.is_nan() || q >= 1.0 - 1e-9 || self.pulls == 0 {
+            return false;
+        }
+        self.apply(x, r, -1.0);
+        self.pulls -= 1;
+        true
+    }
+
+    /// A ← A + sign·xxᵀ (through A⁻¹), b ← b + sign·r·x, θ = A⁻¹b. With
+    /// sign 1 the arithmetic is exactly the original update's (×1.0 is exact).
+    fn apply(&mut self, x: &[f64], r: f64, sign: f64) {
         let n = x.len();
         // u = A⁻¹x as a sum of rows (A⁻¹ is symmetric): zero features cost nothing.
         let mut u = vec![0.0; n];
@@ -331,11 +352,11 @@ impl Arm {
                 axpy(xi, &self.a_inv[i * n..(i + 1) * n], &mut u);
             }
         }
-        let denom = 1.0 + dot(&u, x);
+        let denom = 1.0 + sign * dot(&u, x);
         // The upper triangle, then mirrored: A⁻¹ stays exactly symmetric,
         // which `estimate` relies on when it reads only the upper half.
         for i in 0..n {
-            let s = -u[i] / denom;
+            let s = -(sign * u[i]) / denom;
             axpy(s, &u[i..], &mut self.a_inv[i * n + i..(i + 1) * n]);
         }
         for i in 0..n {
@@ -344,12 +365,11 @@ impl Arm {
             }
         }
         for (b, &xi) in self.b.iter_mut().zip(x) {
-            *b += r * xi;
+            *b += sign * r * xi;
         }
         for i in 0..n {
             self.theta[i] = dot(&self.a_inv[i * n..(i + 1) * n], &self.b);
         }
-        self.pulls += 1;
     }
 }
 
@@ -884,7 +904,7 @@ impl Bandit {
         })
     }
 
-    fn features(&self, context: &[f32]) -> Result<Vec<f64>> {
+    pub(super) fn features(&self, context: &[f32]) -> Result<Vec<f64>> {
         if context.len() != self.dim {
             return Err(Error::LengthMismatch {
                 name: "context".into(),

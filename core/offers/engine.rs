@@ -3,7 +3,7 @@
 
 use super::bandit::{Bandit, BanditParams, Candidate, Meta, Scored, Settled};
 use super::offer::{offer_filters, CustomerState, Exclusion, Ledger, OfferSet};
-use super::policy::ContactPolicy;
+use super::policy::{Applied, ContactPolicy};
 use crate::catalog::ItemKind;
 use crate::error::{Error, Result};
 use crate::recommend::Filters;
@@ -179,36 +179,15 @@ impl NextBestOffer {
     /// rules exclude, orders the rest in the contact policy's tiers, lets the
     /// bandit fill the slots and records the showings.
     pub fn decide(&self, request: &OfferRequest) -> Result<Decision> {
-        request.customer.validate()?;
-        request.filters.validate()?;
-        if request.slots == 0 || request.slots > super::bandit::MAX_CANDIDATES {
-            return Err(Error::param(
-                "slots",
-                format!(
-                    "{} must be in 1..={}",
-                    request.slots,
-                    super::bandit::MAX_CANDIDATES
-                ),
-            ));
-        }
-        let applied = self.policy.apply(&request.customer, request.now)?;
         let mut ledger = self.ledger.write().unwrap_or_else(|e| e.into_inner());
-        let mut excluded = Vec::new();
-        let mut eligible = Vec::new();
-        for (i, offer) in self.offers.offers().iter().enumerate() {
-            let verdict = match applied.suppressed_by(offer.item.kind) {
-                Some(rule) => Err(Exclusion::ContactPolicy(rule.to_owned())),
-                None => ledger.check(offer, &request.customer, &request.filters, request.now),
-            };
-            match verdict {
-                Ok(()) => eligible.push(i),
-                Err(why) => excluded.push((offer.id().to_owned(), why)),
-            }
-        }
+        let Prepared {
+            applied,
+            eligible,
+            excluded,
+            candidates,
+            tiers,
+        } = self.prepare(request, &ledger)?;
         if eligible.is_empty() {
-            // Still check the context, so a bad request is an error whatever
-            // the eligibility.
-            self.bandit.estimate(&request.context, "")?;
             return Ok(Decision {
                 chosen: Vec::new(),
                 scores: Vec::new(),
@@ -217,18 +196,6 @@ impl NextBestOffer {
                 fired: applied.fired,
             });
         }
-        let candidates: Vec<Candidate> = eligible
-            .iter()
-            .map(|&i| {
-                let o = &self.offers.offers()[i];
-                Candidate::new(o.id(), o.value)
-            })
-            .collect();
-        let mut tiers: Vec<Vec<usize>> = vec![Vec::new(); applied.tiers.len() + 1];
-        for (c, &i) in eligible.iter().enumerate() {
-            tiers[applied.tier_of(self.offers.offers()[i].item.kind)].push(c);
-        }
-        tiers.retain(|t| !t.is_empty());
         let ranking = self.bandit.rank_tiers(
             &request.context,
             &candidates,
@@ -245,16 +212,6 @@ impl NextBestOffer {
                 }),
             },
         )?;
-        let first_rule = |kind: ItemKind| {
-            self.policy
-                .rules
-                .iter()
-                .find(|r| {
-                    applied.fired.contains(&r.name)
-                        && matches!(&r.action, super::policy::RuleAction::First(k) if k.contains(&kind))
-                })
-                .map(|r| r.name.clone())
-        };
         let chosen = ranking
             .chosen
             .iter()
@@ -270,7 +227,7 @@ impl NextBestOffer {
                 ledger.reserve(offer.id());
                 let s = &ranking.scores[c.candidate];
                 let taught = ranking.taught && c.position == 0;
-                let why = match first_rule(offer.item.kind) {
+                let why = match self.first_rule(&applied, offer.item.kind) {
                     Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
                     None if taught && request.teacher.as_deref() == Some(offer.id()) => {
                         "the teacher's choice (apprentice mode)".to_owned()
@@ -300,6 +257,114 @@ impl NextBestOffer {
             excluded,
             fired: applied.fired,
         })
+    }
+
+    /// The offer `decide` would most likely put first for `request`, with
+    /// why, computed and not recorded: the bandit's best estimate × value in
+    /// the contact policy's first tier, no exploration; no showing, no event
+    /// id, no budget held. `None` when no offer is eligible. For views (an
+    /// agent's screen), not for serving: what is shown must go through
+    /// `decide` so the bandit learns from it.
+    pub fn preview(&self, request: &OfferRequest) -> Result<Option<OfferChoice>> {
+        let ledger = self.ledger.read().unwrap_or_else(|e| e.into_inner());
+        let p = self.prepare(request, &ledger)?;
+        drop(ledger);
+        let Some(tier) = p.tiers.first() else {
+            return Ok(None);
+        };
+        let mut best: Option<(usize, f64, f64, f64)> = None;
+        for &c in tier {
+            let (estimate, width) = self
+                .bandit
+                .estimate(&request.context, &p.candidates[c].id)?;
+            let score = estimate * p.candidates[c].value;
+            if best.is_none_or(|b| score > b.1) {
+                best = Some((c, score, estimate, width));
+            }
+        }
+        let (c, _, estimate, width) = best.expect("the first tier is not empty");
+        let offer = &self.offers.offers()[p.eligible[c]];
+        let why = match self.first_rule(&p.applied, offer.item.kind) {
+            Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
+            None => format!(
+                "estimated reward {estimate:.3} × value {} (±{width:.3})",
+                offer.value
+            ),
+        };
+        Ok(Some(OfferChoice {
+            offer: offer.id().to_owned(),
+            kind: offer.item.kind,
+            position: 0,
+            event_id: 0,
+            propensity: 1.0,
+            estimate,
+            value: offer.value,
+            why,
+        }))
+    }
+
+    /// Validates a request and sorts the offers: eligible ones (as bandit
+    /// candidates, in the contact policy's tiers) and excluded ones with why.
+    fn prepare(&self, request: &OfferRequest, ledger: &Ledger) -> Result<Prepared> {
+        request.customer.validate()?;
+        request.filters.validate()?;
+        if request.slots == 0 || request.slots > super::bandit::MAX_CANDIDATES {
+            return Err(Error::param(
+                "slots",
+                format!(
+                    "{} must be in 1..={}",
+                    request.slots,
+                    super::bandit::MAX_CANDIDATES
+                ),
+            ));
+        }
+        // The context is checked whatever the eligibility, so a bad request
+        // is an error even when nothing is eligible.
+        self.bandit.features(&request.context)?;
+        let applied = self.policy.apply(&request.customer, request.now)?;
+        let mut excluded = Vec::new();
+        let mut eligible = Vec::new();
+        for (i, offer) in self.offers.offers().iter().enumerate() {
+            let verdict = match applied.suppressed_by(offer.item.kind) {
+                Some(rule) => Err(Exclusion::ContactPolicy(rule.to_owned())),
+                None => ledger.check(offer, &request.customer, &request.filters, request.now),
+            };
+            match verdict {
+                Ok(()) => eligible.push(i),
+                Err(why) => excluded.push((offer.id().to_owned(), why)),
+            }
+        }
+        let candidates: Vec<Candidate> = eligible
+            .iter()
+            .map(|&i| {
+                let o = &self.offers.offers()[i];
+                Candidate::new(o.id(), o.value)
+            })
+            .collect();
+        let mut tiers: Vec<Vec<usize>> = vec![Vec::new(); applied.tiers.len() + 1];
+        for (c, &i) in eligible.iter().enumerate() {
+            tiers[applied.tier_of(self.offers.offers()[i].item.kind)].push(c);
+        }
+        tiers.retain(|t| !t.is_empty());
+        Ok(Prepared {
+            applied,
+            eligible,
+            excluded,
+            candidates,
+            tiers,
+        })
+    }
+
+    /// The fired rule that put `kind` first, if any.
+    fn first_rule(&self, applied: &Applied, kind: ItemKind) -> Option<String> {
+        self.policy
+            .rules
+            .iter()
+            .find(|r| {
+                applied.fired.contains(&r.name)
+                    && matches!(&r.action, super::policy::RuleAction::First(k) if k.contains(&kind))
+            })
+            .map(|r| r.name.clone())
     }
 
     /// Records the outcome of a showing (see [`Bandit::reward`] for errors;
@@ -336,6 +401,17 @@ impl NextBestOffer {
             .unwrap_or_else(|e| e.into_inner())
             .prune(&self.offers, now)
     }
+}
+
+/// A request's offers, sorted by [`NextBestOffer::prepare`].
+struct Prepared {
+    applied: Applied,
+    /// Offer indices (into the set) of the candidates, in candidate order.
+    eligible: Vec<usize>,
+    excluded: Vec<(String, Exclusion)>,
+    candidates: Vec<Candidate>,
+    /// Candidate indices by tier, empty tiers dropped.
+    tiers: Vec<Vec<usize>>,
 }
 
 fn settle(ledger: &mut Ledger, s: &Settled, now: i64) {

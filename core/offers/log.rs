@@ -80,6 +80,18 @@ impl DecisionLog {
         }
     }
 
+    /// Takes out the records `remove` accepts (keeping the others' order).
+    pub(crate) fn take_where(&mut self, remove: impl Fn(&Record) -> bool) -> Vec<Record> {
+        let (gone, kept): (Vec<Record>, Vec<Record>) = std::mem::take(&mut self.records)
+            .into_iter()
+            .partition(|r| remove(r));
+        self.by_event.clear();
+        for r in kept {
+            self.push(r);
+        }
+        gone
+    }
+
     pub fn records(&self) -> &[Record] {
         &self.records
     }

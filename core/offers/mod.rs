@@ -26,6 +26,14 @@
 //!   the whole engine (offers, contact policy, bandit models, pending
 //!   decisions, log, ledger) into a full artifact; loading it back is
 //!   bit-exact (sections documented in `offers/store.rs`).
+//! - One customer: [`NextBestOffer::activity`] (what they were shown and
+//!   what came of it), [`NextBestOffer::customer_view`] (the
+//!   [`crate::customers::CustomerView`] with their offers and next best
+//!   action, from [`NextBestOffer::preview`], which records nothing) and
+//!   [`NextBestOffer::forget`] (their decisions, pending showings, ledger
+//!   entries and learnt updates, taken back).
+//! - Apprentice mode ([`ApprenticeParams`]): follow an existing rule's choice
+//!   until the model matches or beats it.
 //! - [`evaluate_policy`]: off-policy evaluation (DM, IPS, SNIPS, DR with
 //!   seeded percentile-bootstrap intervals; DM/DR on a cross-fitted ridge
 //!   reward model per action) of a target policy given as action
@@ -36,12 +44,14 @@
 //! predicate membership test: one definition, not a fork) and `events`
 //! ([`CustomerState::from_log`] reads a customer's recent events from an
 //! [`crate::events::EventLog`]) and, for sessions, the `Recommender`'s
-//! query vector. It may also use `embed` (today context
+//! query vector, and `customers` (the single customer view it completes;
+//! `customers` may not use `offers`). It may also use `embed` (today context
 //! vectors arrive as plain `f32` slices). May not depend on `eval`:
 //! off-policy evaluation lives here, on plain arrays.
 
 mod apprentice;
 mod bandit;
+mod customer;
 mod engine;
 mod log;
 mod offer;
@@ -57,6 +67,7 @@ pub use bandit::{
     Bandit, BanditParams, Candidate, Chosen, Policy, Ranking, Scored, Settled, MAX_ARM_CELLS,
     MAX_CANDIDATES, MAX_DIM, MAX_RANK_WORK,
 };
+pub use customer::ForgottenOffers;
 pub use engine::{Decision, NextBestOffer, OfferChoice, OfferRequest};
 pub use log::{DecisionLog, LoggedChoice, Record};
 pub use offer::{

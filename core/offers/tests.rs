@@ -762,3 +762,210 @@ fn a_teacher_never_overrides_the_contact_policy() {
         .unwrap();
     assert_ne!(d3.chosen[0].why, "the teacher's choice (apprentice mode)");
 }
+
+/// Forgetting a customer everywhere they are held — the event log, the
+/// customer base (segments, RFM, views), the recommender and the offers
+/// engine (log, ledger, pending showings, learnt updates) — leaves neither
+/// their ids nor their vector in any answer or in anything saved afterwards.
+/// The same searches find both before, so the test can fail.
+#[test]
+fn forget_leaves_no_trace_anywhere() {
+    use crate::artifact::Flavour;
+    use crate::customers::{CustomerBase, CustomerSettings, KMeansParams, Representation};
+    use crate::datasets::{synthetic_storefront, Size};
+    use crate::embed::Als;
+    use crate::events::EventLog;
+    use crate::interactions::{InteractionConfig, Interactions};
+    use crate::recommend::{BuildOptions, Recommender, Request};
+
+    let shop = synthetic_storefront(6, Size::Tiny).unwrap();
+    let matrix = Interactions::build(&shop.log, &InteractionConfig::default()).unwrap();
+    let model = Als::params().factors(8).fit(&matrix).unwrap();
+    let mut log = shop.log.clone();
+    let mut base = CustomerBase::new(
+        log.clone(),
+        shop.catalog.clone(),
+        CustomerSettings::default(),
+    )
+    .unwrap()
+    .with_vectors(model.users.clone(), Some(model.items.clone()))
+    .unwrap();
+    base.segment(
+        &KMeansParams::default().k(3).seed(1),
+        Representation::Vectors,
+        1,
+    )
+    .unwrap();
+    let mut rec =
+        Recommender::build(&shop.log, &shop.catalog, model, &BuildOptions::default()).unwrap();
+    let (alias, who) = shop.truth.links[0].clone();
+    let c = base.customer_index(&who).unwrap();
+    let vector = base.vectors().unwrap().row(c).to_vec();
+    let vector_bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let ids = base.customer_view(&alias, 5).unwrap().identities;
+    assert!(ids.contains(&alias) && ids.contains(&who));
+
+    let offers = OfferSet::new(vec![
+        Offer::new("10-off", ItemKind::Offer, 5.0),
+        Offer::new("free-delivery", ItemKind::Offer, 2.0),
+        Offer::new("return-help", ItemKind::Service, 1.0),
+    ])
+    .unwrap();
+    let nbo = NextBestOffer::new(
+        offers,
+        ContactPolicy::default(),
+        8,
+        BanditParams::default().seed(2),
+    )
+    .unwrap();
+    let now = base.now();
+    let other = base
+        .customers()
+        .iter()
+        .find(|c| **c != who)
+        .unwrap()
+        .clone();
+    let other_vector = base
+        .vectors()
+        .unwrap()
+        .row(base.customer_index(&other).unwrap())
+        .to_vec();
+    for t in 0..6 {
+        // Decisions under both of their ids, a settled and a pending one each;
+        // someone else's decisions stay.
+        for (id, ctx) in [(&who, &vector), (&alias, &vector), (&other, &other_vector)] {
+            let d = nbo
+                .decide(&OfferRequest::new(
+                    CustomerState::new(id.clone()),
+                    ctx.clone(),
+                    now + t,
+                ))
+                .unwrap();
+            if t % 2 == 0 {
+                nbo.reward(
+                    d.chosen[0].event_id,
+                    f64::from(u8::from(t % 4 == 0)),
+                    now + t,
+                )
+                .unwrap();
+            }
+        }
+    }
+    let view = nbo
+        .customer_view(&base, &alias, 20, None, &Default::default())
+        .unwrap();
+    assert_eq!(
+        view.offers.as_ref().unwrap().shown,
+        12,
+        "both ids' showings in one view"
+    );
+    assert!(view.next_best_action.is_some());
+    let model_before = nbo.bandit().estimate(&other_vector, "10-off").unwrap();
+
+    let contains = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let saved = |log: &EventLog, base: &CustomerBase, rec: &Recommender, nbo: &NextBestOffer| {
+        let mut jsonl = Vec::new();
+        nbo.bandit().log().write_jsonl(&mut jsonl).unwrap();
+        let out: Vec<(&str, Vec<u8>)> = vec![
+            ("log", log.to_bytes().unwrap()),
+            ("base", base.to_bytes().unwrap()),
+            ("recommender", rec.to_bytes(Flavour::Full).unwrap()),
+            ("offers", nbo.to_bytes().unwrap()),
+            ("decision log", jsonl),
+        ];
+        out
+    };
+    // The vector as bytes (artifacts) and as JSON text (the decision log).
+    let vector_json = serde_json::to_vec(&vector).unwrap();
+    let holds_vector = |what: &str, bytes: &[u8]| match what {
+        "decision log" => contains(bytes, &vector_json),
+        _ => contains(bytes, &vector_bytes),
+    };
+    for (what, bytes) in saved(&log, &base, &rec, &nbo) {
+        assert!(
+            contains(&bytes, who.as_bytes()),
+            "{what} holds {who} before"
+        );
+        if what != "log" {
+            assert!(holds_vector(what, &bytes), "{what} holds the vector before");
+        }
+    }
+
+    let from_log = log.forget(&alias).unwrap();
+    let from_base = base.forget(&alias).unwrap();
+    let from_rec = rec.forget(&alias).unwrap();
+    let id_refs: Vec<&str> = from_base.identities.iter().map(String::as_str).collect();
+    let from_offers = nbo.forget(&id_refs);
+    assert_eq!(from_log.identities, from_base.identities);
+    assert_eq!(from_rec.identities, from_base.identities);
+    assert_eq!(from_rec.customer, who);
+    assert_eq!(from_offers.decisions, 12);
+    assert_eq!(from_offers.pending, 6);
+    assert_eq!(from_offers.unlearned, 6);
+    assert!(from_offers.contacts >= 2);
+
+    for (what, bytes) in saved(&log, &base, &rec, &nbo) {
+        for id in &from_base.identities {
+            assert!(!contains(&bytes, id.as_bytes()), "{id} still in the {what}");
+        }
+        assert!(
+            !holds_vector(what, &bytes),
+            "the vector still in the {what}"
+        );
+    }
+    // Answers: unknown to the base and the recommender (served as a new
+    // visitor), no offers history, and the other customer's decisions kept.
+    assert!(matches!(
+        base.customer_view(&who, 5),
+        Err(Error::Unknown { .. })
+    ));
+    assert!(matches!(rec.forget(&who), Err(Error::Unknown { .. })));
+    let served = rec
+        .recommend(&Request::new(5).customer(who.as_str()))
+        .unwrap();
+    assert_eq!(served.len(), 5);
+    assert_eq!(nbo.activity(&id_refs, 10).shown, 0);
+    assert_eq!(nbo.activity(&[other.as_str()], 10).shown, 6);
+    assert!(rec
+        .customers_for_item(&shop.log.items().names()[0], 1000)
+        .unwrap()
+        .iter()
+        .all(|(c, _)| c != &who));
+    // The bandit took back exactly their updates: what it estimates now is
+    // what it would estimate had only the other customer's rewards been learnt.
+    let fresh = NextBestOffer::new(
+        OfferSet::new(vec![
+            Offer::new("10-off", ItemKind::Offer, 5.0),
+            Offer::new("free-delivery", ItemKind::Offer, 2.0),
+            Offer::new("return-help", ItemKind::Service, 1.0),
+        ])
+        .unwrap(),
+        ContactPolicy::default(),
+        8,
+        BanditParams::default().seed(2),
+    )
+    .unwrap();
+    for r in nbo.bandit().log().records() {
+        for ch in &r.chosen {
+            if let Some(v) = ch.reward {
+                let b = fresh.bandit();
+                let d = b
+                    .rank(&r.context, &[Candidate::new(ch.offer.clone(), 1.0)], 1, 0)
+                    .unwrap();
+                b.reward(d.chosen[0].event_id, v, 0).unwrap();
+            }
+        }
+    }
+    for offer in ["10-off", "free-delivery", "return-help"] {
+        let (a, _) = nbo.bandit().estimate(&other_vector, offer).unwrap();
+        let (b, _) = fresh.bandit().estimate(&other_vector, offer).unwrap();
+        assert!(
+            (a - b).abs() < 1e-9,
+            "{offer}: {a} after forgetting, {b} never learnt"
+        );
+    }
+    assert_ne!(
+        model_before,
+        nbo.bandit().estimate(&other_vector, "10-off").unwrap()
+    );
+}

@@ -251,6 +251,17 @@ pub struct Customers {
     pub history: Vec<Vec<Seen>>,
 }
 
+/// What [`Recommender::forget`] removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForgottenCustomer {
+    /// Their canonical id.
+    pub customer: String,
+    /// Every id that led to them, sorted.
+    pub identities: Vec<String>,
+    /// Items in their history.
+    pub history: usize,
+}
+
 /// One item a customer or session interacted with: `(item, weight, last
 /// purchase time or i64::MIN)`.
 type Seen = (u32, f32, i64);
@@ -551,6 +562,54 @@ impl Recommender {
 
     fn customer_row(&self, id: &str) -> Option<u32> {
         self.customers.as_ref()?.aliases.get(id).copied()
+    }
+
+    /// Removes a known customer (any of their ids): their vector, every id
+    /// that led to them and their history, so no later answer or saved
+    /// artifact holds them. What was learnt from everyone together (item
+    /// vectors, popularity, context vectors) stays: it carries no one's id
+    /// or vector. An unknown id (or the storefront flavour, which holds no
+    /// customers) is [`Error::Unknown`] and changes nothing.
+    pub fn forget(&mut self, id: &str) -> Result<ForgottenCustomer> {
+        let row = self.customer_row(id).ok_or_else(|| Error::Unknown {
+            what: "customer",
+            id: id.into(),
+        })?;
+        let customers = self.customers.as_ref().expect("a row was found");
+        let mut identities: Vec<String> = customers
+            .aliases
+            .iter()
+            .filter(|&(_, &r)| r == row)
+            .map(|(name, _)| name.clone())
+            .collect();
+        identities.sort();
+        let mut ids = Interner::new();
+        for (r, name) in customers.ids.names().iter().enumerate() {
+            if r != row as usize {
+                ids.intern(name);
+            }
+        }
+        let aliases = customers
+            .aliases
+            .iter()
+            .filter(|&(_, &r)| r != row)
+            .map(|(name, &r)| (name.clone(), if r > row { r - 1 } else { r }))
+            .collect();
+        let mut history = customers.history.clone();
+        let seen = history.remove(row as usize).len();
+        let users = self.model.users.without_row(row)?;
+        let report = ForgottenCustomer {
+            customer: customers.ids.name(row).unwrap_or_default().to_owned(),
+            identities,
+            history: seen,
+        };
+        self.model.users = users;
+        self.customers = Some(Customers {
+            ids,
+            aliases,
+            history,
+        });
+        Ok(report)
     }
 
     /// A brand-new item: added to the catalogue and the index, its vector
