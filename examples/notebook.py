@@ -111,6 +111,40 @@ batch = rec.recommend_batch([str(u) for u in range(1, 944)], k=10, as_frame=True
 print(batch.groupby("item").size().sort_values(ascending=False).head(5).rename(index=title))
 
 # %% [markdown]
+# ## Segments
+#
+# The users in five segments by their ALS vectors, each described by the
+# genres of what they rated, and a 2-D picture of them (the vectors'
+# first two principal components).
+
+# %%
+seg = maitre.segments(log, items, k=5, model=model, seed=0)
+print(seg.segments[["segment", "size", "description"]].to_string(index=False))
+try:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("matplotlib is not installed: no plot")
+else:
+    import numpy as np
+
+    vectors = model.user_factors - model.user_factors.mean(axis=0)
+    _, _, axes = np.linalg.svd(vectors, full_matrices=False)
+    xy = vectors @ axes[:2].T
+    labels = seg.customers.set_index("customer").loc[list(model.customer_ids()), "segment"].to_numpy()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for s in sorted(set(labels)):
+        ax.scatter(*xy[labels == s].T, s=6, label=f"segment {s}")
+    ax.set_title("MovieLens 100K users by ALS vector (PCA), coloured by segment")
+    ax.legend(markerscale=3)
+    out = Path(tempfile.gettempdir()) / "maitre-movielens-segments.png"
+    plt.tight_layout()
+    plt.savefig(out)
+    print(f"plot saved to {out}")
+
+# %% [markdown]
 # ## Save
 #
 # The full artifact reloads bit-identically; the storefront flavour drops every

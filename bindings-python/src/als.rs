@@ -388,7 +388,7 @@ fn params_dict<'py>(py: Python<'py>, p: &AlsParams) -> PyResult<Bound<'py, PyDic
 pub struct PyAlsModel {
     pub inner: AlsModel,
     /// (customer ids, item ids) of the rows, when fitted from a log.
-    ids: Option<(Vec<String>, Vec<String>)>,
+    pub(crate) ids: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl PyAlsModel {

@@ -3,16 +3,23 @@
 //! catalogue and makes one call; the pandas frames are built in
 //! `python/maitre/_customers.py`.
 
+use crate::als::PyAlsModel;
 use crate::args;
+use crate::convert::strict_json;
 use crate::convert::to_python;
 use crate::errors::to_py;
 use crate::events::PyEventLog;
+use crate::offers::PyNextBestOffer;
 use crate::pool;
 use maitre::catalog::{Catalog, Item};
-use maitre::customers::{CustomerBase, CustomerSettings, KMeansParams, Representation};
+use maitre::customers::{
+    CustomerBase, CustomerFilter, CustomerSettings, KMeansParams, Representation, Targeting,
+};
 use maitre::events::EventLog;
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::collections::BTreeMap;
 
 fn base(
     log: &EventLog,
@@ -26,6 +33,36 @@ fn base(
         settings = settings.now(now);
     }
     CustomerBase::new(log, catalog, settings)
+}
+
+/// A base with the customer and item vectors of `model`, which must have
+/// been fitted on this log (its row ids are checked against the base's).
+fn base_with(
+    log: &EventLog,
+    items: Option<Vec<Item>>,
+    now: Option<i64>,
+    model: Option<&PyAlsModel>,
+) -> maitre::Result<CustomerBase> {
+    let base = base(log, items, now)?;
+    let Some(model) = model else {
+        return Ok(base);
+    };
+    let same = match &model.ids {
+        Some((customers, items)) => {
+            customers.as_slice() == base.customers()
+                && items.as_slice() == base.log().items().names()
+        }
+        None => false,
+    };
+    if !same {
+        return Err(maitre::Error::InvalidParam {
+            name: "model".into(),
+            reason: "its rows are not this log's customers and items: fit it on this log \
+                     (maitre.ALS().fit(log)) and pass the same log"
+                .into(),
+        });
+    }
+    base.with_vectors(model.inner.users.clone(), Some(model.inner.items.clone()))
 }
 
 fn items(items: Option<Bound<'_, PyDict>>) -> PyResult<Option<Vec<Item>>> {
@@ -48,7 +85,7 @@ struct SegmentsOut<'a> {
 /// Segments the customers with k-means++ (see `maitre.segments`).
 #[pyfunction]
 #[pyo3(signature = (log, items = None, k = None, representation = "category_shares",
-    fit_min_days = None, seed = None, threads = None))]
+    fit_min_days = None, seed = None, threads = None, model = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn segments<'py>(
     py: Python<'py>,
@@ -59,18 +96,21 @@ pub fn segments<'py>(
     fit_min_days: Option<&Bound<'py, PyAny>>,
     seed: Option<&Bound<'py, PyAny>>,
     threads: Option<&Bound<'py, PyAny>>,
+    model: Option<PyRef<'py, PyAlsModel>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let representation = match representation {
-        "category_shares" => Representation::CategoryShares,
-        other => {
+    let representation = match (representation, &model) {
+        ("category_shares", _) => Representation::CategoryShares,
+        ("vectors", Some(_)) => Representation::Vectors,
+        (other, _) => {
             return Err(to_py(maitre::Error::InvalidParam {
                 name: "representation".into(),
                 reason: format!(
-                    "{other:?}: only \"category_shares\" from Python (vectors: fit ALS in Rust)"
+                    "{other:?}: \"category_shares\", or \"vectors\" with model= (an ALS model fitted on this log)"
                 ),
             }))
         }
     };
+    let model: Option<&PyAlsModel> = model.as_deref();
     let mut params = KMeansParams::default();
     if let Some(k) = args::opt_count("k", k)? {
         params = params.k(k);
@@ -88,7 +128,7 @@ pub fn segments<'py>(
         py,
         || log.read(),
         |log| -> maitre::Result<serde_json::Value> {
-            let mut base = base(log, items, None)?;
+            let mut base = base_with(log, items, None, model)?;
             base.segment(&params, representation, fit_min_days)?;
             let segments = base.segments().expect("segmented just now");
             serde_json::to_value(SegmentsOut {
@@ -135,7 +175,9 @@ pub fn rfm<'py>(
 
 /// The single customer view of one customer (see `maitre.customer_view`).
 #[pyfunction]
-#[pyo3(signature = (log, customer, items = None, recent = None, now = None))]
+#[pyo3(signature = (log, customer, items = None, recent = None, now = None, model = None,
+    offers = None, context = None, attributes = None))]
+#[allow(clippy::too_many_arguments)]
 pub fn customer_view<'py>(
     py: Python<'py>,
     log: PyRef<'py, PyEventLog>,
@@ -143,16 +185,95 @@ pub fn customer_view<'py>(
     items: Option<Bound<'py, PyDict>>,
     recent: Option<&Bound<'py, PyAny>>,
     now: Option<&Bound<'py, PyAny>>,
+    model: Option<PyRef<'py, PyAlsModel>>,
+    offers: Option<PyRef<'py, PyNextBestOffer>>,
+    context: Option<PyReadonlyArray1<'py, f32>>,
+    attributes: Option<BTreeMap<String, String>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let recent = args::opt_count("recent", recent)?.unwrap_or(50);
     let now = self::now(now)?;
     let items = self::items(items)?;
-    let log: &PyEventLog = &log;
+    let context: Option<Vec<f32>> = context.map(|c| c.as_array().iter().copied().collect());
+    let attributes = attributes.unwrap_or_default();
+    let (log, model, offers): (&PyEventLog, Option<&PyAlsModel>, Option<&PyNextBestOffer>) =
+        (&log, model.as_deref(), offers.as_deref());
     let view = pool::detach_locked(
         py,
         || log.read(),
-        |log| base(log, items, now)?.customer_view(&customer, recent),
+        |log| {
+            let base = base_with(log, items, now, model)?;
+            match offers {
+                Some(o) => {
+                    o.inner
+                        .customer_view(&base, &customer, recent, context.as_deref(), &attributes)
+                }
+                None => base.customer_view(&customer, recent),
+            }
+        },
     )?
     .map_err(to_py)?;
     to_python(py, &view)
+}
+
+/// The customers most likely to engage with an item or a category (see
+/// `maitre.target`).
+#[pyfunction]
+#[pyo3(signature = (log, model, item = None, category = None, k = None, items = None,
+    customer_filter = None, now = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn target<'py>(
+    py: Python<'py>,
+    log: PyRef<'py, PyEventLog>,
+    model: PyRef<'py, PyAlsModel>,
+    item: Option<String>,
+    category: Option<String>,
+    k: Option<&Bound<'py, PyAny>>,
+    items: Option<Bound<'py, PyDict>>,
+    customer_filter: Option<&str>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let what = match (item, category) {
+        (Some(i), None) => Targeting::Item(i),
+        (None, Some(c)) => Targeting::Category(c),
+        _ => {
+            return Err(to_py(maitre::Error::InvalidParam {
+                name: "item".into(),
+                reason: "give exactly one of item= and category=".into(),
+            }))
+        }
+    };
+    let k = args::opt_count("k", k)?.unwrap_or(100);
+    let filter: CustomerFilter = match customer_filter {
+        Some(text) => strict_json("customer_filter", text)?,
+        None => CustomerFilter::default(),
+    };
+    let now = self::now(now)?;
+    let items = self::items(items)?;
+    let (log, model): (&PyEventLog, &PyAlsModel) = (&log, &model);
+    let targets = pool::detach_locked(
+        py,
+        || log.read(),
+        |log| base_with(log, items, now, Some(model))?.target(&what, k, &filter),
+    )?
+    .map_err(to_py)?;
+    to_python(py, &targets)
+}
+
+/// The `n` most loyal customers, each with why (see `maitre.advocates`).
+#[pyfunction]
+#[pyo3(signature = (log, items = None, n = None, now = None))]
+pub fn advocates<'py>(
+    py: Python<'py>,
+    log: PyRef<'py, PyEventLog>,
+    items: Option<Bound<'py, PyDict>>,
+    n: Option<&Bound<'py, PyAny>>,
+    now: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let n = args::opt_count("n", n)?.unwrap_or(20);
+    let now = self::now(now)?;
+    let items = self::items(items)?;
+    let log: &PyEventLog = &log;
+    let top = pool::detach_locked(py, || log.read(), |log| base(log, items, now)?.advocates(n))?
+        .map_err(to_py)?;
+    to_python(py, &top)
 }

@@ -693,6 +693,22 @@ impl PyEventLog {
             .map_err(to_py)
     }
 
+    /// Removes a person: every event and identity link of every id linked
+    /// to ``customer`` (accounts, devices, anonymous ids). Returns what was
+    /// removed: ``customer`` (canonical id), ``identities``, ``events``,
+    /// ``links``. An unknown id raises UnknownIdError and changes nothing.
+    ///
+    /// Example:
+    ///     >>> log = maitre.EventLog()
+    ///     >>> _ = log.extend({"customer_id": ["anon-7"], "item_id": ["sku-1"], "kind": ["view"], "timestamp": [1714564800]})
+    ///     >>> log.link("anon-7", "c42", 1714564900)
+    ///     >>> log.forget("c42")["identities"], len(log)
+    ///     (['anon-7', 'c42'], 0)
+    fn forget<'py>(&self, py: Python<'py>, customer: &str) -> PyResult<Bound<'py, PyAny>> {
+        let gone = py.detach(|| self.write().forget(customer)).map_err(to_py)?;
+        to_python(py, &gone)
+    }
+
     /// The log as bytes (``EventLog.from_bytes`` reads them back): about the
     /// log's own size. Pickling and ``copy.deepcopy`` go through them.
     ///

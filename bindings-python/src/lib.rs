@@ -39,6 +39,8 @@ fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(customers::segments, m)?)?;
     m.add_function(wrap_pyfunction!(customers::rfm, m)?)?;
     m.add_function(wrap_pyfunction!(customers::customer_view, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::target, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::advocates, m)?)?;
     errors::register(m)?;
     Ok(())
 }

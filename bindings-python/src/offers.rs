@@ -31,7 +31,7 @@ use std::path::PathBuf;
 /// wraps it with rows, DataFrames, keyword arguments and pickling.
 #[pyclass(name = "NextBestOffer", module = "maitre._maitre", frozen)]
 pub struct PyNextBestOffer {
-    inner: NextBestOffer,
+    pub(crate) inner: NextBestOffer,
 }
 
 fn context_vec(context: &PyReadonlyArray1<'_, f32>) -> Vec<f32> {
@@ -236,6 +236,26 @@ impl PyNextBestOffer {
     fn write_jsonl(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| self.inner.bandit().log().write_jsonl_file(&path))
             .map_err(to_py)
+    }
+
+    /// Removes every trace of the given ids (see `NextBestOffer.forget`).
+    fn _forget<'py>(&self, py: Python<'py>, ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let gone = py.detach(|| self.inner.forget(&refs));
+        to_python(py, &gone)
+    }
+
+    /// What the given ids were shown (see `NextBestOffer.activity`).
+    fn _activity<'py>(
+        &self,
+        py: Python<'py>,
+        ids: Vec<String>,
+        recent: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let recent = args::count("recent", recent)?;
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let activity = py.detach(|| self.inner.activity(&refs, recent));
+        to_python(py, &activity)
     }
 
     /// Offers, dimension, pending decisions, logged decisions and the

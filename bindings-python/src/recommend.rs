@@ -434,6 +434,12 @@ impl PyRecommender {
             .map_err(to_py)
     }
 
+    /// Removes a known customer (see `Recommender.forget`).
+    fn _forget<'py>(&self, py: Python<'py>, customer: &str) -> PyResult<Bound<'py, PyAny>> {
+        let gone = py.detach(|| self.write().forget(customer)).map_err(to_py)?;
+        to_python(py, &gone)
+    }
+
     /// The serving settings, as a dict (context_weight, session_weight,
     /// popular_per_context).
     fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -26,3 +26,4 @@ def test_notebook_runs_as_a_script(tmp_path):
     except ImportError:
         return
     assert (tmp_path / "maitre-movielens-metrics.png").stat().st_size > 1000, done.stdout
+    assert (tmp_path / "maitre-movielens-segments.png").stat().st_size > 1000, done.stdout

@@ -174,6 +174,13 @@ pub(crate) struct Offers {
     customer: String,
 }
 
+impl Offers {
+    /// Everything the engine holds about this visitor.
+    pub(crate) fn forget(&self) {
+        self.engine.forget(&[self.customer.as_str()]);
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct JsOffersOptions {

@@ -456,9 +456,15 @@ impl Session {
         self.events.len()
     }
 
-    /// Forgets everything: events, rotation memory and the stored copy.
+    /// Forgets everything: events, rotation memory, the stored copy and the
+    /// visitor's offers history (decisions with their contexts, pending
+    /// showings, caps and cool-downs; the bandit takes back what it learnt
+    /// from them).
     pub fn forget(&mut self) -> Result<(), JsValue> {
         self.events.clear();
+        if let Some(offers) = &self.offers {
+            offers.forget();
+        }
         if let Some(r) = &mut self.rotation {
             r.clear();
         }

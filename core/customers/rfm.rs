@@ -111,6 +111,10 @@ pub struct Loyalty {
     pub returns: f64,
     /// Positive ratings given.
     pub positive_ratings: usize,
+    /// What `advocates` ranks by: half the loyalty score, half the share of
+    /// purchases the customer rated positively (capped at 1) — loyal *and*
+    /// speaking up for what they bought.
+    pub advocacy: f64,
     /// Purchase occasions.
     pub occasions: usize,
     /// Why, in words.
@@ -409,6 +413,12 @@ impl CustomerBase {
                 let bought = p.purchases[c] > 0;
                 let keep = if bought { 1.0 - returned } else { 0.0 };
                 let score = 0.35 * repeat + 0.25 * tenure_q[c] + 0.2 * rating + 0.2 * keep;
+                let vocal = if p.purchases[c] > 0 {
+                    (positive[c] as f64 / p.purchases[c] as f64).min(1.0)
+                } else {
+                    0.0
+                };
+                let advocacy = 0.5 * score + 0.5 * vocal;
                 let why = format!(
                     "{} purchase occasions (repeat {:.2}), customer for {:.0} days (tenure {:.2}), \
                      {} of {} ratings positive, {} of {} purchases returned",
@@ -429,6 +439,7 @@ impl CustomerBase {
                     ratings: rating,
                     returns: returned,
                     positive_ratings: positive[c],
+                    advocacy,
                     occasions: p.days[c].len(),
                     why,
                 }
@@ -436,8 +447,11 @@ impl CustomerBase {
             .collect()
     }
 
-    /// The `n` customers with the highest loyalty score among those who gave
-    /// at least one positive rating, best first (ties: customer id).
+    /// The `n` customers with the highest advocacy (see [`Loyalty::advocacy`])
+    /// among those who gave at least one positive rating, best first (ties:
+    /// customer id). A first version ranked by the loyalty score alone and
+    /// found 20 % of the storefront's generated advocates in its top 30
+    /// (base rate 11 %): one positive rating counted as much as ten.
     pub fn advocates(&self, n: usize) -> Result<Vec<Loyalty>> {
         if n == 0 {
             return Err(Error::param("n", "must be at least 1"));
@@ -449,8 +463,8 @@ impl CustomerBase {
             .cloned()
             .collect();
         all.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
+            b.advocacy
+                .total_cmp(&a.advocacy)
                 .then(a.customer.cmp(&b.customer))
         });
         all.truncate(n);

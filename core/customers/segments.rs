@@ -82,6 +82,32 @@ fn top(weights: BTreeMap<String, f64>, n: usize) -> Vec<Share> {
     all
 }
 
+/// Up to two categories whose share in `weights` is at least 1.2 times
+/// their share over everyone (and at least 2 % of the segment), by that
+/// ratio.
+fn above_average(
+    weights: &BTreeMap<String, f64>,
+    overall: &BTreeMap<String, f64>,
+    overall_total: f64,
+) -> Vec<(String, f64)> {
+    let total: f64 = weights.values().sum();
+    if total <= 0.0 || overall_total <= 0.0 {
+        return Vec::new();
+    }
+    let mut lifts: Vec<(String, f64)> = weights
+        .iter()
+        .filter(|(_, &w)| w / total >= 0.02)
+        .filter_map(|(name, &w)| {
+            let base = overall.get(name)? / overall_total;
+            let lift = (w / total) / base;
+            (lift >= 1.2).then(|| (name.clone(), lift))
+        })
+        .collect();
+    lifts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    lifts.truncate(2);
+    lifts
+}
+
 fn words(shares: &[Share]) -> String {
     let parts: Vec<String> = shares
         .iter()
@@ -111,6 +137,21 @@ impl Segments {
         let n = base.customers().len();
         let total_customers = n.max(1) as f64;
         let value = base.purchase_values();
+        // Every customer's category weights, to say what sets a segment
+        // apart (its largest categories are often everyone's largest).
+        let mut overall: BTreeMap<String, f64> = BTreeMap::new();
+        for rows in &base.rows_of {
+            for &row in rows {
+                if let Some(cat) = catalog
+                    .item(log.item_column()[row as usize])
+                    .filter(|i| i.kind == ItemKind::Product)
+                    .and_then(|i| i.category.as_ref())
+                {
+                    *overall.entry(cat.clone()).or_insert(0.0) += 1.0;
+                }
+            }
+        }
+        let overall_total: f64 = overall.values().sum();
         self.segments = (0..k as u32)
             .map(|s| {
                 let (mut cats, mut brands, mut channels) =
@@ -139,6 +180,7 @@ impl Segments {
                         }
                     }
                 }
+                let distinct = above_average(&cats, &overall, overall_total);
                 let categories = top(cats, 3);
                 let brands = top(brands, 3);
                 let channels = top(channels, 3);
@@ -147,14 +189,27 @@ impl Segments {
                 } else {
                     0.0
                 };
-                let description = format!(
-                    "{size} customers ({:.0} % of all), mostly {}; brands {}; on {}; \
-                     {per:.2} spent per customer",
+                let mut description = format!(
+                    "{size} customers ({:.0} % of all), mostly {}",
                     100.0 * size as f64 / total_customers,
                     words(&categories),
-                    words(&brands),
-                    words(&channels),
                 );
+                if !distinct.is_empty() {
+                    let more: Vec<String> = distinct
+                        .iter()
+                        .map(|(name, lift)| format!("{name} {lift:.1}×"))
+                        .collect();
+                    description += &format!("; more than average: {}", more.join(", "));
+                }
+                if !brands.is_empty() {
+                    description += &format!("; brands {}", words(&brands));
+                }
+                if !channels.is_empty() {
+                    description += &format!("; on {}", words(&channels));
+                }
+                if total_value > 0.0 {
+                    description += &format!("; {per:.2} spent per customer");
+                }
                 Segment {
                     id: s,
                     size,

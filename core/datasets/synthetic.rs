@@ -22,7 +22,7 @@ use crate::events::EventLog;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 /// How big a storefront to generate.
@@ -122,6 +122,9 @@ pub struct GroundTruth {
     pub lifecycle: BTreeMap<String, String>,
     /// The end of the generated period (stages hold at this time).
     pub as_of: i64,
+    /// Customers generated as advocates: only with
+    /// [`StorefrontOptions::advocates`], empty otherwise.
+    pub advocates: BTreeSet<String>,
 }
 
 /// Variants of the storefront. The default is the plain storefront, whose
@@ -136,9 +139,22 @@ pub struct StorefrontOptions {
     /// (`at_risk`), 15 % stopped 7 to 10 gaps before (`lapsed`, gaps of 5 to
     /// 10 days). The ground truth's `lifecycle` holds each role.
     pub lifecycle: bool,
+    /// Make 10 % of the customers (drawn from a stream of their own)
+    /// advocates: after a purchase they review 6 times as often (60 %
+    /// instead of 10 %), always 5 stars unless they returned it, and return
+    /// a sixth as often (1 % instead of 6 %). The ground truth's `advocates`
+    /// lists them.
+    pub advocates: bool,
 }
 
 impl StorefrontOptions {
+    /// With advocates.
+    #[must_use]
+    pub fn advocates(mut self, on: bool) -> Self {
+        self.advocates = on;
+        self
+    }
+
     /// With lifecycle roles.
     #[must_use]
     pub fn lifecycle(mut self, on: bool) -> Self {
@@ -292,6 +308,8 @@ const DAYS: i64 = 180;
 const DAY: i64 = 86_400;
 /// Mixed into the seed for the lifecycle variant's role streams.
 const LIFECYCLE_SEED: u64 = 0x11fe_c7c1_e5ee_d000;
+/// Mixed into the seed for the advocates variant's role stream.
+const ADVOCATE_SEED: u64 = 0xad70_ca7e_5eed_0000;
 
 /// The built-in context effects: (category, key, value, lift).
 const EFFECTS: [(&str, &str, &str, f64); 8] = [
@@ -357,6 +375,7 @@ struct Draft {
 
 struct Person {
     stage: Option<&'static str>,
+    advocate: bool,
     events: Vec<Draft>,
     anonymous: Option<(String, i64)>,
     second_device: Option<(String, i64)>,
@@ -411,7 +430,9 @@ pub fn synthetic_storefront_with(
             let rhythm = options
                 .lifecycle
                 .then(|| Rhythm::draw(&mut stream(seed ^ LIFECYCLE_SEED, c as u64)));
-            simulate(&world, &mut stream(seed, c as u64), c, rhythm)
+            let advocate =
+                options.advocates && stream(seed ^ ADVOCATE_SEED, c as u64).random::<f64>() < 0.1;
+            simulate(&world, &mut stream(seed, c as u64), c, rhythm, advocate)
         })
         .collect();
 
@@ -448,6 +469,7 @@ pub fn synthetic_storefront_with(
         links: Vec::new(),
         lifecycle: BTreeMap::new(),
         as_of: START + DAYS * DAY,
+        advocates: BTreeSet::new(),
     };
 
     // Intern ids in customer order, so indices do not depend on thread timing.
@@ -472,6 +494,9 @@ pub fn synthetic_storefront_with(
         }
         if let Some(stage) = person.stage {
             truth.lifecycle.insert(name.clone(), stage.to_owned());
+        }
+        if person.advocate {
+            truth.advocates.insert(name.clone());
         }
         truth.cluster_of.insert(name, person.cluster);
         rows.extend(
@@ -703,7 +728,13 @@ fn build_world(rng: &mut ChaCha8Rng, log: &mut EventLog, n_products: usize) -> (
 }
 
 /// One customer's whole history.
-fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize, rhythm: Option<Rhythm>) -> Person {
+fn simulate(
+    world: &World,
+    rng: &mut ChaCha8Rng,
+    c: usize,
+    rhythm: Option<Rhythm>,
+    advocate: bool,
+) -> Person {
     let k = &world.kinds;
     let cluster = c % CLUSTERS;
     let taste = &world.clusters[cluster];
@@ -745,6 +776,7 @@ fn simulate(world: &World, rng: &mut ChaCha8Rng, c: usize, rhythm: Option<Rhythm
     };
     let second_device = rng.random::<f64>() < 0.15;
     let mut person = Person {
+        advocate,
         stage: rhythm.map(|r| r.stage),
         events: Vec::new(),
         anonymous: None,
@@ -928,7 +960,7 @@ fn aftercare(
             email,
         );
     }
-    let returned = rng.random::<f64>() < 0.06;
+    let returned = rng.random::<f64>() < if person.advocate { 0.01 } else { 0.06 };
     if returned {
         let at = later(rng, 2..15);
         push(
@@ -952,9 +984,11 @@ fn aftercare(
         push(at, k.complaint, item, f32::NAN, call);
         push(at + 600, k.view, world.complaint_callback, f32::NAN, call);
     }
-    if rng.random::<f64>() < 0.1 {
+    if rng.random::<f64>() < if person.advocate { 0.6 } else { 0.1 } {
         let stars = if returned {
             rng.random_range(1..=2)
+        } else if person.advocate {
+            5
         } else {
             rng.random_range(3..=5)
         };

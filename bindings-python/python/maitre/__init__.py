@@ -48,7 +48,7 @@ from ._maitre import (
 )
 from ._offers import Decision, NextBestOffer, OfferChoice, evaluate_policy
 from ._recommend import ALS, Recommender, _items
-from ._customers import Segmentation, customer_view, rfm, segments
+from ._customers import Segmentation, advocates, customer_view, rfm, segments, target
 
 # Documented and pickled as maitre.ALS / maitre.Recommender / maitre.NextBestOffer.
 ALS.__module__ = Recommender.__module__ = "maitre"
@@ -79,6 +79,8 @@ __all__ = [
     "segments",
     "rfm",
     "customer_view",
+    "target",
+    "advocates",
     "MaitreError",
     "BadRecordError",
     "MissingColumnError",

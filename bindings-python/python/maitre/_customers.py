@@ -1,13 +1,17 @@
 """Customer intelligence as pandas frames: segments, RFM and lifecycle, the
-single customer view. The native calls return plain lists and dicts; the
-frames are built here."""
+single customer view, targeting and advocates. The native calls return plain
+lists and dicts; the frames are built here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+import json
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
 
 from . import _maitre
-from ._recommend import _items
+from ._offers import _context
+from ._recommend import _integer, _items
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -32,6 +36,7 @@ def segments(
     fit_min_days: int = 1,
     seed: int = 0,
     threads: Optional[int] = None,
+    model: Optional[_maitre.AlsModel] = None,
 ) -> Segmentation:
     """Segments the customers with k-means++ and describes each segment in words.
 
@@ -50,6 +55,8 @@ def segments(
         fit_min_days: customers active on fewer days do not shape the centres.
         seed: the k-means++ seed.
         threads: worker threads (the result does not depend on them).
+        model: an ALS model fitted on this log (``maitre.ALS().fit(log)``):
+            segments its customer vectors instead of category shares.
 
     Raises InvalidParamError for k = 0 or k above the customers,
     NotEnoughDataError for an empty log.
@@ -67,9 +74,11 @@ def segments(
         log,
         items=None if items is None else _items(items),
         k=k,
+        representation="category_shares" if model is None else "vectors",
         fit_min_days=fit_min_days,
         seed=seed,
         threads=threads,
+        model=model,
     )
     customers = pd.DataFrame({"customer": out["customers"], "segment": out["labels"]})
     rows = [
@@ -130,6 +139,10 @@ def customer_view(
     items: Any = None,
     recent: int = 50,
     now: Optional[int] = None,
+    model: Optional[_maitre.AlsModel] = None,
+    offers: Any = None,
+    context: Any = None,
+    attributes: Optional[Mapping[str, str]] = None,
 ) -> Dict[str, Any]:
     """Everything about one customer, in one dict (JSON-ready).
 
@@ -138,7 +151,11 @@ def customer_view(
     ``recent`` latest events across every id, channel and device, newest
     first), categories, brands, items (top affinities with shares), segment,
     rfm, lifecycle, loyalty, open_moments_of_truth (returns and complaints
-    no service action has answered yet).
+    no service action has answered yet), offers (shown, accepted, declined,
+    ignored, pending and the latest showings, from ``offers``' decision log)
+    and next_best_action (offer, kind, why, estimate, value, fired: what
+    ``offers`` would put first now — computed, not shown or recorded).
+    offers and next_best_action are None without ``offers``.
 
     Parameters:
         log: the EventLog.
@@ -146,8 +163,15 @@ def customer_view(
         items: the catalogue.
         recent: timeline length, 1 to 10,000.
         now: epoch seconds stages are measured at (default: the last event).
+        model: an ALS model fitted on this log: the customer's vector is the
+            next best action's default context.
+        offers: a ``maitre.NextBestOffer``: adds offers and next_best_action.
+        context: the engine's context vector (default: the customer's vector
+            from ``model``; none for an engine of dim 0).
+        attributes: the customer's attributes for eligibility rules.
 
-    Raises UnknownIdError for a customer the log does not know.
+    Raises UnknownIdError for a customer the log does not know,
+    InvalidParamError for a model fitted on another log or a missing context.
 
     Example:
         >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
@@ -156,5 +180,113 @@ def customer_view(
         ('c0000001', True)
     """
     return _maitre.customer_view(
-        log, customer, items=None if items is None else _items(items), recent=recent, now=now
+        log,
+        customer,
+        items=None if items is None else _items(items),
+        recent=recent,
+        now=now,
+        model=model,
+        offers=None if offers is None else offers._native,
+        context=None if context is None else _context(context),
+        attributes=None if attributes is None else {str(k): str(v) for k, v in attributes.items()},
+    )
+
+
+def target(
+    log: _maitre.EventLog,
+    model: _maitre.AlsModel,
+    *,
+    item: Optional[str] = None,
+    category: Optional[str] = None,
+    k: int = 100,
+    items: Any = None,
+    segments: Sequence[int] = (),
+    stages: Sequence[str] = (),
+    rfm_groups: Sequence[str] = (),
+    exclude_buyers: bool = False,
+    exclude: Sequence[str] = (),
+    now: Optional[int] = None,
+) -> "pandas.DataFrame":
+    """The ``k`` customers most likely to engage with an item (or an offer
+    in the catalogue) or a category, best first, each with why.
+
+    Scores are inner products of the customers' ALS vectors with the
+    target's (a category: the mean of its products' vectors); the reason is
+    the items of the customer's history closest to the target.
+
+    Parameters:
+        log: the EventLog the model was fitted on.
+        model: ``maitre.ALS().fit(log)``.
+        item / category: exactly one of them.
+        k: how many customers, at least 1.
+        items: the catalogue (needed for a category).
+        segments, stages, rfm_groups: only customers in these (empty: all);
+            stages are "new", "active", "at_risk", "lapsed", "prospect".
+        exclude_buyers: leave out who already bought the item (the category).
+        exclude: leave out these customers (any of their ids).
+        now: epoch seconds stages are measured at.
+
+    Returns a DataFrame: customer, score, reason (a dict: kind and the items
+    behind it).
+
+    Example:
+        >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
+        >>> model = maitre.ALS(factors=8, iterations=3).fit(log)
+        >>> top = maitre.target(log, model, item="sku-000003", k=5)
+        >>> list(top.columns), len(top)
+        (['customer', 'score', 'reason'], 5)
+    """
+    import pandas as pd
+
+    customer_filter = json.dumps(
+        {
+            "segments": [_integer("segments", s) for s in segments],
+            "stages": [str(s) for s in stages],
+            "rfm_groups": [str(g) for g in rfm_groups],
+            "exclude_buyers": bool(exclude_buyers),
+            "exclude": [str(c) for c in exclude],
+        }
+    )
+    rows = _maitre.target(
+        log,
+        model,
+        item=item,
+        category=category,
+        k=k,
+        items=None if items is None else _items(items),
+        customer_filter=customer_filter,
+        now=now,
+    )
+    return pd.DataFrame(
+        {
+            "customer": [r["customer"] for r in rows],
+            "score": np.array([r["score"] for r in rows], dtype=np.float32),
+            "reason": [{key: v for key, v in r.items() if key not in ("customer", "score")} for r in rows],
+        }
+    )
+
+
+def advocates(log: _maitre.EventLog, items: Any = None, n: int = 20, now: Optional[int] = None) -> "pandas.DataFrame":
+    """The ``n`` strongest advocates, best first, each with why in words:
+    loyal customers (repeat purchases, tenure, positive ratings, few
+    returns: ``score``) who also rate what they buy positively
+    (``advocacy``, what they are ranked by).
+
+    Returns a DataFrame: customer, advocacy, score, repeat, tenure, ratings,
+    returns, positive_ratings, occasions, why.
+
+    Example:
+        >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
+        >>> top = maitre.advocates(log, maitre.synthetic_catalog(seed=1, size="tiny"), n=3)
+        >>> len(top), list(top.columns)[:2]
+        (3, ['customer', 'advocacy'])
+    """
+    import pandas as pd
+
+    rows = _maitre.advocates(log, items=None if items is None else _items(items), n=n, now=now)
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "customer", "advocacy", "score", "repeat", "tenure", "ratings", "returns", "positive_ratings", "occasions", "why"
+        ],
     )

@@ -464,6 +464,39 @@ class NextBestOffer:
 
     # -- the decision log --------------------------------------------------------
 
+    def forget(self, customers: Union[str, Sequence[str]]) -> Dict[str, int]:
+        """Removes every trace of a customer: pass all of their ids (the
+        engine keys decisions by the id given to ``decide``; ``log.forget``
+        and ``customer_view`` list them). Their logged decisions and the
+        contexts in them, their pending showings (freeing the budget held),
+        their ledger entries (caps, cool-downs), and each settled showing's
+        update to the bandit, taken back exactly (those still in the log).
+
+        Returns counts: decisions, unlearned, pending, contacts.
+
+        Example:
+            >>> nbo = maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=0)
+            >>> d = nbo.decide("ann", now=100)
+            >>> nbo.forget(["ann", "ann-phone"])["decisions"]
+            1
+        """
+        ids = [customers] if isinstance(customers, str) else [str(c) for c in customers]
+        return self._native._forget(ids)
+
+    def activity(self, customers: Union[str, Sequence[str]], recent: int = 20) -> Dict[str, Any]:
+        """What the customers (one person's ids) were shown and what came of
+        it, from the decision log: shown, accepted, declined, ignored,
+        pending, and the ``recent`` latest showings, newest first.
+
+        Example:
+            >>> nbo = maitre.NextBestOffer([{"id": "a", "value": 1.0}], dim=0)
+            >>> d = nbo.decide("ann", now=100)
+            >>> nbo.activity("ann")["pending"]
+            1
+        """
+        ids = [customers] if isinstance(customers, str) else [str(c) for c in customers]
+        return self._native._activity(ids, recent)
+
     def log(self) -> "pandas.DataFrame":
         """The decision log, one row per filled slot: decision, timestamp,
         customer, offer, candidate (index into the decision's candidates),

@@ -675,6 +675,26 @@ class Recommender:
             self._ids = None
         return row
 
+    def forget(self, customer: str) -> Dict[str, Any]:
+        """Removes a known customer (any of their ids): their vector, every id
+        that led to them and their history, so no later answer or saved
+        artifact holds them. What was learnt from everyone together (item
+        vectors, popularity, context vectors) stays: it holds no one's id or
+        vector. Returns ``customer`` (canonical id), ``identities`` and
+        ``history`` (items in it). Also call ``log.forget`` and, if offers
+        are served, ``NextBestOffer.forget``.
+
+        Raises UnknownIdError for an id the recommender does not know (and
+        changes nothing).
+
+        Example:
+            >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
+            >>> rec = maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=3).fit(log))
+            >>> rec.forget("c0000001")["customer"]
+            'c0000001'
+        """
+        return self._native._forget(str(customer))
+
     def settings(self) -> Dict[str, Any]:
         """The serving settings: ``context_weight`` (how much a request's
         context moves the query; default 0.1), ``session_weight`` (a known

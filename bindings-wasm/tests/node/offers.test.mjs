@@ -176,3 +176,16 @@ test("apprentice mode shows the page's own rule's offer, then learns beside it",
     "the teacher's choice (apprentice mode)");
   thrown(() => offered({ bandit: { apprentice: { window: 0 } } }));
 });
+
+test("forget clears the visitor's offers history too", () => {
+  const s = offered();
+  s.view(ITEM, { channel: "web" });
+  const d = s.nextBestOffer(undefined, soon());
+  s.reward(d.chosen[0].eventId, 1, soon());
+  const pending = s.nextBestOffer(undefined, soon());
+  s.forget();
+  // The pending showing is gone: rewarding it is an unknown event.
+  thrown(() => s.reward(pending.chosen[0].eventId, 1, soon()), "Unknown");
+  const again = s.nextBestOffer(undefined, soon());
+  assert.equal(again.chosen.length, 1);
+});
