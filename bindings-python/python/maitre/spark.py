@@ -5,12 +5,15 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
 
 - ``fit_als(events, als)``: kind weights and time decay applied in Spark SQL,
   ids indexed in order of first appearance (as ``EventLog`` interns them),
-  then alternating half-sweeps in which every partition solves its rows with
-  ``ALS.solve_rows`` (the single-process solver, the same arithmetic per row). The fixed
-  side reaches the executors by a join on the interactions, never by a
-  broadcast of every factor; its Gram matrix by an aggregate of per-partition
-  sums. Each sweep is checkpointed, so the plan does not grow with
-  iterations. Returns a ``maitre.AlsModel``: everything downstream works.
+  then alternating half-sweeps in which each block of rows is solved with
+  ``ALS.solve_rows`` (the single-process solver, the same arithmetic per row).
+  The entries are grouped by block once per fit and cached; each sweep ships
+  every fixed vector once to each block that needs it (a join on which
+  blocks use which vector, never a broadcast of every factor) and meets the
+  entries in a cogroup. The Gram matrix of each new side comes out of the
+  same pass (per-block sums). Each sweep is checkpointed, so the plan does
+  not grow with iterations. Returns a ``maitre.AlsModel``: everything
+  downstream works.
 - ``recommend_all(customers, recommender, k)``: ``mapInPandas`` with the
   recommender's bytes shipped once and the ``Recommender`` loaded once per
   Python worker; a Spark DataFrame (customer_id, rank, item_id, score, reason).
@@ -146,6 +149,12 @@ def interactions(
 
 _VECTOR = T.ArrayType(T.FloatType())
 _VECTORS = T.StructType([T.StructField("index", T.LongType()), T.StructField("vec", _VECTOR)])
+# What a half-sweep returns: the solved rows, and one row per block (index
+# -1 - block, no vector) with the block's share of the new side's Gram
+# matrix, so the next half-sweep needs no pass of its own to sum it.
+_SOLVED = T.StructType(_VECTORS.fields + [T.StructField("gram", T.ArrayType(T.DoubleType()))])
+_SOLVED_EMPTY = pa.table({"index": pa.array([], pa.int64()), "vec": pa.array([], pa.list_(pa.float32())),
+                          "gram": pa.array([], pa.list_(pa.float64()))})
 # Entries gathered before one ``solve_rows`` call: large enough that the call
 # and the Arrow conversions are amortised, small enough that a partition never
 # holds more than this many neighbour vectors at once.
@@ -183,59 +192,117 @@ def _gram(vectors: DataFrame, k: int) -> np.ndarray:
     return np.sum([np.asarray(r["gram"]) for r in parts], axis=0).reshape(k, k).astype(np.float32)
 
 
+def _block_keys(spark: SparkSession, blocks: int) -> List[int]:
+    """One grouping key per block, chosen so that Spark's hash partitioning
+    sends block b to shuffle partition b: keys 0..blocks-1 themselves can
+    collide (two blocks in one task, one core idle)."""
+    found: Dict[int, int] = {}
+    candidates = spark.range(0, 64 * blocks).select(
+        F.col("id").cast("int").alias("key"), F.expr(f"pmod(hash(cast(id as int)), {blocks})").alias("part"))
+    for row in candidates.collect():
+        found.setdefault(int(row["part"]), int(row["key"]))
+    return [found[b] for b in range(blocks)]
+
+
+def _block(row: str, keys: List[int]) -> Any:
+    """The block key of a target row (see ``_block_keys``). One type on both
+    sides of the cogroup: an int key on one side and a long on the other
+    would never meet."""
+    return F.element_at(F.array(*[F.lit(k) for k in keys]), (F.col(row) % len(keys)).cast("int") + 1).cast(
+        "int").alias("block")
+
+
+def _blocks(matrix: DataFrame, keys: List[int]) -> "Tuple[DataFrame, DataFrame]":
+    """A half-sweep's fixed plan, built once per direction: the entries
+    (u, i, w) grouped by the target rows' block ``u % blocks`` (checkpointed,
+    so every sweep reuses them without a shuffle), and which fixed vectors
+    each block needs, (i, block) once each."""
+    with_block = matrix.select("u", "i", "w", _block("u", keys))
+    # Cached, not checkpointed: a cached plan keeps its hash partitioning and
+    # order, so the cogroup reads the entries where they are, neither
+    # shuffled nor sorted again every sweep (blocks = the session's shuffle
+    # partitions).
+    entries = with_block.repartition(len(keys), "block").sortWithinPartitions("block", "u", "i").cache()
+    entries.count()
+    needs = with_block.select("i", "block").distinct().localCheckpoint()
+    return entries, needs
+
+
+def _solved_gram(solved: DataFrame, k: int) -> np.ndarray:
+    """The Gram matrix of a half-sweep's output, from its per-block rows (a
+    few rows read from the checkpoint; no Python worker)."""
+    parts = solved.where(F.col("index") < 0).select("gram").collect()
+    return np.sum([np.asarray(r["gram"]) for r in parts], axis=0).reshape(k, k).astype(np.float32)
+
+
 def _half_sweep(
-    als: "maitre.ALS", matrix: DataFrame, target: DataFrame, fixed: DataFrame,
-    other_rows: int, partitions: int,
+    als: "maitre.ALS", entries: DataFrame, needs: DataFrame, target: DataFrame, fixed: DataFrame,
+    gram: np.ndarray, other_rows: int, keys: List[int],
 ) -> DataFrame:
     """Solves every row of `target` (index, vec) against `fixed`.
 
-    The entries (u, i, w) of `matrix` meet the fixed side's vectors in a join;
-    each target row's start vector joins them once, as a pseudo-entry with
-    i = -1 (not once per entry: that would ship k floats more per entry).
-    Hash-partitioned by row and sorted, so a row's start comes first and its
-    entries follow; each partition streams its rows into ``solve_rows`` in
-    blocks of about ``_SOLVE_ENTRIES`` entries."""
+    Each block of target rows (``u % blocks``) meets, in one cogroup, its
+    entries (shuffled once per fit, in ``_blocks``) and the vectors it needs:
+    every fixed vector travels once to each block that uses it, not once per
+    entry, and each start vector once. The block's Python worker sorts the
+    entries by (row, column) — the order of ``maitre.ALS.fit`` — and streams
+    them into ``solve_rows`` in pieces of about ``_SOLVE_ENTRIES`` entries.
+    `gram` is the fixed side's Gram matrix; the output carries the new
+    side's (see ``_SOLVED``)."""
     k = als.params()["factors"]
-    gram = _gram(fixed, k)
-    entries = matrix.join(fixed.select(F.col("index").alias("i"), "vec"), "i").select(
-        F.col("u").cast("long"), F.col("i").cast("long"), F.col("w").cast("float"), "vec")
-    starts = target.select(F.col("index").cast("long").alias("u"), F.lit(-1).cast("long").alias("i"),
-                           F.lit(None).cast("float").alias("w"), "vec")
-    rows = entries.unionByName(starts).repartition(partitions, "u").sortWithinPartitions("u", "i")
+    # Aliased: `fixed` was itself computed from these blocks, and Spark would
+    # otherwise call the join's columns ambiguous.
+    shipped = fixed.alias("f").join(needs.alias("n"), F.col("f.index") == F.col("n.i")).select(
+        F.col("n.block").alias("block"), F.col("f.index").cast("long").alias("index"), F.col("f.vec").alias("vec"),
+        F.lit(0).cast("byte").alias("role"))
+    starts = target.where(F.col("index") >= 0).select(_block("index", keys), F.col("index").cast("long"), "vec",
+                           F.lit(1).cast("byte").alias("role"))
+    vectors = shipped.unionByName(starts)
 
-    def solve_block(table: "pa.Table") -> "pa.RecordBatch":
-        u = table.column("u").to_numpy()
-        i = table.column("i").to_numpy()
-        vec = _matrix(table.column("vec"), k)
-        first = i < 0
-        heads = np.flatnonzero(first)
-        counts = np.diff(np.r_[heads, len(u)]) - 1
+    def solve(left: "pa.Table", right: "pa.Table") -> "pa.Table":
+        if right.num_rows == 0:  # entries without rows cannot happen; nothing to solve
+            return _SOLVED_EMPTY
+        role = right.column("role").to_numpy()
+        index = right.column("index").to_numpy()
+        vec = _matrix(right.column("vec"), k)
+        other, own = role == 0, role == 1
+        order = np.argsort(index[other], kind="stable")
+        fixed_index, fixed_vec = index[other][order], vec[other][order]
+        order = np.argsort(index[own], kind="stable")
+        rows, start = index[own][order], vec[own][order]
+        u = left.column("u").to_numpy()
+        i = left.column("i").to_numpy()
+        w = left.column("w").to_numpy(zero_copy_only=False).astype(np.float32)
+        order = np.lexsort((i, u))
+        u, i, w = u[order], i[order], w[order]
+        at = np.searchsorted(rows, u)
+        counts = np.bincount(at, minlength=len(rows))
         indptr = np.r_[0, np.cumsum(counts)]
-        weights = table.column("w").to_numpy(zero_copy_only=False)[~first].astype(np.float32)
-        solved = als.solve_rows(gram, other_rows, vec[first], indptr, vec[~first], weights)
-        return _vectors(u[first], solved)
+        where = np.searchsorted(fixed_index, i)
+        out = np.empty_like(start)
+        first = 0
+        while first < len(rows):
+            # Whole rows, about _SOLVE_ENTRIES entries at a time.
+            last = max(first + 1, int(np.searchsorted(indptr, indptr[first] + _SOLVE_ENTRIES, side="right")) - 1)
+            last = min(last, len(rows))
+            a, b = indptr[first], indptr[last]
+            out[first:last] = als.solve_rows(
+                gram, other_rows, start[first:last], indptr[first:last + 1] - a,
+                fixed_vec[where[a:b]], w[a:b])
+            first = last
+        solved = _vectors(rows, out)
+        block = keys.index(int(right.column("block")[0].as_py()))
+        share = out.astype(np.float64)
+        return pa.Table.from_batches([
+            pa.RecordBatch.from_arrays(
+                solved.columns + [pa.nulls(len(rows), pa.list_(pa.float64()))], ["index", "vec", "gram"]),
+            pa.RecordBatch.from_arrays(
+                [pa.array([-1 - block], pa.int64()), pa.nulls(1, pa.list_(pa.float32())),
+                 pa.array([(share.T @ share).ravel()], pa.list_(pa.float64()))],
+                ["index", "vec", "gram"]),
+        ])
 
-    def solve(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
-        pending: List["pa.RecordBatch"] = []
-        size = 0
-        for batch in batches:
-            if not batch.num_rows:
-                continue
-            pending.append(batch)
-            size += batch.num_rows
-            if size < _SOLVE_ENTRIES:
-                continue
-            table = pa.Table.from_batches(pending)
-            # The last row may go on in the next batch: keep it for later.
-            last = int(np.flatnonzero(table.column("i").to_numpy() < 0)[-1])
-            if last > 0:
-                yield solve_block(table.slice(0, last))
-            rest = table.slice(last)
-            pending, size = rest.to_batches(), rest.num_rows
-        if size:
-            yield solve_block(pa.Table.from_batches(pending))
-
-    return rows.mapInArrow(solve, _VECTORS)
+    return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _SOLVED)
 
 
 def _initial(spark: SparkSession, als: "maitre.ALS", rows: int, offset: int, partitions: int) -> DataFrame:
@@ -281,8 +348,11 @@ def fit_als(
             Spark timestamps or epoch seconds.
         kinds, scaled: event kinds and weights, as ``maitre.EventLog``.
         half_life_days: decay of event weights with age (None: no decay).
-        partitions: how many partitions each half-sweep solves in (None: the
-            session's default parallelism).
+        partitions: how many partitions the initial vectors are drawn in
+            (None: the session's default parallelism). Rows are solved in as
+            many blocks as ``spark.sql.shuffle.partitions``: set that to a
+            small multiple of the cores (the default 200 is for large
+            clusters).
         progress: called after each sweep with {"iteration", "iterations"}.
 
     Returns a ``maitre.AlsModel`` with ``customer_ids()`` and ``item_ids()``:
@@ -297,6 +367,9 @@ def fit_als(
     als = maitre.ALS() if als is None else als
     spark = events.sparkSession
     partitions = partitions or spark.sparkContext.defaultParallelism
+    # Rows are solved in as many blocks as the session's shuffle partitions
+    # (the cogroup's partitioning, so the cached entries are read in place).
+    blocks = int(spark.conf.get("spark.sql.shuffle.partitions"))
     matrix, customers, items = interactions(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
         kinds=kinds, scaled=scaled, half_life_days=half_life_days,
@@ -308,10 +381,16 @@ def fit_als(
     users = _initial(spark, als, n_customers, 0, partitions).localCheckpoint()
     vectors = _initial(spark, als, n_items, n_customers, partitions).localCheckpoint()
     iterations = als.params()["iterations"]
-    by_item = matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w")
+    keys = _block_keys(spark, blocks)
+    by_user = _blocks(matrix, keys)
+    by_item = _blocks(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
+    k = als.params()["factors"]
+    item_gram = _gram(vectors, k)
     for iteration in range(iterations):
-        users = _half_sweep(als, matrix, users, vectors, n_items, partitions).localCheckpoint()
-        vectors = _half_sweep(als, by_item, vectors, users, n_customers, partitions).localCheckpoint()
+        users = _half_sweep(als, *by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
+        vectors = _half_sweep(
+            als, *by_item, vectors, users, _solved_gram(users, k), n_customers, keys).localCheckpoint()
+        item_gram = _solved_gram(vectors, k)
         if progress is not None:
             progress({"iteration": iteration + 1, "iterations": iterations})
 
@@ -326,6 +405,8 @@ def fit_als(
 
     user_factors, customer_ids = collect(users, customers)
     item_factors, item_ids = collect(vectors, items)
+    for entries, _ in (by_user, by_item):
+        entries.unpersist()
     return maitre.AlsModel.from_factors(user_factors, item_factors, als, customer_ids, item_ids)
 
 
