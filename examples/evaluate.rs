@@ -188,10 +188,9 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 config.clone(),
                 Some(&shop.truth.cluster_of),
             )?;
-            // The context comparison carves its validation fold with the
-            // same split; a temporal cut over the whole log leaves that fold
-            // no test customers, so it is skipped (and said) rather than
-            // failing the whole report.
+            // The context comparison carves its own validation fold; should
+            // a data set leave it nothing to test, the comparison is skipped
+            // (and said) rather than failing the whole report.
             let context = match evaluate_context(&shop.log, &config, |e| shop.context_matters(e)) {
                 Ok(context) => context,
                 Err(e) => {

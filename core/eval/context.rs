@@ -79,15 +79,19 @@ pub(super) struct Fold {
 
 impl Fold {
     /// Splits `positives`; a tested customer's events from `gap` seconds
-    /// before their first held-out event on are hidden.
+    /// before their first held-out event on are hidden. A temporal split
+    /// cuts at its quantile of `cut_times` (the whole log's timestamps for
+    /// the outer fold; for a fold carved from training, the training
+    /// positives' — the whole log's cut would leave it no test at all).
     pub(super) fn new(
         log: &EventLog,
         positives: &Positives,
         events: &[usize],
         config: &EvalConfig,
         gap: i64,
+        cut_times: &[i64],
     ) -> Result<Self> {
-        let split = config.split.apply(positives, log.timestamp_column())?;
+        let split = config.split.apply(positives, cut_times)?;
         let held_pairs: HashSet<(u32, u32)> = split
             .test
             .iter()
@@ -225,9 +229,27 @@ pub fn evaluate_context(
     let identities = log.identities();
     let (positives, events) =
         Positives::from_log_with_events(log, config.positive_kinds.as_deref(), config.min_value)?;
-    let outer = Fold::new(log, &positives, &events, config, SESSION_GAP)?;
+    let outer = Fold::new(
+        log,
+        &positives,
+        &events,
+        config,
+        SESSION_GAP,
+        log.timestamp_column(),
+    )?;
     let (inner_positives, inner_events) = outer.train_positives(&positives, &events);
-    let inner = Fold::new(log, &inner_positives, &inner_events, config, SESSION_GAP)?;
+    let inner_times: Vec<i64> = inner_events
+        .iter()
+        .map(|&e| log.timestamp_column()[e])
+        .collect();
+    let inner = Fold::new(
+        log,
+        &inner_positives,
+        &inner_events,
+        config,
+        SESSION_GAP,
+        &inner_times,
+    )?;
     let fit = |train: &Csr| config.als.fit_matrix(train, |_| ControlFlow::Continue(()));
 
     let train = training_matrix(log, &identities, &[&outer, &inner])?;
@@ -306,6 +328,25 @@ mod tests {
     use super::*;
     use crate::datasets::{synthetic_storefront, Size};
 
+    /// A temporal split's validation fold is cut inside the training
+    /// period (a first version cut it at the outer test's time and found no
+    /// validation customers, so the comparison failed on every temporal run).
+    #[test]
+    fn a_temporal_split_gets_a_validation_fold_of_its_own() {
+        let shop = synthetic_storefront(3, Size::Small).unwrap();
+        let config = EvalConfig::default()
+            .positive_kinds(["purchase"])
+            .split(crate::eval::Split::Temporal { quantile: 0.8 })
+            .als(crate::embed::Als::params().factors(8).iterations(4));
+        let report = evaluate_context(&shop.log, &config, |e| shop.context_matters(e)).unwrap();
+        assert!(report.users > 0 && report.context_users > 0);
+        assert!(
+            report.validation.iter().all(|v| v.1 > 0.0),
+            "{:?}",
+            report.validation
+        );
+    }
+
     #[test]
     fn weight_is_the_validation_argmax_and_held_out_items_are_hidden() {
         let shop = synthetic_storefront(3, Size::Tiny).unwrap();
@@ -329,7 +370,15 @@ mod tests {
         // The held-out items never reach training.
         let (positives, events) =
             Positives::from_log_with_events(&shop.log, Some(&["purchase".into()]), None).unwrap();
-        let fold = Fold::new(&shop.log, &positives, &events, &config, SESSION_GAP).unwrap();
+        let fold = Fold::new(
+            &shop.log,
+            &positives,
+            &events,
+            &config,
+            SESSION_GAP,
+            shop.log.timestamp_column(),
+        )
+        .unwrap();
         let identities = shop.log.identities();
         let train = training_matrix(&shop.log, &identities, &[&fold]).unwrap();
         for (user, held) in &fold.split.test {

@@ -55,7 +55,7 @@ fn split_log(log: &EventLog, config: &EvalConfig) -> Result<(Fold, EventLog)> {
     let identities = log.identities();
     let (positives, events) =
         Positives::from_log_with_events(log, config.positive_kinds.as_deref(), config.min_value)?;
-    let fold = Fold::new(log, &positives, &events, config, 0)?;
+    let fold = Fold::new(log, &positives, &events, config, 0, log.timestamp_column())?;
     let times = log.timestamp_column();
     let train = log.subset(|e| {
         let user = identities.customer_of(log.customer_column()[e]);
