@@ -149,17 +149,10 @@ def interactions(
 
 _VECTOR = T.ArrayType(T.FloatType())
 _VECTORS = T.StructType([T.StructField("index", T.LongType()), T.StructField("vec", _VECTOR)])
-# What a half-sweep returns: the solved rows, and one row per block (index
-# -1 - block, no vector) with the block's share of the new side's Gram
-# matrix, so the next half-sweep needs no pass of its own to sum it.
-_SOLVED = T.StructType(_VECTORS.fields + [T.StructField("gram", T.ArrayType(T.DoubleType()))])
-_SOLVED_EMPTY = pa.table({"index": pa.array([], pa.int64()), "vec": pa.array([], pa.list_(pa.float32())),
-                          "gram": pa.array([], pa.list_(pa.float64()))})
 # Entries gathered before one ``solve_rows`` call: large enough that the call
-# and the Arrow conversions are amortised, small enough that a partition never
-# holds more than this many neighbour vectors at once.
+# is amortised, small enough that a block never holds more than this many
+# neighbour vectors at once.
 _SOLVE_ENTRIES = 1 << 16
-
 
 def _matrix(column: Any, k: int) -> np.ndarray:
     """A list<float> Arrow column of k-vectors as one (n, k) array, without a
@@ -212,69 +205,149 @@ def _block(row: str, keys: List[int]) -> Any:
         "int").alias("block")
 
 
+_INT = T.IntegerType()
+_BYTES = T.BinaryType()
+# One row per block of one side: its row indices (int64) and vectors (float32,
+# row-major), and its share of the side's Gram matrix (float64, k × k).
+_SIDE = T.StructType([T.StructField("src", _INT), T.StructField("index", _BYTES),
+                      T.StructField("vec", _BYTES), T.StructField("gram", _BYTES)])
+# One row per block of target rows: its entries sorted by (row, column).
+_ENTRIES = T.StructType([T.StructField("block", _INT), T.StructField("u", _BYTES),
+                         T.StructField("i", _BYTES), T.StructField("w", _BYTES)])
+# Which fixed rows of block `src` the target block `dst` needs (int64, sorted).
+_NEEDS = T.StructType([T.StructField("src", _INT), T.StructField("dst", _INT), T.StructField("idx", _BYTES)])
+# What reaches a target block: fixed vectors (role 0) or its own start vectors (role 1).
+_SHIPPED = T.StructType([T.StructField("block", _INT), T.StructField("role", _INT),
+                         T.StructField("index", _BYTES), T.StructField("vec", _BYTES)])
+
+
+_SIDE_EMPTY = pa.table({"src": pa.array([], pa.int32()), "index": pa.array([], pa.binary()),
+                        "vec": pa.array([], pa.binary()), "gram": pa.array([], pa.binary())})
+
+
+def _one(table: "pa.Table", name: str) -> Any:
+    return table.column(name)[0].as_py()
+
+
+def _key_of(column: str, keys: List[int]) -> Any:
+    """The block key (see ``_block_keys``) of a block number column."""
+    return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(column) + 1).cast("int")
+
+
 def _blocks(matrix: DataFrame, keys: List[int]) -> "Tuple[DataFrame, DataFrame]":
-    """A half-sweep's fixed plan, built once per direction: the entries
-    (u, i, w) grouped by the target rows' block ``u % blocks`` (checkpointed,
-    so every sweep reuses them without a shuffle), and which fixed vectors
-    each block needs, (i, block) once each."""
+    """A half-sweep's fixed plan, built once per direction.
+
+    The entries (u, i, w) of each block of target rows (``u % blocks``) as
+    one row of packed arrays, sorted by (row, column) — the order of
+    ``maitre.ALS.fit`` — and cached in place: Spark's hash partitioning of
+    the block keys gives each block its own task, and each sweep moves a
+    handful of large rows between the JVM and Python instead of one row per
+    entry. And which fixed rows each (fixed block, target block) pair needs,
+    packed the same way: every fixed vector then travels once to each block
+    that uses it, as MLlib's ALS ships its out-blocks."""
+    blocks = len(keys)
     with_block = matrix.select("u", "i", "w", _block("u", keys))
-    # Cached, not checkpointed: a cached plan keeps its hash partitioning and
-    # order, so the cogroup reads the entries where they are, neither
-    # shuffled nor sorted again every sweep (blocks = the session's shuffle
-    # partitions).
-    entries = with_block.repartition(len(keys), "block").sortWithinPartitions("block", "u", "i").cache()
+
+    def pack_entries(table: "pa.Table") -> "pa.Table":
+        u = table.column("u").to_numpy().astype(np.int64)
+        i = table.column("i").to_numpy().astype(np.int64)
+        w = table.column("w").to_numpy(zero_copy_only=False).astype(np.float32)
+        order = np.lexsort((i, u))
+        return pa.table({"block": pa.array([_one(table, "block")], pa.int32()),
+                         "u": [u[order].tobytes()], "i": [i[order].tobytes()], "w": [w[order].tobytes()]})
+
+    entries = with_block.groupBy("block").applyInArrow(pack_entries, _ENTRIES)
+    entries = entries.repartition(blocks, "block").cache()
     entries.count()
-    needs = with_block.select("i", "block").distinct().localCheckpoint()
+
+    def pack_needs(table: "pa.Table") -> "pa.Table":
+        idx = np.unique(table.column("i").to_numpy().astype(np.int64))
+        return pa.table({"src": pa.array([_one(table, "src")], pa.int32()),
+                         "dst": pa.array([_one(table, "dst")], pa.int32()), "idx": [idx.tobytes()]})
+
+    pairs = with_block.select(
+        (F.col("i") % blocks).cast("int").alias("src"), (F.col("u") % blocks).cast("int").alias("dst"), "i")
+    needs = pairs.groupBy("src", "dst").applyInArrow(pack_needs, _NEEDS).localCheckpoint()
     return entries, needs
 
 
-def _solved_gram(solved: DataFrame, k: int) -> np.ndarray:
-    """The Gram matrix of a half-sweep's output, from its per-block rows (a
-    few rows read from the checkpoint; no Python worker)."""
-    parts = solved.where(F.col("index") < 0).select("gram").collect()
-    return np.sum([np.asarray(r["gram"]) for r in parts], axis=0).reshape(k, k).astype(np.float32)
+def _pack_side(vectors: DataFrame, k: int, blocks: int) -> DataFrame:
+    """(index, vec) rows as one packed row per block ``index % blocks``."""
+
+    def pack(table: "pa.Table") -> "pa.Table":
+        index = table.column("index").to_numpy().astype(np.int64)
+        vec = _matrix(table.column("vec"), k)
+        order = np.argsort(index, kind="stable")
+        v = vec[order].astype(np.float64)
+        return pa.table({"src": pa.array([int(index[0] % blocks)], pa.int32()), "index": [index[order].tobytes()],
+                         "vec": [np.ascontiguousarray(vec[order]).tobytes()], "gram": [(v.T @ v).tobytes()]})
+
+    return vectors.groupBy((F.col("index") % blocks).cast("int").alias("src")).applyInArrow(pack, _SIDE)
+
+
+def _unpack_side(side: DataFrame, k: int) -> "Tuple[np.ndarray, np.ndarray]":
+    """Every row of a packed side, sorted by index: (indices, vectors)."""
+    rows = side.select("index", "vec").collect()
+    index = np.concatenate([np.frombuffer(r["index"], np.int64) for r in rows])
+    vec = np.concatenate([np.frombuffer(r["vec"], np.float32).reshape(-1, k) for r in rows])
+    order = np.argsort(index, kind="stable")
+    return index[order], vec[order]
+
+
+def _side_gram(side: DataFrame, k: int) -> np.ndarray:
+    """The Gram matrix of a packed side: the sum of its blocks' shares."""
+    parts = side.select("gram").collect()
+    return np.sum([np.frombuffer(r["gram"], np.float64) for r in parts], axis=0).reshape(k, k).astype(np.float32)
 
 
 def _half_sweep(
     als: "maitre.ALS", entries: DataFrame, needs: DataFrame, target: DataFrame, fixed: DataFrame,
     gram: np.ndarray, other_rows: int, keys: List[int],
 ) -> DataFrame:
-    """Solves every row of `target` (index, vec) against `fixed`.
+    """Solves every row of the packed side `target` against the packed side
+    `fixed` whose Gram matrix is `gram`; returns the new packed side.
 
-    Each block of target rows (``u % blocks``) meets, in one cogroup, its
-    entries (shuffled once per fit, in ``_blocks``) and the vectors it needs:
-    every fixed vector travels once to each block that uses it, not once per
-    entry, and each start vector once. The block's Python worker sorts the
-    entries by (row, column) — the order of ``maitre.ALS.fit`` — and streams
-    them into ``solve_rows`` in pieces of about ``_SOLVE_ENTRIES`` entries.
-    `gram` is the fixed side's Gram matrix; the output carries the new
-    side's (see ``_SOLVED``)."""
+    Each fixed block sends each target block the vectors it needs (one row
+    per pair of blocks); each target block meets them, its own start vectors
+    and its cached entries in a cogroup, and streams its rows into
+    ``solve_rows`` in pieces of about ``_SOLVE_ENTRIES`` entries. The new
+    side's Gram matrix comes out of the same pass (per-block shares)."""
     k = als.params()["factors"]
-    # Aliased: `fixed` was itself computed from these blocks, and Spark would
-    # otherwise call the join's columns ambiguous.
-    shipped = fixed.alias("f").join(needs.alias("n"), F.col("f.index") == F.col("n.i")).select(
-        F.col("n.block").alias("block"), F.col("f.index").cast("long").alias("index"), F.col("f.vec").alias("vec"),
-        F.lit(0).cast("byte").alias("role"))
-    starts = target.where(F.col("index") >= 0).select(_block("index", keys), F.col("index").cast("long"), "vec",
-                           F.lit(1).cast("byte").alias("role"))
+
+    def ship(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        for batch in batches:
+            for r in range(batch.num_rows):
+                index = np.frombuffer(batch.column("index")[r].as_py(), np.int64)
+                vec = np.frombuffer(batch.column("vec")[r].as_py(), np.float32).reshape(-1, k)
+                idx = np.frombuffer(batch.column("idx")[r].as_py(), np.int64)
+                at = np.searchsorted(index, idx)
+                yield pa.RecordBatch.from_pydict({
+                    "block": pa.array([batch.column("block")[r].as_py()], pa.int32()),
+                    "role": pa.array([0], pa.int32()), "index": [idx.tobytes()],
+                    "vec": [np.ascontiguousarray(vec[at]).tobytes()]})
+
+    shipped = fixed.join(needs, "src").select(_key_of("dst", keys).alias("block"), "index", "vec", "idx").mapInArrow(
+        ship, _SHIPPED)
+    starts = target.select(_key_of("src", keys).alias("block"), F.lit(1).cast("int").alias("role"), "index", "vec")
     vectors = shipped.unionByName(starts)
 
     def solve(left: "pa.Table", right: "pa.Table") -> "pa.Table":
-        if right.num_rows == 0:  # entries without rows cannot happen; nothing to solve
-            return _SOLVED_EMPTY
+        if right.num_rows == 0 or left.num_rows == 0:  # a block with no rows: nothing to solve
+            return _SIDE_EMPTY
         role = right.column("role").to_numpy()
-        index = right.column("index").to_numpy()
-        vec = _matrix(right.column("vec"), k)
-        other, own = role == 0, role == 1
-        order = np.argsort(index[other], kind="stable")
-        fixed_index, fixed_vec = index[other][order], vec[other][order]
-        order = np.argsort(index[own], kind="stable")
-        rows, start = index[own][order], vec[own][order]
-        u = left.column("u").to_numpy()
-        i = left.column("i").to_numpy()
-        w = left.column("w").to_numpy(zero_copy_only=False).astype(np.float32)
-        order = np.lexsort((i, u))
-        u, i, w = u[order], i[order], w[order]
+        parts = [(np.frombuffer(right.column("index")[r].as_py(), np.int64),
+                  np.frombuffer(right.column("vec")[r].as_py(), np.float32).reshape(-1, k))
+                 for r in range(right.num_rows)]
+        own = [p for p, r in zip(parts, role) if r == 1]
+        other = [p for p, r in zip(parts, role) if r == 0]
+        rows, start = own[0]
+        fixed_index = np.concatenate([p[0] for p in other]) if other else np.zeros(0, np.int64)
+        fixed_vec = np.concatenate([p[1] for p in other]) if other else np.zeros((0, k), np.float32)
+        order = np.argsort(fixed_index, kind="stable")
+        fixed_index, fixed_vec = fixed_index[order], fixed_vec[order]
+        u = np.frombuffer(_one(left, "u"), np.int64)
+        i = np.frombuffer(_one(left, "i"), np.int64)
+        w = np.frombuffer(_one(left, "w"), np.float32)
         at = np.searchsorted(rows, u)
         counts = np.bincount(at, minlength=len(rows))
         indptr = np.r_[0, np.cumsum(counts)]
@@ -290,19 +363,11 @@ def _half_sweep(
                 gram, other_rows, start[first:last], indptr[first:last + 1] - a,
                 fixed_vec[where[a:b]], w[a:b])
             first = last
-        solved = _vectors(rows, out)
-        block = keys.index(int(right.column("block")[0].as_py()))
         share = out.astype(np.float64)
-        return pa.Table.from_batches([
-            pa.RecordBatch.from_arrays(
-                solved.columns + [pa.nulls(len(rows), pa.list_(pa.float64()))], ["index", "vec", "gram"]),
-            pa.RecordBatch.from_arrays(
-                [pa.array([-1 - block], pa.int64()), pa.nulls(1, pa.list_(pa.float32())),
-                 pa.array([(share.T @ share).ravel()], pa.list_(pa.float64()))],
-                ["index", "vec", "gram"]),
-        ])
+        return pa.table({"src": pa.array([keys.index(_one(left, "block"))], pa.int32()),
+                         "index": [rows.tobytes()], "vec": [out.tobytes()], "gram": [(share.T @ share).tobytes()]})
 
-    return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _SOLVED)
+    return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _SIDE)
 
 
 def _initial(spark: SparkSession, als: "maitre.ALS", rows: int, offset: int, partitions: int) -> DataFrame:
@@ -386,25 +451,27 @@ def fit_als(
     by_item = _blocks(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
     k = als.params()["factors"]
     item_gram = _gram(vectors, k)
+    users = _pack_side(users, k, blocks).localCheckpoint()
+    vectors = _pack_side(vectors, k, blocks).localCheckpoint()
     for iteration in range(iterations):
         users = _half_sweep(als, *by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
         vectors = _half_sweep(
-            als, *by_item, vectors, users, _solved_gram(users, k), n_customers, keys).localCheckpoint()
-        item_gram = _solved_gram(vectors, k)
+            als, *by_item, vectors, users, _side_gram(users, k), n_customers, keys).localCheckpoint()
+        item_gram = _side_gram(vectors, k)
         if progress is not None:
             progress({"iteration": iteration + 1, "iterations": iterations})
 
-    def collect(vecs: DataFrame, ids: DataFrame) -> "Tuple[np.ndarray, List[str]]":
-        rows = vecs.join(ids, "index").orderBy("index")
-        k = als.params()["factors"]
-        if hasattr(rows, "toArrow"):  # Spark >= 4: no Python object per row
-            table = rows.toArrow()
-            return _matrix(table.column("vec"), k), table.column("id").to_pylist()
-        frame = rows.toPandas()
-        return np.stack(frame["vec"].to_numpy()).astype(np.float32).reshape(-1, k), frame["id"].tolist()
+    def collect(side: DataFrame, ids: DataFrame, rows: int) -> "Tuple[np.ndarray, List[str]]":
+        index, vec = _unpack_side(side, k)
+        if not np.array_equal(index, np.arange(rows)):
+            raise maitre.MaitreError(f"internal: a half-sweep returned {len(index)} of {rows} rows")
+        ordered = ids.orderBy("index").select("id")
+        names = ordered.toArrow().column("id").to_pylist() if hasattr(ordered, "toArrow") else [
+            r["id"] for r in ordered.collect()]
+        return vec, names
 
-    user_factors, customer_ids = collect(users, customers)
-    item_factors, item_ids = collect(vectors, items)
+    user_factors, customer_ids = collect(users, customers, n_customers)
+    item_factors, item_ids = collect(vectors, items, n_items)
     for entries, _ in (by_user, by_item):
         entries.unpersist()
     return maitre.AlsModel.from_factors(user_factors, item_factors, als, customer_ids, item_ids)
