@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example evaluate -- [--movielens | --data DIR] [--split leave-last-out|temporal|random]
 //!                                            [--size tiny|small|medium|large|N] [--seed N]
-//!                                            [--cold-start [--cold-lambda X]] [--tune SECONDS] [--json]
+//!                                            [--cold-start [--cold-lambda X] [--full-catalogue]] [--tune SECONDS] [--json]
 //! ```
 //!
 //! `--tune SECONDS` adds `als (tuned)`, `ease (tuned)`, `blend (tuned)` and
@@ -25,7 +25,11 @@
 //! `--cold-start` adds a `cold_start` object: a tenth of the items is held out
 //! of training and placed from its attributes alone (see
 //! `maitre::eval::evaluate_cold_start`); `--cold-lambda` sets the attribute
-//! map's ridge penalty (default: `ColdStartParams`'s, 100).
+//! map's ridge penalty (default: `ColdStartParams`'s, 100). `--full-catalogue`
+//! also ranks the held-out items among every item (the `full:` rows: raw and
+//! norm-calibrated attribute vectors, attribute popularity, and the
+//! new-arrival slot at place 20), the calibration strength chosen per draw on
+//! validation.
 //!
 //! With `--movielens` it reads MovieLens 100K (RecBole atomic files) from where
 //! `maitre::datasets::movielens::find_dir` finds it (`$MAITRE_ML100K`,
@@ -52,6 +56,7 @@ struct Args {
     size: Size,
     seed: u64,
     cold_start: bool,
+    full_catalogue: bool,
     /// The attribute map's ridge penalty, when not the default.
     cold_lambda: Option<f64>,
     /// The budget of `tune`, in seconds.
@@ -66,6 +71,7 @@ fn parse_args() -> Result<Args, String> {
         size: Size::Small,
         seed: 42,
         cold_start: false,
+        full_catalogue: false,
         cold_lambda: None,
         tune: None,
         json: false,
@@ -80,6 +86,7 @@ fn parse_args() -> Result<Args, String> {
             "--size" => args.size = value()?.parse().map_err(|e| format!("{e}"))?,
             "--seed" => args.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--cold-start" => args.cold_start = true,
+            "--full-catalogue" => args.full_catalogue = true,
             "--cold-lambda" => {
                 let lambda = value()?
                     .parse()
@@ -120,6 +127,7 @@ fn run(args: &Args) -> maitre::Result<Reports> {
                 &config,
                 &ColdStartConfig {
                     segments: segments.cloned(),
+                    full_catalogue: args.full_catalogue,
                     params: match args.cold_lambda {
                         Some(lambda) => ColdStartParams::default().regularization(lambda),
                         None => ColdStartParams::default(),
@@ -268,6 +276,12 @@ fn main() -> ExitCode {
                     "  draw seed {}: popularity counts {}, λ {}, blend β {} (chosen on validation)",
                     d.seed, d.popularity_counts, d.popularity_lambda, d.beta
                 );
+                if let Some(strength) = d.calibration_strength {
+                    println!(
+                        "    calibration strength {strength} (validation recall@20 by strength: {:?})",
+                        d.calibration_validation
+                    );
+                }
             }
         }
         if let Some(context) = &context {

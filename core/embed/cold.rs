@@ -379,6 +379,197 @@ impl AttributeVectors {
     }
 }
 
+/// Folds of the cross-fit in [`NormCalibration::fit`].
+const CALIBRATION_FOLDS: usize = 5;
+
+/// The most knots of the norm curve in [`NormCalibration::fit`].
+const CALIBRATION_KNOTS: usize = 10;
+
+/// Rescales attribute-predicted vectors so their norms match those of learnt
+/// vectors: what lets a new item with a strong attribute match compete with
+/// warm items in a full-catalogue ranking.
+///
+/// Why: a ridge map shrinks. A new item's predicted vector points the right
+/// way (it ranks well among new items) but is short, so its inner products
+/// stay below the learnt vectors of warm items and it never reaches a
+/// full-catalogue top-k. The calibration learns, on warm items, how long a
+/// learnt vector is given how long its *out-of-fold* prediction is (the map
+/// is refitted with each fold left out, so the predictions are as shrunk as a
+/// new item's), as a piecewise-linear curve through the means of equal-count
+/// bins; a new item's vector keeps its direction and takes the curve's norm
+/// times `strength` (chosen on validation, see `eval::evaluate_cold_start`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormCalibration {
+    /// `(predicted norm, learnt norm)`, predicted norm ascending.
+    knots: Vec<(f32, f32)>,
+    strength: f32,
+}
+
+impl NormCalibration {
+    /// Learns the norm curve on the `warm` items (indices into `items` and
+    /// `vectors`), refitting the attribute map ([`AttributeVectors::fit`]
+    /// with `params`) five times, each fold of the warm items left out once.
+    /// Needs at least ten warm items.
+    ///
+    /// ```
+    /// use maitre::catalog::Item;
+    /// use maitre::embed::{AttributeVectors, ColdStartParams, Factors, NormCalibration};
+    /// // Forty items in two categories; learnt vectors of length 2.
+    /// let items: Vec<Item> = (0..40)
+    ///     .map(|i| Item::new(format!("i{i}")).category(if i % 2 == 0 { "shoes" } else { "books" }))
+    ///     .collect();
+    /// let data = (0..40).flat_map(|i| if i % 2 == 0 { [2.0, 0.0] } else { [0.0, 2.0] }).collect();
+    /// let vectors = Factors::from_vec(40, 2, data)?;
+    /// let warm: Vec<u32> = (0..40).collect();
+    /// let params = ColdStartParams::default(); // λ 100 shrinks these predictions hard
+    /// let map = AttributeVectors::fit(&items, &vectors, &warm, &params)?;
+    /// let calibration = NormCalibration::fit(&items, &vectors, &warm, &params)?;
+    /// let mut v = map.vector(&Item::new("new").category("shoes"));
+    /// assert!(v[0] < 1.0); // shrunk
+    /// calibration.apply(&mut v);
+    /// assert!((v[0] - 2.0).abs() < 1e-3 && v[1].abs() < 1e-3);
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn fit(
+        items: &[Item],
+        vectors: &Factors,
+        warm: &[u32],
+        params: &ColdStartParams,
+    ) -> Result<Self> {
+        params.validate()?;
+        if items.len() != vectors.rows() {
+            return Err(Error::LengthMismatch {
+                name: "items".into(),
+                expected: vectors.rows(),
+                got: items.len(),
+            });
+        }
+        if let Some(&bad) = warm.iter().find(|&&i| i as usize >= items.len()) {
+            return Err(Error::Unknown {
+                what: "item index",
+                id: bad.to_string(),
+            });
+        }
+        if warm.len() < 2 * CALIBRATION_FOLDS {
+            return Err(Error::NotEnoughData(format!(
+                "{} warm items: the norm calibration needs at least {}",
+                warm.len(),
+                2 * CALIBRATION_FOLDS
+            )));
+        }
+        let norm = |v: &[f32]| crate::kernels::dot(v, v).sqrt();
+        let mut pairs: Vec<(f32, f32)> = Vec::with_capacity(warm.len());
+        for fold in 0..CALIBRATION_FOLDS {
+            let (held, train): (Vec<(usize, &u32)>, Vec<(usize, &u32)>) = warm
+                .iter()
+                .enumerate()
+                .partition(|(j, _)| j % CALIBRATION_FOLDS == fold);
+            let train: Vec<u32> = train.into_iter().map(|(_, &i)| i).collect();
+            let map = AttributeVectors::fit(items, vectors, &train, params)?;
+            for (_, &i) in held {
+                let predicted = map.vector(&items[i as usize]);
+                pairs.push((norm(&predicted), norm(vectors.row(i))));
+            }
+        }
+        if pairs.iter().any(|(p, l)| !(p.is_finite() && l.is_finite())) {
+            return Err(Error::NotEnoughData(
+                "the norm calibration met a vector that is not finite".into(),
+            ));
+        }
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        // Equal-count bins: at least CALIBRATION_FOLDS items each, so one
+        // odd item does not bend the curve.
+        let n_knots = (pairs.len() / CALIBRATION_FOLDS).clamp(1, CALIBRATION_KNOTS);
+        let knots = (0..n_knots)
+            .map(|b| {
+                let bin = &pairs[b * pairs.len() / n_knots..(b + 1) * pairs.len() / n_knots];
+                let n = bin.len() as f64;
+                let (p, l) = bin.iter().fold((0f64, 0f64), |(p, l), x| {
+                    (p + f64::from(x.0), l + f64::from(x.1))
+                });
+                ((p / n) as f32, (l / n) as f32)
+            })
+            .collect();
+        Ok(NormCalibration {
+            knots,
+            strength: 1.0,
+        })
+    }
+
+    /// The same curve with the matched norm multiplied by `strength` (finite,
+    /// positive; 1 matches warm items' norms).
+    pub fn with_strength(mut self, strength: f32) -> Result<Self> {
+        if !(strength.is_finite() && strength > 0.0) {
+            return Err(Error::param(
+                "strength",
+                format!("{strength} must be positive and finite"),
+            ));
+        }
+        self.strength = strength;
+        Ok(self)
+    }
+
+    /// A calibration from stored parts (see [`NormCalibration::knots`]).
+    pub fn from_parts(knots: Vec<(f32, f32)>, strength: f32) -> Result<Self> {
+        let ordered = knots.windows(2).all(|w| w[0].0 <= w[1].0);
+        let finite = knots
+            .iter()
+            .all(|(p, l)| p.is_finite() && l.is_finite() && *p >= 0.0 && *l >= 0.0);
+        if knots.is_empty() || !ordered || !finite {
+            return Err(Error::param(
+                "knots",
+                "need at least one, finite, non-negative, predicted norms ascending",
+            ));
+        }
+        NormCalibration {
+            knots,
+            strength: 1.0,
+        }
+        .with_strength(strength)
+    }
+
+    /// The curve: `(predicted norm, learnt norm)` knots.
+    pub fn knots(&self) -> &[(f32, f32)] {
+        &self.knots
+    }
+
+    /// The multiplier on the matched norm.
+    pub fn strength(&self) -> f32 {
+        self.strength
+    }
+
+    /// The norm a predicted vector of norm `predicted` is given: the curve,
+    /// linear between knots and flat beyond the ends, times `strength`.
+    pub fn norm_for(&self, predicted: f32) -> f32 {
+        let at = self.knots.partition_point(|k| k.0 < predicted);
+        let matched = match at {
+            0 => self.knots[0].1,
+            n if n == self.knots.len() => self.knots[n - 1].1,
+            n => {
+                let ((p0, l0), (p1, l1)) = (self.knots[n - 1], self.knots[n]);
+                let t = if p1 > p0 {
+                    (predicted - p0) / (p1 - p0)
+                } else {
+                    1.0
+                };
+                l0 + t * (l1 - l0)
+            }
+        };
+        self.strength * matched
+    }
+
+    /// Rescales a predicted vector in place to [`NormCalibration::norm_for`]
+    /// its norm. A zero vector (no known attribute) stays zero: it has no
+    /// direction to trust.
+    pub fn apply(&self, vector: &mut [f32]) {
+        let n = crate::kernels::dot(vector, vector).sqrt();
+        if n > 0.0 && n.is_finite() {
+            let scale = self.norm_for(n) / n;
+            vector.iter_mut().for_each(|x| *x *= scale);
+        }
+    }
+}
+
 /// Features of the `warm` items with at least `min_support` of them, in
 /// first-seen order (deterministic), and each warm item's active features.
 /// The most attribute features one map learns (see `select_features`).

@@ -20,7 +20,7 @@ pub use crate::kernels::dot;
 pub use als::{
     Als, AlsModel, AlsParams, Confidence, Progress, RowBlock, MAX_INITIAL_VALUES, MAX_THREADS,
 };
-pub use cold::{AttributeVectors, ColdStartParams};
+pub use cold::{AttributeVectors, ColdStartParams, NormCalibration};
 pub use context::ContextVectors;
 #[cfg(feature = "ease")]
 pub use ease::{EaseModel, EaseParams};

@@ -55,7 +55,7 @@ use super::baselines::Popularity;
 use super::context::events_matrix;
 use super::{score_split, EvalConfig, ModelResult, Positives, Scorer, SplitData};
 use crate::catalog::Catalog;
-use crate::embed::{AttributeVectors, ColdStartParams, Factors};
+use crate::embed::{AttributeVectors, ColdStartParams, Factors, NormCalibration};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::identity::Identities;
@@ -87,6 +87,10 @@ pub struct ColdStartConfig {
     ///
     /// [`GroundTruth::cluster_of`]: crate::datasets::synthetic::GroundTruth::cluster_of
     pub segments: Option<BTreeMap<String, usize>>,
+    /// Also rank the cold items inside the full catalogue (warm items with
+    /// their learnt vectors): the `full:` rankers of the module doc, with
+    /// the norm calibration's strength chosen on validation. Default off.
+    pub full_catalogue: bool,
 }
 
 impl Default for ColdStartConfig {
@@ -97,6 +101,7 @@ impl Default for ColdStartConfig {
             draws: 5,
             params: ColdStartParams::default(),
             segments: None,
+            full_catalogue: false,
         }
     }
 }
@@ -134,6 +139,11 @@ pub struct ColdStartDraw {
     pub beta: f32,
     /// Validation recall@20 for each popularity blend weight tried.
     pub validation: Vec<(f32, f64)>,
+    /// Full-catalogue mode: the norm calibration's strength chosen on this
+    /// draw's validation split (0: none, the raw attribute vectors), and the
+    /// validation full-catalogue recall@20 of each strength tried.
+    pub calibration_strength: Option<f32>,
+    pub calibration_validation: Vec<(f32, f64)>,
     pub results: Vec<ModelResult>,
 }
 
@@ -238,6 +248,11 @@ struct Placed {
     users: Factors,
     items: Factors,
     on_events: Option<Factors>,
+    /// The norm calibration learnt on the warm items (full-catalogue mode).
+    calibration: Option<NormCalibration>,
+    /// Each item's log-popularity counted on training, one vector per count
+    /// of [`POPULARITY_COUNTS`].
+    log_popularity: Vec<Vec<f32>>,
     /// Predicted log-popularity, one vector per count of
     /// [`POPULARITY_COUNTS`] and λ of [`POPULARITY_LAMBDAS`], λ varying fastest.
     popularity: Vec<Vec<f32>>,
@@ -283,6 +298,15 @@ fn place(
         warm,
         &cold.params,
     )?)?;
+    let calibration = match cold.full_catalogue {
+        true => Some(NormCalibration::fit(
+            items,
+            &model.items,
+            warm,
+            &cold.params,
+        )?),
+        false => None,
+    };
     let on_events = match with_events_map {
         true => Some(place_with(&AttributeVectors::fit_to_events(
             items,
@@ -298,6 +322,7 @@ fn place(
     // positives and on every training event (views are far more numerous;
     // a customer whose events net out negative, e.g. a return, does not count).
     let mut popularity = Vec::with_capacity(POPULARITY_COUNTS.len() * POPULARITY_LAMBDAS.len());
+    let mut counted_popularity = Vec::with_capacity(POPULARITY_COUNTS.len());
     let n_items = train.n_cols();
     for counted in [train, matrix] {
         let by_item = counted.transpose();
@@ -307,6 +332,7 @@ fn place(
                 (1.0 + customers as f32).ln()
             })
             .collect();
+        counted_popularity.push(log_popularity.clone());
         let log_popularity = Factors::from_vec(n_items, 1, log_popularity)?;
         for &lambda in &POPULARITY_LAMBDAS {
             let params = cold.params.clone().regularization(lambda);
@@ -318,6 +344,8 @@ fn place(
         users: model.users,
         items: placed,
         on_events,
+        calibration,
+        log_popularity: counted_popularity,
         popularity,
     })
 }
@@ -374,6 +402,67 @@ impl Scorer for Blend<'_> {
             out.iter_mut()
                 .zip(self.popularity)
                 .for_each(|(o, p)| *o += self.beta * p);
+        }
+    }
+}
+
+/// Norm-calibration strengths tried on validation in full-catalogue mode (0:
+/// none). Capped at 1, norm parity with warm items: validation tests the
+/// held-out items' positives only, so it cannot see what a stronger push
+/// costs the warm items it displaces, and would always ask for more.
+const CALIBRATION_STRENGTHS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+/// The item vectors of `placed` with the `held` rows calibrated at
+/// `strength` (0: as placed).
+fn calibrated(placed: &Placed, held: &[bool], strength: f32) -> Result<Factors> {
+    let mut items = placed.items.clone();
+    if let (true, Some(calibration)) = (strength > 0.0, &placed.calibration) {
+        let calibration = calibration.clone().with_strength(strength)?;
+        for (i, _) in held.iter().enumerate().filter(|(_, &c)| c) {
+            let mut v = items.row(i as u32).to_vec();
+            calibration.apply(&mut v);
+            items.set_row(i as u32, &v)?;
+        }
+    }
+    Ok(items)
+}
+
+/// The exploration slot, as `Request::new_arrival_slot` serves it: the
+/// `base` ranking's top `k`, except that when it holds no new item its
+/// `k`-th place goes to the new item that `chooser` scores highest (never
+/// one from the customer's history).
+struct Slot<'a> {
+    base: &'a dyn Scorer,
+    chooser: &'a dyn Scorer,
+    is_new: &'a [bool],
+    k: usize,
+}
+
+impl Scorer for Slot<'_> {
+    fn score(&self, user: u32, history: &[u32], out: &mut [f32]) {
+        self.base.score(user, history, out);
+        let mut masked = out.to_vec();
+        for &i in history {
+            masked[i as usize] = f32::NEG_INFINITY;
+        }
+        let top = super::metrics::top_k(&masked, self.k);
+        if top.len() < self.k || top.iter().any(|&i| self.is_new[i as usize]) {
+            return;
+        }
+        let mut chosen = vec![0f32; out.len()];
+        self.chooser.score(user, history, &mut chosen);
+        for &i in history {
+            chosen[i as usize] = f32::NEG_INFINITY;
+        }
+        let best = (0..out.len())
+            .filter(|&i| self.is_new[i] && chosen[i] > f32::NEG_INFINITY)
+            .max_by(|&a, &b| chosen[a].total_cmp(&chosen[b]).then(b.cmp(&a)));
+        if let Some(best) = best {
+            // The k-th organic item leaves; the new item takes its score, so
+            // it ranks k-th (below the k − 1 kept, above the rest).
+            let last = top[self.k - 1] as usize;
+            out[best] = out[last];
+            out[last] = f32::NEG_INFINITY;
         }
     }
 }
@@ -582,6 +671,45 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
         })
         .collect();
     let beta = validation[argmax(&validation.iter().map(|v| v.1).collect::<Vec<_>>())].0;
+    // Full catalogue: the calibration strength on validation recall@20 of
+    // the validation items among every item (the test's cold items, which
+    // have no vector yet, left out).
+    let not_test: Vec<bool> = is_cold.iter().map(|c| !c).collect();
+    let calibration_validation: Vec<(f32, f64)> = match cold.full_catalogue {
+        true => CALIBRATION_STRENGTHS
+            .iter()
+            .map(|&strength| {
+                let items = calibrated(&inner_placed, &is_valid, strength)?;
+                let scorer = Blend {
+                    placed: &inner_placed,
+                    items: &items,
+                    popularity: &inner_placed.popularity[popularity_at],
+                    beta: 0.0,
+                };
+                let candidates = Candidates {
+                    is_candidate: &not_test,
+                    inner: &scorer,
+                };
+                Ok((
+                    strength,
+                    score_split(&inner_split, &candidates)["recall@20"],
+                ))
+            })
+            .collect::<Result<_>>()?,
+        false => Vec::new(),
+    };
+    let calibration_strength = match cold.full_catalogue {
+        true => Some(
+            calibration_validation[argmax(
+                &calibration_validation
+                    .iter()
+                    .map(|v| v.1)
+                    .collect::<Vec<_>>(),
+            )]
+            .0,
+        ),
+        false => None,
+    };
 
     let placed = place(run, &split.train, &is_cold, &is_cold, &warm, true)?;
     let popularity = &placed.popularity[popularity_at];
@@ -627,7 +755,7 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
     if let Some(reference) = &segment_reference {
         rankers.push(("segment × attributes (true segments)", reference));
     }
-    let results = rankers
+    let mut results: Vec<ModelResult> = rankers
         .into_iter()
         .map(|(name, inner)| ModelResult {
             model: name.into(),
@@ -641,6 +769,51 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
             fit_seconds: 0.0,
         })
         .collect();
+    if let Some(strength) = calibration_strength {
+        let calibrated_items = calibrated(&placed, &is_cold, strength)?;
+        let calibrated_als = Blend {
+            placed: &placed,
+            items: &calibrated_items,
+            popularity,
+            beta: 0.0,
+        };
+        // Attribute popularity in the full catalogue: warm items by their
+        // own log-popularity (counted as the baseline chose on validation),
+        // cold ones by the prediction from their attributes, on that scale.
+        let counted = &placed.log_popularity[popularity_at / POPULARITY_LAMBDAS.len()];
+        let full_popularity: Vec<f32> = (0..positives.n_items)
+            .map(|i| match is_cold[i] {
+                true => popularity[i],
+                false => counted[i],
+            })
+            .collect();
+        let full_popularity = with_ties_broken(&full_popularity);
+        let slot = |base, chooser| Slot {
+            base,
+            chooser,
+            is_new: &is_cold,
+            k: 20,
+        };
+        let slot_raw = slot(&als, &als);
+        let slot_popularity = slot(&als, &attribute_popularity);
+        let slot_calibrated = slot(&calibrated_als, &calibrated_als);
+        let full: [(&str, &dyn Scorer); 6] = [
+            ("full: attribute-popularity", &full_popularity),
+            ("full: als+attributes", &als),
+            ("full: als+attributes, calibrated", &calibrated_als),
+            ("full: als + slot by attribute-popularity", &slot_popularity),
+            ("full: als + slot by als+attributes", &slot_raw),
+            ("full: als+attributes, calibrated + slot", &slot_calibrated),
+        ];
+        for (name, scorer) in full {
+            // Only cold items are tested, but warm ones compete for the places.
+            results.push(ModelResult {
+                model: name.into(),
+                metrics: score_split(&split, scorer),
+                fit_seconds: 0.0,
+            });
+        }
+    }
     Ok((
         n_cold,
         ColdStartDraw {
@@ -650,6 +823,8 @@ fn one_draw(run: &Run, seed: u64) -> Result<(usize, ColdStartDraw)> {
             popularity_lambda: POPULARITY_LAMBDAS[popularity_at % POPULARITY_LAMBDAS.len()],
             beta,
             validation,
+            calibration_strength,
+            calibration_validation,
             results,
         },
     ))
