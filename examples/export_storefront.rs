@@ -277,6 +277,7 @@ fn result(r: &Recommendation) -> Value {
         Reason::Pinned => ("pinned", Vec::new()),
         Reason::PopularInContext { .. } => ("popularInContext", Vec::new()),
         Reason::Popular => ("popular", Vec::new()),
+        Reason::NewArrival => ("newArrival", Vec::new()),
     };
     json!({ "item": r.item, "score": r.score, "reason": reason, "because": because })
 }

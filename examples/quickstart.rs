@@ -268,6 +268,7 @@ fn print_list(rec: &Recommender, title: &str, list: &[Recommendation]) {
             Reason::Pinned => "pinned".into(),
             Reason::PopularInContext { context } => format!("popular with {context}"),
             Reason::Popular => "popular".into(),
+            Reason::NewArrival => "new arrival".into(),
         };
         let item = format!("{} {}", r.item, category_of(catalog, &r.item));
         println!("  {item:<29} {:>6.3}  {why}", r.score);

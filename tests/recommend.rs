@@ -453,3 +453,96 @@ fn only_items_ranks_a_candidate_set() {
     let got: Vec<&str> = listed.iter().map(|r| r.item.as_str()).collect();
     assert_eq!(got, order);
 }
+
+/// The exploration slot: with it, a list that holds no new arrival gives its
+/// last place to the best eligible one, saying so; without it, nothing
+/// changes; a filter that rules the arrivals out keeps them out. The norm
+/// calibration lengthens the arrivals' vectors, and both survive an artifact
+/// round trip.
+#[test]
+fn new_arrival_slot_and_calibration() {
+    use maitre::artifact::Flavour;
+    use maitre::embed::Als;
+    use maitre::interactions::{InteractionConfig, Interactions};
+    use maitre::recommend::BuildOptions;
+    let shop = synthetic_storefront(21, Size::Tiny).unwrap();
+    let mut log = shop.log.clone();
+    let matrix = Interactions::build(&log, &InteractionConfig::default()).unwrap();
+    let model = Als::params().factors(8).iterations(3).fit(&matrix).unwrap();
+    let fitted = model.items.rows() as u32;
+    let base = &shop.catalog.items()[0];
+    // Arrivals that look like an existing product (its category, band, brand).
+    let arrivals: Vec<Item> = (0..3)
+        .map(|i| {
+            let mut item = base.clone();
+            item.id = format!("arrival-{i}");
+            item
+        })
+        .collect();
+    let mut items = shop.catalog.items().to_vec();
+    items.extend(arrivals.iter().cloned());
+    let catalog = Catalog::aligned(&mut log, items).unwrap();
+    let options = |calibrate| BuildOptions {
+        attributes: Some(Default::default()),
+        calibrate_new_items: calibrate,
+        ..BuildOptions::default()
+    };
+    let rec = Recommender::build(&log, &catalog, model.clone(), &options(false)).unwrap();
+    let calibrated = Recommender::build(&log, &catalog, model.clone(), &options(true)).unwrap();
+    assert!((fitted..fitted + 3).all(|i| rec.is_new_arrival(i) && !rec.is_new_arrival(i - 3)));
+    let norm = |r: &Recommender, i: u32| {
+        let v = r.item_vectors().row(i);
+        v.iter().map(|x| x * x).sum::<f32>().sqrt()
+    };
+    for i in fitted..fitted + 3 {
+        assert!(norm(&calibrated, i) > norm(&rec, i), "row {i}");
+    }
+    let customer = shop.log.raw_customers().names()[0].clone();
+    let plain = Request::new(10).customer(customer.as_str());
+    let organic = rec.recommend(&plain).unwrap();
+    let slotted = rec
+        .recommend(&plain.clone().new_arrival_slot(true))
+        .unwrap();
+    assert_eq!(slotted.len(), 10);
+    let last = slotted.last().unwrap();
+    assert_eq!(last.reason, Reason::NewArrival);
+    assert!(rec.is_new_arrival(last.index));
+    if organic.iter().all(|r| !rec.is_new_arrival(r.index)) {
+        assert_eq!(organic[..9], slotted[..9]);
+    }
+    assert!(organic.iter().all(|r| r.reason != Reason::NewArrival));
+    // Ineligible arrivals never show, slot or not.
+    let keep_out = plain.clone().new_arrival_slot(true).filters(Filters {
+        exclude_items: arrivals.iter().map(|a| a.id.clone()).collect(),
+        ..Filters::default()
+    });
+    let list = rec.recommend(&keep_out).unwrap();
+    assert_eq!(list.len(), 10);
+    assert!(list.iter().all(|r| !rec.is_new_arrival(r.index)));
+    // An arrival added later is a candidate too.
+    let mut added = Recommender::build(&log, &catalog, model.clone(), &options(true)).unwrap();
+    let mut late = base.clone();
+    late.id = "arrival-late".into();
+    let row = added.add_item(late, None).unwrap();
+    assert!(added.is_new_arrival(row));
+    // Saved and loaded: the same lists, slot included.
+    let loaded = Recommender::from_bytes(&added.to_bytes(Flavour::Full).unwrap()).unwrap();
+    let request = plain.new_arrival_slot(true);
+    assert_eq!(
+        loaded.recommend(&request).unwrap(),
+        added.recommend(&request).unwrap()
+    );
+    assert!(loaded.is_new_arrival(row));
+    // Calibration without an attribute map is refused.
+    let err = Recommender::build(
+        &log,
+        &catalog,
+        model,
+        &BuildOptions {
+            calibrate_new_items: true,
+            ..BuildOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("calibrate_new_items"), "{err}");
+}

@@ -67,6 +67,7 @@ fn reason(r: &Reason) -> (&'static str, Option<Vec<String>>) {
         Reason::Pinned => ("pinned", None),
         Reason::PopularInContext { context } => ("popular_in_context", Some(vec![context.clone()])),
         Reason::Popular => ("popular", None),
+        Reason::NewArrival => ("new_arrival", None),
     }
 }
 

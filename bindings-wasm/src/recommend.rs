@@ -753,6 +753,7 @@ impl From<Recommendation> for JsRecommendation {
             Reason::Pinned => ("pinned", Vec::new(), None),
             Reason::PopularInContext { context } => ("popularInContext", Vec::new(), Some(context)),
             Reason::Popular => ("popular", Vec::new(), None),
+            Reason::NewArrival => ("newArrival", Vec::new(), None),
         };
         JsRecommendation {
             item: r.item,

@@ -427,7 +427,8 @@ impl NormCalibration {
     /// let mut v = map.vector(&Item::new("new").category("shoes"));
     /// assert!(v[0] < 1.0); // shrunk
     /// calibration.apply(&mut v);
-    /// assert!((v[0] - 2.0).abs() < 1e-3 && v[1].abs() < 1e-3);
+    /// let norm = (v[0] * v[0] + v[1] * v[1]).sqrt();
+    /// assert!((norm - 2.0).abs() < 1e-3 && v[0] > v[1]); // a warm item's length, same way
     /// # Ok::<(), maitre::Error>(())
     /// ```
     pub fn fit(
@@ -460,13 +461,17 @@ impl NormCalibration {
         let norm = |v: &[f32]| crate::kernels::dot(v, v).sqrt();
         let mut pairs: Vec<(f32, f32)> = Vec::with_capacity(warm.len());
         for fold in 0..CALIBRATION_FOLDS {
-            let (held, train): (Vec<(usize, &u32)>, Vec<(usize, &u32)>) = warm
-                .iter()
-                .enumerate()
-                .partition(|(j, _)| j % CALIBRATION_FOLDS == fold);
-            let train: Vec<u32> = train.into_iter().map(|(_, &i)| i).collect();
+            let in_fold = |j: usize| j % CALIBRATION_FOLDS == fold;
+            let train: Vec<u32> = (0..warm.len())
+                .filter(|&j| !in_fold(j))
+                .map(|j| warm[j])
+                .collect();
+            let held: Vec<u32> = (0..warm.len())
+                .filter(|&j| in_fold(j))
+                .map(|j| warm[j])
+                .collect();
             let map = AttributeVectors::fit(items, vectors, &train, params)?;
-            for (_, &i) in held {
+            for i in held {
                 let predicted = map.vector(&items[i as usize]);
                 pairs.push((norm(&predicted), norm(vectors.row(i))));
             }
@@ -761,6 +766,59 @@ pub(crate) fn cholesky_solve_many(a: &mut [f64], b: &mut [f64], n: usize, m: usi
 mod tests {
     use super::*;
     use crate::embed::dot;
+
+    /// The curve follows the learnt norms of out-of-fold predictions
+    /// (popular categories get long vectors, rare ones short), rescales
+    /// without turning, and every bad input is a typed error.
+    #[test]
+    fn norm_calibration_matches_learnt_norms() {
+        // Category "big" items have learnt norm 4, "small" ones 1.
+        let items: Vec<Item> = (0..60)
+            .map(|i| Item::new(format!("i{i}")).category(if i % 3 == 0 { "big" } else { "small" }))
+            .collect();
+        let data = (0..60)
+            .flat_map(|i| if i % 3 == 0 { [4.0, 0.0] } else { [0.0, 1.0] })
+            .collect();
+        let vectors = Factors::from_vec(60, 2, data).unwrap();
+        let warm: Vec<u32> = (0..60).collect();
+        let params = ColdStartParams::default().regularization(30.0);
+        let calibration = NormCalibration::fit(&items, &vectors, &warm, &params).unwrap();
+        let knots = calibration.knots();
+        assert!(knots.windows(2).all(|w| w[0].0 <= w[1].0), "{knots:?}");
+        let map = AttributeVectors::fit(&items, &vectors, &warm, &params).unwrap();
+        for (category, learnt) in [("big", 4.0), ("small", 1.0)] {
+            let mut v = map.vector(&Item::new("new").category(category));
+            let before = v.clone();
+            calibration.apply(&mut v);
+            let norm = dot(&v, &v).sqrt();
+            assert!((norm - learnt).abs() < 0.5, "{category}: {norm} {knots:?}");
+            // Same direction.
+            let cos = dot(&v, &before) / (norm * dot(&before, &before).sqrt());
+            assert!(cos > 0.9999, "{cos}");
+        }
+        let half = calibration.clone().with_strength(0.5).unwrap();
+        assert!((half.norm_for(1.0) - 0.5 * calibration.norm_for(1.0)).abs() < 1e-6);
+        let mut zero = vec![0.0, 0.0];
+        calibration.apply(&mut zero);
+        assert_eq!(zero, [0.0, 0.0]);
+        for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            assert!(calibration.clone().with_strength(bad).is_err(), "{bad}");
+        }
+        assert!(NormCalibration::from_parts(vec![], 1.0).is_err());
+        assert!(NormCalibration::from_parts(vec![(2.0, 1.0), (1.0, 1.0)], 1.0).is_err());
+        assert!(NormCalibration::from_parts(vec![(1.0, f32::NAN)], 1.0).is_err());
+        let parts = NormCalibration::from_parts(knots.to_vec(), 1.0).unwrap();
+        assert_eq!(parts, calibration);
+        assert!(matches!(
+            NormCalibration::fit(&items, &vectors, &warm[..9], &params),
+            Err(Error::NotEnoughData(_))
+        ));
+        assert!(
+            NormCalibration::fit(&items, &vectors, &[0, 1, 2, 3, 4, 5, 6, 7, 8, 99], &params)
+                .is_err()
+        );
+        assert!(NormCalibration::fit(&items[..10], &vectors, &warm, &params).is_err());
+    }
 
     #[test]
     fn solves_a_known_system() {

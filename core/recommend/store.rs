@@ -13,6 +13,8 @@
 //! | `CTXP` / `CTXV` | context pair names / vectors | both |
 //! | `POPU` / `POPC` | popular items overall / per context | both |
 //! | `ATTR` | cold-start attribute map (optional) | both |
+//! | `NEWA` | items placed without events, ascending `u32`s (optional: the exploration slot's candidates) | both |
+//! | `CALI` | norm calibration of attribute vectors: predicted norms, learnt norms, strength, each `f32`s (optional) | both |
 //! | `CUST` / `UVEC` | customer ids, aliases, histories / vectors | full |
 //! | `HNSW` | the HNSW graph and its parameters (when the index is HNSW) | full |
 //!
@@ -29,7 +31,9 @@ use crate::artifact::{
     tag_name, Artifact, ArtifactProblem, ArtifactWriter, Decoder, Encoder, Flavour, QuantizedRows,
 };
 use crate::catalog::{Catalog, Item, ItemKind};
-use crate::embed::{AlsModel, AlsParams, AttributeVectors, ContextVectors, Factors};
+use crate::embed::{
+    AlsModel, AlsParams, AttributeVectors, ContextVectors, Factors, NormCalibration,
+};
 use crate::error::Result;
 use crate::events::EventKinds;
 use crate::index::{Index, IndexParams};
@@ -138,6 +142,21 @@ impl Recommender {
             v.put_strs(map.features())
                 .put_f32s(weights.as_slice().unwrap_or(&[]));
             w = w.section(*b"ATTR", v.into_bytes());
+        }
+        // Optional sections, so artifacts without new arrivals or a
+        // calibration keep their bytes (and older readers their files).
+        if !self.new_arrivals.is_empty() {
+            let mut v = Encoder::new();
+            v.put_u32s(&self.new_arrivals);
+            w = w.section(*b"NEWA", v.into_bytes());
+        }
+        if let Some(c) = &self.calibration {
+            let mut v = Encoder::new();
+            let (predicted, learnt): (Vec<f32>, Vec<f32>) = c.knots().iter().copied().unzip();
+            v.put_f32s(&predicted)
+                .put_f32s(&learnt)
+                .put_f32s(&[c.strength()]);
+            w = w.section(*b"CALI", v.into_bytes());
         }
 
         #[cfg(feature = "hnsw")]
@@ -331,6 +350,36 @@ impl Recommender {
             None
         };
 
+        let new_arrivals = if artifact.has_section(*b"NEWA") {
+            let mut d = artifact.decoder(*b"NEWA")?;
+            let list = d.get_u32s()?;
+            d.finish()?;
+            if !list.windows(2).all(|w| w[0] < w[1]) || list.iter().any(|&i| i as usize >= n_items)
+            {
+                return Err(bad(b"NEWA", "new arrivals out of order or out of range"));
+            }
+            list
+        } else {
+            Vec::new()
+        };
+        let calibration = if artifact.has_section(*b"CALI") {
+            let mut d = artifact.decoder(*b"CALI")?;
+            let predicted = d.get_f32s()?;
+            let learnt = d.get_f32s()?;
+            let strength = d.get_f32s()?;
+            d.finish()?;
+            if predicted.len() != learnt.len() || strength.len() != 1 {
+                return Err(bad(b"CALI", "knots and strength do not match"));
+            }
+            let knots = predicted.into_iter().zip(learnt).collect();
+            Some(within(
+                b"CALI",
+                NormCalibration::from_parts(knots, strength[0]),
+            )?)
+        } else {
+            None
+        };
+
         let (users, customers) = if artifact.has_section(*b"CUST") {
             let mut d = artifact.decoder(*b"CUST")?;
             let ids_list = d.get_strs()?;
@@ -441,6 +490,8 @@ impl Recommender {
             context_pairs,
             context,
             attributes,
+            calibration,
+            new_arrivals,
             popular,
             popular_in,
             customers,
