@@ -267,6 +267,12 @@ fn main() -> ExitCode {
                     recall / attribute_popularity
                 );
             }
+            for r in cold.results.iter().filter(|r| r.model.starts_with("full:")) {
+                println!(
+                    "  {:<36} share of the top 10 / top 20 given to new items {:.4} / {:.4}",
+                    r.model, r.metrics["new_share@10"], r.metrics["new_share@20"]
+                );
+            }
             println!(
                 "  chance (a random order of the held-out items): recall@20 {:.3} in expectation",
                 cold.chance
@@ -278,7 +284,7 @@ fn main() -> ExitCode {
                 );
                 if let Some(strength) = d.calibration_strength {
                     println!(
-                        "    calibration strength {strength} (validation recall@20 by strength: {:?})",
+                        "    calibration strength {strength} (validation (strength, recall@20, new share@10): {:?})",
                         d.calibration_validation
                     );
                 }

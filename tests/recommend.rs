@@ -487,8 +487,9 @@ fn new_arrival_slot_and_calibration() {
         calibrate_new_items: calibrate,
         ..BuildOptions::default()
     };
-    let rec = Recommender::build(&log, &catalog, model.clone(), &options(false)).unwrap();
-    let calibrated = Recommender::build(&log, &catalog, model.clone(), &options(true)).unwrap();
+    let rec = Recommender::build(&log, &catalog, model.clone(), &options(None)).unwrap();
+    let calibrated =
+        Recommender::build(&log, &catalog, model.clone(), &options(Some(1.0))).unwrap();
     assert!((fitted..fitted + 3).all(|i| rec.is_new_arrival(i) && !rec.is_new_arrival(i - 3)));
     let norm = |r: &Recommender, i: u32| {
         let v = r.item_vectors().row(i);
@@ -520,7 +521,7 @@ fn new_arrival_slot_and_calibration() {
     assert_eq!(list.len(), 10);
     assert!(list.iter().all(|r| !rec.is_new_arrival(r.index)));
     // An arrival added later is a candidate too.
-    let mut added = Recommender::build(&log, &catalog, model.clone(), &options(true)).unwrap();
+    let mut added = Recommender::build(&log, &catalog, model.clone(), &options(Some(1.0))).unwrap();
     let mut late = base.clone();
     late.id = "arrival-late".into();
     let row = added.add_item(late, None).unwrap();
@@ -539,7 +540,7 @@ fn new_arrival_slot_and_calibration() {
         &catalog,
         model,
         &BuildOptions {
-            calibrate_new_items: true,
+            calibrate_new_items: Some(1.0),
             ..BuildOptions::default()
         },
     )
