@@ -506,6 +506,7 @@ impl Session {
             rotation: self.rotation.clone(),
             min_score: opts.min_score,
             now: Some(now_seconds()),
+            new_arrival_slot: false,
         };
         let list = self.shop.recommend(&request).map_err(js_error)?;
         if let (Some(r), true) = (&mut self.rotation, opts.rotate.unwrap_or(true)) {
