@@ -44,6 +44,17 @@
 //! views place it well (recall@20 0.600 at commit 1bcb30b, which fitted on
 //! positives only, → 0.818).
 //!
+//! With [`ColdStartConfig::full_catalogue`] the cold items also compete
+//! with every warm item (the `full:` rankers; history left out, only cold
+//! positives tested): attribute popularity (warm items by their training
+//! popularity, cold ones by the prediction from attributes), the raw and the
+//! norm-calibrated attribute vectors ([`NormCalibration`], strength chosen on
+//! the validation split as the best recall@20 among strengths that give new
+//! items at most 2 % of the validation top-10 places), and the new-arrival
+//! slot at place 20 filled by attribute popularity, by the raw score or by the
+//! calibrated one. Each `full:` ranker also reports `new_share@10/20`, the
+//! share of the top places new items take from warm ones.
+//!
 //! One draw of cold items is not enough to compare them: item popularity is
 //! Zipf-like, so a draw that happens to hold out one best-seller has that item
 //! carry most of the test (one MovieLens-sized draw of the medium storefront

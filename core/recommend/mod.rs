@@ -7,7 +7,8 @@
 //! [`Recommender::recommend`] composes the query (taste ⊕ session ⊕ context),
 //! searches with the filters applied inside the index, then applies boosts,
 //! rotation, the relevance floor and diversity, fills any gap from popular
-//! items in the context, and says why each item is there.
+//! items in the context, optionally gives the last place to a new arrival
+//! (`Request::new_arrival_slot`), and says why each item is there.
 //!
 //! Depends on: `catalog`, `embed`, `index`, `events` (to build from a log),
 //! `error`. May not depend on `eval` or `datasets`.
