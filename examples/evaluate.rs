@@ -267,7 +267,17 @@ fn main() -> ExitCode {
                     recall / attribute_popularity
                 );
             }
-            for r in cold.results.iter().filter(|r| r.model.starts_with("full:")) {
+            for r in cold.results.iter().filter(|r| r.model.starts_with("warm:")) {
+                println!(
+                    "  {:<44} warm ndcg@10 {:.4} ± {:.4} (sd over draws)",
+                    r.model, r.metrics["ndcg@10"], cold.ndcg_sd[&r.model]
+                );
+            }
+            for r in cold
+                .results
+                .iter()
+                .filter(|r| r.model.starts_with("full:") || r.model.starts_with("warm:"))
+            {
                 println!(
                     "  {:<36} share of the top 10 / top 20 given to new items {:.4} / {:.4}",
                     r.model, r.metrics["new_share@10"], r.metrics["new_share@20"]
