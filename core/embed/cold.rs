@@ -380,9 +380,11 @@ impl AttributeVectors {
 }
 
 /// Folds of the cross-fit in [`NormCalibration::fit`].
+#[cfg(feature = "new-items")]
 const CALIBRATION_FOLDS: usize = 5;
 
 /// The most knots of the norm curve in [`NormCalibration::fit`].
+#[cfg(feature = "new-items")]
 const CALIBRATION_KNOTS: usize = 10;
 
 /// Rescales attribute-predicted vectors so their norms match those of learnt
@@ -406,6 +408,21 @@ pub struct NormCalibration {
 }
 
 impl NormCalibration {
+    /// Without the `new-items` feature (the browser build leaves it out for
+    /// size): calibration cannot be learnt here, only read from an artifact.
+    #[cfg(not(feature = "new-items"))]
+    pub fn fit(
+        _items: &[Item],
+        _vectors: &Factors,
+        _warm: &[u32],
+        _params: &ColdStartParams,
+    ) -> Result<Self> {
+        Err(Error::param(
+            "calibrate_new_items",
+            "this build of maitre leaves out new-item calibration (cargo feature `new-items`)",
+        ))
+    }
+
     /// Learns the norm curve on the `warm` items (indices into `items` and
     /// `vectors`), refitting the attribute map ([`AttributeVectors::fit`]
     /// with `params`) five times, each fold of the warm items left out once.
@@ -431,6 +448,7 @@ impl NormCalibration {
     /// assert!((norm - 2.0).abs() < 1e-3 && v[0] > v[1]); // a warm item's length, same way
     /// # Ok::<(), maitre::Error>(())
     /// ```
+    #[cfg(feature = "new-items")]
     pub fn fit(
         items: &[Item],
         vectors: &Factors,

@@ -939,7 +939,13 @@ impl Recommender {
             self.fill(&mut out, &mut taken, k, &request.context, &admit);
         }
         if request.new_arrival_slot {
+            #[cfg(feature = "new-items")]
             self.new_arrival_slot(&mut out, k, query.as_deref(), &request.diversity, &eligible);
+            #[cfg(not(feature = "new-items"))]
+            return Err(Error::param(
+                "new_arrival_slot",
+                "this build of maitre leaves out the new-arrival slot (cargo feature `new-items`)",
+            ));
         }
         Ok(out)
     }
@@ -952,6 +958,7 @@ impl Recommender {
     /// The exploration slot (see [`Request::new_arrival_slot`]): the last
     /// place goes to the best eligible new arrival unless the list already
     /// holds one or its last place is pinned. The category cap holds.
+    #[cfg(feature = "new-items")]
     fn new_arrival_slot(
         &self,
         out: &mut Vec<Recommendation>,
