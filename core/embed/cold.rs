@@ -141,14 +141,7 @@ impl AttributeVectors {
         warm: &[u32],
         params: &ColdStartParams,
     ) -> Result<Self> {
-        params.validate()?;
-        if items.len() != vectors.rows() {
-            return Err(Error::LengthMismatch {
-                name: "items".into(),
-                expected: vectors.rows(),
-                got: items.len(),
-            });
-        }
+        check_fit_inputs(items, vectors, params)?;
         let (features, active) = select_features(items, warm, params.min_support)?;
         let n_features = features.len();
         let k = vectors.k();
@@ -379,6 +372,19 @@ impl AttributeVectors {
     }
 }
 
+/// What both attribute fits check first: the parameters, and one vector per item.
+fn check_fit_inputs(items: &[Item], vectors: &Factors, params: &ColdStartParams) -> Result<()> {
+    params.validate()?;
+    if items.len() != vectors.rows() {
+        return Err(Error::LengthMismatch {
+            name: "items".into(),
+            expected: vectors.rows(),
+            got: items.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Folds of the cross-fit in [`NormCalibration::fit`].
 #[cfg(feature = "new-items")]
 const CALIBRATION_FOLDS: usize = 5;
@@ -455,14 +461,7 @@ impl NormCalibration {
         warm: &[u32],
         params: &ColdStartParams,
     ) -> Result<Self> {
-        params.validate()?;
-        if items.len() != vectors.rows() {
-            return Err(Error::LengthMismatch {
-                name: "items".into(),
-                expected: vectors.rows(),
-                got: items.len(),
-            });
-        }
+        check_fit_inputs(items, vectors, params)?;
         if let Some(&bad) = warm.iter().find(|&&i| i as usize >= items.len()) {
             return Err(Error::Unknown {
                 what: "item index",

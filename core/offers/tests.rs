@@ -20,6 +20,31 @@ fn candidates(world: &OfferWorld) -> Vec<Candidate> {
         .collect()
 }
 
+/// Rewards the first slot of `r` as the world's visitor `(segment,
+/// channel)` of round `t` responds; returns the value earned (0 if declined).
+fn settle(
+    world: &OfferWorld,
+    b: &Bandit,
+    r: &Ranking,
+    run: u64,
+    t: u64,
+    visitor: (usize, usize),
+) -> f64 {
+    let k = r.chosen[0].candidate;
+    let accepted = world.accepts(run, t, visitor.0, visitor.1, k).unwrap();
+    b.reward(
+        r.chosen[0].event_id,
+        f64::from(u8::from(accepted)),
+        t as i64,
+    )
+    .unwrap();
+    if accepted {
+        world.value(k).unwrap()
+    } else {
+        0.0
+    }
+}
+
 /// Realised reward of a bandit over `ROUNDS` visitors of `run`.
 fn bandit_reward(world: &OfferWorld, params: BanditParams, run: u64) -> f64 {
     let b = Bandit::new(world.dim(), params.keep_log(false)).unwrap();
@@ -30,17 +55,7 @@ fn bandit_reward(world: &OfferWorld, params: BanditParams, run: u64) -> f64 {
         let r = b
             .rank(&world.context(s, c).unwrap(), &cands, 1, t as i64)
             .unwrap();
-        let k = r.chosen[0].candidate;
-        let accepted = world.accepts(run, t, s, c, k).unwrap();
-        b.reward(
-            r.chosen[0].event_id,
-            f64::from(u8::from(accepted)),
-            t as i64,
-        )
-        .unwrap();
-        if accepted {
-            total += world.value(k).unwrap();
-        }
+        total += settle(world, &b, &r, run, t, (s, c));
     }
     total
 }
@@ -614,19 +629,10 @@ fn apprentice_run(
         let r = b
             .rank_with_teacher(&ctx, &cands, teacher, 1, t as i64)
             .unwrap();
-        let k = r.chosen[0].candidate;
-        let accepted = world.accepts(run, t, s, c, k).unwrap();
-        b.reward(
-            r.chosen[0].event_id,
-            f64::from(u8::from(accepted)),
-            t as i64,
-        )
-        .unwrap();
-        if accepted {
-            total += world.value(k).unwrap();
-            if t < early {
-                first += world.value(k).unwrap();
-            }
+        let earned = settle(world, &b, &r, run, t, (s, c));
+        total += earned;
+        if t < early {
+            first += earned;
         }
     }
     (first, total, b.apprentice())
