@@ -2,7 +2,7 @@
 //! in one call, with the ledger kept consistent with every outcome.
 
 use super::bandit::{Bandit, BanditParams, Candidate, Meta, Scored, Settled};
-use super::offer::{offer_filters, CustomerState, Exclusion, Ledger, OfferSet};
+use super::offer::{offer_filters, CustomerState, Exclusion, Ledger, Offer, OfferSet};
 use super::policy::{Applied, ContactPolicy};
 use crate::catalog::ItemKind;
 use crate::error::{Error, Result};
@@ -226,18 +226,9 @@ impl NextBestOffer {
                 );
                 ledger.reserve(offer.id());
                 let s = &ranking.scores[c.candidate];
-                let taught = ranking.taught && c.position == 0;
-                let why = match self.first_rule(&applied, offer.item.kind) {
-                    Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
-                    None if taught && request.teacher.as_deref() == Some(offer.id()) => {
-                        "the teacher's choice (apprentice mode)".to_owned()
-                    }
-                    None if taught => "exploring beside the teacher (apprentice mode)".to_owned(),
-                    None => format!(
-                        "estimated reward {:.3} × value {} (±{:.3})",
-                        s.estimate, offer.value, s.width
-                    ),
-                };
+                let taught = (ranking.taught && c.position == 0)
+                    .then(|| request.teacher.as_deref() == Some(offer.id()));
+                let why = self.why(&applied, offer, s.estimate, s.width, taught);
                 OfferChoice {
                     offer: c.id.clone(),
                     kind: offer.item.kind,
@@ -284,13 +275,7 @@ impl NextBestOffer {
         }
         let (c, _, estimate, width) = best.expect("the first tier is not empty");
         let offer = &self.offers.offers()[p.eligible[c]];
-        let why = match self.first_rule(&p.applied, offer.item.kind) {
-            Some(rule) => format!("{} first by rule {rule:?}", offer.item.kind.name()),
-            None => format!(
-                "estimated reward {estimate:.3} × value {} (±{width:.3})",
-                offer.value
-            ),
-        };
+        let why = self.why(&p.applied, offer, estimate, width, None);
         Ok(Some(OfferChoice {
             offer: offer.id().to_owned(),
             kind: offer.item.kind,
@@ -355,16 +340,31 @@ impl NextBestOffer {
         })
     }
 
-    /// The fired rule that put `kind` first, if any.
-    fn first_rule(&self, applied: &Applied, kind: ItemKind) -> Option<String> {
-        self.policy
-            .rules
-            .iter()
-            .find(|r| {
-                applied.fired.contains(&r.name)
-                    && matches!(&r.action, super::policy::RuleAction::First(k) if k.contains(&kind))
-            })
-            .map(|r| r.name.clone())
+    /// Why `offer` is where it is, in words: the fired rule that put its
+    /// kind first, else (in apprentice mode, `taught` = whether it is the
+    /// teacher's own choice) the teacher, else its estimate × value.
+    fn why(
+        &self,
+        applied: &Applied,
+        offer: &Offer,
+        estimate: f64,
+        width: f64,
+        taught: Option<bool>,
+    ) -> String {
+        let kind = offer.item.kind;
+        let rule = self.policy.rules.iter().find(|r| {
+            applied.fired.contains(&r.name)
+                && matches!(&r.action, super::policy::RuleAction::First(k) if k.contains(&kind))
+        });
+        match (rule, taught) {
+            (Some(rule), _) => format!("{} first by rule {:?}", kind.name(), rule.name),
+            (None, Some(true)) => "the teacher's choice (apprentice mode)".to_owned(),
+            (None, Some(false)) => "exploring beside the teacher (apprentice mode)".to_owned(),
+            (None, None) => format!(
+                "estimated reward {estimate:.3} × value {} (±{width:.3})",
+                offer.value
+            ),
+        }
     }
 
     /// Records the outcome of a showing (see [`Bandit::reward`] for errors;

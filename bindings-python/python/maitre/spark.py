@@ -169,22 +169,6 @@ def _vectors(index: np.ndarray, vectors: np.ndarray) -> "pa.RecordBatch":
     return pa.RecordBatch.from_arrays([pa.array(index.astype(np.int64)), values], ["index", "vec"])
 
 
-def _gram(vectors: DataFrame, k: int) -> np.ndarray:
-    """Σ v vᵀ over a (index, vec) DataFrame: per-partition sums, then one sum."""
-    schema = T.StructType([T.StructField("gram", T.ArrayType(T.DoubleType()))])
-
-    def partial(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
-        total = np.zeros((k, k))
-        for batch in batches:
-            if batch.num_rows:
-                v = _matrix(batch.column(0), k).astype(np.float64)
-                total += v.T @ v
-        yield pa.RecordBatch.from_pylist([{"gram": total.ravel().tolist()}])
-
-    parts = vectors.select("vec").mapInArrow(partial, schema).collect()
-    return np.sum([np.asarray(r["gram"]) for r in parts], axis=0).reshape(k, k).astype(np.float32)
-
-
 def _block_keys(spark: SparkSession, blocks: int) -> List[int]:
     """One grouping key per block, chosen so that Spark's hash partitioning
     sends block b to shuffle partition b: keys 0..blocks-1 themselves can
@@ -450,9 +434,9 @@ def fit_als(
     by_user = _blocks(matrix, keys)
     by_item = _blocks(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
     k = als.params()["factors"]
-    item_gram = _gram(vectors, k)
     users = _pack_side(users, k, blocks).localCheckpoint()
     vectors = _pack_side(vectors, k, blocks).localCheckpoint()
+    item_gram = _side_gram(vectors, k)  # packing already summed its blocks' shares
     for iteration in range(iterations):
         users = _half_sweep(als, *by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
         vectors = _half_sweep(
