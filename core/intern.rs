@@ -4,14 +4,61 @@
 //! algorithm works on dense indices so vectors and matrices can be plain arrays.
 //! Depends on nothing else in the crate.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 /// An append-only map between strings and dense `u32` indices (0, 1, 2, … in
 /// order of first appearance).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Interner {
     names: Vec<String>,
-    index: HashMap<String, u32>,
+    index: HashMap<Key, u32>,
+}
+
+/// A name as the index's key. Names up to 22 bytes (most ids) are held in
+/// the key itself, so a lookup compares bytes already in the bucket it
+/// probed instead of following a pointer to a heap string: with hundreds of
+/// thousands of ids, that pointer was a cache miss on every lookup, the
+/// largest single cost of ingesting an event. Longer names live on the heap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Inline { len: u8, bytes: [u8; Key::INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl Key {
+    const INLINE: usize = 22;
+
+    fn new(name: &str) -> Self {
+        let name = name.as_bytes();
+        if name.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..name.len()].copy_from_slice(name);
+            Key::Inline {
+                len: name.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Heap(name.into())
+        }
+    }
+}
+
+impl Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..*len as usize],
+            Key::Heap(bytes) => bytes,
+        }
+    }
+}
+
+// Hashes as the bytes it borrows as, which `HashMap::get(&[u8])` requires.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        Borrow::<[u8]>::borrow(self).hash(state);
+    }
 }
 
 impl Interner {
@@ -30,18 +77,18 @@ impl Interner {
     /// assert_eq!(ids.name(1), Some("sku-2"));
     /// ```
     pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
+        if let Some(&i) = self.index.get(name.as_bytes()) {
             return i;
         }
         let i = u32::try_from(self.names.len()).expect("more than u32::MAX distinct ids");
         self.names.push(name.to_owned());
-        self.index.insert(name.to_owned(), i);
+        self.index.insert(Key::new(name), i);
         i
     }
 
     /// The index of `name`, if known.
     pub fn get(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+        self.index.get(name.as_bytes()).copied()
     }
 
     /// The name at `index`, if in range.
@@ -68,7 +115,7 @@ impl Interner {
     /// leaves no trace.
     pub(crate) fn truncate(&mut self, len: usize) {
         for name in self.names.drain(len.min(self.names.len())..) {
-            self.index.remove(&name);
+            self.index.remove(name.as_bytes());
         }
     }
 }

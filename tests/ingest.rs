@@ -432,3 +432,161 @@ fn coded_text_columns_ingest_like_plain_ones() {
         (Location::Index(1), "customer_id", Problem::Empty)
     );
 }
+
+mod layouts {
+    //! The three ways a text column can cross (one string per row, a
+    //! dictionary, Arrow's offsets and bytes) ingest to the same log and the
+    //! same report, bad rows included, whether a bad row rejects the batch
+    //! or is skipped. The dictionary path resolves each code once per chunk,
+    //! so a code whose first row is bad, and strings that only differ by
+    //! padding, are the cases that matter.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values drawn from small pools so codes repeat; "" and "  " are
+    /// empty, "nope" is not a kind, " x " trims to "x"; the log already
+    /// holds customer "c1" and item "sku-1".
+    const IDS: &[&str] = &["a", " a ", "b", "", "  ", "c1", "sku-1 "];
+    const KINDS: &[&str] = &["view", "purchase", "nope", "", " view"];
+    const CHANNELS: &[Option<&str>] = &[Some("web"), Some(" web"), None, Some(""), Some("app")];
+
+    /// A column's rows in each layout.
+    struct Layouts {
+        plain: Vec<Option<String>>,
+        codes: Vec<i64>,
+        values: Vec<String>,
+        offsets: Vec<i64>,
+        data: Vec<u8>,
+        nulls: Vec<bool>,
+    }
+
+    impl Layouts {
+        fn new(rows: Vec<Option<&str>>) -> Self {
+            let mut values: Vec<String> = Vec::new();
+            let (mut codes, mut offsets, mut data, mut nulls) = (vec![], vec![0], vec![], vec![]);
+            for row in &rows {
+                match row {
+                    Some(v) => {
+                        let code = values.iter().position(|x| x == v).unwrap_or_else(|| {
+                            values.push(v.to_string());
+                            values.len() - 1
+                        });
+                        codes.push(code as i64);
+                        data.extend_from_slice(v.as_bytes());
+                    }
+                    None => codes.push(-1),
+                }
+                offsets.push(data.len() as i64);
+                nulls.push(row.is_none());
+            }
+            let plain = rows.iter().map(|r| r.map(str::to_owned)).collect();
+            Layouts {
+                plain,
+                codes,
+                values,
+                offsets,
+                data,
+                nulls,
+            }
+        }
+
+        fn column(&self, layout: usize) -> TextColumn<'_> {
+            match layout {
+                0 => TextColumn::Optional(&self.plain),
+                1 => TextColumn::Coded {
+                    codes: &self.codes,
+                    values: &self.values,
+                },
+                _ => TextColumn::Utf8 {
+                    offsets: &self.offsets,
+                    data: &self.data,
+                    nulls: Some(&self.nulls),
+                },
+            }
+        }
+    }
+
+    fn pick<T: Copy + std::fmt::Debug>(pool: &'static [T]) -> impl Strategy<Value = T> {
+        (0..pool.len()).prop_map(move |i| pool[i])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_layout_ingests_alike(
+            rows in prop::collection::vec(
+                (pick(IDS), pick(IDS), pick(KINDS), pick(CHANNELS), 0..3usize), 1..40),
+            skip in any::<bool>(),
+        ) {
+            type Row = (&'static str, &'static str, &'static str, Option<&'static str>, usize);
+            let cols = |f: fn(&Row) -> Option<&'static str>| Layouts::new(rows.iter().map(f).collect());
+            // A missing customer cell in about a third of the rows.
+            let customer = cols(|r| Some(r.0).filter(|_| r.4 != 2));
+            let item = cols(|r| Some(r.1));
+            let kind = cols(|r| Some(r.2));
+            let channel = cols(|r| r.3);
+            let seconds: Vec<f64> = (0..rows.len()).map(|i| 1_714_564_800.0 + i as f64).collect();
+            let options = if skip { IngestOptions::default().skip_bad_rows() } else { IngestOptions::default() };
+            let ingest = |layout: usize| {
+                let mut log = log_with_good_rows();
+                let context = [("channel".to_string(), channel.column(layout))];
+                let result = log.extend_columns(
+                    &Columns {
+                        customer: customer.column(layout),
+                        item: item.column(layout),
+                        kind: kind.column(layout),
+                        timestamp: TimeColumn::Seconds(&seconds),
+                        value: None,
+                        context: &context,
+                    },
+                    &Schema::default(),
+                    &options,
+                );
+                (log.to_bytes().unwrap(), result.map_err(|e| e.to_string()))
+            };
+            let plain = ingest(0);
+            prop_assert_eq!(&ingest(1), &plain);
+            prop_assert_eq!(&ingest(2), &plain);
+        }
+    }
+}
+
+#[test]
+fn arrow_text_with_bad_offsets_or_bytes_is_a_bad_row() {
+    let seconds = [1_714_564_800.0; 2];
+    let ids = ["c1".to_string(), "c2".to_string()];
+    let kinds = ["view".to_string(), "view".to_string()];
+    // Row 1 of the item column: offsets past the end, backwards, or bytes
+    // that are not UTF-8. Row 0 is always "ab".
+    let cases: [(&[i64], &[u8]); 3] = [
+        (&[0, 2, 9], b"ab"),
+        (&[0, 2, 1], b"abc"),
+        (&[0, 2, 4], b"ab\xff\xfe"),
+    ];
+    for (offsets, data) in cases {
+        let mut log = log_with_good_rows();
+        let before = state(&log);
+        let err = log
+            .extend_columns(
+                &Columns {
+                    customer: TextColumn::Plain(&ids),
+                    item: TextColumn::Utf8 {
+                        offsets,
+                        data,
+                        nulls: None,
+                    },
+                    kind: TextColumn::Plain(&kinds),
+                    timestamp: TimeColumn::Seconds(&seconds),
+                    value: None,
+                    context: &[],
+                },
+                &Schema::default(),
+                &IngestOptions::default(),
+            )
+            .unwrap_err();
+        let (location, field, problem) = bad_record(err);
+        assert_eq!((location, field.as_str()), (Location::Index(1), "item_id"));
+        assert!(matches!(problem, Problem::Malformed(_)), "{problem:?}");
+        assert_eq!(state(&log), before, "nothing half-ingested");
+    }
+}

@@ -172,15 +172,23 @@ fn floats(col: &Bound<'_, PyAny>) -> Option<Vec<f64>> {
         .map(|a| a.as_array().to_vec())
 }
 
-/// A text column as it crossed: a list of str (or str-or-None), or a
+/// A text column as it crossed: a list of str (or str-or-None); a
 /// dictionary-encoded pair `(codes, values)`: an int64 array and the list
-/// of distinct strings (how `_frames.py` sends pandas columns, factorized).
+/// of distinct strings (how `_frames.py` sends pandas columns, factorized);
+/// or Arrow's buffers `(offsets, data, nulls)`: int64 offsets (one more than
+/// the rows), the uint8 UTF-8 bytes, and a bool array or None (how Arrow
+/// text crosses, with no Python object per string).
 enum Text {
     Plain(Vec<String>),
     Optional(Vec<Option<String>>),
     Coded {
         codes: Vec<i64>,
         values: Vec<String>,
+    },
+    Utf8 {
+        offsets: Vec<i64>,
+        data: Vec<u8>,
+        nulls: Option<Vec<bool>>,
     },
 }
 
@@ -189,6 +197,29 @@ impl Text {
         if let Ok((codes, values)) = col.extract::<(PyReadonlyArray1<'_, i64>, Vec<String>)>() {
             let codes = codes.as_array().to_vec();
             return Ok(Text::Coded { codes, values });
+        }
+        type Buffers<'py> = (
+            PyReadonlyArray1<'py, i64>,
+            PyReadonlyArray1<'py, u8>,
+            Option<PyReadonlyArray1<'py, bool>>,
+        );
+        if let Ok((offsets, data, nulls)) = col.extract::<Buffers<'_>>() {
+            let offsets = offsets.as_array().to_vec();
+            let rows = offsets.len().saturating_sub(1);
+            let nulls = nulls.map(|n| n.as_array().to_vec());
+            if let Some(n) = nulls.as_ref().filter(|n| n.len() != rows) {
+                return Err(to_py(Error::LengthMismatch {
+                    name: "nulls".to_owned(),
+                    expected: rows,
+                    got: n.len(),
+                }));
+            }
+            let data = data.as_array().to_vec();
+            return Ok(Text::Utf8 {
+                offsets,
+                data,
+                nulls,
+            });
         }
         Ok(if optional {
             Text::Optional(col.extract()?)
@@ -202,6 +233,15 @@ impl Text {
             Text::Plain(v) => TextColumn::Plain(v),
             Text::Optional(v) => TextColumn::Optional(v),
             Text::Coded { codes, values } => TextColumn::Coded { codes, values },
+            Text::Utf8 {
+                offsets,
+                data,
+                nulls,
+            } => TextColumn::Utf8 {
+                offsets,
+                data,
+                nulls: nulls.as_deref(),
+            },
         }
     }
 }

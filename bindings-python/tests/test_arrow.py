@@ -92,3 +92,41 @@ def test_kinds_and_context_selection():
                                      scaled=["rating"])
     assert log.summary()["context"] == {}
     assert log.scaled_kinds() == ["rating"]
+
+
+def test_every_arrow_text_type_gives_the_same_log():
+    """Text crosses as Arrow's buffers whatever its type (string,
+    large_string, string_view, integers, dictionaries), padded ids trim
+    as they do from pandas, and a sliced batch reads from its own offset."""
+    t = table(5000, seed=2)
+    customers = [f" {c} " if i % 7 == 0 else c for i, c in enumerate(t.column("customer_id").to_pylist())]
+    t = t.set_column(0, "customer_id", pa.array(customers))
+    expected = maitre.EventLog.from_pandas(t.to_pandas()).to_bytes()
+    types = [pa.string(), pa.large_string()] + ([pa.string_view()] if hasattr(pa, "string_view") else [])
+    for text in types:
+        cast = t.set_column(0, "customer_id", t.column("customer_id").cast(text))
+        assert maitre.EventLog.from_arrow(cast).to_bytes() == expected, text
+    coded = t.set_column(0, "customer_id", t.column("customer_id").dictionary_encode())
+    assert maitre.EventLog.from_arrow(coded).to_bytes() == expected
+    tail = maitre.EventLog.from_arrow(t.slice(1234).to_batches()[0])
+    assert tail.to_bytes() == maitre.EventLog.from_pandas(t.slice(1234).to_pandas()).to_bytes()
+
+
+@pytest.mark.parametrize("offsets, data, nulls, problem", [
+    ([0, 2, 9], b"ab", None, "malformed"),          # past the end of the bytes
+    ([0, 2, 1], b"abc", None, "malformed"),         # backwards
+    ([0, 2, 4], b"ab\xff\xfe", None, "malformed"),  # not UTF-8
+])
+def test_hostile_text_buffers_are_bad_rows(offsets, data, nulls, problem):
+    """The private door Arrow text takes checks every offset and byte: a
+    caller handing it made-up buffers gets a typed error naming row 1."""
+    log = maitre.EventLog()
+    columns = {"customer_id": ["a", "b"], "item_id": (np.array(offsets, np.int64), np.frombuffer(data, np.uint8), nulls),
+               "kind": ["view", "view"], "timestamp": np.array([T0, T0], np.float64)}
+    with pytest.raises(maitre.BadRecordError) as err:
+        log._extend_chunks(iter([columns]), 2)
+    assert (err.value.row, err.value.field, err.value.problem) == (1, "item_id", problem)
+    assert len(log) == 0
+    columns["item_id"] = (np.array([0, 1, 2], np.int64), np.frombuffer(b"ab", np.uint8), np.array([False]))
+    with pytest.raises(maitre.MaitreError):
+        log._extend_chunks(iter([columns]), 2)

@@ -75,17 +75,29 @@ pub struct ContextVocab {
     keys: Interner,
     pairs: Interner,
     key_of: Vec<u32>,
+    scratch: String,
 }
 
 impl ContextVocab {
     fn intern(&mut self, key: &str, value: &str) -> u32 {
-        let pair = format!("{key}={value}");
-        if let Some(id) = self.pairs.get(&pair) {
-            return id;
-        }
-        let key_id = self.keys.intern(key);
-        self.key_of.push(key_id);
-        self.pairs.intern(&pair)
+        // One buffer reused for every lookup: ingestion calls this once per
+        // row and context column, and a fresh `format!` each time was a
+        // measurable share of a columnar batch's cost.
+        let mut pair = std::mem::take(&mut self.scratch);
+        pair.clear();
+        pair.push_str(key);
+        pair.push('=');
+        pair.push_str(value);
+        let id = match self.pairs.get(&pair) {
+            Some(id) => id,
+            None => {
+                let key_id = self.keys.intern(key);
+                self.key_of.push(key_id);
+                self.pairs.intern(&pair)
+            }
+        };
+        self.scratch = pair;
+        id
     }
 
     /// The id of a `key=value` pair, if seen.
@@ -172,6 +184,16 @@ pub enum TextColumn<'a> {
         codes: &'a [i64],
         values: &'a [String],
     },
+    /// Arrow's layout for text: row `i` is the UTF-8 bytes
+    /// `data[offsets[i]..offsets[i + 1]]` (so `offsets` has one entry more
+    /// than there are rows), missing where `nulls[i]` is true. Strings cross
+    /// as two buffers, with no per-row object on either side. Offsets out of
+    /// order or out of range, and bytes that are not UTF-8, are bad rows.
+    Utf8 {
+        offsets: &'a [i64],
+        data: &'a [u8],
+        nulls: Option<&'a [bool]>,
+    },
 }
 
 impl<'a> TextColumn<'a> {
@@ -181,6 +203,7 @@ impl<'a> TextColumn<'a> {
             TextColumn::Plain(v) => v.len(),
             TextColumn::Optional(v) => v.len(),
             TextColumn::Coded { codes, .. } => codes.len(),
+            TextColumn::Utf8 { offsets, .. } => offsets.len().saturating_sub(1),
         }
     }
 
@@ -206,6 +229,37 @@ impl<'a> TextColumn<'a> {
                         ))
                     }),
             },
+            TextColumn::Utf8 {
+                offsets,
+                data,
+                nulls,
+            } => {
+                if nulls.is_some_and(|n| n.get(i) == Some(&true)) {
+                    return Ok(None);
+                }
+                let (start, end) = (offsets[i], offsets[i + 1]);
+                let bytes = usize::try_from(start)
+                    .ok()
+                    .zip(usize::try_from(end).ok())
+                    .and_then(|(start, end)| data.get(start..end))
+                    .ok_or_else(|| {
+                        Problem::Malformed(format!(
+                            "offsets {start}..{end} are outside the {} bytes of text",
+                            data.len()
+                        ))
+                    })?;
+                std::str::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|e| Problem::Malformed(format!("text is not UTF-8: {e}")))
+            }
+        }
+    }
+
+    /// The dictionary code of row `i`, for columns that have one.
+    fn code(&self, i: usize) -> Option<usize> {
+        match self {
+            TextColumn::Coded { codes, .. } => usize::try_from(codes[i]).ok(),
+            _ => None,
         }
     }
 }
@@ -910,25 +964,40 @@ impl EventLog {
         row: &Row<'_>,
         schema: &Schema,
     ) -> Result<(), BadRow> {
+        let mut cells = Cells {
+            customer: Cell::Text(&row.customer),
+            item: Cell::Text(&row.item),
+            kind: Cell::Text(&row.kind),
+            timestamp: row.timestamp,
+            value: row.value,
+            context: (row.context.iter())
+                .map(|(k, v)| (k.as_ref(), Cell::Text(v.as_ref())))
+                .collect(),
+        };
+        self.push_cells(location, &mut cells, schema).map(drop)
+    }
+
+    /// [`EventLog::push_row`] for a row some of whose fields are already
+    /// resolved ids. Returns the ids the row resolved to; each context value
+    /// that was interned is replaced by its pair id in `cells`.
+    fn push_cells(
+        &mut self,
+        location: Location,
+        cells: &mut Cells<'_>,
+        schema: &Schema,
+    ) -> Result<Pushed, BadRow> {
         let bad = |field: &str, problem| BadRow::new(location, field, problem);
-        let customer = row.customer.trim();
-        if customer.is_empty() {
-            return Err(bad(&schema.customer, Problem::Empty));
-        }
-        let item = row.item.trim();
-        if item.is_empty() {
-            return Err(bad(&schema.item, Problem::Empty));
-        }
-        let kind_name = row.kind.trim();
-        if kind_name.is_empty() {
-            return Err(bad(&schema.kind, Problem::Empty));
-        }
-        let kind = self
-            .kinds
-            .id(kind_name)
-            .ok_or_else(|| bad(&schema.kind, Problem::UnknownKind(kind_name.to_owned())))?;
-        parse::check_timestamp(row.timestamp).map_err(|p| bad(&schema.timestamp, p))?;
-        let value = match row.value {
+        let customer = cells.customer.checked(location, &schema.customer)?;
+        let item = cells.item.checked(location, &schema.item)?;
+        let kind = match cells.kind.checked(location, &schema.kind)? {
+            Ok(kind) => kind as u8,
+            Err(name) => self
+                .kinds
+                .id(name)
+                .ok_or_else(|| bad(&schema.kind, Problem::UnknownKind(name.to_owned())))?,
+        };
+        parse::check_timestamp(cells.timestamp).map_err(|p| bad(&schema.timestamp, p))?;
+        let value = match cells.value {
             // A frame's float column has NaN where a row has no value; a kind
             // whose weight ignores the value takes it as such. A kind weighted
             // by its value (a rating) still rejects it: its weight would be a guess.
@@ -939,7 +1008,7 @@ impl EventLog {
             Some(v) => v as f32,
             None => f32::NAN,
         };
-        for (key, _) in &row.context {
+        for (key, _) in &cells.context {
             if key.trim().is_empty() {
                 return Err(bad(
                     "context",
@@ -947,22 +1016,32 @@ impl EventLog {
                 ));
             }
         }
-        let customer = self.customers.intern(customer);
-        let item = self.items.intern(item);
+        let customer = customer.unwrap_or_else(|name| self.customers.intern(name));
+        let item = item.unwrap_or_else(|name| self.items.intern(name));
         self.customer.push(customer);
         self.item.push(item);
         self.kind.push(kind);
-        self.timestamp.push(row.timestamp);
+        self.timestamp.push(cells.timestamp);
         self.value.push(value);
-        for (key, val) in &row.context {
-            let val = val.trim();
-            if !val.is_empty() {
-                let id = self.context.intern(key.trim(), val);
-                self.ctx.push(id);
+        for (key, value) in &mut cells.context {
+            match *value {
+                Cell::Id(pair) => self.ctx.push(pair),
+                Cell::Text(text) => {
+                    let text = text.trim();
+                    if !text.is_empty() {
+                        let pair = self.context.intern(key.trim(), text);
+                        self.ctx.push(pair);
+                        *value = Cell::Id(pair);
+                    }
+                }
             }
         }
         self.ctx_start.push(self.ctx.len() as u32);
-        Ok(())
+        Ok(Pushed {
+            customer,
+            item,
+            kind,
+        })
     }
 
     fn mark(&self) -> Mark {
@@ -1033,12 +1112,17 @@ fn feed_columns<'a>(
     for (key, values) in columns.context {
         check(key, values.len())?;
     }
-    let text = |column: &TextColumn<'a>, field: &str, i: usize, location| {
-        column.get(i).map_err(|p| BadRow::new(location, field, p))
-    };
-    let id = |column: &TextColumn<'a>, field: &str, i: usize, location| {
-        text(column, field, i, location).map(|v| Cow::Borrowed(v.unwrap_or("")))
-    };
+    let mut customers = Known::looked_up(&columns.customer, &batch.log.customers);
+    let mut items = Known::looked_up(&columns.item, &batch.log.items);
+    let mut kinds = Known::codes(&columns.kind);
+    let mut pairs: Vec<Known> = columns
+        .context
+        .iter()
+        .map(|(_, c)| Known::codes(c))
+        .collect();
+    let mut context = Vec::with_capacity(columns.context.len());
+    // Which context column each entry of `context` came from.
+    let mut present = Vec::with_capacity(columns.context.len());
     for i in 0..n {
         let location = Location::Index(offset + i);
         let timestamp = match columns.timestamp {
@@ -1051,18 +1135,30 @@ fn feed_columns<'a>(
             Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
         };
         let row = (|| {
-            let customer = id(&columns.customer, &schema.customer, i, location)?;
-            let item = id(&columns.item, &schema.item, i, location)?;
-            let kind = id(&columns.kind, &schema.kind, i, location)?;
+            let cell = |column: &TextColumn<'a>, ids: &Known, field: &str| {
+                if let Some(id) = ids.get(column, i) {
+                    return Ok(Some(Cell::Id(id)));
+                }
+                let text = column.get(i).map_err(|p| BadRow::new(location, field, p))?;
+                Ok::<_, BadRow>(text.map(Cell::Text))
+            };
+            let id =
+                |column, ids, field| cell(column, ids, field).map(|c| c.unwrap_or(Cell::Text("")));
+            let customer = id(&columns.customer, &customers, &schema.customer)?;
+            let item = id(&columns.item, &items, &schema.item)?;
+            let kind = id(&columns.kind, &kinds, &schema.kind)?;
             let timestamp = timestamp.map_err(|p| BadRow::new(location, &schema.timestamp, p))?;
             let value = value.map_err(|p| BadRow::new(location, &schema.value, p))?;
-            let mut context = Vec::with_capacity(columns.context.len());
-            for (key, column) in columns.context {
-                if let Some(v) = text(column, key, i, location)? {
-                    context.push((Cow::Borrowed(key.as_str()), Cow::Borrowed(v)));
+            let mut context = std::mem::take(&mut context);
+            context.clear();
+            present.clear();
+            for (j, ((key, column), ids)) in columns.context.iter().zip(&pairs).enumerate() {
+                if let Some(value) = cell(column, ids, key)? {
+                    context.push((key.as_str(), value));
+                    present.push(j);
                 }
             }
-            Ok(Row {
+            Ok(Cells {
                 customer,
                 item,
                 kind,
@@ -1071,9 +1167,136 @@ fn feed_columns<'a>(
                 context,
             })
         })();
-        batch.row(location, row, schema)?;
+        let mut cells = match row {
+            Ok(cells) => cells,
+            Err(bad) => {
+                batch.push(|_| Err::<(), _>(bad))?;
+                continue;
+            }
+        };
+        if let Some(pushed) = batch.push(|log| log.push_cells(location, &mut cells, schema))? {
+            customers.set(&columns.customer, i, pushed.customer);
+            items.set(&columns.item, i, pushed.item);
+            kinds.set(&columns.kind, i, u32::from(pushed.kind));
+            for (&j, (_, value)) in present.iter().zip(&cells.context) {
+                if let Cell::Id(pair) = *value {
+                    pairs[j].set(&columns.context[j].1, i, pair);
+                }
+            }
+        }
+        context = cells.context;
     }
     Ok(())
+}
+
+/// One field of a row on its way into the log: text still to be checked
+/// and interned, or the id a row with the same dictionary code resolved.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    Text(&'a str),
+    Id(u32),
+}
+
+impl<'a> Cell<'a> {
+    /// An id as it is, or text trimmed (`Err`, to intern); empty text is a
+    /// bad row. An id was checked when a row first resolved it.
+    fn checked(self, location: Location, field: &str) -> Result<Result<u32, &'a str>, BadRow> {
+        match self {
+            Cell::Id(id) => Ok(Ok(id)),
+            Cell::Text(text) => match text.trim() {
+                "" => Err(BadRow::new(location, field, Problem::Empty)),
+                text => Ok(Err(text)),
+            },
+        }
+    }
+}
+
+/// A row's fields as [`EventLog::push_cells`] takes them.
+struct Cells<'a> {
+    customer: Cell<'a>,
+    item: Cell<'a>,
+    kind: Cell<'a>,
+    timestamp: i64,
+    value: Option<f64>,
+    /// (key, value) for each present context value.
+    context: Vec<(&'a str, Cell<'a>)>,
+}
+
+/// The ids a pushed row resolved to.
+struct Pushed {
+    customer: u32,
+    item: u32,
+    kind: u8,
+}
+
+/// Ids already resolved for one text column of a chunk, so most rows skip
+/// checking and looking up their string.
+enum Known {
+    /// A dictionary-coded column: the id each code resolved to, once a row
+    /// holding it was accepted (the same string always resolves the same
+    /// way), so each distinct string is looked up once per chunk.
+    Codes(Vec<u32>),
+    /// One string per row: the id the interner already held for each row's
+    /// string before the chunk. These lookups are independent of each
+    /// other, so they run in parallel and overlap their cache misses, which
+    /// the push loop (that may intern as it goes) cannot; with hundreds of
+    /// thousands of ids, those misses were most of a row's cost.
+    Rows(Vec<u32>),
+    Nothing,
+}
+
+impl Known {
+    const UNSET: u32 = u32::MAX;
+
+    /// Codes for a dictionary column, nothing otherwise.
+    fn codes(column: &TextColumn<'_>) -> Self {
+        match column {
+            TextColumn::Coded { values, .. } => Known::Codes(vec![Self::UNSET; values.len()]),
+            _ => Known::Nothing,
+        }
+    }
+
+    /// Codes for a dictionary column; otherwise each row's id in `ids`, if
+    /// its string is there already.
+    fn looked_up(column: &TextColumn<'_>, ids: &Interner) -> Self {
+        use rayon::prelude::*;
+        if let TextColumn::Coded { .. } = column {
+            return Self::codes(column);
+        }
+        const ROWS: usize = 4096;
+        let mut known = vec![Self::UNSET; column.len()];
+        known
+            .par_chunks_mut(ROWS)
+            .enumerate()
+            .for_each(|(c, part)| {
+                for (j, slot) in part.iter_mut().enumerate() {
+                    // Bad or missing cells stay unset: the push loop reports them.
+                    if let Ok(Some(text)) = column.get(c * ROWS + j) {
+                        *slot = ids.get(text.trim()).unwrap_or(Self::UNSET);
+                    }
+                }
+            });
+        Known::Rows(known)
+    }
+
+    fn get(&self, column: &TextColumn<'_>, i: usize) -> Option<u32> {
+        let id = match self {
+            Known::Codes(ids) => *ids.get(column.code(i)?)?,
+            Known::Rows(ids) => ids[i],
+            Known::Nothing => return None,
+        };
+        (id != Self::UNSET).then_some(id)
+    }
+
+    /// Remembers the id row `i`'s string resolved to, for later rows with
+    /// the same code.
+    fn set(&mut self, column: &TextColumn<'_>, i: usize, id: u32) {
+        if let Known::Codes(ids) = self {
+            if let Some(slot) = column.code(i).and_then(|c| ids.get_mut(c)) {
+                *slot = id;
+            }
+        }
+    }
 }
 
 /// One ingestion batch: remembers where the log stood so a rejected batch can be undone.
@@ -1103,10 +1326,21 @@ impl<'l> Batch<'l> {
         row: Result<Row<'_>, BadRow>,
         schema: &Schema,
     ) -> Result<()> {
-        match row.and_then(|row| self.log.push_row(location, &row, schema)) {
-            Ok(()) => {
+        self.push(|log| row.and_then(|row| log.push_row(location, &row, schema)))
+            .map(drop)
+    }
+
+    /// Runs `push` on the log: `Some` of what it returns when the row went
+    /// in, `None` when it was bad and skipped; a bad row that rejects the
+    /// batch undoes it and is the error.
+    fn push<T>(
+        &mut self,
+        push: impl FnOnce(&mut EventLog) -> Result<T, BadRow>,
+    ) -> Result<Option<T>> {
+        match push(self.log) {
+            Ok(pushed) => {
                 self.report.accepted += 1;
-                Ok(())
+                Ok(Some(pushed))
             }
             Err(bad) if self.options.on_bad_row == OnBadRow::Skip => {
                 self.report.skipped += 1;
@@ -1118,7 +1352,7 @@ impl<'l> Batch<'l> {
                 if self.report.first_skipped.len() < self.options.max_reported {
                     self.report.first_skipped.push(bad);
                 }
-                Ok(())
+                Ok(None)
             }
             Err(bad) => {
                 self.log.rollback(&self.mark);
@@ -1305,6 +1539,7 @@ impl EventLog {
                 keys,
                 pairs,
                 key_of,
+                scratch: String::new(),
             },
             customer,
             item,

@@ -437,15 +437,40 @@ def arrow_table(data: Any) -> Any:
 
 
 def _arrow_text(col: Any, field: str) -> Any:
-    """A text-like Arrow column -> (int64 codes, distinct strings)."""
+    """A text-like Arrow column -> Arrow's own buffers (int64 offsets, UTF-8
+    bytes, nulls) for text and integers, with no Python object per row;
+    otherwise (int64 codes, distinct strings), each distinct value converted
+    by `_text_column`'s rules."""
     pa = _pa()
     pc = pa.compute
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    t = col.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t) or _is_string_view(pa, t):
+        return _arrow_buffers(pa, col)
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
     return _dictionary(codes, col.dictionary.to_numpy(zero_copy_only=False), field)
+
+
+def _is_string_view(pa: Any, t: Any) -> bool:
+    is_view = getattr(pa.types, "is_string_view", None)  # pyarrow >= 16
+    return bool(is_view and is_view(t))
+
+
+def _arrow_buffers(pa: Any, col: Any) -> "tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]":
+    """Text (or integers, as their decimal text) as (int64 offsets, uint8
+    bytes, bool nulls or None): row i is bytes[offsets[i]:offsets[i + 1]].
+    Views on Arrow's buffers, not copies, once the column is large_string."""
+    if not pa.types.is_large_string(col.type):
+        col = col.cast(pa.large_string())
+    n = len(col)
+    _, offsets, data = col.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64, count=n + 1, offset=col.offset * 8)
+    data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)
+    nulls = col.is_null().to_numpy(zero_copy_only=False) if col.null_count else None
+    return offsets, data, nulls
 
 
 def _arrow_times(col: Any) -> Any:
