@@ -218,10 +218,36 @@ def ids(col: Any, field: str = "id") -> List[str]:
 
 
 def event_ids(col: Any, field: str = "id") -> Any:
-    """An event batch's customer, item and kind columns: (codes, distinct
-    values) when the column factorizes, else one str per row."""
+    """An event batch's customer, item and kind columns: Arrow buffers when
+    pandas holds the column in Arrow or as integers; (codes, distinct values)
+    when the column factorizes; else one str per row."""
+    arrow = _arrow_held(col, field)
+    if arrow is not None:
+        return arrow
     coded = _coded(col, field)
     return ids(col, field) if coded is None else coded
+
+
+def _arrow_held(col: Any, field: str) -> Any:
+    """A pandas text column that Arrow already holds (pandas' default `str`
+    dtype since 3.0, `string[pyarrow]`, `ArrowDtype`) or an integer column,
+    as Arrow's buffers (see `_arrow_text`): no factorizing and no Python
+    string per distinct value. None for anything else (object columns,
+    categoricals, floats), which take the general path."""
+    if _pd is None or not isinstance(col, _pd.Series):
+        return None
+    if col.dtype.kind in "iu" and not isinstance(col.dtype, _pd.api.extensions.ExtensionDtype):
+        try:
+            import pyarrow as pa
+        except ImportError:  # optional: integers factorize as well without it
+            return None
+        return _arrow_text(pa.array(col.to_numpy()), field)
+    if getattr(col.dtype, "storage", None) == "pyarrow" or isinstance(col.dtype, getattr(_pd, "ArrowDtype", ())):
+        pa = _pa()
+        arrow = pa.array(col.array)
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type) or _is_string_view(pa, arrow.type):
+            return _arrow_text(arrow, field)
+    return None
 
 
 def timestamps(col: Any) -> Any:
@@ -265,6 +291,9 @@ def texts(col: Any, field: str = "context") -> List[Optional[str]]:
 def contexts(col: Any, field: str = "context") -> Any:
     """Context columns: (codes, distinct values) when the column factorizes,
     else one str per row, None where missing."""
+    arrow = _arrow_held(col, field)
+    if arrow is not None:
+        return arrow
     coded = _coded(col, field)
     return texts(col, field) if coded is None else coded
 
