@@ -84,11 +84,7 @@ impl ContextVocab {
         // row and context column, and a fresh `format!` each time was a
         // measurable share of a columnar batch's cost.
         let mut pair = std::mem::take(&mut self.scratch);
-        pair.clear();
-        pair.push_str(key);
-        pair.push('=');
-        pair.push_str(value);
-        let id = match self.pairs.get(&pair) {
+        let id = match self.find(key, value, &mut pair) {
             Some(id) => id,
             None => {
                 let key_id = self.keys.intern(key);
@@ -102,7 +98,16 @@ impl ContextVocab {
 
     /// The id of a `key=value` pair, if seen.
     pub fn get(&self, key: &str, value: &str) -> Option<u32> {
-        self.pairs.get(&format!("{key}={value}"))
+        self.find(key, value, &mut String::new())
+    }
+
+    /// [`ContextVocab::get`] with a buffer of the caller's for the pair.
+    fn find(&self, key: &str, value: &str, pair: &mut String) -> Option<u32> {
+        pair.clear();
+        pair.push_str(key);
+        pair.push('=');
+        pair.push_str(value);
+        self.pairs.get(pair)
     }
 
     /// The key and value of pair `id`.
@@ -1112,13 +1117,17 @@ fn feed_columns<'a>(
     for (key, values) in columns.context {
         check(key, values.len())?;
     }
-    let mut customers = Known::looked_up(&columns.customer, &batch.log.customers);
-    let mut items = Known::looked_up(&columns.item, &batch.log.items);
-    let mut kinds = Known::codes(&columns.kind);
-    let mut pairs: Vec<Known> = columns
-        .context
-        .iter()
-        .map(|(_, c)| Known::codes(c))
+    let log = &batch.log;
+    let mut customers = Known::looked_up(&columns.customer, |_, id| log.customers.get(id));
+    let mut items = Known::looked_up(&columns.item, |_, id| log.items.get(id));
+    let mut kinds = Known::looked_up(&columns.kind, |_, kind| log.kinds.id(kind).map(u32::from));
+    let mut pairs: Vec<Known> = (columns.context.iter())
+        .map(|(key, c)| {
+            let key = key.trim();
+            Known::looked_up(c, |scratch, value| {
+                (!value.is_empty()).then(|| log.context.find(key, value, scratch))?
+            })
+        })
         .collect();
     let mut context = Vec::with_capacity(columns.context.len());
     // Which context column each entry of `context` came from.
@@ -1236,46 +1245,40 @@ enum Known {
     /// holding it was accepted (the same string always resolves the same
     /// way), so each distinct string is looked up once per chunk.
     Codes(Vec<u32>),
-    /// One string per row: the id the interner already held for each row's
-    /// string before the chunk. These lookups are independent of each
+    /// One string per row: the id each row's string already had before the
+    /// chunk (customer, item, kind or context pair). These lookups are independent of each
     /// other, so they run in parallel and overlap their cache misses, which
     /// the push loop (that may intern as it goes) cannot; with hundreds of
     /// thousands of ids, those misses were most of a row's cost.
     Rows(Vec<u32>),
-    Nothing,
 }
 
 impl Known {
     const UNSET: u32 = u32::MAX;
 
-    /// Codes for a dictionary column, nothing otherwise.
-    fn codes(column: &TextColumn<'_>) -> Self {
-        match column {
-            TextColumn::Coded { values, .. } => Known::Codes(vec![Self::UNSET; values.len()]),
-            _ => Known::Nothing,
-        }
-    }
-
-    /// Codes for a dictionary column; otherwise each row's id in `ids`, if
-    /// its string is there already.
-    fn looked_up(column: &TextColumn<'_>, ids: &Interner) -> Self {
+    /// Codes for a dictionary column; otherwise each row's id as `lookup`
+    /// finds its trimmed string (given a scratch buffer of its thread).
+    fn looked_up(
+        column: &TextColumn<'_>,
+        lookup: impl Fn(&mut String, &str) -> Option<u32> + Sync,
+    ) -> Self {
         use rayon::prelude::*;
-        if let TextColumn::Coded { .. } = column {
-            return Self::codes(column);
+        if let TextColumn::Coded { values, .. } = column {
+            return Known::Codes(vec![Self::UNSET; values.len()]);
         }
         const ROWS: usize = 4096;
         let mut known = vec![Self::UNSET; column.len()];
-        known
-            .par_chunks_mut(ROWS)
-            .enumerate()
-            .for_each(|(c, part)| {
+        (known.par_chunks_mut(ROWS).enumerate()).for_each_init(
+            String::new,
+            |scratch, (c, part)| {
                 for (j, slot) in part.iter_mut().enumerate() {
                     // Bad or missing cells stay unset: the push loop reports them.
                     if let Ok(Some(text)) = column.get(c * ROWS + j) {
-                        *slot = ids.get(text.trim()).unwrap_or(Self::UNSET);
+                        *slot = lookup(scratch, text.trim()).unwrap_or(Self::UNSET);
                     }
                 }
-            });
+            },
+        );
         Known::Rows(known)
     }
 
@@ -1283,7 +1286,6 @@ impl Known {
         let id = match self {
             Known::Codes(ids) => *ids.get(column.code(i)?)?,
             Known::Rows(ids) => ids[i],
-            Known::Nothing => return None,
         };
         (id != Self::UNSET).then_some(id)
     }
