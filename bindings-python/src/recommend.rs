@@ -202,7 +202,7 @@ impl PyRecommender {
     /// caller's log is not changed.
     #[staticmethod]
     #[pyo3(signature = (log, model, items = None, attributes = true, without_customers = false,
-        index = "auto", hnsw = None))]
+        index = "auto", hnsw = None, calibrate_new_items = None))]
     #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
@@ -213,7 +213,10 @@ impl PyRecommender {
         without_customers: bool,
         index: &str,
         hnsw: Option<Bound<'_, PyDict>>,
+        calibrate_new_items: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let calibrate_new_items =
+            args::opt_real("calibrate_new_items", calibrate_new_items.as_ref())?.map(|s| s as f32);
         let kind = match index {
             "auto" => IndexKind::Auto,
             "exact" => IndexKind::Exact,
@@ -236,6 +239,7 @@ impl PyRecommender {
         let options = BuildOptions {
             index,
             attributes: attributes.then(ColdStartParams::default),
+            calibrate_new_items,
             without_customers,
             ..BuildOptions::default()
         };

@@ -2,6 +2,7 @@
 held-out-items evaluation as a DataFrame, with bad input raising maitre
 exceptions."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -94,3 +95,43 @@ def test_movielens_catalogue_carries_genres_and_years():
     toy_story = items.set_index("id").loc["1"]
     assert toy_story["category"] == "Animation"
     assert {"Animation", "Comedy", "1990s", "1995"} <= set(toy_story["tags"])
+
+
+def test_new_arrivals_calibrated_and_given_a_slot():
+    """Catalogue items with no events are new arrivals: ``calibrate_new_items``
+    rescales their attribute-placed vectors, ``new_arrival_slot`` gives the
+    best of them the last place with reason new_arrival."""
+    log = maitre.synthetic_storefront(seed=2, size="tiny")
+    items = maitre.synthetic_catalog(seed=2, size="tiny")
+    new = items.head(3).assign(id=["new-1", "new-2", "new-3"])
+    catalogue = pd.concat([items, new], ignore_index=True)
+    model = maitre.ALS(factors=8, iterations=3).fit(log)
+    plain = maitre.Recommender.build(log, model, items=catalogue)
+    strong = maitre.Recommender.build(log, model, items=catalogue, calibrate_new_items=3.0)
+    customer = str(model.customer_ids()[0])
+    only = {"only_items": ["new-1", "new-2", "new-3"], "exclude_seen": False}
+    _, before = plain.recommend(customer, k=3, filters=only)
+    _, after = strong.recommend(customer, k=3, filters=only)
+    assert not np.allclose(before, after)  # the calibration moved the new items' scores
+
+    slotted = 0
+    for customer in model.customer_ids()[:20]:
+        customer = str(customer)
+        without = strong.recommend(customer, k=5, as_frame=True)
+        frame = strong.recommend(customer, k=5, new_arrival_slot=True, as_frame=True)
+        assert len(frame) == 5 and "new_arrival" not in set(without["reason"])
+        if without["item"].str.startswith("new-").any():
+            assert list(frame["item"]) == list(without["item"])  # one is there already
+        else:
+            slotted += 1
+            assert frame["reason"].iloc[-1] == "new_arrival" and frame["item"].iloc[-1].startswith("new-")
+            assert list(frame["item"].iloc[:4]) == list(without["item"].iloc[:4])
+        ids, _ = strong.recommend_batch([customer], k=5, new_arrival_slot=True)
+        assert list(ids[0]) == list(frame["item"])
+    assert slotted > 0
+
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(maitre.InvalidParamError, match="calibrate_new_items"):
+            maitre.Recommender.build(log, model, items=catalogue, calibrate_new_items=bad)
+    with pytest.raises(maitre.InvalidParamError, match="calibrate_new_items"):
+        maitre.Recommender.build(log, model, items=catalogue, attributes=False, calibrate_new_items=1.0)

@@ -187,6 +187,8 @@ CALLS = {
     ("Recommender.build", "hnsw[max_connections]"): lambda v: maitre.Recommender.build(
         SHOP, MODEL, index="hnsw", hnsw={"max_connections": v}),
     ("Recommender.build", "hnsw[seed]"): lambda v: maitre.Recommender.build(SHOP, MODEL, index="hnsw", hnsw={"seed": v}),
+    ("Recommender.build", "calibrate_new_items"): lambda v: maitre.Recommender.build(
+        SHOP, MODEL, items=ITEMS, calibrate_new_items=v),
     ("Recommender.recommend", "k"): lambda v: REC.recommend(customer="c0000001", k=v),
     ("Recommender.recommend", "now"): lambda v: REC.recommend(
         customer="c0000001", now=v, filters={"exclude_purchased_within": 86400}),

@@ -389,6 +389,14 @@ impl Recommender {
         options: &BuildOptions,
     ) -> Result<Self> {
         options.settings.validate()?;
+        if let Some(strength) = options.calibrate_new_items {
+            if !(strength.is_finite() && strength > 0.0) {
+                return Err(Error::param(
+                    "calibrate_new_items",
+                    format!("{strength} must be positive and finite"),
+                ));
+            }
+        }
         if options.calibrate_new_items.is_some() && options.attributes.is_none() {
             return Err(Error::param(
                 "calibrate_new_items",

@@ -238,6 +238,7 @@ class Recommender:
         without_customers: bool = False,
         index: str = "auto",
         hnsw: Optional[Dict[str, int]] = None,
+        calibrate_new_items: Optional[float] = None,
     ) -> "Recommender": ...
     def _recommend(self, request: str, details: bool = False) -> _Listed: ...
     def _recommend_batch(
