@@ -1,4 +1,4 @@
-//! The index contract, checked on both implementations: exact results equal a
+//! The index contract, checked on every implementation built in: exact results equal a
 //! brute-force full sort; HNSW recall against the exact index; filters,
 //! removals and short lists; bad input.
 
@@ -253,6 +253,9 @@ fn bad_input_is_a_typed_error_on_every_kind() {
     if cfg!(feature = "hnsw") {
         kinds.push(IndexKind::Hnsw);
     }
+    if cfg!(feature = "hnsw-rs") {
+        kinds.push(IndexKind::HnswRs);
+    }
     for kind in kinds {
         let mut index = IndexParams::default().kind(kind).build(4, &data).unwrap();
         assert!(matches!(
@@ -285,5 +288,19 @@ fn bad_input_is_a_typed_error_on_every_kind() {
             IndexParams::default().kind(kind).build(4, &data[..7]),
             Err(Error::LengthMismatch { .. })
         ));
+    }
+}
+
+/// hnsw_rs is opt-in: without its cargo feature, asking for it is a typed
+/// error, not a silent fallback to another index.
+#[test]
+fn hnsw_rs_is_an_error_without_its_feature() {
+    let built = IndexParams::default()
+        .kind(IndexKind::HnswRs)
+        .build(2, &[1.0, 0.0, 0.0, 1.0]);
+    if cfg!(feature = "hnsw-rs") {
+        assert_eq!(built.unwrap().len(), 2);
+    } else {
+        assert!(matches!(built, Err(Error::InvalidParam { .. })));
     }
 }

@@ -39,7 +39,7 @@ use crate::hash::{mix, GOLDEN};
 const MAX_CONNECTIONS: usize = 256;
 /// An `ef` beyond this asks the graph to visit most of any catalogue; an exact
 /// scan is cheaper.
-const MAX_EF: usize = 100_000;
+pub(super) const MAX_EF: usize = 100_000;
 
 /// Items probed to estimate what fraction of the catalogue a filter keeps.
 const PROBES: u64 = 128;
@@ -48,13 +48,13 @@ const PROBES: u64 = 128;
 /// ef-100 walk 0.77 ms, the scan 1.3 ms, so ~300; 350 on 20,000 × 32). Used to
 /// pick the cheaper path for filtered searches. The own graph walks faster, so
 /// this errs towards the scan, which is never wrong, only slower.
-const SCAN_COST_PER_EF: f64 = 350.0;
+pub(super) const SCAN_COST_PER_EF: f64 = 350.0;
 
 /// The fraction of `PROBES` pseudo-random ids below `n` that are eligible, or
 /// `None` if none is. The ids are fixed (SplitMix64 of the probe number), so a
 /// search is deterministic, and scattered, so a filter like `id % 20 == 7`
 /// cannot alias with them as it would with a stride.
-fn pass_rate(n: usize, eligible: &dyn Fn(u32) -> bool) -> Option<f64> {
+pub(super) fn pass_rate(n: usize, eligible: &dyn Fn(u32) -> bool) -> Option<f64> {
     let hits = (0..PROBES)
         .filter(|&j| {
             let z = mix(j.wrapping_add(1).wrapping_mul(GOLDEN));
@@ -71,11 +71,11 @@ fn pass_rate(n: usize, eligible: &dyn Fn(u32) -> bool) -> Option<f64> {
 /// typical ef).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HnswParams {
-    max_connections: usize,
-    ef_construction: usize,
-    ef_search: usize,
+    pub(super) max_connections: usize,
+    pub(super) ef_construction: usize,
+    pub(super) ef_search: usize,
     seed: u64,
-    rebuild_fraction: f32,
+    pub(super) rebuild_fraction: f32,
 }
 
 impl Default for HnswParams {

@@ -13,10 +13,14 @@
 //! * `HnswIndex` (cargo feature `hnsw`, on by default): maitre's own HNSW
 //!   graph on inner products (`graph.rs`), candidates rescored exactly.
 //!   Approximate, much faster on large catalogues; deterministic for a seed.
+//! * `HnswRsIndex` (cargo feature `hnsw-rs`, off by default): the hnsw_rs
+//!   crate's graph behind the same contract, kept so that the ANN peer script
+//!   measures it beside maitre's graph and hnswlib. Not seedable, slower, no
+//!   wasm32: see `hnswrs.rs`.
 //!
 //! [`IndexParams`] picks one by catalogue size ([`IndexKind::Auto`]) unless told.
 //!
-//! Contract shared by both (checked by `tests/index.rs`):
+//! Contract shared by all (checked by `tests/index.rs`):
 //!
 //! * hits are sorted by descending score, ties by ascending item id, so results
 //!   are deterministic for a given index;
@@ -40,10 +44,14 @@ mod exact;
 mod graph;
 #[cfg(feature = "hnsw")]
 mod hnsw;
+#[cfg(feature = "hnsw-rs")]
+mod hnswrs;
 
 pub use exact::ExactIndex;
 #[cfg(feature = "hnsw")]
 pub use hnsw::{HnswIndex, HnswParams};
+#[cfg(feature = "hnsw-rs")]
+pub use hnswrs::HnswRsIndex;
 
 use crate::error::{Error, Result};
 pub(crate) use crate::kernels::dot;
@@ -154,6 +162,10 @@ pub enum IndexKind {
     Exact,
     /// Always `HnswIndex`; an error when built without the `hnsw` feature.
     Hnsw,
+    /// Always `HnswRsIndex` (the hnsw_rs crate, with the `HnswParams` given
+    /// and its seed ignored); an error when built without the `hnsw-rs`
+    /// feature. Never chosen by [`Auto`](IndexKind::Auto).
+    HnswRs,
 }
 
 /// How to build an index: which kind, and the HNSW parameters if it is one.
@@ -205,7 +217,7 @@ impl IndexParams {
         self
     }
 
-    /// Parameters of the HNSW graph, if one is built.
+    /// Parameters of the HNSW graph, if one is built (maitre's or hnsw_rs's).
     #[cfg(feature = "hnsw")]
     #[must_use]
     pub fn hnsw(mut self, params: HnswParams) -> Self {
@@ -219,7 +231,7 @@ impl IndexParams {
     /// was the saver's choice, and taking it keeps save → load identical.
     #[cfg(feature = "hnsw")]
     pub(crate) fn restores_graph(&self) -> bool {
-        self.kind != IndexKind::Exact
+        matches!(self.kind, IndexKind::Auto | IndexKind::Hnsw)
     }
 
     pub fn resolve(&self, items: usize) -> IndexKind {
@@ -235,18 +247,18 @@ impl IndexParams {
     /// Checks the parameters themselves, apart from any vectors: loading an
     /// artifact reports a caller's bad parameters as such, not as a bad file.
     pub(crate) fn validate(&self) -> Result<()> {
-        #[cfg(feature = "hnsw")]
-        {
-            self.hnsw.validate()
-        }
-        #[cfg(not(feature = "hnsw"))]
         match self.kind {
-            IndexKind::Hnsw => Err(Error::param(
-                "kind",
-                "HNSW needs the `hnsw` cargo feature (not available on wasm32); use Exact or Auto",
-            )),
-            _ => Ok(()),
+            #[cfg(not(feature = "hnsw"))]
+            IndexKind::Hnsw => return Err(no_hnsw()),
+            #[cfg(feature = "hnsw-rs")]
+            IndexKind::HnswRs => return hnswrs::check_params(&self.hnsw),
+            #[cfg(not(feature = "hnsw-rs"))]
+            IndexKind::HnswRs => return Err(no_hnsw_rs()),
+            _ => {}
         }
+        #[cfg(feature = "hnsw")]
+        self.hnsw.validate()?;
+        Ok(())
     }
 
     /// Builds an index over `vectors` (row-major, `dim` values per item; item
@@ -257,13 +269,30 @@ impl IndexParams {
             #[cfg(feature = "hnsw")]
             IndexKind::Hnsw => Ok(Box::new(self.hnsw.build(dim, vectors)?)),
             #[cfg(not(feature = "hnsw"))]
-            IndexKind::Hnsw => Err(Error::param(
-                "kind",
-                "HNSW needs the `hnsw` cargo feature (not available on wasm32); use Exact or Auto",
-            )),
+            IndexKind::Hnsw => Err(no_hnsw()),
+            #[cfg(feature = "hnsw-rs")]
+            IndexKind::HnswRs => Ok(Box::new(HnswRsIndex::build(&self.hnsw, dim, vectors)?)),
+            #[cfg(not(feature = "hnsw-rs"))]
+            IndexKind::HnswRs => Err(no_hnsw_rs()),
             _ => Ok(Box::new(ExactIndex::build(dim, vectors)?)),
         }
     }
+}
+
+#[cfg(not(feature = "hnsw"))]
+fn no_hnsw() -> Error {
+    Error::param(
+        "kind",
+        "HNSW needs the `hnsw` cargo feature (not available on wasm32); use Exact or Auto",
+    )
+}
+
+#[cfg(not(feature = "hnsw-rs"))]
+fn no_hnsw_rs() -> Error {
+    Error::param(
+        "kind",
+        "HnswRs needs the `hnsw-rs` cargo feature (off by default, not available on wasm32); use Hnsw, Exact or Auto",
+    )
 }
 
 /// Checks a dimension for a new index.
