@@ -16,8 +16,16 @@
 //! `truth.u32` (exact top-10 ids per query). The last line of stdout is one
 //! JSON object; with `--serve 1` the program then reads one ef per stdin line
 //! and answers each with a JSON line of speed and recall at that ef.
+//!
+//! Built with `--features hnsw-rs`, it also builds the hnsw_rs crate's graph
+//! (`HnswRsIndex`, same parameters, same pool) and measures it the same way:
+//! the JSON gains an `hnsw_rs` object, and `--serve 1` answers lines
+//! `hnsw_rs <ef>` from it. The peer script builds it so, to keep the reason
+//! maitre has its own graph measured run after run.
 
 use maitre::datasets::clustered_vectors;
+#[cfg(feature = "hnsw-rs")]
+use maitre::index::HnswRsIndex;
 use maitre::index::{ExactIndex, Hit, HnswIndex, HnswParams, Index};
 use serde_json::json;
 use std::collections::HashMap;
@@ -107,19 +115,32 @@ fn run() -> Result<(), String> {
 
     // Recall and speed at other ef values, on the same graph: peers are
     // compared at equal recall, not only at equal ef.
-    let mut sweep = Vec::new();
+    let mut efs_swept = Vec::new();
     for ef in opts.get("ef-sweep").map_or("", String::as_str).split(',') {
-        if ef.is_empty() {
-            continue;
+        if !ef.is_empty() {
+            efs_swept.push(ef.parse().map_err(|e| format!("--ef-sweep {ef}: {e}"))?);
         }
-        let ef: usize = ef.parse().map_err(|e| format!("--ef-sweep {ef}: {e}"))?;
-        hnsw.set_ef_search(ef).map_err(|e| e.to_string())?;
-        let (qps, got) = timed(qs, dim, |q| hnsw.search(q, K, None))?;
-        let recall = recall_of(&truth, &got);
-        eprintln!("ef {ef}: {qps:.0} q/s, recall@{K} {recall:.4}");
-        sweep.push(json!({"ef": ef, "qps": qps, "recall_at_10": recall}));
     }
-    hnsw.set_ef_search(efs).map_err(|e| e.to_string())?;
+    let sweep = sweep_of(&mut hnsw, "maitre", &efs_swept, efs, qs, dim, &truth)?;
+
+    // hnsw_rs on the same vectors, parameters and pool (its seed cannot be set).
+    #[cfg(feature = "hnsw-rs")]
+    let (mut hnsw_rs, hnsw_rs_row) = {
+        let started = Instant::now();
+        let mut index = pool
+            .install(|| HnswRsIndex::build(&params, dim, data))
+            .map_err(|e| e.to_string())?;
+        let build_s = started.elapsed().as_secs_f64();
+        let (qps, got) = timed(qs, dim, |q| index.search(q, K, None))?;
+        let recall = recall_of(&truth, &got);
+        eprintln!("hnsw_rs: built in {build_s:.1} s; {qps:.0} q/s, recall@{K} {recall:.4}");
+        let sweep = sweep_of(&mut index, "hnsw_rs", &efs_swept, efs, qs, dim, &truth)?;
+        let row = json!({"library": "hnsw_rs", "build_s": build_s, "qps_1_thread": qps,
+            "recall_at_10": recall, "sweep": sweep});
+        (index, row)
+    };
+    #[cfg(not(feature = "hnsw-rs"))]
+    let hnsw_rs_row = serde_json::Value::Null;
 
     let mut filtered = serde_json::Value::Null;
     if filter_every > 0 {
@@ -153,29 +174,87 @@ fn run() -> Result<(), String> {
         "m": m, "ef_construction": efc, "ef_search": efs, "threads": threads,
         "build_s": build_s, "qps_1_thread": hnsw_qps, "recall_at_10": recall,
         "exact_qps_1_thread": exact_qps, "filtered": filtered, "sweep": sweep,
+        "hnsw_rs": hnsw_rs_row,
     });
     println!("{out}");
     if num("serve", 0)? != 0 {
-        serve(&hnsw, qs, dim, &truth)?;
+        #[cfg(feature = "hnsw-rs")]
+        let other = Some(&mut hnsw_rs as &mut dyn Tunable);
+        #[cfg(not(feature = "hnsw-rs"))]
+        let other = None;
+        serve(&mut hnsw, other, qs, dim, &truth)?;
     }
     Ok(())
 }
 
+/// An approximate index whose search breadth can change without a rebuild.
+trait Tunable: Index {
+    fn set_ef(&mut self, ef: usize) -> maitre::Result<()>;
+}
+
+impl Tunable for HnswIndex {
+    fn set_ef(&mut self, ef: usize) -> maitre::Result<()> {
+        self.set_ef_search(ef)
+    }
+}
+
+#[cfg(feature = "hnsw-rs")]
+impl Tunable for HnswRsIndex {
+    fn set_ef(&mut self, ef: usize) -> maitre::Result<()> {
+        self.set_ef_search(ef)
+    }
+}
+
+/// Speed and recall at each of `efs`, then back to `ef_search`.
+fn sweep_of(
+    index: &mut dyn Tunable,
+    name: &str,
+    efs: &[usize],
+    ef_search: usize,
+    qs: &[f32],
+    dim: usize,
+    truth: &[Vec<Hit>],
+) -> Result<Vec<serde_json::Value>, String> {
+    let mut sweep = Vec::new();
+    for &ef in efs {
+        index.set_ef(ef).map_err(|e| e.to_string())?;
+        let (qps, got) = timed(qs, dim, |q| index.search(q, K, None))?;
+        let recall = recall_of(truth, &got);
+        eprintln!("{name} ef {ef}: {qps:.0} q/s, recall@{K} {recall:.4}");
+        sweep.push(json!({"ef": ef, "qps": qps, "recall_at_10": recall}));
+    }
+    index.set_ef(ef_search).map_err(|e| e.to_string())?;
+    Ok(sweep)
+}
+
 /// Answers one ef per stdin line with one JSON line of speed and recall at
 /// that ef, until stdin closes: the peer script interleaves these timings with
-/// its own, so that all libraries are timed under the same machine load.
-fn serve(hnsw: &HnswIndex, qs: &[f32], dim: usize, truth: &[Vec<Hit>]) -> Result<(), String> {
-    let mut hnsw = hnsw.clone();
+/// its own, so that all libraries are timed under the same machine load. A
+/// line `hnsw_rs <ef>` asks the hnsw_rs index (built with `--features hnsw-rs`).
+fn serve(
+    hnsw: &mut HnswIndex,
+    mut hnsw_rs: Option<&mut dyn Tunable>,
+    qs: &[f32],
+    dim: usize,
+    truth: &[Vec<Hit>],
+) -> Result<(), String> {
     let mut stdout = std::io::stdout();
     stdout.flush().map_err(|e| e.to_string())?;
     for line in std::io::stdin().lines() {
         let line = line.map_err(|e| e.to_string())?;
-        let ef: usize = line
+        let (index, ef): (&mut dyn Tunable, &str) = match line.trim().strip_prefix("hnsw_rs ") {
+            Some(ef) => match hnsw_rs.as_deref_mut() {
+                Some(index) => (index, ef),
+                None => return Err("serve: hnsw_rs needs `--features hnsw-rs`".into()),
+            },
+            None => (&mut *hnsw, line.trim()),
+        };
+        let ef: usize = ef
             .trim()
             .parse()
             .map_err(|e| format!("serve: {line:?}: {e}"))?;
-        hnsw.set_ef_search(ef).map_err(|e| e.to_string())?;
-        let (qps, got) = timed(qs, dim, |q| hnsw.search(q, K, None))?;
+        index.set_ef(ef).map_err(|e| e.to_string())?;
+        let (qps, got) = timed(qs, dim, |q| index.search(q, K, None))?;
         let recall = recall_of(truth, &got);
         writeln!(
             stdout,

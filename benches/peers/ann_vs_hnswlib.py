@@ -1,20 +1,26 @@
-"""maitre's HNSW index against hnswlib and faiss IndexHNSWFlat.
+"""maitre's HNSW index against hnsw_rs, hnswlib and faiss IndexHNSWFlat.
 
 Run through ann_vs_hnswlib.sh, which sets up the venv and the release build of
-`examples/ann.rs`. All three libraries:
+`examples/ann.rs` with `--features hnsw-rs`: that binary builds maitre's graph
+and the hnsw_rs crate's (maitre's opt-in `HnswRsIndex`, which maitre's own
+graph replaced; measuring it every run keeps that choice evidenced). All four:
 
 * index the same vectors, written by `ann --write` (synthetic clustered
   vectors, raw little-endian f32) with the same M, ef_construction, ef_search;
 * search by inner product: hnswlib space "ip", faiss METRIC_INNER_PRODUCT,
-  maitre on its own graph with distance −x·y (hnswlib's "ip" space);
+  maitre on its own graph with distance −x·y (hnswlib's "ip" space), hnsw_rs
+  with M² − x·y (the same order, kept non-negative as hnsw_rs requires);
 * build on the same number of threads and search on one thread;
 * are scored against the same truth: maitre's exact index top-10 (`truth.u32`).
 
-Peers search a whole query batch in one call (no Python per-query overhead);
-maitre's example times one `search` call per query from Rust. Search timings
-are interleaved: maitre's index waits in a running `ann --serve 1` process
-while the peers are built, then the three take turns at each ef for several
-rounds, and the median is reported, so that all see the same machine load.
+Python peers search a whole query batch in one call (no Python per-query
+overhead); the example times one `search` call per query from Rust, for
+maitre's graph and hnsw_rs alike (both behind maitre's `Index` contract: exact
+rescoring, filters, never-short lists). Search timings are interleaved: both
+Rust indexes wait in a running `ann --serve 1` process while the Python peers
+are built, then all take turns at each ef for several rounds, and the median
+is reported, so that all see the same machine load. A binary built without
+`--features hnsw-rs` simply leaves the hnsw_rs row out.
 """
 
 import argparse
@@ -83,9 +89,23 @@ def run_faiss(items, queries, truth, a):
             "build_s": build}, search
 
 
+def crate_version(name):
+    """The version of `name` in the repository's Cargo.lock, or "?"."""
+    lock = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Cargo.lock")
+    try:
+        blocks = open(lock).read().split("[[package]]")
+    except OSError:
+        return "?"
+    for b in blocks:
+        if f'name = "{name}"\n' in b:
+            return b.split('version = "', 1)[1].split('"', 1)[0]
+    return "?"
+
+
 def start_maitre(a):
-    """Builds maitre's index in `ann --serve 1` and returns its summary and a
-    search(ef) that asks the running process for one timing."""
+    """Builds maitre's index (and hnsw_rs's, when the binary has the feature)
+    in `ann --serve 1`; returns the summary, a search(ef, prefix) that asks the
+    running process for one timing, and the process."""
     cmd = [a.ann, "--items", a.items, "--dim", a.dim, "--queries", a.queries, "--m", a.m,
            "--ef-construction", a.ef_construction, "--ef-search", a.ef_search,
            "--threads", a.threads, "--write", a.work, "--serve", 1]
@@ -93,8 +113,8 @@ def start_maitre(a):
                             stdout=subprocess.PIPE, text=True)
     summary = json.loads(proc.stdout.readline())
 
-    def search(ef):
-        proc.stdin.write(f"{ef}\n")
+    def search(ef, prefix=""):
+        proc.stdin.write(f"{prefix}{ef}\n")
         proc.stdin.flush()
         line = proc.stdout.readline()
         if not line:
@@ -187,6 +207,14 @@ def main():
     queries = np.fromfile(f"{a.work}/queries.f32", dtype="<f4").reshape(-1, a.dim)
     truth = np.fromfile(f"{a.work}/truth.u32", dtype="<u4").reshape(-1, K)
     rows, searches = [maitre], [maitre_search]
+    rs = maitre.pop("hnsw_rs", None)
+    if rs:
+        rs.pop("sweep", None)
+        rs["version"] = crate_version("hnsw_rs")
+        rows.append(rs)
+        searches.append(lambda ef: maitre_search(ef, "hnsw_rs "))
+    else:
+        log("no hnsw_rs row: the ann binary was built without --features hnsw-rs")
     for run in (run_hnswlib, run_faiss):
         log(f"{run.__name__[4:]} ...")
         row, search = run(items, queries, truth, a)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# maitre's HNSW index against hnswlib and faiss IndexHNSWFlat on the same
+# maitre's HNSW index against hnsw_rs (maitre's opt-in `hnsw-rs` backend, the
+# crate its own graph replaced), hnswlib and faiss IndexHNSWFlat on the same
 # vectors (synthetic clustered, 200,000 x 64 by default), same M / ef params,
 # in one run: build time, single-thread queries per second, recall@10 against
 # maitre's exact index.
@@ -28,7 +29,9 @@ THREADS="${THREADS:-2}"
 # Searches are timed on one thread for every library; builds use $THREADS.
 export OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_NUM_THREADS="$THREADS"
 
-cargo build --release --example ann
+# --features hnsw-rs: every run also measures hnsw_rs, the crate maitre's own
+# graph replaced, so that the reason for the replacement stays evidenced.
+cargo build --release --example ann --features hnsw-rs
 ANN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/ann"
 
 WORK="${PEERS_WORK:-$ROOT/target/peers/ann}"
