@@ -195,7 +195,7 @@ def main():
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--ef-search", type=int, default=100)
-    p.add_argument("--ef-sweep", default="10,20,40,60,100,160,250",
+    p.add_argument("--ef-sweep", default="10,20,40,60,100,160,250,400,640",
                    help="ef values measured on every built index, for equal-recall ratios")
     p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds")
     a = p.parse_args()
