@@ -172,18 +172,20 @@ pub fn evaluate_cold_start<'py>(
 
 /// Searches ALS's factors, regularisation, alpha and sweeps, EASE's lambda
 /// and a blend of them on a validation split of ``log``, within a time budget,
-/// and returns the best ALS refitted on every event with the table of trials.
+/// checks the starting and the best ALS settings on the served path, and
+/// returns the one that served best refitted on every event with the table
+/// of trials (see ``maitre.tune``).
 ///
 /// Parameters:
 ///     log: the EventLog.
 ///     budget: seconds (checked between trials and during each ALS fit; the
-///         first trial and the final blend always run).
+///         first trial, the final blend and two served checks always run).
 ///     progress: None, or a callable that receives a dict (trials,
 ///         max_trials, seconds, budget, model, ndcg, best_ndcg) after every
 ///         trial and may return False to stop (CancelledError).
 ///     split, positive_kinds, min_value: the validation protocol, as for ``evaluate``.
 ///     seed: shuffles the order of the ALS grid.
-///     max_trials: the most trials, the blend included.
+///     max_trials: the most search trials, the blend included.
 ///     als: the starting parameters (trial one), default ``maitre.ALS()``.
 ///
 /// Returns (AlsModel, list of trial dicts, the best model on validation:
@@ -195,7 +197,7 @@ pub fn evaluate_cold_start<'py>(
 ///     >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
 ///     >>> model, trials, best = maitre._maitre.tune(log, budget=60, max_trials=3, positive_kinds=["purchase"])
 ///     >>> [t["model"] for t in trials]
-///     ['als', 'ease', 'blend']
+///     ['als', 'ease', 'blend', 'recommend']
 #[pyfunction]
 #[pyo3(signature = (log, budget = None, progress = None, split = "leave-last-out",
     positive_kinds = None, min_value = None, seed = None, max_trials = None, als = None))]

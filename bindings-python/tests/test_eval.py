@@ -118,11 +118,12 @@ def test_tune_returns_a_model_and_its_trials(shop):
         shop, budget=120, max_trials=4, positive_kinds=["purchase"], seed=1, progress=seen.append
     )
     assert isinstance(model, maitre.AlsModel)
-    assert list(trials["model"]) == ["als", "ease", "ease", "blend"]
-    assert [p["trials"] for p in seen] == [1, 2, 3, 4]
+    # Four search trials, then the one ALS setting tried checked as it serves.
+    assert list(trials["model"]) == ["als", "ease", "ease", "blend", "recommend"]
+    assert [p["trials"] for p in seen] == [1, 2, 3, 4, 5]
     assert trials["ndcg"].between(0, 1).all()
     assert trials.attrs["best"] in ("als", "ease", "blend")
-    assert set(trials["weights"].iloc[-1]) == {"als", "ease", "item-knn", "popularity"}
+    assert set(trials["weights"].iloc[3]) == {"als", "ease", "item-knn", "popularity"}
     # Same seed, same table (times aside).
     _, again = maitre.tune(shop, budget=120, max_trials=4, positive_kinds=["purchase"], seed=1)
     pd.testing.assert_series_equal(trials["ndcg"], again["ndcg"])

@@ -601,8 +601,13 @@ def tune(
     Trials run in this order: ``als`` (or ``maitre.ALS()``), EASE at five
     lambdas, the ALS grid (factors 16-128, regularization 0.1-30, alpha
     0.5-5, sweeps 10-25) shuffled by ``seed``, and last the blend of the
-    best of each. The budget is checked between trials and during ALS fits;
-    the first trial and the blend always run.
+    best of each. Then the served path: the starting parameters and the
+    three best ALS settings are each evaluated as a ``Recommender`` serves
+    them (fitted on every event kind, default rules; rows with model
+    ``recommend``, on top of ``max_trials``), and the best of those is the
+    model returned — settings that win on positives alone can serve worse.
+    The budget is checked between trials and during ALS fits; the first
+    trial, the blend and the first two served checks always run.
 
     Parameters:
         log: the EventLog.
@@ -613,11 +618,12 @@ def tune(
         split, positive_kinds, min_value: the validation protocol, as for ``evaluate``.
         seed: shuffles the ALS grid; the same seed, data and trial count give
             the same result on any thread count.
-        max_trials: the most trials, the blend included.
+        max_trials: the most search trials, the blend included.
         als: the starting parameters.
 
-    Returns ``(model, trials)``: the best ALS parameters refitted on every
-    event of the log (an AlsModel, ready for ``Recommender.build``), and a
+    Returns ``(model, trials)``: the ALS parameters that served best,
+    refitted on every event of the log (an AlsModel, ready for
+    ``Recommender.build``), and a
     DataFrame with one row per trial (model, factors, regularization, alpha,
     iterations, ease_lambda, weights, ndcg, seconds). ``trials.attrs["best"]``
     names the best model on validation (``als``, ``ease`` or ``blend``).
@@ -626,7 +632,7 @@ def tune(
         >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
         >>> model, trials = maitre.tune(log, budget=60, max_trials=4, positive_kinds=["purchase"])
         >>> list(trials["model"])
-        ['als', 'ease', 'ease', 'blend']
+        ['als', 'ease', 'ease', 'blend', 'recommend']
         >>> isinstance(model, maitre.AlsModel), trials.attrs["best"] in ("als", "ease", "blend")
         (True, True)
     """
