@@ -342,9 +342,14 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
     out["spark_events"] = events.count()
 
     started = time.perf_counter()
+    sweeps = []  # when each sweep ended: the setup and per-sweep costs of the scaling note
     spread = ms.fit_als(events, als, kinds=kinds, scaled=scaled, half_life_days=half_life,
-                        partitions=blocks)
+                        partitions=blocks, progress=lambda _: sweeps.append(time.perf_counter()))
     out["maitre_spark_fit_seconds"] = time.perf_counter() - started
+    per_sweep = float(np.median(np.diff(sweeps))) if len(sweeps) > 1 else float("nan")
+    out["maitre_spark_sweep_seconds"] = per_sweep
+    out["maitre_spark_setup_seconds"] = sweeps[0] - started - per_sweep if sweeps else float("nan")
+    out["maitre_spark_collect_seconds"] = started + out["maitre_spark_fit_seconds"] - sweeps[-1] if sweeps else float("nan")
     out["maitre_spark_max_rel_diff_vs_single"] = same_model(spread, single)
     out["maitre_spark_max_rel_score_diff_vs_single"] = same_scores(spread, single)
     log(f"[storefront] maitre.spark fit {out['maitre_spark_fit_seconds']:.1f}s, "
@@ -360,6 +365,16 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
     n_users, n_items = customers.count(), items.count()
     out["matrix_nnz"] = matrix.count()
     out["interactions_seconds"] = time.perf_counter() - started
+    # What a sweep moves: each fixed vector once to each block of target rows
+    # that needs it (fit_als's blocks = the session's shuffle partitions).
+    from pyspark.sql import functions as F
+
+    shuffle_blocks = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    out["shuffle_blocks"] = shuffle_blocks
+    out["shipped_item_vectors_per_user_half_sweep"] = matrix.select(
+        "i", (F.col("u") % shuffle_blocks).alias("b")).distinct().count()
+    out["shipped_user_vectors_per_item_half_sweep"] = matrix.select(
+        "u", (F.col("i") % shuffle_blocks).alias("b")).distinct().count()
     _, _, seconds = mllib_fit(matrix, n_users, n_items, 0.01, 5.0, SEED, blocks, factors)
     out["mllib_fit_seconds"] = seconds
     out["matrix_shape"] = [n_users, n_items]
