@@ -222,6 +222,23 @@ pub struct Trial {
     pub seconds: f64,
 }
 
+impl Trial {
+    /// A row for ALS settings `params` (model `als` or `recommend`), timed from `started`.
+    fn of_als(model: &str, params: &AlsParams, ndcg: f64, started: web_time::Instant) -> Self {
+        Trial {
+            model: model.into(),
+            factors: Some(params.factors),
+            regularization: Some(f64::from(params.regularization)),
+            alpha: Some(f64::from(params.alpha)),
+            iterations: Some(params.iterations),
+            ease_lambda: None,
+            weights: None,
+            ndcg,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 /// Reported after each trial.
 #[derive(Debug)]
 pub struct TuneProgress<'t> {
@@ -338,20 +355,7 @@ pub fn tune(
             Err(e) => return Err(e),
         };
         let ndcg = score_split(&validation, &model)["ndcg@10"];
-        Ok(Some((
-            Trial {
-                model: "als".into(),
-                factors: Some(params.factors),
-                regularization: Some(f64::from(params.regularization)),
-                alpha: Some(f64::from(params.alpha)),
-                iterations: Some(params.iterations),
-                ease_lambda: None,
-                weights: None,
-                ndcg,
-                seconds: t.elapsed().as_secs_f64(),
-            },
-            model,
-        )))
+        Ok(Some((Trial::of_als("als", params, ndcg, t), model)))
     };
 
     // Trial one: the starting parameters, whatever the budget.
@@ -474,17 +478,7 @@ pub fn tune(
         let t = web_time::Instant::now();
         let result = super::evaluate_recommend(log, &catalog, &eval.clone().als(params.clone()))?;
         let ndcg = result.metrics["ndcg@10"];
-        let trial = Trial {
-            model: "recommend".into(),
-            factors: Some(params.factors),
-            regularization: Some(f64::from(params.regularization)),
-            alpha: Some(f64::from(params.alpha)),
-            iterations: Some(params.iterations),
-            ease_lambda: None,
-            weights: None,
-            ndcg,
-            seconds: t.elapsed().as_secs_f64(),
-        };
+        let trial = Trial::of_als("recommend", &params, ndcg, t);
         // `best_ndcg` stays the protocol's: served lists are another measure.
         record(trial, &mut trials, &mut best_ndcg.clone(), &mut progress)?;
         if served.as_ref().is_none_or(|b| ndcg > b.0) {
