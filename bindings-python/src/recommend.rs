@@ -393,6 +393,73 @@ impl PyRecommender {
         Ok((ids, PyArray1::from_vec(py, scores)))
     }
 
+    /// For each customer, their own `candidates` ordered for the request
+    /// (JSON) with that customer, in parallel in the core with the GIL
+    /// released. Returns flat arrays over every candidate: (customer
+    /// position, item row, score, reason codes or None), each customer's
+    /// best first. The first failed customer raises its error.
+    #[pyo3(signature = (request, customers, candidates, details = false))]
+    #[allow(clippy::type_complexity)]
+    fn _rerank_batch<'py>(
+        &self,
+        py: Python<'py>,
+        request: &str,
+        customers: Vec<String>,
+        candidates: Vec<Vec<String>>,
+        details: bool,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<f32>>,
+        Option<Vec<&'static str>>,
+    )> {
+        let template: Request = strict_json("request", request)?;
+        if candidates.len() != customers.len() {
+            return Err(to_py(Error::LengthMismatch {
+                name: "candidates (one list per customer)".into(),
+                expected: customers.len(),
+                got: candidates.len(),
+            }));
+        }
+        let batch: Vec<(Request, Vec<String>)> = customers
+            .into_iter()
+            .zip(candidates)
+            .map(|(c, items)| {
+                let request = Request {
+                    customer: Some(c),
+                    ..template.clone()
+                };
+                (request, items)
+            })
+            .collect();
+        let (owners, rows, scores, reasons) = pool::detach_locked(
+            py,
+            || self.read(),
+            |rec| {
+                let (mut owners, mut rows, mut scores, mut reasons) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for (u, list) in rec.rerank_batch(&batch).into_iter().enumerate() {
+                    for r in list? {
+                        owners.push(u as i64);
+                        rows.push(i64::from(r.index));
+                        scores.push(r.score);
+                        if details {
+                            reasons.push(reason(&r.reason).0);
+                        }
+                    }
+                }
+                Ok::<_, Error>((owners, rows, scores, reasons))
+            },
+        )?
+        .map_err(to_py)?;
+        Ok((
+            PyArray1::from_vec(py, owners),
+            PyArray1::from_vec(py, rows),
+            PyArray1::from_vec(py, scores),
+            details.then_some(reasons),
+        ))
+    }
+
     /// `candidates` ordered for the request (JSON): (ids, scores, reasons or None).
     #[pyo3(signature = (request, candidates, details = false))]
     fn _rerank<'py>(

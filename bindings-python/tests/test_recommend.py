@@ -461,3 +461,31 @@ def test_build_places_new_arrivals(shop, model, items):
     listed = rec.recommend(k=5, filters={"categories": ["new-in"]})
     assert sorted(listed[0]) == ["arrival-1", "arrival-2"]
     assert shop.summary()["items"] == model.item_factors.shape[0]  # the log is not changed
+
+
+def test_rerank_batch_orders_each_customers_own_candidates():
+    """One call for many customers, each with their own candidates: the
+    same order and scores as one ``rerank`` per customer; an unknown
+    candidate raises; missing columns are named."""
+    log = maitre.synthetic_storefront(seed=4, size="tiny")
+    rec = maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=3).fit(log))
+    items = list(rec.item_ids()[:12])
+    pairs = pd.DataFrame({
+        "customer": ["c0000003"] * 5 + ["someone-new"] * 3 + ["c0000001"] * 4,
+        "item": items[:5] + items[3:6] + items[6:10],
+    }).sample(frac=1.0, random_state=0)  # rows in any order
+    frame = rec.rerank_batch(pairs, context={"device": "mobile"})
+    assert list(frame.columns) == ["customer", "rank", "item", "score", "reason"]
+    assert len(frame) == len(pairs)
+    for customer, group in frame.groupby("customer", sort=False):
+        own = pairs.loc[pairs["customer"] == customer, "item"].tolist()
+        ids, scores = rec.rerank(own, customer=customer, context={"device": "mobile"})
+        assert list(group["item"]) == list(ids), customer
+        np.testing.assert_allclose(group["score"].to_numpy(), scores, rtol=1e-6)
+        assert list(group["rank"]) == list(range(1, len(own) + 1))
+    assert list(dict.fromkeys(frame["customer"])) == list(dict.fromkeys(pairs["customer"]))
+    assert len(rec.rerank_batch({"customer": [], "item": []})) == 0
+    with pytest.raises(maitre.UnknownIdError):
+        rec.rerank_batch({"customer": ["c0000001"], "item": ["no-such-sku"]})
+    with pytest.raises(maitre.MissingColumnError, match="item"):
+        rec.rerank_batch({"customer": ["c0000001"], "sku": ["x"]})

@@ -1186,6 +1186,40 @@ impl Recommender {
         requests.par_iter().map(|r| self.recommend(r)).collect()
     }
 
+    /// [`Recommender::rerank`] for many requests, in parallel: each request
+    /// with its own candidates (from a search, another model, a campaign
+    /// list). One bad request (an unknown candidate, say) fails only its own
+    /// slot.
+    ///
+    /// ```
+    /// use maitre::datasets::{synthetic_storefront, Size};
+    /// use maitre::embed::Als;
+    /// use maitre::interactions::{InteractionConfig, Interactions};
+    /// use maitre::recommend::{BuildOptions, Recommender, Request};
+    /// let shop = synthetic_storefront(1, Size::Tiny)?;
+    /// let matrix = Interactions::build(&shop.log, &InteractionConfig::default())?;
+    /// let model = Als::params().factors(8).iterations(3).fit(&matrix)?;
+    /// let rec = Recommender::build(&shop.log, &shop.catalog, model, &BuildOptions::default())?;
+    /// let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    /// let batch = [
+    ///     (Request::new(2).customer("c0000001"), ids(&["sku-000001", "sku-000002"])),
+    ///     (Request::new(1).customer("c0000002"), ids(&["sku-000003", "no-such-sku"])),
+    /// ];
+    /// let lists = rec.rerank_batch(&batch);
+    /// assert_eq!(lists[0].as_ref().unwrap().len(), 2);
+    /// assert!(lists[1].is_err()); // its unknown candidate fails only its own slot
+    /// # Ok::<(), maitre::Error>(())
+    /// ```
+    pub fn rerank_batch(
+        &self,
+        batch: &[(Request, Vec<String>)],
+    ) -> Vec<Result<Vec<Recommendation>>> {
+        batch
+            .par_iter()
+            .map(|(request, candidates)| self.rerank(request, candidates))
+            .collect()
+    }
+
     /// Items most like `item` (inner product with its vector), under `filters`
     /// (the item itself is always left out).
     pub fn similar_items(

@@ -651,6 +651,70 @@ class Recommender:
         ids, scores, details = self._native._rerank(request, [str(c) for c in candidates], as_frame)
         return self._result(ids, scores, details, as_frame)
 
+    def rerank_batch(
+        self,
+        candidates: Any,
+        context: Optional[Mapping[str, str]] = None,
+        customer: str = "customer",
+        item: str = "item",
+    ) -> "pandas.DataFrame":
+        """``rerank`` for many customers at once, each with their own candidates
+        (from a search, another model, a campaign list), in parallel in the
+        core with the GIL released; filters are not applied.
+
+        Parameters:
+            candidates: a DataFrame (or mapping of columns) with one row per
+                (customer, candidate item), in columns ``customer`` and ``item``.
+            context: one context for every customer, e.g. {"channel": "email"}.
+            customer, item: the column names.
+
+        Returns a DataFrame (customer, rank, item, score, reason): every
+        candidate, each customer's best first, customers in the order they
+        first appear. Unknown customers are ranked by popularity. Raises
+        UnknownIdError for an unknown candidate item, MissingColumnError
+        without the two columns.
+
+        Example:
+            >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
+            >>> rec = maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=3).fit(log))
+            >>> pairs = {"customer": ["c0000001", "c0000001", "c0000002"],
+            ...          "item": ["sku-000001", "sku-000002", "sku-000003"]}
+            >>> frame = rec.rerank_batch(pairs)
+            >>> list(frame.columns), list(frame["rank"])
+            (['customer', 'rank', 'item', 'score', 'reason'], [1, 2, 1])
+        """
+        import pandas as pd
+
+        frame = candidates if isinstance(candidates, pd.DataFrame) else pd.DataFrame(dict(candidates))
+        missing = [c for c in (customer, item) if c not in frame.columns]
+        if missing:
+            raise _maitre.MissingColumnError(
+                f"missing column `{missing[0]}` (present: {', '.join(map(str, frame.columns))})"
+            )
+        codes, customers = pd.factorize(frame[customer].astype(str), sort=False)
+        order = np.argsort(codes, kind="stable")
+        items = frame[item].astype(str).to_numpy()[order]
+        bounds = np.searchsorted(codes[order], np.arange(1, len(customers)))
+        lists = [list(part) for part in np.split(items, bounds)] if len(customers) else []
+        request = _request(None, None, context, k=max((len(x) for x in lists), default=0))
+        owners, rows, scores, reasons = self._native._rerank_batch(
+            request, [str(c) for c in customers], lists, True
+        )
+        table = self._item_table()
+        if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
+            table = self._item_table(refresh=True)
+        starts = np.r_[0, np.flatnonzero(np.diff(owners)) + 1] if owners.size else np.zeros(0, np.int64)
+        rank = np.arange(owners.size) - np.repeat(starts, np.diff(np.r_[starts, owners.size])) + 1
+        return pd.DataFrame(
+            {
+                "customer": np.asarray(customers, dtype=object)[owners],
+                "rank": rank.astype(np.int64),
+                "item": table[rows],
+                "score": scores,
+                "reason": np.array(reasons or [], dtype=object),
+            }
+        )
+
     def add_item(
         self,
         id: str,
