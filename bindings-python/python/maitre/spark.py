@@ -72,13 +72,17 @@ def interactions(
     scaled: Optional[Sequence[str]] = None,
     half_life_days: Optional[float] = None,
     reference_time: Optional[int] = None,
+    checkpoint_ids: bool = False,
 ) -> "Tuple[DataFrame, DataFrame, DataFrame]":
     """The weighted, decayed, aggregated customer × item matrix, in Spark.
 
     Returns (matrix, customers, items): ``matrix`` has columns u, i (dense
     int indices) and w (the summed weight); ``customers`` and ``items`` map
     indices to ids (columns ``index``, ``id``), indexed in order of first
-    appearance in ``events`` as ``EventLog`` interns them.
+    appearance in ``events`` as ``EventLog`` interns them. With
+    ``checkpoint_ids`` the two id tables are computed (and local-checkpointed)
+    first and the matrix joins onto them, so the indexing runs once, not
+    again for each table a caller materialises.
 
     Raises InvalidParamError for an unknown kind, a timestamp outside
     1970..2100 (milliseconds given as seconds, say), or a bad half-life.
@@ -138,6 +142,8 @@ def interactions(
         return first.select((F.row_number().over(order) - 1).alias("index"), F.col(column).alias("id"))
 
     customers, items = index("customer"), index("item")
+    if checkpoint_ids:
+        customers, items = customers.localCheckpoint(), items.localCheckpoint()
     matrix = (
         df.join(customers.withColumnRenamed("id", "customer").withColumnRenamed("index", "u"), "customer")
         .join(items.withColumnRenamed("id", "item").withColumnRenamed("index", "i"), "item")
@@ -160,13 +166,6 @@ def _matrix(column: Any, k: int) -> np.ndarray:
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, k)
-
-
-def _vectors(index: np.ndarray, vectors: np.ndarray) -> "pa.RecordBatch":
-    n, k = vectors.shape
-    offsets = pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32))
-    values = pa.ListArray.from_arrays(offsets, pa.array(np.ascontiguousarray(vectors, np.float32).ravel()))
-    return pa.RecordBatch.from_arrays([pa.array(index.astype(np.int64)), values], ["index", "vec"])
 
 
 def _block_keys(spark: SparkSession, blocks: int) -> List[int]:
@@ -244,29 +243,22 @@ def _blocks(matrix: DataFrame, keys: List[int]) -> "Tuple[DataFrame, DataFrame]"
     entries = entries.repartition(blocks, "block").cache()
     entries.count()
 
-    def pack_needs(table: "pa.Table") -> "pa.Table":
-        idx = np.unique(table.column("i").to_numpy().astype(np.int64))
-        return pa.table({"src": pa.array([_one(table, "src")], pa.int32()),
-                         "dst": pa.array([_one(table, "dst")], pa.int32()), "idx": [idx.tobytes()]})
+    def needs_of(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        # A packed block already holds every column its rows touch: no
+        # second shuffle of the entries.
+        for batch in batches:
+            for r in range(batch.num_rows):
+                dst = keys.index(batch.column("block")[r].as_py())
+                i = np.unique(np.frombuffer(batch.column("i")[r].as_py(), np.int64))
+                src = i % blocks
+                for s in range(blocks):
+                    idx = i[src == s]
+                    if len(idx):
+                        yield pa.RecordBatch.from_pydict({"src": pa.array([s], pa.int32()),
+                                                          "dst": pa.array([dst], pa.int32()), "idx": [idx.tobytes()]})
 
-    pairs = with_block.select(
-        (F.col("i") % blocks).cast("int").alias("src"), (F.col("u") % blocks).cast("int").alias("dst"), "i")
-    needs = pairs.groupBy("src", "dst").applyInArrow(pack_needs, _NEEDS).localCheckpoint()
+    needs = entries.mapInArrow(needs_of, _NEEDS).localCheckpoint()
     return entries, needs
-
-
-def _pack_side(vectors: DataFrame, k: int, blocks: int) -> DataFrame:
-    """(index, vec) rows as one packed row per block ``index % blocks``."""
-
-    def pack(table: "pa.Table") -> "pa.Table":
-        index = table.column("index").to_numpy().astype(np.int64)
-        vec = _matrix(table.column("vec"), k)
-        order = np.argsort(index, kind="stable")
-        v = vec[order].astype(np.float64)
-        return pa.table({"src": pa.array([int(index[0] % blocks)], pa.int32()), "index": [index[order].tobytes()],
-                         "vec": [np.ascontiguousarray(vec[order]).tobytes()], "gram": [(v.T @ v).tobytes()]})
-
-    return vectors.groupBy((F.col("index") % blocks).cast("int").alias("src")).applyInArrow(pack, _SIDE)
 
 
 def _unpack_side(side: DataFrame, k: int) -> "Tuple[np.ndarray, np.ndarray]":
@@ -354,23 +346,31 @@ def _half_sweep(
     return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _SIDE)
 
 
-def _initial(spark: SparkSession, als: "maitre.ALS", rows: int, offset: int, partitions: int) -> DataFrame:
+def _initial_side(
+    spark: SparkSession, als: "maitre.ALS", rows: int, offset: int, blocks: int, partitions: int,
+) -> DataFrame:
     """The fit's initial vectors for rows offset + index, drawn on the
-    executors: each partition holds a contiguous range, drawn in one call."""
+    executors straight into the packed side (one row per block
+    ``index % blocks``, with its share of the Gram matrix): every row's draw
+    depends only on its position (``ALS.initial_rows``), so no shuffle is
+    needed to group them."""
+    k = als.params()["factors"]
 
     def draw(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
         for batch in batches:
-            idx = batch.column(0).to_numpy()
-            if not len(idx):
-                continue
-            # spark.range keeps a partition's indices contiguous and ascending;
-            # split into runs anyway, so any order would still be right.
-            breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-            for run in np.split(idx, breaks):
-                yield _vectors(run, als.initial_rows(offset + int(run[0]), len(run)))
+            for block in batch.column(0).to_numpy():
+                index = np.arange(int(block), rows, blocks, dtype=np.int64)
+                if not len(index):
+                    continue
+                vec = np.empty((len(index), k), np.float32)
+                for j, row in enumerate(index):
+                    vec[j] = als.initial_rows(offset + int(row), 1)[0]
+                v = vec.astype(np.float64)
+                yield pa.RecordBatch.from_pydict(
+                    {"src": pa.array([int(block)], pa.int32()), "index": [index.tobytes()],
+                     "vec": [vec.tobytes()], "gram": [(v.T @ v).tobytes()]})
 
-    return spark.range(0, rows, numPartitions=max(1, min(partitions, rows))).select(
-        F.col("id").alias("index")).mapInArrow(draw, _VECTORS)
+    return spark.range(0, blocks, numPartitions=max(1, min(blocks, partitions))).mapInArrow(draw, _SIDE)
 
 
 def fit_als(
@@ -421,22 +421,19 @@ def fit_als(
     blocks = int(spark.conf.get("spark.sql.shuffle.partitions"))
     matrix, customers, items = interactions(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
-        kinds=kinds, scaled=scaled, half_life_days=half_life_days,
+        kinds=kinds, scaled=scaled, half_life_days=half_life_days, checkpoint_ids=True,
     )
     matrix = matrix.localCheckpoint()
-    customers, items = customers.localCheckpoint(), items.localCheckpoint()
     # Counted once: the Gram's other_rows never change between sweeps.
     n_customers, n_items = customers.count(), items.count()
-    users = _initial(spark, als, n_customers, 0, partitions).localCheckpoint()
-    vectors = _initial(spark, als, n_items, n_customers, partitions).localCheckpoint()
     iterations = als.params()["iterations"]
     keys = _block_keys(spark, blocks)
     by_user = _blocks(matrix, keys)
     by_item = _blocks(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
     k = als.params()["factors"]
-    users = _pack_side(users, k, blocks).localCheckpoint()
-    vectors = _pack_side(vectors, k, blocks).localCheckpoint()
-    item_gram = _side_gram(vectors, k)  # packing already summed its blocks' shares
+    users = _initial_side(spark, als, n_customers, 0, blocks, partitions).localCheckpoint()
+    vectors = _initial_side(spark, als, n_items, n_customers, blocks, partitions).localCheckpoint()
+    item_gram = _side_gram(vectors, k)  # drawing already summed its blocks' shares
     for iteration in range(iterations):
         users = _half_sweep(als, *by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
         vectors = _half_sweep(
