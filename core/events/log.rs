@@ -1246,10 +1246,11 @@ enum Known {
     /// way), so each distinct string is looked up once per chunk.
     Codes(Vec<u32>),
     /// One string per row: the id each row's string already had before the
-    /// chunk (customer, item, kind or context pair). These lookups are independent of each
-    /// other, so they run in parallel and overlap their cache misses, which
-    /// the push loop (that may intern as it goes) cannot; with hundreds of
-    /// thousands of ids, those misses were most of a row's cost.
+    /// chunk (customer, item, kind or context pair). These lookups are
+    /// independent of each other, so they run in parallel and overlap their
+    /// cache misses, which the push loop (that may intern as it goes)
+    /// cannot; with hundreds of thousands of ids, those misses were most of
+    /// a row's cost.
     Rows(Vec<u32>),
 }
 
