@@ -324,7 +324,9 @@ impl Arm {
     /// Sherman–Morrison: (A + xxᵀ)⁻¹ = A⁻¹ − (A⁻¹x)(A⁻¹x)ᵀ / (1 + xᵀA⁻¹x).
     fn update(&mut self, x: &[f64], r: f64) {
         self.apply(x, r, 1.0);
-        self.pulls += 1;
+        // Saturating: a count read from a foreign artifact may already be at
+        // the top (found by fuzzing the artifact reader).
+        self.pulls = self.pulls.saturating_add(1);
     }
 
     /// Takes back an earlier `update(x, r)`: A − xxᵀ by Sherman–Morrison,

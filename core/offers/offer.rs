@@ -586,12 +586,14 @@ impl Ledger {
 
     /// Records an acceptance of offer `offer` (spends a unit of its budget).
     pub fn record_accept(&mut self, offer: &str) {
-        *self.accepted.entry(offer.to_owned()).or_default() += 1;
+        let n = self.accepted.entry(offer.to_owned()).or_default();
+        *n = n.saturating_add(1); // counts may come from an artifact at any value
     }
 
     /// Holds a unit of offer `offer`'s budget for a showing awaiting its outcome.
     pub fn reserve(&mut self, offer: &str) {
-        *self.reserved.entry(offer.to_owned()).or_default() += 1;
+        let n = self.reserved.entry(offer.to_owned()).or_default();
+        *n = n.saturating_add(1);
     }
 
     /// Returns a held unit (the showing's outcome is known).
