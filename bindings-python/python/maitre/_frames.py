@@ -475,12 +475,24 @@ def _arrow_text(col: Any, field: str) -> Any:
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     t = col.type
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t) or _is_string_view(pa, t):
+    if pa.types.is_dictionary(t) and len(col.dictionary) > len(col) // 8 and _is_text_or_int(pa, t.value_type):
+        # A dictionary about as large as the chunk (Parquet's, for ids: one
+        # per row group, shared by every batch sliced from it) would cross as
+        # that many Python strings per chunk; decoded in Arrow, it crosses as
+        # buffers. Small dictionaries (kinds, channels) keep their codes.
+        col = col.dictionary_decode()
+        t = col.type
+    if _is_text_or_int(pa, t):
         return _arrow_buffers(pa, col)
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
     return _dictionary(codes, col.dictionary.to_numpy(zero_copy_only=False), field)
+
+
+def _is_text_or_int(pa: Any, t: Any) -> bool:
+    """Types that cross as Arrow buffers (integers as their decimal text)."""
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t) or _is_string_view(pa, t)
 
 
 def _is_string_view(pa: Any, t: Any) -> bool:
