@@ -179,6 +179,15 @@ impl EvalConfig {
         self
     }
 
+    /// The catalogue the served path is evaluated with: `catalog`, or every
+    /// item of `log` as a plain product.
+    pub(crate) fn catalog_for(&self, log: &EventLog) -> Catalog {
+        match &self.catalog {
+            Some(catalog) => catalog.clone(),
+            None => Catalog::from_aligned(log.items().names().iter().map(Item::new).collect()),
+        }
+    }
+
     /// Sets the parameters of `als`.
     #[must_use]
     pub fn als(mut self, params: AlsParams) -> Self {
@@ -248,17 +257,7 @@ pub fn evaluate(log: &EventLog, config: &EvalConfig) -> Result<EvalReport> {
     let mut blend_weights = None;
     for model in &config.models {
         if model == "recommend" {
-            let catalog = match &config.catalog {
-                Some(catalog) => catalog.clone(),
-                None => Catalog::from_aligned(
-                    log.items()
-                        .names()
-                        .iter()
-                        .map(|n| Item::new(n.clone()))
-                        .collect(),
-                ),
-            };
-            results.push(evaluate_recommend(log, &catalog, config)?);
+            results.push(evaluate_recommend(log, &config.catalog_for(log), config)?);
             continue;
         }
         let started = web_time::Instant::now();

@@ -35,7 +35,6 @@
 use super::baselines::{ItemKnn, Popularity};
 use super::blend::{search_weights, Weighted};
 use super::{score_split, EvalConfig, Positives, Scorer};
-use crate::catalog::{Catalog, Item};
 use crate::embed::{AlsModel, AlsParams, EaseModel, EaseParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
@@ -466,10 +465,7 @@ pub fn tune(
             checks.push(params);
         }
     }
-    let catalog = match &eval.catalog {
-        Some(catalog) => catalog.clone(),
-        None => Catalog::from_aligned(log.items().names().iter().map(Item::new).collect()),
-    };
+    let catalog = eval.catalog_for(log);
     let mut served: Option<(f64, AlsParams)> = None;
     for (n, params) in checks.into_iter().enumerate() {
         if n >= 2 && over() {

@@ -569,10 +569,7 @@ class Recommender:
                            new_arrival_slot)
         customers = [str(c) for c in customers]
         rows, scores, reasons = self._native._recommend_batch(request, customers, as_frame, rows_context)
-        table = self._item_table()
-        if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
-            table = self._item_table(refresh=True)
-        ids = table[rows]
+        ids = self._ids_of(rows)
         if not as_frame:
             return ids, scores
         import pandas as pd
@@ -700,16 +697,13 @@ class Recommender:
         owners, rows, scores, reasons = self._native._rerank_batch(
             request, [str(c) for c in customers], lists, True
         )
-        table = self._item_table()
-        if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
-            table = self._item_table(refresh=True)
         starts = np.r_[0, np.flatnonzero(np.diff(owners)) + 1] if owners.size else np.zeros(0, np.int64)
         rank = np.arange(owners.size) - np.repeat(starts, np.diff(np.r_[starts, owners.size])) + 1
         return pd.DataFrame(
             {
                 "customer": np.asarray(customers, dtype=object)[owners],
                 "rank": rank.astype(np.int64),
-                "item": table[rows],
+                "item": self._ids_of(rows),
                 "score": scores,
                 "reason": np.array(reasons or [], dtype=object),
             }
@@ -842,6 +836,13 @@ class Recommender:
         return f"Recommender(items={s['items']}, factors={s['factors']}, customers={s['customers']})"
 
     # -- helpers -------------------------------------------------------------------
+
+    def _ids_of(self, rows: np.ndarray) -> np.ndarray:
+        """Item ids of native item rows (-1 is None)."""
+        table = self._item_table()
+        if rows.size and rows.max() >= len(table) - 1:  # items added meanwhile (another thread)
+            table = self._item_table(refresh=True)
+        return table[rows]
 
     def _item_table(self, refresh: bool = False) -> np.ndarray:
         """Item ids by row, with None last (so row -1 is None)."""
