@@ -37,6 +37,8 @@ const SEED: u64 = 42;
 /// so it only changes how many candidates the core considers, not the list.
 const ROTATION_PENALTY: f32 = 0.05;
 
+const NEW_ARRIVAL_CATEGORIES: [&str; 3] = ["kitchen", "fashion", "electronics"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size_name = std::env::args().nth(1).unwrap_or_else(|| "medium".into());
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/storefront/data");
@@ -54,17 +56,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         attributes: Some(Default::default()),
         ..BuildOptions::default()
     };
-    let full = Recommender::build(&shop.log, &shop.catalog, model, &options)?;
+    let mut full = Recommender::build(&shop.log, &shop.catalog, model, &options)?;
+    // Three new arrivals: in the catalogue with no events yet, placed from their
+    // attributes (copies of the first product of three categories under new
+    // ids), so the page and its tests have something for `newArrivalSlot`.
+    for (n, category) in NEW_ARRIVAL_CATEGORIES.iter().enumerate() {
+        let model_item = shop
+            .catalog
+            .items()
+            .iter()
+            .find(|it| it.kind == ItemKind::Product && it.category.as_deref() == Some(category))
+            .ok_or("the storefront has every category")?;
+        let item = Item {
+            id: format!("sku-{:06}", 900_000 + n),
+            ..model_item.clone()
+        };
+        full.add_item(item, None)?;
+    }
     let bytes = full.to_bytes(Flavour::Storefront)?;
     std::fs::write(out.join("storefront.maitre"), &bytes)?;
     println!(
         "storefront.maitre: {} items, {} bytes ({:.1} s from seed {SEED}, size {size_name})",
-        shop.catalog.len(),
+        full.catalog().len(),
         bytes.len(),
         started.elapsed().as_secs_f64()
     );
 
-    let catalog: Vec<Value> = shop.catalog.items().iter().map(describe).collect();
+    let catalog: Vec<Value> = full.catalog().items().iter().map(describe).collect();
     std::fs::write(out.join("catalog.json"), serde_json::to_string(&catalog)?)?;
 
     // The same artifact read back, as the page reads it: its lists must be
@@ -100,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let expected = json!({
         "seed": SEED,
         "size": size_name,
-        "items": shop.catalog.len(),
+        "items": full.catalog().len(),
         "sessions": sessions,
     });
     std::fs::write(

@@ -6,6 +6,7 @@ mod common;
 
 use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::datasets::{synthetic_storefront, Size};
+use maitre::events::EventLog;
 use maitre::recommend::{
     Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation,
 };
@@ -16,9 +17,9 @@ use std::sync::LazyLock;
 const CATEGORIES: [&str; 4] = ["fashion", "electronics", "garden", "books"];
 
 /// A tiny storefront with every fifth product out of stock.
-static SHOP: LazyLock<(Recommender, Vec<Item>)> = LazyLock::new(build);
+static SHOP: LazyLock<(Recommender, Vec<Item>, EventLog)> = LazyLock::new(build);
 
-fn build() -> (Recommender, Vec<Item>) {
+fn build() -> (Recommender, Vec<Item>, EventLog) {
     let shop = synthetic_storefront(21, Size::Tiny).unwrap();
     let mut log = shop.log.clone();
     let items: Vec<Item> = shop
@@ -29,7 +30,7 @@ fn build() -> (Recommender, Vec<Item>) {
         .map(|(i, it)| it.clone().in_stock(i % 5 != 0))
         .collect();
     let catalog = Catalog::aligned(&mut log, items.clone()).unwrap();
-    (common::recommender(&log, &catalog), items)
+    (common::recommender(&log, &catalog), items, log)
 }
 
 fn customer_ids() -> Vec<String> {
@@ -47,6 +48,7 @@ prop_compose! {
         price in proptest::option::of((0f32..100.0, 0f32..300.0)),
         in_stock_only in any::<bool>(),
         exclude_seen in any::<bool>(),
+        exclude_consumed in any::<bool>(),
         relevance in prop::sample::select(vec![1.0f32, 0.7, 0.3]),
         cap in proptest::option::of(1usize..4),
         device in prop::sample::select(vec!["mobile", "desktop", "tablet"]),
@@ -63,6 +65,7 @@ prop_compose! {
             kinds,
             in_stock_only,
             exclude_seen,
+            exclude_consumed,
             categories: categories.into_iter().map(String::from).collect(),
             min_price: price.map(|p| p.0.min(p.1)),
             max_price: price.map(|p| p.0.max(p.1)),
@@ -77,12 +80,38 @@ prop_compose! {
 /// The items a request allows, computed independently of the recommender.
 fn eligible(request: &Request) -> Vec<String> {
     let rec = &SHOP.0;
+    // From the log itself, not the recommender's history: what the customer
+    // interacted with, and what they had (an event of a consumed kind).
+    let had_kind = |k: &str| {
+        [
+            "purchase",
+            "rating",
+            "review",
+            "return",
+            "complaint",
+            "dislike",
+        ]
+        .contains(&k)
+    };
     let mut seen: HashSet<String> = request.session.iter().map(|e| e.item.clone()).collect();
+    let mut had: HashSet<String> = request
+        .session
+        .iter()
+        .filter(|e| had_kind(&e.kind))
+        .map(|e| e.item.clone())
+        .collect();
     if let Some(c) = &request.customer {
-        let customers = rec.customers().unwrap();
-        let row = customers.aliases[c];
-        for &(i, _, _) in &customers.history[row as usize] {
-            seen.insert(rec.catalog().items()[i as usize].id.clone());
+        let log = &SHOP.2;
+        let row = rec.customers().unwrap().aliases[c];
+        let kinds = log.kinds();
+        for e in 0..log.len() {
+            if log.identities().customer_of(log.customer_column()[e]) == row {
+                let item = log.items().name(log.item_column()[e]).unwrap().to_owned();
+                if had_kind(&kinds.specs()[log.kind_column()[e] as usize].name) {
+                    had.insert(item.clone());
+                }
+                seen.insert(item);
+            }
         }
     }
     rec.catalog()
@@ -90,6 +119,7 @@ fn eligible(request: &Request) -> Vec<String> {
         .iter()
         .filter(|it| admits(&request.filters, it))
         .filter(|it| !(request.filters.exclude_seen && seen.contains(&it.id)))
+        .filter(|it| !(request.filters.exclude_consumed && had.contains(&it.id)))
         .map(|it| it.id.clone())
         .collect()
 }
@@ -257,7 +287,7 @@ fn bad_requests_are_typed_errors() {
 
 #[test]
 fn similar_customers_rerank_and_new_items() {
-    let (mut rec, items) = build();
+    let (mut rec, items, _) = build();
     let anchor = items
         .iter()
         .find(|i| i.kind == ItemKind::Product)
@@ -315,7 +345,7 @@ fn a_huge_k_returns_the_whole_eligible_catalogue() {
 fn reasons_cite_only_products_and_content() {
     // Customers of the synthetic storefront view and click e-mailed offers; an
     // offer is never the "because" of a recommendation.
-    let (rec, items) = &*SHOP;
+    let (rec, items, _) = &*SHOP;
     let taste: HashSet<&str> = items
         .iter()
         .filter(|i| matches!(i.kind, ItemKind::Product | ItemKind::Content))
@@ -546,4 +576,94 @@ fn new_arrival_slot_and_calibration() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("calibrate_new_items"), "{err}");
+}
+
+/// The default list leaves out what a customer had (here: bought) and keeps
+/// what they only viewed; a repeat-purchase item comes back once its cycle
+/// has passed; the rule survives the saved artifact.
+#[test]
+fn viewed_items_stay_and_bought_items_go_until_their_cycle() {
+    let (rec, items, log) = &*SHOP;
+    let kinds = log.kinds();
+    let kind_of = |e: usize| kinds.specs()[log.kind_column()[e] as usize].name.as_str();
+    let eligible =
+        |i: u32| items[i as usize].in_stock && items[i as usize].kind == ItemKind::Product;
+    // A customer with an in-stock product they only viewed and one they bought.
+    let found = rec
+        .customers()
+        .unwrap()
+        .ids
+        .names()
+        .iter()
+        .enumerate()
+        .find_map(|(row, name)| {
+            let events: Vec<usize> = (0..log.len())
+                .filter(|&e| log.identities().customer_of(log.customer_column()[e]) as usize == row)
+                .collect();
+            let of = |item: u32| {
+                events
+                    .iter()
+                    .copied()
+                    .filter(move |&e| log.item_column()[e] == item)
+            };
+            let viewed = events
+                .iter()
+                .map(|&e| log.item_column()[e])
+                .find(|&i| eligible(i) && of(i).all(|e| kind_of(e) == "view"))?;
+            let (bought, at) = events
+                .iter()
+                .filter(|&&e| kind_of(e) == "purchase" && eligible(log.item_column()[e]))
+                .map(|&e| (log.item_column()[e], log.timestamp_column()[e]))
+                .next()?;
+            let last = of(bought)
+                .filter(|&e| kind_of(e) == "purchase")
+                .map(|e| log.timestamp_column()[e])
+                .max()?;
+            let only_purchases =
+                of(bought).all(|e| matches!(kind_of(e), "purchase" | "view" | "click" | "cart"));
+            only_purchases.then(|| {
+                (
+                    name.clone(),
+                    items[viewed as usize].id.clone(),
+                    items[bought as usize].id.clone(),
+                    at.max(last),
+                )
+            })
+        });
+    let (customer, viewed, bought, at) = found.expect("the tiny shop has such a customer");
+    let ids = |rec: &Recommender, filters: Filters, now: Option<i64>| -> Vec<String> {
+        let mut r = Request::new(10_000).customer(customer.as_str());
+        r.filters = filters;
+        r.now = now;
+        rec.recommend(&r)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.item)
+            .collect()
+    };
+    let default = ids(rec, Filters::default(), None);
+    assert!(default.contains(&viewed), "a viewed item stays eligible");
+    assert!(!default.contains(&bought), "a bought item is left out");
+    let strict = ids(
+        rec,
+        Filters {
+            exclude_seen: true,
+            ..Filters::default()
+        },
+        None,
+    );
+    assert!(!strict.contains(&viewed) && !strict.contains(&bought));
+    let cycle = |now| {
+        let f = Filters {
+            exclude_consumed: false,
+            exclude_purchased_within: Some(3600),
+            ..Filters::default()
+        };
+        ids(rec, f, Some(now)).contains(&bought)
+    };
+    assert!(!cycle(at + 60), "within its cycle a bought item stays out");
+    assert!(cycle(at + 7200), "after its cycle it comes back");
+    let reloaded =
+        Recommender::from_bytes(&rec.to_bytes(maitre::artifact::Flavour::Full).unwrap()).unwrap();
+    assert_eq!(ids(&reloaded, Filters::default(), None), default);
 }

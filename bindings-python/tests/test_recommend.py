@@ -154,10 +154,17 @@ def test_recommend_arrays(rec, shop):
 def test_recommend_session_and_context(rec):
     session = [("sku-000003", "view"), ("sku-000004", "cart")]
     ids, _ = rec.recommend(session=session, context={"device": "mobile"}, k=5)
-    assert len(ids) == 5 and not {"sku-000003", "sku-000004"} & set(ids)
     frame = pd.DataFrame({"item": ["sku-000003", "sku-000004"], "kind": ["view", "cart"]})
     ids2, _ = rec.recommend(session=frame, context={"device": "mobile"}, k=5)
-    assert list(ids) == list(ids2)
+    assert len(ids) == 5 and list(ids) == list(ids2)
+    # Viewed and carted items stay eligible by default (what shoppers buy next);
+    # bought ones go, and exclude_seen leaves out everything the session touched.
+    assert "sku-000004" in set(ids)
+    bought = session + [("sku-000004", "purchase")]
+    assert "sku-000004" not in set(rec.recommend(session=bought, context={"device": "mobile"}, k=5)[0])
+    strict, _ = rec.recommend(session=session, context={"device": "mobile"}, k=5,
+                              filters={"exclude_seen": True})
+    assert len(strict) == 5 and not {"sku-000003", "sku-000004"} & set(strict)
 
 
 def test_recommend_as_frame(rec):

@@ -74,8 +74,12 @@ export interface Filters {
   kinds?: ItemKind[];
   /** Default true. */
   inStockOnly?: boolean;
-  /** Leave out items this session interacted with (default true). */
+  /** Leave out every item this session interacted with, views included (default false). */
   excludeSeen?: boolean;
+  /** Leave out items this session has had or turned down: purchased, rated,
+   * reviewed, returned, complained about or disliked (default true). Viewed items stay: they are what a shopper
+   * most often buys next. */
+  excludeConsumed?: boolean;
   /** Leave out items purchased in the last this-many seconds. */
   excludePurchasedWithin?: number | null;
   /** Only these categories (default: any). */
@@ -119,10 +123,13 @@ export interface RecommendOptions {
   minScore?: number | null;
   /** Remember these items as shown, for rotation (default true). */
   rotate?: boolean;
+  /** Reserve the list's last place for the best-scoring new arrival (an item the
+   * artifact placed from its attributes), reason "newArrival" (default false). */
+  newArrivalSlot?: boolean;
 }
 
 /** Why an item is in the list. */
-export type ReasonKind = "because" | "taste" | "pinned" | "popularInContext" | "popular";
+export type ReasonKind = "because" | "taste" | "pinned" | "popularInContext" | "popular" | "newArrival";
 
 export interface Recommendation {
   item: string;
@@ -506,7 +513,7 @@ impl Session {
             rotation: self.rotation.clone(),
             min_score: opts.min_score,
             now: Some(now_seconds()),
-            new_arrival_slot: false,
+            new_arrival_slot: opts.new_arrival_slot.unwrap_or(false),
         };
         let list = self.shop.recommend(&request).map_err(js_error)?;
         if let (Some(r), true) = (&mut self.rotation, opts.rotate.unwrap_or(true)) {
@@ -634,6 +641,7 @@ struct JsRecommendOptions {
     pins: Vec<String>,
     min_score: Option<f32>,
     rotate: Option<bool>,
+    new_arrival_slot: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -642,6 +650,7 @@ struct JsFilters {
     kinds: Option<Vec<ItemKind>>,
     in_stock_only: Option<bool>,
     exclude_seen: Option<bool>,
+    exclude_consumed: Option<bool>,
     exclude_purchased_within: Option<i64>,
     categories: Option<Vec<String>>,
     min_price: Option<f32>,
@@ -660,6 +669,7 @@ impl JsFilters {
             kinds: kinds.or(self.kinds).unwrap_or(d.kinds),
             in_stock_only: self.in_stock_only.unwrap_or(d.in_stock_only),
             exclude_seen: self.exclude_seen.unwrap_or(d.exclude_seen),
+            exclude_consumed: self.exclude_consumed.unwrap_or(d.exclude_consumed),
             exclude_purchased_within: self.exclude_purchased_within,
             categories: self.categories.unwrap_or(d.categories),
             min_price: self.min_price,

@@ -711,6 +711,7 @@ pub fn offer_filters() -> Filters {
         kinds: vec![ItemKind::Offer, ItemKind::Service],
         in_stock_only: true,
         exclude_seen: false,
+        exclude_consumed: false,
         ..Filters::default()
     }
 }

@@ -17,7 +17,7 @@ mod rules;
 mod store;
 
 pub(crate) use rules::listed;
-pub use rules::{Boost, Diversity, Field, Filters, Predicate, Rotation};
+pub use rules::{Boost, Diversity, Field, Filters, Predicate, Rotation, CONSUMED_KINDS};
 
 use crate::catalog::{Catalog, Item, ItemKind};
 use crate::embed::{AlsModel, AttributeVectors, ContextVectors, Factors, NormCalibration};
@@ -279,8 +279,8 @@ pub struct Customers {
     pub ids: Interner,
     /// Every raw id (linked devices, accounts) → customer row.
     pub aliases: HashMap<String, u32>,
-    /// History: per customer, `(item, weight, last purchase time or i64::MIN)`,
-    /// sorted by item.
+    /// History: per customer, `(item, weight, had)` (see [`Seen`]), sorted by
+    /// item.
     pub history: Vec<Vec<Seen>>,
 }
 
@@ -295,9 +295,23 @@ pub struct ForgottenCustomer {
     pub history: usize,
 }
 
-/// One item a customer or session interacted with: `(item, weight, last
-/// purchase time or i64::MIN)`.
+/// One item a customer or session interacted with: `(item, weight, had)`,
+/// where `had` is the last purchase time, [`HAD_UNTIMED`] when the customer
+/// had the item with no timed purchase (rated it, reviewed it, bought it in a
+/// session event without a time), or [`NOT_HAD`]. One `i64` keeps the saved
+/// format unchanged; any real purchase time is above both markers.
 type Seen = (u32, f32, i64);
+const NOT_HAD: i64 = i64::MIN;
+const HAD_UNTIMED: i64 = i64::MIN + 1;
+
+/// The `had` mark one event of `kind` leaves (`max` merges marks).
+fn had_mark(kind: &str, timestamp: Option<i64>) -> i64 {
+    match (kind, timestamp) {
+        ("purchase", Some(t)) => t,
+        _ if rules::CONSUMED_KINDS.contains(&kind) => HAD_UNTIMED,
+        _ => NOT_HAD,
+    }
+}
 
 /// Items kept in the overall popularity ranking.
 const POPULAR_OVERALL: usize = 1000;
@@ -376,10 +390,10 @@ impl Recommender {
     /// let matrix = Interactions::build(&shop.log, &InteractionConfig::default())?;
     /// let model = Als::params().factors(8).iterations(4).fit(&matrix)?;
     /// let rec = Recommender::build(&shop.log, &shop.catalog, model, &BuildOptions::default())?;
-    /// let visitor = Request::new(5).event("sku-000003", "view").context("device", "mobile");
+    /// let visitor = Request::new(5).event("sku-000003", "purchase").context("device", "mobile");
     /// let list = rec.recommend(&visitor)?;
     /// assert_eq!(list.len(), 5);
-    /// assert!(list.iter().all(|r| r.item != "sku-000003")); // seen items are left out
+    /// assert!(list.iter().all(|r| r.item != "sku-000003")); // what was bought is left out
     /// # Ok::<(), maitre::Error>(())
     /// ```
     pub fn build(
@@ -461,7 +475,7 @@ impl Recommender {
             });
         }
         let kinds = log.kinds();
-        let purchase = kinds.id("purchase");
+        let kind_names: Vec<&str> = kinds.specs().iter().map(|s| s.name.as_str()).collect();
         let vocab = log.context_vocab();
         let mut context_pairs = Interner::new();
         for p in 0..vocab.len() as u32 {
@@ -477,13 +491,12 @@ impl Recommender {
             let kind = log.kind_column()[e];
             let weight = kinds.contribution(kind, log.value_column()[e]);
             let user = identities.customer_of(log.customer_column()[e]);
-            let entry = history[user as usize]
-                .entry(item)
-                .or_insert((0.0, i64::MIN));
+            let entry = history[user as usize].entry(item).or_insert((0.0, NOT_HAD));
             entry.0 += weight;
-            if Some(kind) == purchase {
-                entry.1 = entry.1.max(log.timestamp_column()[e]);
-            }
+            entry.1 = entry.1.max(had_mark(
+                kind_names[kind as usize],
+                Some(log.timestamp_column()[e]),
+            ));
             if weight > 0.0 {
                 popularity[item as usize] += weight;
                 for &p in log.context_of(e) {
@@ -743,12 +756,7 @@ impl Recommender {
                     })?;
                 }
                 let weight = self.kinds.contribution(kind, f32::NAN);
-                let bought = if e.kind == "purchase" {
-                    e.timestamp.unwrap_or(i64::MIN)
-                } else {
-                    i64::MIN
-                };
-                Ok((item, weight, bought))
+                Ok((item, weight, had_mark(&e.kind, e.timestamp)))
             })
             .collect()
     }
@@ -883,9 +891,8 @@ impl Recommender {
         };
         let recent_purchase =
             |item: u32| match (request.filters.exclude_purchased_within, request.now) {
-                (Some(window), Some(now)) => {
-                    seen_entries(item).any(|e| e.2 != i64::MIN && now.saturating_sub(e.2) <= window)
-                }
+                (Some(window), Some(now)) => seen_entries(item)
+                    .any(|e| e.2 > HAD_UNTIMED && now.saturating_sub(e.2) <= window),
                 _ => false,
             };
         let eligible = |item: u32| {
@@ -893,6 +900,7 @@ impl Recommender {
                 .item(item)
                 .is_some_and(|it| request.filters.admits(it))
                 && !(request.filters.exclude_seen && seen_entries(item).next().is_some())
+                && !(request.filters.exclude_consumed && seen_entries(item).any(|e| e.2 != NOT_HAD))
                 && excluded.binary_search(&item).is_err()
                 && (!restricted || only.binary_search(&item).is_ok())
                 && !recent_purchase(item)
@@ -947,13 +955,7 @@ impl Recommender {
             self.fill(&mut out, &mut taken, k, &request.context, &admit);
         }
         if request.new_arrival_slot {
-            #[cfg(feature = "new-items")]
             self.new_arrival_slot(&mut out, k, query.as_deref(), &request.diversity, &eligible);
-            #[cfg(not(feature = "new-items"))]
-            return Err(Error::param(
-                "new_arrival_slot",
-                "this build of maitre leaves out the new-arrival slot (cargo feature `new-items`)",
-            ));
         }
         Ok(out)
     }
@@ -966,7 +968,6 @@ impl Recommender {
     /// The exploration slot (see [`Request::new_arrival_slot`]): the last
     /// place goes to the best eligible new arrival unless the list already
     /// holds one or its last place is pinned. The category cap holds.
-    #[cfg(feature = "new-items")]
     fn new_arrival_slot(
         &self,
         out: &mut Vec<Recommendation>,

@@ -404,9 +404,11 @@ impl Recommender {
                 // score of that customer silently NaN.
                 && hist_weights.iter().all(|w| w.is_finite())
                 && hist_times.chunks_exact(2).all(|t| {
-                    // "No purchase" or an accepted timestamp (see `events`).
+                    // A "had" marker or an accepted timestamp (see `events`).
                     let t = (u64::from(t[0]) | (u64::from(t[1]) << 32)) as i64;
-                    t == i64::MIN || crate::events::check_timestamp(t).is_ok()
+                    t == super::NOT_HAD
+                        || t == super::HAD_UNTIMED
+                        || crate::events::check_timestamp(t).is_ok()
                 });
             if !consistent {
                 return Err(bad(b"CUST", "customer tables disagree"));

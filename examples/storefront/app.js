@@ -202,9 +202,13 @@ function drawRail(list, rail) {
 }
 
 function render() {
-  const products = session.recommend({ k: 8, context: { device }, diversity: { maxPerCategory: 6 } });
+  // A browsing rail shows the visitor what they have not looked at yet. (The
+  // default keeps viewed items eligible, because they are what shoppers most
+  // often buy next; a "buy again / still interested" rail would keep it.)
+  const unseen = { excludeSeen: true };
+  const products = session.recommend({ k: 8, context: { device }, diversity: { maxPerCategory: 6 }, filters: unseen });
   drawRail(products, "rail-for-you");
-  const guides = session.recommend({ k: 4, context: { device }, kinds: ["content"] });
+  const guides = session.recommend({ k: 4, context: { device }, kinds: ["content"], filters: unseen });
   drawRail(guides, "rail-content");
 
   const top = products.find((r) => r.because.length > 0);

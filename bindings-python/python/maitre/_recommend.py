@@ -488,8 +488,10 @@ class Recommender:
                 gives at most the whole catalogue.
             kinds: item kinds to recommend (default ["product"]).
             filters: a dict of the core's Filters: kinds, in_stock_only (True),
-                exclude_seen (True), exclude_purchased_within (seconds, needs
-                `now`), categories, min_price, max_price, exclude_items,
+                exclude_seen (False: every item the customer or session
+                interacted with, views included), exclude_consumed (True:
+                items they purchased, rated, reviewed, returned, complained
+                about or disliked), exclude_purchased_within (seconds, needs `now`), categories, min_price, max_price, exclude_items,
                 only_items (a candidate set: only these ids may appear), and
                 predicates (a list of {"field": category|brand|price_band|tag|kind,
                 "values": [...], "negate": False}).

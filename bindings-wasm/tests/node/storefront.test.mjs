@@ -42,6 +42,24 @@ function thrown(fn) {
   assert.fail("did not throw");
 }
 
+test("newArrivalSlot gives a new arrival the last place", () => {
+  // export_storefront adds three products with no events (ids sku-9xxxxx).
+  const fresh = new Set(catalog.filter((i) => i.id.startsWith("sku-9")).map((i) => i.id));
+  assert.equal(fresh.size, 3);
+  const s = shop.session();
+  s.view(products("kitchen")[0]);
+  const plain = s.recommend({ k: 10, rotate: false });
+  const slotted = s.recommend({ k: 10, rotate: false, newArrivalSlot: true });
+  assert.equal(slotted.length, 10);
+  if (plain.some((r) => fresh.has(r.item))) {
+    assert.deepEqual(slotted, plain, "a list that already holds a new arrival is left alone");
+  } else {
+    assert.equal(slotted[9].reason, "newArrival");
+    assert.ok(fresh.has(slotted[9].item), slotted[9].item);
+    assert.deepEqual(slotted.slice(0, 9), plain.slice(0, 9));
+  }
+});
+
 test("loads the artifact and describes items", () => {
   assert.equal(shop.length, expected.items);
   assert.equal(shop.length, catalog.length);
@@ -76,9 +94,13 @@ test("a session records events and recommends around them", () => {
   assert.equal(list.length, 10);
   for (const r of list) {
     assert.deepEqual(Object.keys(r).sort().filter((k) => k !== "context"), ["because", "item", "reason", "score"]);
-    assert.ok(!kitchen.slice(0, 5).includes(r.item), "seen items are left out");
+    // By default what was bought or disliked goes; what was only viewed may stay.
+    assert.ok(![kitchen[2], kitchen[3]].includes(r.item), "bought and disliked items are left out");
     assert.equal(shop.item(r.item).kind, "product");
   }
+  const unseen = s.recommend({ k: 10, filters: { excludeSeen: true } });
+  assert.equal(unseen.length, 10);
+  assert.ok(unseen.every((r) => !kitchen.slice(0, 5).includes(r.item)), "excludeSeen leaves out every session item");
   const because = list.filter((r) => r.reason === "because");
   assert.ok(because.length > 0);
   for (const r of because) assert.ok(r.because.every((id) => kitchen.includes(id)));

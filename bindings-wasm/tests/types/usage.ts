@@ -90,6 +90,7 @@ const options: RecommendOptions = {
   filters: {
     inStockOnly: true,
     excludeSeen: true,
+    excludeConsumed: false,
     excludePurchasedWithin: 86400,
     categories: ["kitchen"],
     minPrice: 5,
@@ -102,11 +103,13 @@ const options: RecommendOptions = {
   pins: ["sku-000005"],
   minScore: 0.01,
   rotate: false,
+  newArrivalSlot: true,
 };
 const recs: Recommendation[] = session.recommend(options);
 const firstRec: Recommendation | undefined = recs[0];
 const because: string[] = firstRec?.because ?? [];
-const reason: "because" | "taste" | "pinned" | "popularInContext" | "popular" | undefined = firstRec?.reason;
+const reason: "because" | "taste" | "pinned" | "popularInContext" | "popular" | "newArrival" | undefined =
+  firstRec?.reason;
 session.recommend();
 const similar: Recommendation[] = front.similarItems("sku-000001", 5, { kinds: ["content"] });
 front.similarItems("sku-000001");
