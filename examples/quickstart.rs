@@ -140,7 +140,7 @@ fn main() -> maitre::Result<()> {
     });
     print_list(
         &rec,
-        &format!("For {name}: products not yet seen, in stock, at most 2 per category"),
+        &format!("For {name}: products not yet bought, in stock, at most 2 per category"),
         &rec.recommend(&known)?,
     );
     let products: Vec<&str> = shop

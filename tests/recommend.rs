@@ -8,7 +8,7 @@ use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::datasets::{synthetic_storefront, Size};
 use maitre::events::EventLog;
 use maitre::recommend::{
-    Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation,
+    Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation, CONSUMED_KINDS,
 };
 use proptest::prelude::*;
 use std::collections::HashSet;
@@ -82,17 +82,7 @@ fn eligible(request: &Request) -> Vec<String> {
     let rec = &SHOP.0;
     // From the log itself, not the recommender's history: what the customer
     // interacted with, and what they had (an event of a consumed kind).
-    let had_kind = |k: &str| {
-        [
-            "purchase",
-            "rating",
-            "review",
-            "return",
-            "complaint",
-            "dislike",
-        ]
-        .contains(&k)
-    };
+    let had_kind = |k: &str| CONSUMED_KINDS.contains(&k);
     let mut seen: HashSet<String> = request.session.iter().map(|e| e.item.clone()).collect();
     let mut had: HashSet<String> = request
         .session
