@@ -1,11 +1,17 @@
 """maitre against EASE, implicit ALS / BPR, item-kNN, popularity (and LightFM when it
-is installed) on MovieLens 100K under four protocols, in one run.
+is installed) on MovieLens 100K under four protocols and on the synthetic storefront,
+in one run.
 
 Run through protocols_vs_peers.sh, which sets up the venv and the thread environment.
 
 Protocols: positives = ratings >= 4 or every rating; test = each customer's last
 positive (leave-last-out, customers with >= 5 positives) or every positive at or
 after a global cut at the lower 80th percentile of all timestamps (temporal).
+The storefront (maitre's synthetic_storefront, raw events from `peer events`):
+positives = purchases, temporal cut; every peer also chooses on validation
+whether it learns from the training purchases or from every training event at
+maitre's kind weights (views, carts, returns...), so it gets the signal maitre's
+served recommender gets.
 
 * One split per protocol, made once here in numpy, shared by every model. It is
   maitre's own split definition (core/eval/split.rs); the run checks that it *is*
@@ -34,9 +40,11 @@ Usage (normally via the .sh):
 """
 
 import argparse
+import copy
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import warnings
@@ -47,11 +55,13 @@ import scipy.sparse as sp
 
 import maitre
 
+# name: (data set, min_value, positive kind, split)
 PROTOCOLS = {
-    "positives, leave-last-out": (4.0, "leave-last-out"),
-    "positives, temporal": (4.0, "temporal"),
-    "all ratings, leave-last-out": (None, "leave-last-out"),
-    "all ratings, temporal": (None, "temporal"),
+    "positives, leave-last-out": ("movielens", 4.0, None, "leave-last-out"),
+    "positives, temporal": ("movielens", 4.0, None, "temporal"),
+    "all ratings, leave-last-out": ("movielens", None, None, "leave-last-out"),
+    "all ratings, temporal": ("movielens", None, None, "temporal"),
+    "storefront next purchase, temporal": ("storefront", None, "purchase", "temporal"),
 }
 MIN_POSITIVES = 5
 QUANTILE = 0.8
@@ -59,6 +69,9 @@ K_MAX = 20
 THREADS = 2
 
 GRID_EASE = [10.0, 30.0, 100.0, 300.0, 1000.0]
+# The storefront's best λ sat at the top of that grid: the grid moves up so EASE's
+# optimum is inside it.
+GRID_EASE_STOREFRONT = [100.0, 300.0, 1000.0, 3000.0, 10000.0]
 GRID_ALS = [dict(factors=64, regularization=r, alpha=a)
             for r in (0.01, 0.1, 1.0) for a in (1.0, 5.0, 20.0)]
 GRID_BPR = [dict(factors=64, learning_rate=lr, regularization=reg)
@@ -67,6 +80,9 @@ GRID_KNN = [20, 50, 100, 200]
 GRID_LIGHTFM = [dict(no_components=64, learning_rate=lr, item_alpha=ia, epochs=30)
                 for lr in (0.025, 0.05) for ia in (0.0, 1e-6)]
 ALS_ITERATIONS = 15
+# What a peer may learn from, chosen on validation with its grid: the protocol's
+# positives, or (where there is more) every training event at maitre's kind weights.
+INPUTS = {"movielens": ["positives"], "storefront": ["purchases", "all events"]}
 BPR_ITERATIONS = 100
 
 
@@ -76,20 +92,85 @@ def log(msg):
 
 # ---------------------------------------------------------------- data and splits
 
-def load(data):
+class Dataset:
+    """Events (user, item, kind, timestamp, value and the indices u, i by first
+    appearance, as maitre interns them), the kinds' weights, the catalogue the
+    served recommender gets (None: every item a plain product), and the whole log as
+    a maitre EventLog in the same indices."""
+
+    def __init__(self, name, events, kinds, scaled, catalog=None):
+        self.name, self.events, self.kinds, self.scaled = name, events, kinds, scaled
+        self.catalog = catalog
+        self.n_users = int(events["u"].max()) + 1
+        self.n_items = int(events["i"].max()) + 1
+        self.ids = Ids(events)
+        self.full_log = self.log(events)
+
+    def log(self, events):
+        df = pd.DataFrame({"customer_id": events["user"].astype(str).to_numpy(),
+                           "item_id": events["item"].astype(str).to_numpy(),
+                           "kind": events["kind"].to_numpy(),
+                           "timestamp": events["timestamp"].to_numpy(),
+                           "value": events["value"].astype(float).to_numpy()})
+        return maitre.EventLog.from_pandas(df, kinds=self.kinds, scaled=self.scaled, context=[])
+
+    def weighted(self, events):
+        """Every event at its kind's weight (times its value for scaled kinds), summed
+        per (customer, item) and floored at 0: the matrix maitre's ALS sees, without
+        its time decay, for peers that want more than the positives."""
+        w = np.array(events["kind"].map(self.kinds), dtype=np.float64)
+        scaled = events["kind"].isin(self.scaled).to_numpy()
+        w[scaled] *= np.nan_to_num(events["value"].to_numpy(dtype=np.float64)[scaled])
+        m = sp.csr_matrix((w, (events["u"], events["i"])), shape=(self.n_users, self.n_items))
+        m.sum_duplicates()
+        m.data = np.maximum(m.data, 0.0).astype(np.float32)
+        m.eliminate_zeros()
+        return m
+
+
+def load_movielens(data):
     df = pd.read_csv(os.path.join(data, "ml-100k.inter"), sep="\t")
-    df.columns = ["user", "item", "rating", "timestamp"]
+    df.columns = ["user", "item", "value", "timestamp"]
     df["timestamp"] = df["timestamp"].astype(np.int64)
+    df["kind"] = "rating"
     # Indices by first appearance in file order, as maitre interns them.
     df["u"] = pd.factorize(df["user"])[0].astype(np.int64)
     df["i"] = pd.factorize(df["item"])[0].astype(np.int64)
-    return df
+    template = maitre.load_movielens(data)  # MovieLens' kinds and weights
+    return Dataset("movielens", df, template.kinds(), template.scaled_kinds())
 
 
-def positives(events, min_value):
-    """maitre's Positives: events with value >= min_value, one per (user, item) at its
-    first positive event, in log order."""
-    p = events if min_value is None else events[events["rating"] >= min_value]
+def load_storefront(peer, work, size, seed):
+    """`peer events` (the raw events of maitre's synthetic_storefront, customer ids
+    resolved through its identity links) as a Dataset, with its catalogue."""
+    directory = os.path.join(work, f"storefront-{size}-{seed}")
+    subprocess.run([peer, "events", "--size", size, "--seed", str(seed), "--out", directory],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(directory, "meta.json")) as f:
+        meta = json.load(f)
+
+    def raw(name, dtype):
+        return np.fromfile(os.path.join(directory, name), dtype=dtype)
+
+    kinds = [k["name"] for k in meta["kinds"]]
+    users, items = np.array(meta["customers"]), np.array(meta["items"])
+    cu, ci = raw("customer.u32", "<u4").astype(np.int64), raw("item.u32", "<u4").astype(np.int64)
+    df = pd.DataFrame({"user": users[cu], "item": items[ci],
+                       "kind": np.array(kinds)[raw("kind.u8", "u1")],
+                       "timestamp": raw("timestamp.i64", "<i8"), "value": raw("value.f32", "<f4")})
+    df["u"] = pd.factorize(df["user"])[0].astype(np.int64)
+    df["i"] = pd.factorize(df["item"])[0].astype(np.int64)
+    return Dataset("storefront", df, {k["name"]: k["weight"] for k in meta["kinds"]},
+                   [k["name"] for k in meta["kinds"] if k["scaled"]],
+                   catalog=maitre.synthetic_catalog(seed=seed, size=size))
+
+
+def positives(events, min_value, positive_kind=None):
+    """maitre's Positives: events with value >= min_value (of positive_kind, when
+    given), one per (user, item) at its first positive event, in log order."""
+    p = events if min_value is None else events[events["value"] >= min_value]
+    if positive_kind is not None:
+        p = p[p["kind"] == positive_kind]
     return p.drop_duplicates(["u", "i"], keep="first")
 
 
@@ -102,8 +183,10 @@ class Split:
     """Train positives (binary matrix), tested customers with their held-out items,
     and the training events (every event a live system would have had)."""
 
-    def __init__(self, events, min_value, kind, n_users, n_items):
-        pos = positives(events, min_value)
+    def __init__(self, data, events, protocol):
+        _, min_value, positive_kind, kind = protocol
+        n_users, n_items = data.n_users, data.n_items
+        pos = positives(events, min_value, positive_kind)
         u, t = pos["u"].to_numpy(), pos["timestamp"].to_numpy()
         is_test = np.zeros(len(pos), dtype=bool)
         if kind == "leave-last-out":
@@ -140,12 +223,23 @@ class Split:
             keep = ~held_pair & ~(events["timestamp"].to_numpy() > cutoff)
             self.events = events[keep]
         self.n_users, self.n_items = n_users, n_items
+        self.data = data
         # every item a customer rated in training (a superset of the training
         # positives when positives are ratings >= 4): what the served recommender's
         # seen-items rule leaves out
         self.rated = sp.csr_matrix(
             (np.ones(len(self.events), dtype=np.float32),
              (self.events["u"], self.events["i"])), shape=(n_users, n_items))
+
+    def fed(self, matrix):
+        """This split with the peers' training matrix `matrix` (one of INPUTS); the
+        exclusions and held-out items stay the protocol's."""
+        if matrix in ("positives", "purchases"):
+            return self
+        if getattr(self, "_weighted", None) is None:
+            self._weighted = copy.copy(self)
+            self._weighted.train = self.data.weighted(self.events)
+        return self._weighted
 
     def describe(self):
         return {"train_positives": int(self.train.nnz), "tested_users": int(len(self.users)),
@@ -172,7 +266,7 @@ def score(split, scores, exclude_rated=False):
         held = split.held[int(u)]
         hit = np.isin(ranked, held)
         ideal = discounts[:min(len(held), 10)].sum()
-        out["ndcg@10"] += (discounts[:10][hit[:10]]).sum() / ideal
+        out["ndcg@10"] += (discounts[:len(hit[:10])][hit[:10]]).sum() / ideal  # lists may be short
         out["recall@10"] += hit[:10].sum() / len(held)
         out["recall@20"] += hit[:20].sum() / len(held)
         out["hr@10"] += float(hit[:10].any())
@@ -254,16 +348,6 @@ def have_lightfm():
 
 # ---------------------------------------------------------------- maitre
 
-def event_log(events, template):
-    """The events as a maitre EventLog with MovieLens' kinds (kind "rating", value-scaled)."""
-    df = pd.DataFrame({"customer_id": events["user"].astype(str).to_numpy(),
-                       "item_id": events["item"].astype(str).to_numpy(),
-                       "kind": "rating", "timestamp": events["timestamp"].to_numpy(),
-                       "value": events["rating"].astype(float).to_numpy()})
-    return maitre.EventLog.from_pandas(df, kinds=template.kinds(),
-                                       scaled=template.scaled_kinds(), context=[])
-
-
 class Ids:
     def __init__(self, events):
         first = events.drop_duplicates("u")
@@ -272,10 +356,11 @@ class Ids:
         self.item_index = dict(zip(firsti["item"].astype(str), firsti["i"]))
 
 
-def maitre_als_scores(split, ids, template, als):
+def maitre_als_scores(split, als):
     """maitre ALS fitted on the training positives only (the protocol's matrix)."""
     # weight 1 per training positive, as maitre.evaluate's "als" row fits
-    model = als.fit(event_log(split.train_rows.assign(rating=1.0), template))
+    data, ids = split.data, split.data.ids
+    model = als.fit(data.log(split.train_rows.assign(value=1.0)))
     uf, itf = model.user_factors, model.item_factors
     urow = {c: r for r, c in enumerate(model.customer_ids())}
     icol = np.array([ids.item_index[i] for i in model.item_ids()])
@@ -285,15 +370,16 @@ def maitre_als_scores(split, ids, template, als):
     return s
 
 
-def maitre_recommend_scores(split, ids, template, als=None, model=None):
-    """maitre as it serves: ALS on every training event, Recommender's default rules,
-    top-20 lists."""
-    train_log = event_log(split.events, template)
+def maitre_recommend_scores(split, als=None, model=None, **rules):
+    """maitre as it serves: ALS on every training event, Recommender's default rules
+    (or `rules`, recommend_batch's keywords), the data set's catalogue, top-20 lists."""
+    data, ids = split.data, split.data.ids
+    train_log = data.log(split.events)
     if model is None:
         model = (als or maitre.ALS()).fit(train_log)
-    rec = maitre.Recommender.build(train_log, model)
+    rec = maitre.Recommender.build(train_log, model, items=data.catalog)
     names = [ids.user_name[int(u)] for u in split.users]
-    found, _ = rec.recommend_batch(names, k=K_MAX)
+    found, _ = rec.recommend_batch(names, k=K_MAX, **rules)
     lists = [[ids.item_index[i] if i is not None else -1 for i in row] for row in found]
     return list_scores(split, lists)
 
@@ -322,26 +408,39 @@ def tune_peer(name, fn, grid, valid, train, describe=dict_text):
             "test_seconds": time.perf_counter() - started, "grid": points}
 
 
-def run_protocol(name, events, template, ids, n_users, n_items, budget, full_log):
-    min_value, kind = PROTOCOLS[name]
+def run_protocol(name, data, budget):
+    _, min_value, positive_kind, kind = protocol = PROTOCOLS[name]
+    # maitre.evaluate's and maitre.tune's words for the same positives
+    positives_as = dict(min_value=min_value,
+                        positive_kinds=None if positive_kind is None else [positive_kind])
     started = time.perf_counter()
-    outer = Split(events, min_value, kind, n_users, n_items)
-    inner = Split(outer.events, min_value, kind, n_users, n_items)
-    outer.min_value = inner.min_value = min_value
+    outer = Split(data, data.events, protocol)
+    inner = Split(data, outer.events, protocol)
     log(f"[{name}] test {outer.describe()} valid {inner.describe()}")
     rows = {}
 
     # peers
     rows["popularity"] = tune_peer("popularity", popularity_scores, [None], inner, outer,
                                    lambda _: "–")
-    rows["item-kNN (implicit Cosine)"] = tune_peer("knn", knn_scores, GRID_KNN, inner, outer,
-                                                   lambda k: f"K {k}")
-    rows["EASE (numpy)"] = tune_peer("ease", ease_scores, GRID_EASE, inner, outer,
-                                     lambda l: f"λ {l:g}")
-    rows["implicit ALS"] = tune_peer("ials", implicit_als_scores, GRID_ALS, inner, outer)
-    rows["implicit BPR"] = tune_peer("bpr", implicit_bpr_scores, GRID_BPR, inner, outer)
+    inputs = INPUTS[data.name]
+
+    def peer(label, short, fn, grid, describe=dict_text):
+        """A peer tuned on validation, over its grid and, where the data set has
+        more than its positives, over which matrix it learns from."""
+        if len(inputs) == 1:
+            rows[label] = tune_peer(short, fn, grid, inner, outer, describe)
+        else:
+            rows[label] = tune_peer(short, lambda s, g: fn(s.fed(g[0]), g[1]),
+                                    [(i, g) for i in inputs for g in grid], inner, outer,
+                                    lambda g: f"{g[0]}, {describe(g[1])}")
+
+    peer("item-kNN (implicit Cosine)", "knn", knn_scores, GRID_KNN, lambda k: f"K {k}")
+    peer("EASE (numpy)", "ease", ease_scores,
+         GRID_EASE_STOREFRONT if data.name == "storefront" else GRID_EASE, lambda l: f"λ {l:g}")
+    peer("implicit ALS", "ials", implicit_als_scores, GRID_ALS)
+    peer("implicit BPR", "bpr", implicit_bpr_scores, GRID_BPR)
     if have_lightfm():
-        rows["LightFM WARP"] = tune_peer("lightfm", lightfm_scores, GRID_LIGHTFM, inner, outer)
+        peer("LightFM WARP", "lightfm", lightfm_scores, GRID_LIGHTFM)
 
     # maitre, defaults
     def mrow(label, fn, tuned, via="numpy scorer"):
@@ -352,17 +451,22 @@ def run_protocol(name, events, template, ids, n_users, n_items, budget, full_log
                        "test_rated_excluded": score(outer, ts, exclude_rated=True)}
         log(f"  {label}: valid {v['ndcg@10']:.4f} test {t['ndcg@10']:.4f}")
 
-    mrow("maitre recommend (defaults)",
-         lambda s: maitre_recommend_scores(s, ids, template), False)
+    mrow("maitre recommend (defaults)", maitre_recommend_scores, False)
+    if data.name == "storefront":
+        # What a next-purchase list may hold: the default leaves out what was bought
+        # (or rated, returned, ...), not what was only viewed; the rule before it left
+        # out every item the customer touched.
+        mrow("maitre recommend (exclude_seen: every viewed item left out)",
+             lambda s: maitre_recommend_scores(s, filters={"exclude_seen": True}), False)
 
     # maitre.evaluate on the same split (full_log has this file's indices, so the split
     # is the same to the item): maitre's als, ease and blend rows, scored by maitre.
     ev_models = ["popularity", "als", "ease", "blend"]
     metrics = ("ndcg@10", "recall@10", "recall@20", "hr@10")
-    train_log = event_log(outer.events, template)
+    train_log = data.log(outer.events)
 
     def evaluate(lg, als=None):
-        r = maitre.evaluate(lg, split=kind, models=ev_models, min_value=min_value, als=als)
+        r = maitre.evaluate(lg, split=kind, models=ev_models, als=als, **positives_as)
         return {x["model"]: x for x in r["results"]}, r["users"]
 
     def erow(label, model, valid, test, tuned):
@@ -372,7 +476,7 @@ def run_protocol(name, events, template, ids, n_users, n_items, budget, full_log
                        "test": {k: test[model][k] for k in metrics}}
         log(f"  {label}: valid {valid[model]['ndcg@10']:.4f} test {test[model]['ndcg@10']:.4f}")
 
-    ev_test, ev_users = evaluate(full_log)
+    ev_test, ev_users = evaluate(data.full_log)
     ev_valid, ev_valid_users = evaluate(train_log)
     for m, label in (("als", "maitre ALS"), ("ease", "maitre EASE"), ("blend", "maitre blend")):
         erow(f"{label} (defaults)", m, ev_valid, ev_test, False)
@@ -380,7 +484,7 @@ def run_protocol(name, events, template, ids, n_users, n_items, budget, full_log
     # exactly. ALS fitted from Python on the training positives alone, scored here,
     # agrees only up to initialisation (its log has only the training customers and
     # items, in another order, so the random start differs).
-    py_als = score(outer, maitre_als_scores(outer, ids, template, maitre.ALS()))
+    py_als = score(outer, maitre_als_scores(outer, maitre.ALS()))
     check = {
         "tested_users": {"maitre.evaluate": ev_users, "this split": int(len(outer.users))},
         "valid_tested_users": {"maitre.evaluate": ev_valid_users,
@@ -400,8 +504,7 @@ def run_protocol(name, events, template, ids, n_users, n_items, budget, full_log
 
     # maitre, tune on the training log (it carves the validation split itself)
     tune_started = time.perf_counter()
-    model, trials = maitre.tune(train_log, budget=budget, split=kind, min_value=min_value,
-                                seed=0)
+    model, trials = maitre.tune(train_log, budget=budget, split=kind, seed=0, **positives_as)
     tune_seconds = time.perf_counter() - tune_started
     p = model.params()
     tuned_als = maitre.ALS(factors=p["factors"], iterations=p["iterations"],
@@ -427,11 +530,11 @@ def run_protocol(name, events, template, ids, n_users, n_items, budget, full_log
     # column (optimistic: tune chose them on about that split).
     def tuned_recommend(s):
         if s is outer:
-            return maitre_recommend_scores(s, ids, template, model=model)
-        return maitre_recommend_scores(s, ids, template, als=tuned_als)
+            return maitre_recommend_scores(s, model=model)
+        return maitre_recommend_scores(s, als=tuned_als)
 
     mrow("maitre recommend (tuned)", tuned_recommend, True)
-    ev_test_t, _ = evaluate(full_log, tuned_als)
+    ev_test_t, _ = evaluate(data.full_log, tuned_als)
     ev_valid_t, _ = evaluate(train_log, tuned_als)
     erow("maitre ALS (tuned)", "als", ev_valid_t, ev_test_t, True)
     erow("maitre blend (tuned ALS, default EASE)", "blend", ev_valid_t, ev_test_t, True)
@@ -504,10 +607,12 @@ def table(name, res):
         f"{v['maitre tuned']['pick_by_validation']} ({v['maitre tuned']['x_best_peer']:.2f}×).")
     e = v["every_rated_item_excluded"]
     if res["split"]["training_events"] != res["split"]["train_positives"]:
+        what = ("every item the customer touched in training (viewed included)"
+                if name.startswith("storefront") else
+                "every rated training item (the served recommender's rule)")
         lines.append("")
         lines.append(
-            "With every rated training item excluded for every model (the served "
-            "recommender's rule): "
+            f"With {what} excluded for every model: "
             + ", ".join(f"{k} {x['test_ndcg@10']:.4f}" for k, x in e.items()
                         if isinstance(x, dict))
             + f"; best peer {e['best_peer']}; maitre recommend (defaults) "
@@ -547,23 +652,34 @@ def main():
     parser.add_argument("--budget", type=float, default=120.0)
     parser.add_argument("--protocols", nargs="*", default=list(PROTOCOLS),
                         choices=list(PROTOCOLS))
+    parser.add_argument("--peer", help="the built examples/peer binary (storefront protocol)")
+    parser.add_argument("--work", default="target/peers-protocols", help="scratch directory")
+    parser.add_argument("--storefront-size", default="medium")
+    parser.add_argument("--storefront-seed", type=int, default=42)
     args = parser.parse_args()
     warnings.simplefilter("ignore", category=RuntimeWarning)
     warnings.filterwarnings("ignore", module="implicit")  # "expects CSR input" notices
     started = time.perf_counter()
-    events = load(args.data)
-    template = maitre.load_movielens(args.data)  # MovieLens' kinds and weights
-    full_log = event_log(events, template)  # the same events, in this file's indices
-    n_users, n_items = int(events["u"].max()) + 1, int(events["i"].max()) + 1
-    ids = Ids(events)
+    datasets = {}
+
+    def dataset(name):
+        if name not in datasets:
+            datasets[name] = (load_movielens(args.data) if name == "movielens" else
+                              load_storefront(args.peer, args.work, args.storefront_size,
+                                              args.storefront_seed))
+        return datasets[name]
+
     results = {
         "what": "maitre vs EASE / implicit ALS / BPR / item-kNN / popularity"
-                " (+ LightFM if installed), MovieLens 100K, four protocols",
+                " (+ LightFM if installed), MovieLens 100K (four protocols) and the synthetic"
+                " storefront (next purchase)",
         "versions": versions(),
         "environment": {"cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg(),
                         **{k: os.environ.get(k) for k in
                            ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")}},
         "settings": {"budget_seconds": args.budget, "grid_ease": GRID_EASE,
+                     "grid_ease_storefront": GRID_EASE_STOREFRONT, "peer_inputs": INPUTS,
+                     "storefront": {"size": args.storefront_size, "seed": args.storefront_seed},
                      "grid_implicit_als": GRID_ALS, "als_iterations": ALS_ITERATIONS,
                      "grid_bpr": GRID_BPR, "bpr_iterations": BPR_ITERATIONS,
                      "grid_knn": GRID_KNN, "grid_lightfm": GRID_LIGHTFM,
@@ -572,8 +688,7 @@ def main():
     }
     tables = []
     for name in args.protocols:
-        res = run_protocol(name, events, template, ids, n_users, n_items, args.budget,
-                           full_log)
+        res = run_protocol(name, dataset(PROTOCOLS[name][0]), args.budget)
         results["protocols"][name] = res
         tables.append(table(name, res))
         print(tables[-1] + "\n", flush=True)

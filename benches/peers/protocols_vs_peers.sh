@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # maitre (defaults and `tune`) against EASE (numpy), implicit ALS / BPR / item-kNN,
 # popularity and LightFM (when it installs) on MovieLens 100K, four protocols
-# (ratings >= 4 or every rating; leave-last-out or a global temporal cut), one run.
+# (ratings >= 4 or every rating; leave-last-out or a global temporal cut), and on
+# the synthetic storefront (next purchase, temporal cut), one run.
 #
 #   bash benches/peers/protocols_vs_peers.sh [--budget 120] [--protocols "positives, temporal" ...]
+#       [--storefront-size medium] [--out results.json]
 #
-# Writes benches/peers/results/protocols_vs_peers.json and prints a markdown table
-# per protocol. ~15-20 min on 2 shared cores (4 x the tune budget, plus the grids).
+# Writes benches/peers/results/protocols_vs_peers.json (or --out) and prints a
+# markdown table per protocol. ~15-20 min for MovieLens on 2 shared cores, the
+# medium storefront about as long again.
 #
 # Environment:
 #   MAITRE_ML100K  the data (default ../shared/data/ml-100k or data/ml-100k)
@@ -65,8 +68,12 @@ ln -sfn "$MAITRE_PKG" "$SHIM/maitre"
 # implicit asks (EASE's 1,682 x 1,682 inverse takes well under a second on one).
 export OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_NUM_THREADS=2
 
+# The storefront's events come from maitre's own generator (examples/peer.rs).
+cargo build --release --example peer
+
 PYTHONPATH="$SHIM${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" \
     "$ROOT/benches/peers/protocols_vs_peers.py" \
-    --data "$DATA" --out "$ROOT/benches/peers/results/protocols_vs_peers.json" "$@"
+    --data "$DATA" --out "$ROOT/benches/peers/results/protocols_vs_peers.json" \
+    --peer "$ROOT/target/release/examples/peer" --work "$ROOT/target/peers-protocols" "$@"
 
 echo "total: $(( $(date +%s) - started )) s"
