@@ -22,7 +22,8 @@
 //! that scores maitre's own models. `matrix` writes the customer × item weight
 //! matrix of the large synthetic storefront as raw CSR arrays; `events` writes
 //! its raw events as columns (customer ids resolved through the identity links,
-//! so a reader that knows nothing of links builds the same matrix). The last
+//! so a reader that knows nothing of links builds the same matrix; one column
+//! per context key, its values listed in meta.json). The last
 //! line of stdout is always one JSON object.
 
 use maitre::datasets::{movielens, synthetic_storefront, Size};
@@ -435,11 +436,43 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
     write_raw(&out.join("value.f32"), log.value_column(), |v| {
         v.to_le_bytes().to_vec()
     })?;
+    // Context: one column per key (`context-<key>.u32`, the value's index in
+    // meta's list for that key, u32::MAX where the event has none).
+    let vocab = log.context_vocab();
+    let mut context: Vec<(String, Vec<String>, Vec<u32>)> = vocab
+        .keys()
+        .names()
+        .iter()
+        .map(|k| (k.clone(), Vec::new(), vec![u32::MAX; log.len()]))
+        .collect();
+    for e in 0..log.len() {
+        for &p in log.context_of(e) {
+            let (key, value) = vocab.pair(p).ok_or("context pair ids are dense")?;
+            let column = context.iter_mut().find(|c| c.0 == key).ok_or("keys are interned")?;
+            let code = match column.1.iter().position(|v| v == value) {
+                Some(code) => code,
+                None => {
+                    column.1.push(value.to_owned());
+                    column.1.len() - 1
+                }
+            };
+            column.2[e] = code as u32;
+        }
+    }
+    for (key, _, codes) in &context {
+        write_raw(&out.join(format!("context-{key}.u32")), codes, |v| {
+            v.to_le_bytes().to_vec()
+        })?;
+    }
     let kinds: Vec<Value> = log
         .kinds()
         .specs()
         .iter()
         .map(|s| json!({"name": s.name, "weight": s.weight, "scaled": s.scale_by_value}))
+        .collect();
+    let context: serde_json::Map<String, Value> = context
+        .into_iter()
+        .map(|(key, values, _)| (key, json!(values)))
         .collect();
     let meta = json!({
         "dataset": format!("synthetic_storefront(seed={seed}, {size:?})"),
@@ -447,6 +480,7 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
         "customers": identities.names(),
         "items": log.items().names(),
         "kinds": kinds,
+        "context": context,
         "generate_seconds": generate_seconds,
     });
     fs::write(
