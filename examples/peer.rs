@@ -448,7 +448,10 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
     for e in 0..log.len() {
         for &p in log.context_of(e) {
             let (key, value) = vocab.pair(p).ok_or("context pair ids are dense")?;
-            let column = context.iter_mut().find(|c| c.0 == key).ok_or("keys are interned")?;
+            let column = context
+                .iter_mut()
+                .find(|c| c.0 == key)
+                .ok_or("keys are interned")?;
             let code = match column.1.iter().position(|v| v == value) {
                 Some(code) => code,
                 None => {

@@ -98,9 +98,9 @@ class Dataset:
     served recommender gets (None: every item a plain product), and the whole log as
     a maitre EventLog in the same indices."""
 
-    def __init__(self, name, events, kinds, scaled, catalog=None):
+    def __init__(self, name, events, kinds, scaled, catalog=None, context=()):
         self.name, self.events, self.kinds, self.scaled = name, events, kinds, scaled
-        self.catalog = catalog
+        self.catalog, self.context = catalog, list(context)
         self.n_users = int(events["u"].max()) + 1
         self.n_items = int(events["i"].max()) + 1
         self.ids = Ids(events)
@@ -111,8 +111,10 @@ class Dataset:
                            "item_id": events["item"].astype(str).to_numpy(),
                            "kind": events["kind"].to_numpy(),
                            "timestamp": events["timestamp"].to_numpy(),
-                           "value": events["value"].astype(float).to_numpy()})
-        return maitre.EventLog.from_pandas(df, kinds=self.kinds, scaled=self.scaled, context=[])
+                           "value": events["value"].astype(float).to_numpy(),
+                           **{k: events[k].to_numpy() for k in self.context}})
+        return maitre.EventLog.from_pandas(df, kinds=self.kinds, scaled=self.scaled,
+                                           context=self.context)
 
     def weighted(self, events):
         """Every event at its kind's weight (times its value for scaled kinds), summed
@@ -158,11 +160,16 @@ def load_storefront(peer, work, size, seed):
     df = pd.DataFrame({"user": users[cu], "item": items[ci],
                        "kind": np.array(kinds)[raw("kind.u8", "u1")],
                        "timestamp": raw("timestamp.i64", "<i8"), "value": raw("value.f32", "<f4")})
+    for key, values in meta["context"].items():
+        codes = raw(f"context-{key}.u32", "<u4")
+        column = np.array(values + [None], dtype=object)
+        df[key] = column[np.minimum(codes, len(values))]  # u32::MAX: no value
     df["u"] = pd.factorize(df["user"])[0].astype(np.int64)
     df["i"] = pd.factorize(df["item"])[0].astype(np.int64)
     return Dataset("storefront", df, {k["name"]: k["weight"] for k in meta["kinds"]},
                    [k["name"] for k in meta["kinds"] if k["scaled"]],
-                   catalog=maitre.synthetic_catalog(seed=seed, size=size))
+                   catalog=maitre.synthetic_catalog(seed=seed, size=size),
+                   context=meta["context"])
 
 
 def positives(events, min_value, positive_kind=None):
@@ -206,6 +213,7 @@ class Split:
             shape=(n_users, n_items))
         has_train = np.diff(self.train.indptr) > 0
         held = pos[is_test & has_train[u]]
+        self.held_rows = held
         self.users = np.unique(held["u"].to_numpy())
         self.held = {int(k): np.sort(g.to_numpy()) for k, g in held.groupby("u")["i"]}
         # Training events: a global cut for temporal; for leave-last-out everything
@@ -230,6 +238,16 @@ class Split:
         self.rated = sp.csr_matrix(
             (np.ones(len(self.events), dtype=np.float32),
              (self.events["u"], self.events["i"])), shape=(n_users, n_items))
+
+    def visit_context(self):
+        """Each tested customer's context as their visit starts: the context of
+        their first held-out positive (device, channel... are known before any
+        event of the visit), one dict per tested customer in `users` order."""
+        if not self.data.context:
+            return None
+        first = self.held_rows.sort_values("timestamp").drop_duplicates("u").set_index("u")
+        return [{k: v for k in self.data.context
+                 if (v := first.at[int(u), k]) is not None} for u in self.users]
 
     def fed(self, matrix):
         """This split with the peers' training matrix `matrix` (one of INPUTS); the
@@ -458,6 +476,10 @@ def run_protocol(name, data, budget):
         # out every item the customer touched.
         mrow("maitre recommend (exclude_seen: every viewed item left out)",
              lambda s: maitre_recommend_scores(s, filters={"exclude_seen": True}), False)
+        # The visit's context (device, channel, daypart, locale), which only maitre
+        # can use: the served recommender blends it into the query.
+        mrow("maitre recommend (defaults, with the visit's context)",
+             lambda s: maitre_recommend_scores(s, context=s.visit_context()), False)
 
     # maitre.evaluate on the same split (full_log has this file's indices, so the split
     # is the same to the item): maitre's als, ease and blend rows, scored by maitre.
