@@ -118,7 +118,7 @@ pub fn evaluate<'py>(
 /// draws.
 #[pyfunction]
 #[pyo3(signature = (log, items, als = None, positive_kinds = None, min_value = None,
-    fraction = None, draws = None, seed = None, segments = None))]
+    fraction = None, draws = None, seed = None, segments = None, full_catalogue = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate_cold_start<'py>(
     py: Python<'py>,
@@ -131,6 +131,7 @@ pub fn evaluate_cold_start<'py>(
     draws: Option<&Bound<'py, PyAny>>,
     seed: Option<&Bound<'py, PyAny>>,
     segments: Option<BTreeMap<String, Bound<'py, PyAny>>>,
+    full_catalogue: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let min_value = args::opt_real("min_value", min_value)?;
     let defaults = ColdStartConfig::default();
@@ -154,6 +155,7 @@ pub fn evaluate_cold_start<'py>(
         seed,
         draws,
         segments,
+        full_catalogue,
         ..ColdStartConfig::default()
     };
     let log: &PyEventLog = &log;

@@ -135,3 +135,29 @@ def test_new_arrivals_calibrated_and_given_a_slot():
             maitre.Recommender.build(log, model, items=catalogue, calibrate_new_items=bad)
     with pytest.raises(maitre.InvalidParamError, match="calibrate_new_items"):
         maitre.Recommender.build(log, model, items=catalogue, attributes=False, calibrate_new_items=1.0)
+
+
+def test_full_catalogue_chooses_the_calibration_strength(small):
+    """``full_catalogue=True`` ranks held-out items inside the whole catalogue
+    and chooses, on each draw's validation split, the calibration strength a
+    ``Recommender`` can then be built with."""
+    log, items = small
+    als = maitre.ALS(factors=16, iterations=6, seed=1)
+    frame = maitre.evaluate_cold_start(log, items, als, positive_kinds=["purchase"], draws=3,
+                                       full_catalogue=True)
+    assert any(m.startswith("full:") for m in frame["model"])
+    chosen = [d["calibration_strength"] for d in frame.attrs["draws"]]
+    assert len(chosen) == 3 and all(s >= 0 for s in chosen)
+    strength = frame.attrs["calibration_strength"]
+    assert strength is None or (strength > 0 and strength in chosen)
+    if strength is not None:
+        assert sorted(chosen)[1] == strength  # the median draw
+    plain = maitre.evaluate_cold_start(log, items, als, positive_kinds=["purchase"], draws=3)
+    assert "calibration_strength" not in plain.attrs
+    assert not any(m.startswith("full:") for m in plain["model"])
+    # The strength is what Recommender.build takes.
+    new = items.head(2).assign(id=["new-1", "new-2"])
+    model = maitre.ALS(factors=8, iterations=3).fit(log)
+    rec = maitre.Recommender.build(log, model, items=pd.concat([items, new], ignore_index=True),
+                                   calibrate_new_items=strength)
+    assert rec.summary()["items"] == len(items) + 2

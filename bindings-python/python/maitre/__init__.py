@@ -726,6 +726,7 @@ def evaluate_cold_start(
     draws: int = 5,
     seed: int = 7,
     segments: Optional[Dict[str, int]] = None,
+    full_catalogue: bool = False,
 ) -> "pandas.DataFrame":
     """How well are brand-new items placed from their attributes alone?
 
@@ -755,6 +756,13 @@ def evaluate_cold_start(
         segments: customer id (any of a customer's ids) -> true segment,
             when known; adds the ``segment × attributes (true segments)``
             reference. An id the log does not know raises UnknownIdError.
+        full_catalogue: also rank the held-out items inside the whole
+            catalogue (the ``full:`` rows), and choose on each draw's
+            validation split the strength of the new-item calibration: the
+            best new-item recall@20 among strengths that give new items at
+            most 2 % of the top-10 places. ``frame.attrs["calibration_strength"]``
+            is the median choice over the draws (None when no calibration
+            helps): pass it to ``Recommender.build(calibrate_new_items=...)``.
 
     Returns a DataFrame, one row per ranker: the metrics averaged over the
     draws and ``recall@20 sd`` (their standard deviation over the draws).
@@ -784,8 +792,13 @@ def evaluate_cold_start(
         draws=draws,
         seed=seed,
         segments=None if segments is None else dict(segments),
+        full_catalogue=full_catalogue,
     )
     frame = pd.DataFrame(report["results"])
     frame["recall@20 sd"] = frame["model"].map(report["recall_sd"])
     frame.attrs.update({k: report[k] for k in ("cold_items", "chance", "users", "draws")})
+    if full_catalogue:
+        chosen = sorted(d["calibration_strength"] for d in report["draws"])
+        median = chosen[(len(chosen) - 1) // 2]  # the lower median: one of the strengths tried
+        frame.attrs["calibration_strength"] = float(median) if median > 0 else None
     return frame

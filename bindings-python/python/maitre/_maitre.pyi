@@ -112,6 +112,7 @@ def evaluate_cold_start(
     draws: int = 5,
     seed: int = 7,
     segments: Optional[Dict[str, int]] = None,
+    full_catalogue: bool = False,
 ) -> Dict[str, Any]: ...
 def tune(
     log: EventLog,
