@@ -11,6 +11,8 @@
 //! cargo run --release --example peer -- matrix --size large --seed 42 --out OUT
 //! cargo run --release --example peer -- fit-matrix --matrix OUT
 //! cargo run --release --example peer -- events --size large --seed 42 --out OUT
+//! cargo run --release --example peer -- storefront-split --size large --seed 42
+//!     [--split temporal|leave-last-out --positive-kinds purchase] --out OUT
 //!     [--factors 64 --iterations 15 --regularization 0.01 --alpha 1 --threads 2 --seed 0 --cg-steps 3]
 //! ```
 //!
@@ -23,12 +25,15 @@
 //! matrix of the large synthetic storefront as raw CSR arrays; `events` writes
 //! its raw events as columns (customer ids resolved through the identity links,
 //! so a reader that knows nothing of links builds the same matrix; one column
-//! per context key, its values listed in meta.json). The last
-//! line of stdout is always one JSON object.
+//! per context key, its values listed in meta.json);
+//! `storefront-split` writes the events maitre's evaluation trains on
+//! ([`training_log`]) and the held-out positives, with a validation pair carved
+//! from training, in the files `split` and `score` use. The last line of
+//! stdout is always one JSON object.
 
 use maitre::datasets::{movielens, synthetic_storefront, Size};
 use maitre::embed::{Als, AlsParams};
-use maitre::eval::{score_split, Positives, Scorer, Split, SplitData};
+use maitre::eval::{score_split, training_log, EvalConfig, Positives, Scorer, Split, SplitData};
 use maitre::interactions::{Csr, InteractionConfig, Interactions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -403,6 +408,43 @@ fn cmd_matrix(flags: &Flags) -> Res<Value> {
     Ok(meta)
 }
 
+/// The raw event columns of `log` in `dir` (customer ids resolved through
+/// `identities`, the full log's: a subset of the log keeps its interners, so
+/// every file written from one storefront shares one index space).
+fn write_event_columns(
+    dir: &Path,
+    log: &maitre::events::EventLog,
+    identities: &maitre::identity::Identities,
+) -> Res<()> {
+    let customer: Vec<u32> = log
+        .customer_column()
+        .iter()
+        .map(|&raw| identities.customer_of(raw))
+        .collect();
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    write_raw(&dir.join("customer.u32"), &customer, |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    write_raw(&dir.join("item.u32"), log.item_column(), |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    write_raw(&dir.join("kind.u8"), log.kind_column(), |v| vec![v])?;
+    write_raw(&dir.join("timestamp.i64"), log.timestamp_column(), |v| {
+        v.to_le_bytes().to_vec()
+    })?;
+    write_raw(&dir.join("value.f32"), log.value_column(), |v| {
+        v.to_le_bytes().to_vec()
+    })
+}
+
+fn kinds_json(log: &maitre::events::EventLog) -> Vec<Value> {
+    log.kinds()
+        .specs()
+        .iter()
+        .map(|s| json!({"name": s.name, "weight": s.weight, "scaled": s.scale_by_value}))
+        .collect()
+}
+
 fn cmd_events(flags: &Flags) -> Res<Value> {
     let size: Size = flags
         .get::<String>("size", "large".into())?
@@ -417,25 +459,7 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
     // Spark's side takes events under the ids they carry: resolving the links
     // here keeps both sides on the same customers.
     let identities = log.identities();
-    let customer: Vec<u32> = log
-        .customer_column()
-        .iter()
-        .map(|&raw| identities.customer_of(raw))
-        .collect();
-    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    write_raw(&out.join("customer.u32"), &customer, |v| {
-        v.to_le_bytes().to_vec()
-    })?;
-    write_raw(&out.join("item.u32"), log.item_column(), |v| {
-        v.to_le_bytes().to_vec()
-    })?;
-    write_raw(&out.join("kind.u8"), log.kind_column(), |v| vec![v])?;
-    write_raw(&out.join("timestamp.i64"), log.timestamp_column(), |v| {
-        v.to_le_bytes().to_vec()
-    })?;
-    write_raw(&out.join("value.f32"), log.value_column(), |v| {
-        v.to_le_bytes().to_vec()
-    })?;
+    write_event_columns(&out, log, &identities)?;
     // Context: one column per key (`context-<key>.u32`, the value's index in
     // meta's list for that key, u32::MAX where the event has none).
     let vocab = log.context_vocab();
@@ -467,12 +491,6 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
             v.to_le_bytes().to_vec()
         })?;
     }
-    let kinds: Vec<Value> = log
-        .kinds()
-        .specs()
-        .iter()
-        .map(|s| json!({"name": s.name, "weight": s.weight, "scaled": s.scale_by_value}))
-        .collect();
     let context: serde_json::Map<String, Value> = context
         .into_iter()
         .map(|(key, values, _)| (key, json!(values)))
@@ -482,7 +500,7 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
         "events": log.len(),
         "customers": identities.names(),
         "items": log.items().names(),
-        "kinds": kinds,
+        "kinds": kinds_json(log),
         "context": context,
         "generate_seconds": generate_seconds,
     });
@@ -498,6 +516,91 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
         "items": log.items().len(),
         "generate_seconds": generate_seconds,
     }))
+}
+
+/// The storefront held out as maitre's evaluation holds it out: the positives
+/// (`--positive-kinds`, default purchase) split by `--split`, and
+/// [`training_log`] — every event kind, without the held-out (customer, item)
+/// pairs and without a tested customer's events from their first held-out
+/// positive on — as what the models train on. The validation pair is the same
+/// split applied to that training log (so it never sees the test).
+///
+/// Writes OUT/events-train/ and OUT/events-valid_train/ (event columns as
+/// `events` writes them), OUT/{train,test,valid_train,valid_test}.tsv (the
+/// positive pairs: `train` is each customer's training positives, excluded
+/// from rankings by `score`; `test` the held-out ones of tested customers)
+/// and OUT/meta.json (n_users, n_items, the customer and item ids of the
+/// indices, the kinds).
+fn cmd_storefront_split(flags: &Flags) -> Res<Value> {
+    let size: Size = flags
+        .get::<String>("size", "large".into())?
+        .parse()
+        .map_err(err)?;
+    let seed: u64 = flags.get("seed", 42)?;
+    let split: Split = flags
+        .get::<String>("split", "temporal".into())?
+        .parse()
+        .map_err(err)?;
+    let kinds: Vec<String> = flags
+        .get::<String>("positive-kinds", "purchase".into())?
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let out = PathBuf::from(flags.required("out")?);
+    let started = Instant::now();
+    let shop = synthetic_storefront(seed, size).map_err(err)?;
+    let generate_seconds = started.elapsed().as_secs_f64();
+    let log = &shop.log;
+    let identities = log.identities();
+    let config = EvalConfig::default()
+        .split(split)
+        .positive_kinds(kinds.iter().cloned());
+    // The fold `training_log` hides, rebuilt from the same public pieces (the
+    // positives of the log, the split over the log's timestamps).
+    let fold = |log: &maitre::events::EventLog| -> Res<(maitre::events::EventLog, SplitData)> {
+        let positives = Positives::from_log(log, Some(&kinds), None).map_err(err)?;
+        let data = split
+            .apply(&positives, log.timestamp_column())
+            .map_err(err)?;
+        let train = training_log(log, &config).map_err(err)?;
+        Ok((train, data))
+    };
+    let (train, outer) = fold(log)?;
+    let (valid_train, inner) = fold(&train)?;
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write_event_columns(&out.join("events-train"), &train, &identities)?;
+    write_event_columns(&out.join("events-valid_train"), &valid_train, &identities)?;
+    let n_train = write_pairs(&out.join("train.tsv"), csr_pairs(&outer.train))?;
+    let n_test = write_pairs(&out.join("test.tsv"), test_pairs(&outer.test))?;
+    let n_valid_train = write_pairs(&out.join("valid_train.tsv"), csr_pairs(&inner.train))?;
+    let n_valid_test = write_pairs(&out.join("valid_test.tsv"), test_pairs(&inner.test))?;
+    let summary = json!({
+        "dataset": format!("synthetic_storefront(seed={seed}, {size:?})"),
+        "positives": kinds,
+        "split": split.name(),
+        "events": log.len(),
+        "train_events": train.len(),
+        "valid_train_events": valid_train.len(),
+        "n_users": identities.len(),
+        "n_items": log.items().len(),
+        "train": n_train,
+        "test": n_test,
+        "test_users": outer.test.len(),
+        "valid_train": n_valid_train,
+        "valid_test": n_valid_test,
+        "valid_test_users": inner.test.len(),
+        "generate_seconds": generate_seconds,
+    });
+    let mut meta = summary.clone();
+    meta["customers"] = json!(identities.names());
+    meta["items"] = json!(log.items().names());
+    meta["kinds"] = json!(kinds_json(log));
+    fs::write(
+        out.join("meta.json"),
+        serde_json::to_string(&meta).map_err(err)?,
+    )
+    .map_err(err)?;
+    Ok(summary)
 }
 
 fn read_raw<T>(path: &Path, width: usize, from_le: impl Fn(&[u8]) -> T) -> Res<Vec<T>> {
@@ -584,9 +687,9 @@ fn cmd_fit_matrix(flags: &Flags) -> Res<Value> {
 // ---------------------------------------------------------------- main
 
 fn run(args: &[String]) -> Res<Value> {
-    let (command, rest) = args
-        .split_first()
-        .ok_or("expected a subcommand: split, fit, score, matrix, fit-matrix or events")?;
+    let (command, rest) = args.split_first().ok_or(
+        "expected a subcommand: split, fit, score, matrix, fit-matrix, events or storefront-split",
+    )?;
     let model_flags = [
         "factors",
         "iterations",
@@ -615,8 +718,12 @@ fn run(args: &[String]) -> Res<Value> {
         )?),
         "fit-matrix" => cmd_fit_matrix(&Flags::parse(rest, &with(&["matrix"]))?),
         "events" => cmd_events(&Flags::parse(rest, &["size", "seed", "out"])?),
+        "storefront-split" => cmd_storefront_split(&Flags::parse(
+            rest,
+            &["size", "seed", "split", "positive-kinds", "out"],
+        )?),
         other => Err(format!(
-            "unknown subcommand {other:?}: expected split, fit, score, matrix, fit-matrix or events"
+            "unknown subcommand {other:?}: expected split, fit, score, matrix, fit-matrix, events or storefront-split"
         )),
     }
 }

@@ -26,6 +26,18 @@ written as Parquet and read by Spark: fit wall time of MLlib (on the matrix
 ``ALS.fit``), same rank and iterations; the spark model is checked against the
 single-process one.
 
+With ``--quality-split`` the storefront's fitters train instead on the events
+maitre's evaluation trains on (``peer storefront-split``: ``training_log`` of a
+temporal or leave-last-out split of the purchases) with each library's setting
+tuned on a validation pair carved from those training events
+(STOREFRONT_GRID, or ``--LIB-grid``; at ``--tune-size`` / ``--LIB-tune-size``,
+or taken from an earlier run with ``--tuning-from``), and each model is scored
+on the held-out purchases by ``peer score`` (full catalogue, each customer's
+training purchases excluded, every tested customer). With
+``--recommend-all``, a ``Recommender`` built from the ``fit_als`` model serves
+every customer through ``maitre.spark.recommend_all`` (written as Parquet) and
+through ``recommend_batch`` in this process; the lists are compared.
+
 Fit wall time always includes bringing the factors to the driver (MLlib's
 ``userFactors``/``itemFactors`` to pandas, ``fit_als``'s own collect), so both
 Spark fitters end at the same place.
@@ -58,6 +70,15 @@ SEED = 0
 GRID = {
     "maitre": {"regularization": [0.01, 0.1, 1.0], "alpha": [1.0, 5.0, 20.0]},
     "mllib": {"regularization": [0.003, 0.03, 0.3], "alpha": [1.0, 5.0, 20.0]},
+}
+# The storefront's grids: its weighted, decayed matrix wants far more
+# regularization than MovieLens's binary one. Placed a decade around each
+# library's optimum on the *small* storefront's validation pair (maitre's
+# peaked at 30 on {1..300}, MLlib's at 0.3 on {0.003..3}; low alpha for both);
+# never looked at a test set.
+STOREFRONT_GRID = {
+    "maitre": {"regularization": [30.0, 100.0, 300.0, 1000.0], "alpha": [0.25, 1.0, 4.0]},
+    "mllib": {"regularization": [0.1, 0.3, 1.0], "alpha": [0.25, 1.0, 4.0]},
 }
 T0 = 1_714_564_800  # MovieLens pairs carry no time here: one fixed timestamp.
 
@@ -287,13 +308,9 @@ def movielens_split(spark, binary, data, work, split, seeds, blocks):
 # ---------------------------------------------------------------- storefront
 
 
-def storefront_parquet(binary, work, size, seed):
-    """`peer events` -> one Parquet file (dictionary-encoded ids and kinds)."""
-    directory = os.path.join(work, f"storefront-{size}")
-    info = peer(binary, "events", "--size", size, "--seed", seed, "--out", directory)
-    with open(os.path.join(directory, "meta.json")) as f:
-        meta = json.load(f)
-
+def events_parquet(directory, meta):
+    """Event columns written by `peer events` / `peer storefront-split` -> one
+    Parquet file (dictionary-encoded ids and kinds) in `directory`."""
     def raw(name, dtype):
         return np.fromfile(os.path.join(directory, name), dtype=dtype)
 
@@ -310,23 +327,249 @@ def storefront_parquet(binary, work, size, seed):
     })
     path = os.path.join(directory, "events.parquet")
     pq.write_table(table, path, row_group_size=1 << 20)
-    kinds = {k["name"]: k["weight"] for k in meta["kinds"]}
-    scaled = [k["name"] for k in meta["kinds"] if k["scaled"]]
+    return path
+
+
+def kinds_of(meta):
+    return {k["name"]: k["weight"] for k in meta["kinds"]}, [k["name"] for k in meta["kinds"] if k["scaled"]]
+
+
+def storefront_parquet(binary, work, size, seed):
+    """`peer events` -> one Parquet file (dictionary-encoded ids and kinds)."""
+    directory = os.path.join(work, f"storefront-{size}")
+    info = peer(binary, "events", "--size", size, "--seed", seed, "--out", directory)
+    with open(os.path.join(directory, "meta.json")) as f:
+        meta = json.load(f)
+    path = events_parquet(directory, meta)
+    kinds, scaled = kinds_of(meta)
     info.update(customers=len(meta["customers"]), items=len(meta["items"]))
     return path, kinds, scaled, info
 
 
-def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
+# ---------------------------------------------------------------- storefront quality
+
+
+class StorefrontSplit:
+    """`peer storefront-split`: maitre's evaluation split of the storefront's
+    purchases (``training_log``: every event kind trains, minus the held-out
+    pairs and each tested customer's events from their first held-out purchase
+    on), with a validation pair carved from the training log the same way.
+    Factor tables are scored by `peer score` in the full log's index space
+    (``meta.json``'s customers and items); each fitter's rows are placed there
+    by id, rows it never saw stay zero."""
+
+    def __init__(self, binary, work, size, seed, split):
+        self.dir = os.path.join(work, f"storefront-{size}-{split}")
+        self.info = peer(binary, "storefront-split", "--size", size, "--seed", seed, "--split", split,
+                         "--out", self.dir)
+        self.files = SplitFiles(self.dir)
+        meta = self.files.meta
+        self.kinds, self.scaled = kinds_of(meta)
+        self.customer_index = {c: n for n, c in enumerate(meta["customers"])}
+        self.item_index = {c: n for n, c in enumerate(meta["items"])}
+        self.n_users, self.n_items = meta["n_users"], meta["n_items"]
+
+    def parquet(self, which):
+        """The events of `which` (train or valid_train) as Parquet."""
+        return events_parquet(os.path.join(self.dir, f"events-{which}"), self.files.meta)
+
+    def place(self, vectors, ids, index, rows):
+        out = np.zeros((rows, vectors.shape[1]), np.float32)
+        out[np.fromiter((index[i] for i in ids), np.int64, len(ids))] = vectors
+        return out
+
+    def tables(self, users, customer_ids, items, item_ids):
+        return (self.place(users, customer_ids, self.customer_index, self.n_users),
+                self.place(items, item_ids, self.item_index, self.n_items))
+
+    def model_tables(self, model):
+        return self.tables(model.user_factors, model.customer_ids(), model.item_factors, model.item_ids())
+
+    def score(self, binary, train, test, users, items, tag):
+        started = time.perf_counter()
+        r = score(binary, self.files, train, test, users, items, self.dir, tag)
+        r["score_seconds"] = time.perf_counter() - started
+        return r
+
+
+def id_list(frame):
+    """An (index, id) Spark table of `maitre.spark.interactions` as a list of ids by index."""
+    table = frame.orderBy("index").toPandas()
+    assert (table["index"].to_numpy() == np.arange(len(table))).all()
+    return table["id"].tolist()
+
+
+def spark_matrix(spark, path, kinds, scaled, half_life):
+    """MLlib's input: the matrix maitre builds (same kinds, weights, decay) from
+    the Parquet events, cached and materialised, with the ids of its rows."""
+    events = spark.read.parquet(path)
+    matrix, customers, items = ms_interactions(events, kinds=kinds, scaled=scaled, half_life_days=half_life)
+    matrix = matrix.select(F_int("u"), F_int("i"), "w").cache()
+    customer_ids, item_ids = id_list(customers), id_list(items)
+    nnz = matrix.count()
+    return matrix, customer_ids, item_ids, nnz
+
+
+def ms_interactions(*args, **kwargs):
+    import maitre.spark as ms
+
+    return ms.interactions(*args, **kwargs)
+
+
+def storefront_tune(spark, binary, work, lib, size, seed, split, blocks, half_life, factors, grid_of=None):
+    """`lib`'s regularization x alpha grid (`grid_of`, default STOREFRONT_GRID[lib]) on the validation
+    pair of the `size` storefront: fitted on the validation training events,
+    scored on the validation purchases. maitre's grid is tuned single-process
+    (``fit_als`` gives the same model)."""
+    import maitre
+
+    grid_of = grid_of or STOREFRONT_GRID[lib]
+    sp = StorefrontSplit(binary, work, size, seed, split)
+    log(f"[tune {lib} {size}] {sp.info}")
+    path = sp.parquet("valid_train")
+    grid = []
+    if lib == "maitre":
+        event_log = maitre.EventLog.from_parquet(path, kinds=sp.kinds, scaled=sp.scaled)
+
+        def fit(reg, alpha):
+            als = maitre.ALS(factors=factors, iterations=ITERATIONS, regularization=reg, alpha=alpha,
+                             seed=SEED, threads=2)
+            started = time.perf_counter()
+            model = als.fit(event_log, half_life_days=half_life)
+            return sp.model_tables(model), time.perf_counter() - started
+    else:
+        matrix, customer_ids, item_ids, _ = spark_matrix(spark, path, sp.kinds, sp.scaled, half_life)
+
+        def fit(reg, alpha):
+            users, items, seconds = mllib_fit(matrix, len(customer_ids), len(item_ids), reg, alpha, SEED,
+                                              blocks, factors)
+            return sp.tables(users, customer_ids, items, item_ids), seconds
+
+    for reg in grid_of["regularization"]:
+        for alpha in grid_of["alpha"]:
+            tables, seconds = fit(reg, alpha)
+            r = sp.score(binary, "valid_train", "valid_test", *tables, lib)
+            grid.append({"regularization": reg, "alpha": alpha, "valid_ndcg@10": r["metrics"]["ndcg@10"],
+                         "valid_recall@20": r["metrics"]["recall@20"], "fit_seconds": seconds})
+            log(f"[tune {lib} {size}] reg={reg:<6} alpha={alpha:<5} valid ndcg@10 "
+                f"{r['metrics']['ndcg@10']:.4f} ({seconds:.1f}s)")
+    if lib != "maitre":
+        matrix.unpersist()
+    # Ties keep the first grid point.
+    best = max(grid, key=lambda g: g["valid_ndcg@10"])
+    return {"size": size, "split": sp.info, "grid": grid_of, "results": grid,
+            "best": {k: best[k] for k in ("regularization", "alpha", "valid_ndcg@10")}}
+
+
+def parse_grid(text):
+    """"R1,R2,...:A1,A2,..." -> a grid (None stays None)."""
+    if not text:
+        return None
+    regs, alphas = text.split(":")
+    return {"regularization": [float(x) for x in regs.split(",")], "alpha": [float(x) for x in alphas.split(",")]}
+
+
+def tuning_of(path):
+    """Per-library tuning results of an earlier results file (either layout)."""
+    with open(path) as f:
+        t = json.load(f)["storefront_tuning"]
+    if "best" in t and "maitre" in t["best"]:  # one size for both libraries, grids side by side
+        t = {lib: {"size": t["size"], "split": t["split"], "grid": t["grids"][lib], "results": t["grid"][lib],
+                   "best": t["best"][lib]} for lib in ("maitre", "mllib")}
+    return {lib: {**t[lib], "from": path} for lib in ("maitre", "mllib")}
+
+
+def compare_lists(ids, batch_ids, batch_scores, frame):
+    """recommend_all's rows (customer_id, rank, item_id, score) against
+    recommend_batch's (n, k) arrays for the customers `ids`, in that order."""
+    n, width = batch_ids.shape
+    pos = pd.Index(ids).get_indexer(frame["customer_id"])
+    rank = frame["rank"].to_numpy().astype(np.int64) - 1
+    unknown = int((pos < 0).sum())
+    ok = (pos >= 0) & (rank >= 0) & (rank < width)
+    items = np.full((n, width), None, object)
+    scores = np.full((n, width), np.nan, np.float32)
+    items[pos[ok], rank[ok]] = frame["item_id"].to_numpy(object)[ok]
+    scores[pos[ok], rank[ok]] = frame["score"].to_numpy(np.float32)[ok]
+    rows = np.bincount(pos[pos >= 0], minlength=n)
+    expected = (batch_ids != None).sum(axis=1)  # noqa: E711 (elementwise on an object array)
+    same = (items == batch_ids).all(axis=1) & (rows == expected)
+    both = ~np.isnan(scores) & ~np.isnan(batch_scores)
+    diff = np.abs(scores.astype(np.float64) - batch_scores.astype(np.float64))
+    differing = np.flatnonzero(~same)
+    return {
+        "customers": n,
+        "rows": int(len(frame)),
+        "rows_expected": int(expected.sum()),
+        "rows_for_unknown_customers": unknown,
+        "customers_missing": int((rows == 0).sum()),
+        "identical_lists": int(same.sum()),
+        "identical_fraction": float(same.mean()) if n else float("nan"),
+        "max_abs_score_diff": float(diff[both].max()) if both.any() else float("nan"),
+        "differences": [{"customer": ids[d], "recommend_all": [x for x in items[d] if x is not None],
+                         "recommend_batch": [x for x in batch_ids[d] if x is not None]}
+                        for d in differing[:20]],
+    }
+
+
+def recommend_all_check(spark, rec, customer_ids, work, k=10, partitions=2):
+    """``maitre.spark.recommend_all`` over every customer, written as Parquet
+    and read back, against ``recommend_batch`` in this process."""
+    import maitre.spark as ms
+
+    out = {"customers": len(customer_ids), "k": k}
+    customers = spark.createDataFrame(pd.DataFrame({"customer_id": customer_ids})).repartition(partitions)
+    customers = customers.cache()
+    customers.count()
+    path = os.path.join(work, "recommend_all.parquet")
+    started = time.perf_counter()
+    ms.recommend_all(customers, rec, k=k).write.mode("overwrite").parquet(path)
+    out["recommend_all_write_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    frame = pq.read_table(path).to_pandas()
+    out["read_back_seconds"] = time.perf_counter() - started
+    customers.unpersist()
+    started = time.perf_counter()
+    batch_ids, batch_scores = rec.recommend_batch(customer_ids, k=k)
+    out["recommend_batch_seconds"] = time.perf_counter() - started
+    out.update(compare_lists(customer_ids, batch_ids, batch_scores, frame))
+    out["parquet"] = path
+    return out
+
+
+def storefront(spark, binary, work, size, seed, blocks, half_life, factors, quality=None, recommend=False):
+    """Fit times of the three fitters on the storefront's events. With
+    `quality` ({"split", "maitre": (reg, alpha), "mllib": (reg, alpha)}) they
+    fit the training events of that split with those settings instead, and
+    each model is scored on the held-out purchases by `peer score`. With
+    `recommend`, ``recommend_all`` over every customer is checked against
+    ``recommend_batch`` (a Recommender built from the ``fit_als`` model)."""
     import maitre
     import maitre.spark as ms
 
-    path, kinds, scaled, info = storefront_parquet(binary, work, size, seed)
+    if quality is None:
+        path, kinds, scaled, info = storefront_parquet(binary, work, size, seed)
+        # The speed setting of als_vs_implicit; the work of a sweep does not depend on it.
+        maitre_setting, mllib_setting = (0.1, 5.0), (0.01, 5.0)
+        sp = None
+    else:
+        sp = StorefrontSplit(binary, work, size, seed, quality["split"])
+        path, kinds, scaled = sp.parquet("train"), sp.kinds, sp.scaled
+        info = {"dataset": sp.info["dataset"], "events": sp.info["train_events"],
+                "all_events": sp.info["events"], "customers": sp.info["n_users"], "items": sp.info["n_items"],
+                "generate_seconds": sp.info["generate_seconds"],
+                "trained_on": f"the training events of the {quality['split']} split (maitre's training_log)"}
+        maitre_setting, mllib_setting = tuple(quality["maitre"]), tuple(quality["mllib"])
     log(f"[storefront] {info}")
-    # The speed setting of als_vs_implicit; the work of a sweep does not depend on it.
-    als = maitre.ALS(factors=factors, iterations=ITERATIONS, regularization=0.1, alpha=5.0,
-                     seed=SEED, threads=2)
+    als = maitre.ALS(factors=factors, iterations=ITERATIONS, regularization=maitre_setting[0],
+                     alpha=maitre_setting[1], seed=SEED, threads=2)
     out = {"events": info, "parquet": path, "factors": factors, "iterations": ITERATIONS,
-           "half_life_days": half_life}
+           "half_life_days": half_life,
+           "settings": {"maitre": dict(zip(("regularization", "alpha"), maitre_setting)),
+                        "mllib": dict(zip(("regularization", "alpha"), mllib_setting))}}
+    if sp is not None:
+        out["quality"] = {"split": sp.info, "scores": {}}
+        scores = out["quality"]["scores"]
 
     started = time.perf_counter()
     event_log = maitre.EventLog.from_parquet(path, kinds=kinds, scaled=scaled)
@@ -334,9 +577,13 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
     started = time.perf_counter()
     single = als.fit(event_log, half_life_days=half_life)
     out["maitre_fit_seconds"] = time.perf_counter() - started
-    del event_log
+    if not recommend:
+        del event_log
     log(f"[storefront] maitre: from_parquet {out['maitre_from_parquet_seconds']:.1f}s "
         f"fit {out['maitre_fit_seconds']:.1f}s")
+    if sp is not None:
+        scores["maitre"] = sp.score(binary, "train", "test", *sp.model_tables(single), "maitre")
+        log(f"[storefront] maitre test {scores['maitre']['metrics']['ndcg@10']:.4f}")
 
     events = spark.read.parquet(path).cache()
     out["spark_events"] = events.count()
@@ -354,7 +601,12 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
     out["maitre_spark_max_rel_score_diff_vs_single"] = same_scores(spread, single)
     log(f"[storefront] maitre.spark fit {out['maitre_spark_fit_seconds']:.1f}s, "
         f"max rel diff vs single {out['maitre_spark_max_rel_diff_vs_single']:.2e}")
-    del spread, single
+    if sp is not None:
+        scores["maitre.spark"] = sp.score(binary, "train", "test", *sp.model_tables(spread), "maitre")
+        log(f"[storefront] maitre.spark test {scores['maitre.spark']['metrics']['ndcg@10']:.4f}")
+    del single
+    if not recommend:
+        del spread
 
     # MLlib gets the matrix maitre builds (same kinds, weights, decay), materialised
     # before its clock starts; the time to build it is reported on its own.
@@ -375,15 +627,48 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors):
         "i", (F.col("u") % shuffle_blocks).alias("b")).distinct().count()
     out["shipped_user_vectors_per_item_half_sweep"] = matrix.select(
         "u", (F.col("i") % shuffle_blocks).alias("b")).distinct().count()
-    _, _, seconds = mllib_fit(matrix, n_users, n_items, 0.01, 5.0, SEED, blocks, factors)
+    users, item_vectors, seconds = mllib_fit(matrix, n_users, n_items, mllib_setting[0], mllib_setting[1],
+                                             SEED, blocks, factors)
     out["mllib_fit_seconds"] = seconds
     out["matrix_shape"] = [n_users, n_items]
     log(f"[storefront] interactions {out['interactions_seconds']:.1f}s, mllib fit {seconds:.1f}s")
+    if sp is not None:
+        scores["mllib"] = sp.score(binary, "train", "test", *sp.tables(users, id_list(customers), item_vectors,
+                                                                       id_list(items)), "mllib")
+        log(f"[storefront] mllib test {scores['mllib']['metrics']['ndcg@10']:.4f}")
+    del users, item_vectors
     matrix.unpersist()
     events.unpersist()
     out["ratio_maitre_spark_over_mllib"] = out["maitre_spark_fit_seconds"] / seconds
     out["ratio_maitre_spark_over_mllib_plus_interactions"] = (
         out["maitre_spark_fit_seconds"] / (seconds + out["interactions_seconds"]))
+
+    if recommend:
+        # The Recommender a data team would ship: the fit_als model, the log it
+        # was fitted on (from_parquet of the same file, so the same customer
+        # order: checked above by same_model) and the storefront's catalogue.
+        catalog = maitre.synthetic_catalog(seed=seed, size=size)
+        started = time.perf_counter()
+        rec = maitre.Recommender.build(event_log, spread, items=catalog)
+        build_seconds = time.perf_counter() - started
+        del event_log
+        customer_ids = spread.customer_ids()
+        del spread
+        log(f"[storefront] Recommender.build {build_seconds:.1f}s: {rec.summary()}; "
+            f"recommend_all over {len(customer_ids):,} customers")
+        out["recommend_all"] = {"build_seconds": build_seconds, "recommender": rec.summary(),
+                                "artifact_bytes": len(rec.to_bytes())}
+        try:
+            out["recommend_all"].update(recommend_all_check(spark, rec, customer_ids, os.path.dirname(path),
+                                                            partitions=blocks))
+        except Exception as e:  # keep what the fits measured
+            out["recommend_all"]["error"] = f"{e.__class__.__name__}: {e}"[:2000]
+            log(f"[storefront] recommend_all failed: {out['recommend_all']['error']}")
+            return out
+        r = out["recommend_all"]
+        log(f"[storefront] recommend_all {r['recommend_all_write_seconds']:.1f}s, recommend_batch "
+            f"{r['recommend_batch_seconds']:.1f}s: {r['identical_lists']:,}/{r['customers']:,} lists identical, "
+            f"max |score diff| {r['max_abs_score_diff']:.2e}")
     return out
 
 
@@ -425,6 +710,42 @@ def table(results):
                   f"| {st['maitre_fit_seconds']:.1f} | {st['maitre_fit_seconds'] / st['mllib_fit_seconds']:.2f} |",
                   "", f"maitre.spark vs single-process factors: max relative difference "
                   f"{st['maitre_spark_max_rel_diff_vs_single']:.1e}."]
+        tuning = results.get("storefront_tuning")
+        if tuning:
+            lines += ["", "Each library's grid tuned on a validation pair carved from training:", "",
+                      "| library | tuned on | grid (regularization × alpha) | chosen regularization | alpha "
+                      "| valid NDCG@10 |", "| --- | --- | --- | ---: | ---: | ---: |"]
+            for lib in ("maitre", "mllib"):
+                if lib not in tuning:
+                    continue
+                t, b = tuning[lib], tuning[lib]["best"]
+                grid = (f"{{{', '.join(f'{x:g}' for x in t['grid']['regularization'])}}} × "
+                        f"{{{', '.join(f'{x:g}' for x in t['grid']['alpha'])}}}")
+                lines.append(f"| {lib} | {t['size']} ({t['split']['valid_test_users']:,} validation customers) "
+                             f"| {grid} | {b['regularization']:g} | {b['alpha']:g} | {b['valid_ndcg@10']:.4f} |")
+        q = st.get("quality")
+        if q:
+            sp = q["split"]
+            lines += ["", f"Held out: {sp['split']} split of the purchases ({sp['test']:,} test purchases of "
+                      f"{sp['test_users']:,} customers, every tested customer scored); the fitters train on "
+                      f"{sp['train_events']:,} of {sp['events']:,} events:", "",
+                      "| fitter | regularization | alpha | test NDCG@10 | test Recall@20 | fit wall s |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: |"]
+            for lib, setting, secs in (("mllib", "mllib", st["mllib_fit_seconds"]),
+                                       ("maitre.spark", "maitre", st["maitre_spark_fit_seconds"]),
+                                       ("maitre", "maitre", st["maitre_fit_seconds"])):
+                m, p = q["scores"][lib]["metrics"], st["settings"][setting]
+                lines.append(f"| {lib} | {p['regularization']:g} | {p['alpha']:g} | {m['ndcg@10']:.4f} "
+                             f"| {m['recall@20']:.4f} | {secs:.1f} |")
+        ra = st.get("recommend_all")
+        if ra and "error" in ra:
+            lines += ["", f"recommend_all failed: {ra['error'][:300]}"]
+        elif ra:
+            lines += ["", f"recommend_all (k={ra['k']}) over {ra['customers']:,} customers, written as Parquet: "
+                      f"{ra['recommend_all_write_seconds']:.1f} s; recommend_batch in one process: "
+                      f"{ra['recommend_batch_seconds']:.1f} s; identical lists (items, in order): "
+                      f"{ra['identical_lists']:,} of {ra['customers']:,}; max |score difference| "
+                      f"{ra['max_abs_score_diff']:.1e}."]
     return "\n".join(lines)
 
 
@@ -466,10 +787,33 @@ def run(args):
         results["movielens"][split] = movielens_split(spark, args.peer, args.data, args.work,
                                                       split, seeds, blocks)
         save()
+    quality = None
+    if args.storefront_size != "none" and args.quality_split != "none":
+        quality = {"split": args.quality_split}
+        given = {"maitre": args.maitre_setting, "mllib": args.mllib_setting}
+        earlier = tuning_of(args.tuning_from) if args.tuning_from else {}
+        tuning = results["storefront_tuning"] = {}
+        for lib in ("maitre", "mllib"):
+            own_size = getattr(args, f"{lib}_tune_size")
+            if given[lib]:
+                quality[lib] = [float(x) for x in given[lib].split(",")]
+                continue
+            if own_size is None and lib in earlier:
+                # The grid of an earlier run (its validation pair, its choice): tuning
+                # MLlib costs a fit per grid point, so a large run can reuse a medium one's.
+                tuning[lib] = earlier[lib]
+            else:
+                tuning[lib] = storefront_tune(spark, args.peer, args.work, lib,
+                                              own_size or args.tune_size or args.storefront_size,
+                                              args.storefront_seed, args.quality_split, blocks,
+                                              args.half_life_days, args.storefront_factors,
+                                              parse_grid(getattr(args, f"{lib}_grid")))
+                save()
+            quality[lib] = [tuning[lib]["best"]["regularization"], tuning[lib]["best"]["alpha"]]
     if args.storefront_size != "none":
         results["storefront"] = storefront(spark, args.peer, args.work, args.storefront_size,
                                            args.storefront_seed, blocks, args.half_life_days,
-                                           args.storefront_factors)
+                                           args.storefront_factors, quality, args.recommend_all)
     spark.stop()
     save()
     print(results["table"])
@@ -496,6 +840,28 @@ def main():
     r.add_argument("--half-life-days", type=float, default=60.0)
     r.add_argument("--skip-movielens", action="store_true")
     r.add_argument("--splits", default=",".join(SPLITS), help="comma-separated MovieLens splits")
+    r.add_argument("--quality-split", default="none", choices=["none", "temporal", "leave-last-out"],
+                   help="storefront: fit on the training events of this split of the purchases and score "
+                        "NDCG@10 on the held-out ones (none: fit times on every event, as before)")
+    r.add_argument("--tune-size", default=None,
+                   help="storefront size whose validation pair tunes each library's grid (default: "
+                        "--storefront-size)")
+    r.add_argument("--maitre-tune-size", default=None, help="maitre's own tuning size (default --tune-size)")
+    r.add_argument("--mllib-tune-size", default=None, help="MLlib's own tuning size (default --tune-size)")
+    r.add_argument("--maitre-grid", default=None, metavar="REGS:ALPHAS",
+                   help="maitre's storefront grid, e.g. 30,100:0.25,1 (default STOREFRONT_GRID)")
+    r.add_argument("--mllib-grid", default=None, metavar="REGS:ALPHAS",
+                   help="MLlib's storefront grid, e.g. 0.3,1:1,4 (default STOREFRONT_GRID)")
+    r.add_argument("--tuning-from", default=None, metavar="JSON",
+                   help="take each library's storefront tuning (grid and choice) from an earlier results "
+                        "file, unless its own --LIB-tune-size is given")
+    r.add_argument("--maitre-setting", default=None, metavar="REG,ALPHA",
+                   help="maitre's regularization,alpha for the quality run (skips its tuning)")
+    r.add_argument("--mllib-setting", default=None, metavar="REG,ALPHA",
+                   help="MLlib's regParam,alpha for the quality run (skips its tuning)")
+    r.add_argument("--recommend-all", action="store_true",
+                   help="storefront: build a Recommender from the fit_als model and check "
+                        "maitre.spark.recommend_all over every customer against recommend_batch")
     args = parser.parse_args()
     run(args)
 
