@@ -2,8 +2,14 @@
 # maitre on Spark against Spark MLlib's implicit ALS, in one local[2] session:
 # quality and fit time on MovieLens 100K (two splits, each library's grid tuned
 # on validation, the same scoring code) and fit time on the synthetic storefront.
+# With --quality-split temporal the storefront fits train on maitre's training
+# split of the purchases and are scored on the held-out ones (grids tuned on a
+# validation pair: --tune-size, --LIB-tune-size, --LIB-grid, --tuning-from);
+# --recommend-all checks maitre.spark.recommend_all against recommend_batch.
 #
 #   bash benches/peers/spark_vs_mllib.sh [--storefront-size medium|large|N] [--seeds 3]
+#   bash benches/peers/spark_vs_mllib.sh --skip-movielens --storefront-size large --driver-memory 12g \
+#       --quality-split temporal --mllib-grid 0.3,1,3:1,4 --recommend-all --out RESULTS.json
 #
 # Writes benches/peers/results/spark_vs_mllib.json and prints a markdown table.
 # Needs Java 17 and the CI venv (pyspark, pyarrow, maitre): `bash bindings-python/ci.sh`
