@@ -475,7 +475,14 @@ impl Recommender {
             });
         }
         let kinds = log.kinds();
-        let kind_names: Vec<&str> = kinds.specs().iter().map(|s| s.name.as_str()).collect();
+        // Each kind's "had" mark once, not a name lookup per event; a purchase
+        // marks its own time instead.
+        let untimed: Vec<i64> = kinds
+            .specs()
+            .iter()
+            .map(|s| had_mark(&s.name, None))
+            .collect();
+        let purchase = kinds.id("purchase");
         let vocab = log.context_vocab();
         let mut context_pairs = Interner::new();
         for p in 0..vocab.len() as u32 {
@@ -493,10 +500,11 @@ impl Recommender {
             let user = identities.customer_of(log.customer_column()[e]);
             let entry = history[user as usize].entry(item).or_insert((0.0, NOT_HAD));
             entry.0 += weight;
-            entry.1 = entry.1.max(had_mark(
-                kind_names[kind as usize],
-                Some(log.timestamp_column()[e]),
-            ));
+            entry.1 = entry.1.max(if Some(kind) == purchase {
+                log.timestamp_column()[e]
+            } else {
+                untimed[kind as usize]
+            });
             if weight > 0.0 {
                 popularity[item as usize] += weight;
                 for &p in log.context_of(e) {
@@ -885,25 +893,30 @@ impl Recommender {
             .collect();
         only.sort_unstable();
         let restricted = !request.filters.only_items.is_empty();
-        let seen_entries = |item: u32| {
-            let from = seen.partition_point(|e| e.0 < item);
-            seen[from..].iter().take_while(move |e| e.0 == item)
+        // The history rules (seen, had, bought within a window) share one
+        // binary search per scanned item.
+        let f = &request.filters;
+        let window = f.exclude_purchased_within.zip(request.now);
+        let history_rules = f.exclude_seen || f.exclude_consumed || window.is_some();
+        let held_back = |item: u32| {
+            history_rules && {
+                let from = seen.partition_point(|e| e.0 < item);
+                seen[from..].iter().take_while(|e| e.0 == item).any(|e| {
+                    f.exclude_seen
+                        || (f.exclude_consumed && e.2 != NOT_HAD)
+                        || window.is_some_and(|(w, now)| {
+                            e.2 > HAD_UNTIMED && now.saturating_sub(e.2) <= w
+                        })
+                })
+            }
         };
-        let recent_purchase =
-            |item: u32| match (request.filters.exclude_purchased_within, request.now) {
-                (Some(window), Some(now)) => seen_entries(item)
-                    .any(|e| e.2 > HAD_UNTIMED && now.saturating_sub(e.2) <= window),
-                _ => false,
-            };
         let eligible = |item: u32| {
             self.catalog
                 .item(item)
                 .is_some_and(|it| request.filters.admits(it))
-                && !(request.filters.exclude_seen && seen_entries(item).next().is_some())
-                && !(request.filters.exclude_consumed && seen_entries(item).any(|e| e.2 != NOT_HAD))
                 && excluded.binary_search(&item).is_err()
                 && (!restricted || only.binary_search(&item).is_ok())
-                && !recent_purchase(item)
+                && !held_back(item)
         };
         let mut out: Vec<Recommendation> = Vec::with_capacity(k);
         let mut taken: HashSet<u32> = HashSet::new();
