@@ -360,12 +360,17 @@ fn write_raw<T: Copy>(path: &Path, values: &[T], to_le: impl Fn(T) -> Vec<u8>) -
     out.flush().map_err(err)
 }
 
-fn cmd_matrix(flags: &Flags) -> Res<Value> {
+/// The synthetic storefront a subcommand works on (default: large, seed 42).
+fn size_and_seed(flags: &Flags) -> Res<(Size, u64)> {
     let size: Size = flags
         .get::<String>("size", "large".into())?
         .parse()
         .map_err(err)?;
-    let seed: u64 = flags.get("seed", 42)?;
+    Ok((size, flags.get("seed", 42)?))
+}
+
+fn cmd_matrix(flags: &Flags) -> Res<Value> {
+    let (size, seed) = size_and_seed(flags)?;
     let half_life: f64 = flags.get("half-life-days", 60.0)?;
     let out = PathBuf::from(flags.required("out")?);
     let started = Instant::now();
@@ -446,11 +451,7 @@ fn kinds_json(log: &maitre::events::EventLog) -> Vec<Value> {
 }
 
 fn cmd_events(flags: &Flags) -> Res<Value> {
-    let size: Size = flags
-        .get::<String>("size", "large".into())?
-        .parse()
-        .map_err(err)?;
-    let seed: u64 = flags.get("seed", 42)?;
+    let (size, seed) = size_and_seed(flags)?;
     let out = PathBuf::from(flags.required("out")?);
     let started = Instant::now();
     let shop = synthetic_storefront(seed, size).map_err(err)?;
@@ -532,11 +533,7 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
 /// and OUT/meta.json (n_users, n_items, the customer and item ids of the
 /// indices, the kinds).
 fn cmd_storefront_split(flags: &Flags) -> Res<Value> {
-    let size: Size = flags
-        .get::<String>("size", "large".into())?
-        .parse()
-        .map_err(err)?;
-    let seed: u64 = flags.get("seed", 42)?;
+    let (size, seed) = size_and_seed(flags)?;
     let split: Split = flags
         .get::<String>("split", "temporal".into())?
         .parse()
