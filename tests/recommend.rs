@@ -8,7 +8,8 @@ use maitre::catalog::{Catalog, Item, ItemKind};
 use maitre::datasets::{synthetic_storefront, Size};
 use maitre::events::EventLog;
 use maitre::recommend::{
-    Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation, CONSUMED_KINDS,
+    Diversity, Field, Filters, Predicate, Reason, Recommender, Request, Rotation, ServeSettings,
+    CONSUMED_KINDS,
 };
 use proptest::prelude::*;
 use std::collections::HashSet;
@@ -18,6 +19,21 @@ const CATEGORIES: [&str; 4] = ["fashion", "electronics", "garden", "books"];
 
 /// A tiny storefront with every fifth product out of stock.
 static SHOP: LazyLock<(Recommender, Vec<Item>, EventLog)> = LazyLock::new(build);
+
+/// The same recommender, serving known customers by their history with a
+/// one-hour half-life.
+static SHOP_RECENT: LazyLock<Recommender> = LazyLock::new(|| {
+    let (_, items, log) = build();
+    let mut log = log;
+    let catalog = Catalog::aligned(&mut log, items).unwrap();
+    let mut rec = common::recommender(&log, &catalog);
+    rec.set_settings(ServeSettings {
+        history_half_life: Some(3600.0),
+        ..ServeSettings::default()
+    })
+    .unwrap();
+    rec
+});
 
 fn build() -> (Recommender, Vec<Item>, EventLog) {
     let shop = synthetic_storefront(21, Size::Tiny).unwrap();
@@ -135,8 +151,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn rules_hold_for_any_request(request in requests()) {
-        let rec = &SHOP.0;
+    fn rules_hold_for_any_request(request in requests(), by_recency in any::<bool>()) {
+        let rec = if by_recency { &*SHOP_RECENT } else { &SHOP.0 };
         let list = rec.recommend(&request).unwrap();
         let allowed = eligible(&request);
         // Never a filtered item, never a duplicate.
@@ -656,4 +672,139 @@ fn viewed_items_stay_and_bought_items_go_until_their_cycle() {
     let reloaded =
         Recommender::from_bytes(&rec.to_bytes(maitre::artifact::Flavour::Full).unwrap()).unwrap();
     assert_eq!(ids(&reloaded, Filters::default(), None), default);
+}
+
+#[test]
+fn the_history_half_life_weighs_what_came_last() {
+    use maitre::embed::Als;
+    use maitre::interactions::{InteractionConfig, Interactions};
+    let (plain, _, log) = &*SHOP;
+    let recent = &*SHOP_RECENT;
+    // The same model as `common::recommender` fits (ALS is deterministic).
+    let matrix = Interactions::build(log, &InteractionConfig::default()).unwrap();
+    let model = Als::params()
+        .factors(16)
+        .iterations(5)
+        .alpha(5.0)
+        .fit(&matrix)
+        .unwrap();
+    let kinds = log.kinds();
+    let half_life = 3600.0f64;
+    let (mut checked, mut cited_items) = (0, 0);
+    for (row, name) in plain
+        .customers()
+        .unwrap()
+        .ids
+        .names()
+        .iter()
+        .enumerate()
+        .take(30)
+    {
+        // Each item's summed weight and last time, from the log itself.
+        let mut items: std::collections::BTreeMap<u32, (f32, i64)> = Default::default();
+        for e in 0..log.len() {
+            if log.identities().customer_of(log.customer_column()[e]) as usize == row {
+                let entry = items.entry(log.item_column()[e]).or_insert((0.0, i64::MIN));
+                let spec = &kinds.specs()[log.kind_column()[e] as usize];
+                let value = log.value_column()[e];
+                entry.0 += match spec.scale_by_value && !value.is_nan() {
+                    true => spec.weight * value,
+                    false => spec.weight,
+                };
+                entry.1 = entry.1.max(log.timestamp_column()[e]);
+            }
+        }
+        let latest = items.values().map(|v| v.1).max().unwrap();
+        let (ids, weights): (Vec<u32>, Vec<f32>) = items
+            .iter()
+            .map(|(&i, &(w, t))| {
+                let age = (latest - t) as f64;
+                (
+                    i,
+                    w * (-std::f64::consts::LN_2 / half_life * age).exp() as f32,
+                )
+            })
+            .unzip();
+        let expected = model.fold_in(&ids, &weights).unwrap();
+        let request = Request::new(5).customer(name.as_str());
+        let got = recent.query_vector(&request).unwrap().unwrap();
+        for (g, e) in got.iter().zip(&expected) {
+            assert!(
+                (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                "{name}: {got:?} vs {expected:?}"
+            );
+        }
+        // Without a half-life, the taste vector ALS learnt.
+        assert_eq!(
+            plain.query_vector(&request).unwrap().unwrap(),
+            model.users.row(row as u32)
+        );
+        // Reasons name what came last: anything 150 half-lives older than the
+        // latest event weighs 0 in f32 and cannot pull.
+        for r in recent.recommend(&request).unwrap() {
+            if let Reason::Because { items: cited } = r.reason {
+                for id in cited {
+                    cited_items += 1;
+                    let t = items[&recent.item_index(&id).unwrap()].1;
+                    assert!(
+                        latest - t <= 150 * 3600,
+                        "{name}: {id} is {} s old",
+                        latest - t
+                    );
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 30);
+    assert!(cited_items > 0, "some reasons cite history items");
+}
+
+#[test]
+fn the_history_half_life_is_checked_saved_and_optional_in_old_artifacts() {
+    use maitre::artifact::{Artifact, ArtifactWriter, Flavour};
+    let mut rec = Recommender::from_bytes(&SHOP_RECENT.to_bytes(Flavour::Full).unwrap()).unwrap();
+    assert_eq!(rec.settings().history_half_life, Some(3600.0));
+    for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+        let settings = ServeSettings {
+            history_half_life: Some(bad),
+            ..ServeSettings::default()
+        };
+        assert!(matches!(
+            rec.set_settings(settings),
+            Err(maitre::Error::InvalidParam { .. })
+        ));
+        assert_eq!(
+            rec.settings().history_half_life,
+            Some(3600.0),
+            "nothing changed"
+        );
+    }
+    let customer = rec.customers().unwrap().ids.names()[3].clone();
+    let request = Request::new(10).customer(customer.as_str());
+    let listed = |r: &Recommender| {
+        r.recommend(&request)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.item)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(&rec), listed(&SHOP_RECENT));
+    // The storefront flavour keeps the setting too (sessions may carry times).
+    let storefront =
+        Recommender::from_bytes(&SHOP_RECENT.to_bytes(Flavour::Storefront).unwrap()).unwrap();
+    assert_eq!(storefront.settings().history_half_life, Some(3600.0));
+    // An artifact from before history times were kept (no LAST section):
+    // known customers are served from their taste vectors, as without a half-life.
+    let full = Artifact::from_bytes(&SHOP_RECENT.to_bytes(Flavour::Full).unwrap()).unwrap();
+    let mut old = ArtifactWriter::new(Flavour::Full);
+    for tag in full.tags().filter(|t| t != b"LAST") {
+        old = old.section(tag, full.section(tag).unwrap().to_vec());
+    }
+    let old = Recommender::from_bytes(&old.to_bytes().unwrap()).unwrap();
+    assert_eq!(old.settings().history_half_life, Some(3600.0));
+    assert_eq!(
+        old.query_vector(&request).unwrap(),
+        SHOP.0.query_vector(&request).unwrap()
+    );
 }

@@ -191,15 +191,17 @@ pub fn evaluate_cold_start<'py>(
 ///     als: the starting parameters (trial one), default ``maitre.ALS()``.
 ///
 /// Returns (AlsModel, list of trial dicts, the best model on validation:
-/// "als", "ease" or "blend"). The same seed, data and number
-/// of trials give the same result on any thread count. The GIL is released
-/// while searching.
+/// "als", "ease" or "blend", the serving settings it served best with). The
+/// same seed, data and number of trials give the same result on any thread
+/// count. The GIL is released while searching.
 ///
 /// Example:
 ///     >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
-///     >>> model, trials, best = maitre._maitre.tune(log, budget=60, max_trials=3, positive_kinds=["purchase"])
+///     >>> model, trials, best, settings = maitre._maitre.tune(log, budget=60, max_trials=3, positive_kinds=["purchase"])
 ///     >>> [t["model"] for t in trials]
-///     ['als', 'ease', 'blend', 'recommend']
+///     ['als', 'ease', 'blend', 'recommend', 'recommend', 'recommend', 'recommend', 'recommend']
+///     >>> sorted(settings)
+///     ['context_weight', 'history_half_life', 'popular_per_context', 'session_weight']
 #[pyfunction]
 #[pyo3(signature = (log, budget = None, progress = None, split = "leave-last-out",
     positive_kinds = None, min_value = None, seed = None, max_trials = None, als = None))]
@@ -215,7 +217,7 @@ pub fn tune<'py>(
     seed: Option<&Bound<'py, PyAny>>,
     max_trials: Option<&Bound<'py, PyAny>>,
     als: Option<PyRef<'py, PyAls>>,
-) -> PyResult<(PyAlsModel, Bound<'py, PyAny>, String)> {
+) -> PyResult<(PyAlsModel, Bound<'py, PyAny>, String, Bound<'py, PyAny>)> {
     let min_value = args::opt_real("min_value", min_value)?;
     let eval = config(als, positive_kinds, min_value).split(split.parse::<Split>().map_err(to_py)?);
     let seed = match seed.filter(|s| !s.is_none()) {
@@ -251,9 +253,11 @@ pub fn tune<'py>(
     )?;
     let (tuned, item_ids) = progress.finish(result)?;
     let trials = to_python(py, &tuned.trials)?;
+    let settings = to_python(py, &tuned.settings)?;
     Ok((
         PyAlsModel::with_ids(tuned.model, tuned.customer_ids, item_ids),
         trials,
         tuned.best,
+        settings,
     ))
 }

@@ -148,18 +148,29 @@ def test_candidates_filter_and_batch(rec):
 
 def test_serve_settings_from_python(rec):
     before = rec.settings()
-    assert set(before) == {"context_weight", "session_weight", "popular_per_context"}
+    assert set(before) == {"context_weight", "session_weight", "popular_per_context",
+                           "history_half_life"}
+    assert before["history_half_life"] is None
     rec.set_settings(context_weight=0.4)
     assert rec.settings()["context_weight"] == pytest.approx(0.4)
     assert rec.settings()["session_weight"] == before["session_weight"]
     for bad in ({"context_weigth": 1.0}, {"session_weight": 2.0}, {"context_weight": "high"},
-                {"context_weight": float("nan")}):
+                {"context_weight": float("nan")}, {"history_half_life": 0},
+                {"history_half_life": -60.0}, {"history_half_life": "an hour"}):
         with pytest.raises(maitre.InvalidParamError):
             rec.set_settings(**bad)
         assert rec.settings()["context_weight"] == pytest.approx(0.4)
     # Saved with the recommender.
     copy = maitre.Recommender.from_bytes(rec.to_bytes())
     assert copy.settings()["context_weight"] == pytest.approx(0.4)
+    # The history half-life: what a customer did last counts most, so their
+    # list changes; it is saved (and pickled) with the recommender.
+    plain, _ = rec.recommend(customer="c0000001", k=10)
+    rec.set_settings(history_half_life=300)
+    assert rec.settings()["history_half_life"] == 300.0
+    recent, _ = rec.recommend(customer="c0000001", k=10)
+    assert list(recent) != list(plain)
+    assert pickle.loads(pickle.dumps(rec)).settings()["history_half_life"] == 300.0
     rec.set_settings(**before)
 
 

@@ -118,11 +118,24 @@ def test_tune_returns_a_model_and_its_trials(shop):
         shop, budget=120, max_trials=4, positive_kinds=["purchase"], seed=1, progress=seen.append
     )
     assert isinstance(model, maitre.AlsModel)
-    # Four search trials, then the one ALS setting tried checked as it serves.
-    assert list(trials["model"]) == ["als", "ease", "ease", "blend", "recommend"]
-    assert [p["trials"] for p in seen] == [1, 2, 3, 4, 5]
+    # Four search trials, then the one ALS setting tried checked as it serves,
+    # without a history half-life and with each of four.
+    assert list(trials["model"]) == ["als", "ease", "ease", "blend"] + ["recommend"] * 5
+    assert [p["trials"] for p in seen] == list(range(1, 10))
     assert trials["ndcg"].between(0, 1).all()
     assert trials.attrs["best"] in ("als", "ease", "blend")
+    served = trials[trials["model"] == "recommend"]
+    assert served["history_half_life"].isna().tolist() == [True, False, False, False, False]
+    assert served["history_half_life"].dropna().tolist() == [300.0, 3600.0, 86400.0, 2592000.0]
+    # The settings returned are those of the best served row.
+    settings = trials.attrs["settings"]
+    best_row = served.loc[served["ndcg"].idxmax()]
+    half_life = settings["history_half_life"]
+    assert (half_life is None and pd.isna(best_row["history_half_life"])) or \
+        half_life == best_row["history_half_life"]
+    rec = maitre.Recommender.build(shop, model, settings=settings)
+    assert rec.settings() == maitre.Recommender.build(shop, model).settings() | {
+        "history_half_life": half_life}
     assert set(trials["weights"].iloc[3]) == {"als", "ease", "item-knn", "popularity"}
     # Same seed, same table (times aside).
     _, again = maitre.tune(shop, budget=120, max_trials=4, positive_kinds=["purchase"], seed=1)

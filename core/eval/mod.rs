@@ -25,7 +25,7 @@ mod tune;
 pub use blend::{Blend, BlendWeights, CANDIDATES, COMPONENTS, MAX_VALIDATION_USERS, WEIGHT_GRID};
 pub use cold::{evaluate_cold_start, ColdStartConfig, ColdStartReport, MAX_DRAWS};
 pub use context::{evaluate_context, ContextReport, BLEND_GRID, SESSION_GAP};
-pub use serve::{evaluate_recommend, training_log};
+pub use serve::{evaluate_recommend, evaluate_recommend_settings, training_log};
 pub use split::{lower_quantile, Positives, Split, SplitData};
 #[cfg(feature = "ease")]
 pub use tune::{

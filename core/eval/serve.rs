@@ -16,7 +16,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::interactions::{InteractionConfig, Interactions};
-use crate::recommend::{BuildOptions, Recommender, Request};
+use crate::recommend::{BuildOptions, Recommender, Request, ServeSettings};
 use std::collections::HashMap;
 
 /// Item scores from a ranked list: the list's order, everything else last.
@@ -72,6 +72,35 @@ pub fn evaluate_recommend(
     catalog: &Catalog,
     config: &EvalConfig,
 ) -> Result<ModelResult> {
+    let mut results =
+        evaluate_recommend_settings(log, catalog, config, &[ServeSettings::default()])?;
+    Ok(results.remove(0))
+}
+
+/// [`evaluate_recommend`] under each of `settings` in turn, from one fit: one
+/// result per settings, in their order.
+///
+/// ```
+/// use maitre::datasets::{synthetic_storefront, Size};
+/// use maitre::eval::{evaluate_recommend_settings, EvalConfig};
+/// use maitre::recommend::ServeSettings;
+/// let shop = synthetic_storefront(1, Size::Tiny)?;
+/// let config = EvalConfig::default().positive_kinds(["purchase"]);
+/// let recent = ServeSettings { history_half_life: Some(3600.0), ..Default::default() };
+/// let results = evaluate_recommend_settings(&shop.log, &shop.catalog, &config,
+///                                           &[ServeSettings::default(), recent])?;
+/// assert_eq!(results.len(), 2);
+/// # Ok::<(), maitre::Error>(())
+/// ```
+pub fn evaluate_recommend_settings(
+    log: &EventLog,
+    catalog: &Catalog,
+    config: &EvalConfig,
+    settings: &[ServeSettings],
+) -> Result<Vec<ModelResult>> {
+    for s in settings {
+        s.validate()?;
+    }
     if catalog.len() != log.items().len() {
         return Err(Error::LengthMismatch {
             name: "catalog".into(),
@@ -84,22 +113,28 @@ pub fn evaluate_recommend(
     let started = web_time::Instant::now();
     let matrix = Interactions::build(&train, &InteractionConfig::default())?;
     let model = config.als.fit(&matrix)?;
-    let rec = Recommender::build(&train, catalog, model, &BuildOptions::default())?;
+    let mut rec = Recommender::build(&train, catalog, model, &BuildOptions::default())?;
     let fit_seconds = started.elapsed().as_secs_f64();
     let k = *super::CUTOFFS.iter().max().expect("cut-offs");
-    let lists = fold
-        .split
-        .test
+    settings
         .iter()
-        .map(|(u, _)| {
-            let name = identities.name(*u).unwrap_or_default();
-            let list = rec.recommend(&Request::new(k).customer(name))?;
-            Ok((*u, list.iter().map(|r| r.index).collect()))
+        .map(|s| {
+            rec.set_settings(s.clone())?;
+            let lists = fold
+                .split
+                .test
+                .iter()
+                .map(|(u, _)| {
+                    let name = identities.name(*u).unwrap_or_default();
+                    let list = rec.recommend(&Request::new(k).customer(name))?;
+                    Ok((*u, list.iter().map(|r| r.index).collect()))
+                })
+                .collect::<Result<HashMap<u32, Vec<u32>>>>()?;
+            Ok(ModelResult {
+                model: "recommend".into(),
+                metrics: score_split(&fold.split, &Lists(lists)),
+                fit_seconds,
+            })
         })
-        .collect::<Result<HashMap<u32, Vec<u32>>>>()?;
-    Ok(ModelResult {
-        model: "recommend".into(),
-        metrics: score_split(&fold.split, &Lists(lists)),
-        fit_seconds,
-    })
+        .collect()
 }

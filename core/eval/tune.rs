@@ -21,9 +21,13 @@
 //! settings are each evaluated as they would serve
 //! ([`super::evaluate_recommend`] on the same split: fitted on every event a
 //! live system had, recommended with the default rules), and the best of
-//! those is the one returned. These rows (model `recommend`) come after the
-//! blend and on top of `max_trials`; the first two always run, the others
-//! within the budget.
+//! those is the one returned. Each of them is served with every history
+//! half-life of [`HISTORY_HALF_LIVES`] (none, then minutes to a month: see
+//! [`ServeSettings::history_half_life`]) from the same fit, and the best
+//! pair wins; the returned [`Tuned::settings`] carry its half-life. These
+//! rows (model `recommend`) come after the blend and on top of
+//! `max_trials`; the first two checks always run, the others within the
+//! budget.
 //!
 //! The returned model is that winner refitted on every event of the log
 //! (what a `Recommender` serves); the table says whether EASE or the blend
@@ -39,6 +43,7 @@ use crate::embed::{AlsModel, AlsParams, EaseModel, EaseParams};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
 use crate::interactions::{InteractionConfig, Interactions};
+use crate::recommend::ServeSettings;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -56,6 +61,10 @@ pub const MAX_TRIALS: usize = 10_000;
 /// How many of the best ALS settings (by the protocol's validation) are
 /// also checked on the served path, besides the starting parameters.
 pub const SERVE_CHECKS: usize = 3;
+
+/// History half-lives (seconds) each served check tries, besides none:
+/// five minutes (a session), an hour, a day, thirty days.
+pub const HISTORY_HALF_LIVES: [f32; 4] = [300.0, 3600.0, 86_400.0, 2_592_000.0];
 
 /// What to search and for how long.
 ///
@@ -215,6 +224,8 @@ pub struct Trial {
     pub ease_lambda: Option<f64>,
     /// `(component, weight)` (the blend only).
     pub weights: Option<Vec<(String, f32)>>,
+    /// The history half-life, seconds (`recommend` rows that set one).
+    pub history_half_life: Option<f64>,
     /// Validation NDCG@10 (of the served lists for `recommend` rows).
     pub ndcg: f64,
     /// Fit and scoring time.
@@ -232,6 +243,7 @@ impl Trial {
             iterations: Some(params.iterations),
             ease_lambda: None,
             weights: None,
+            history_half_life: None,
             ndcg,
             seconds: started.elapsed().as_secs_f64(),
         }
@@ -263,6 +275,10 @@ pub struct Tuned {
     pub customer_ids: Vec<String>,
     /// The ALS parameters of `model`.
     pub als: AlsParams,
+    /// The serving settings it served best with (the default settings but
+    /// for [`ServeSettings::history_half_life`]): give them to the
+    /// `Recommender` built from `model`.
+    pub settings: ServeSettings,
     /// The best EASE parameters, when EASE was tried.
     pub ease: Option<EaseParams>,
     /// `als`, `ease` or `blend`: the best model on the protocol's validation.
@@ -395,6 +411,7 @@ pub fn tune(
                     iterations: None,
                     ease_lambda: Some(params.regularization),
                     weights: None,
+                    history_half_life: None,
                     ndcg,
                     seconds: t.elapsed().as_secs_f64(),
                 };
@@ -439,6 +456,7 @@ pub fn tune(
             iterations: None,
             ease_lambda: None,
             weights: Some(weights.weights),
+            history_half_life: None,
             ndcg: blend_ndcg,
             seconds: t.elapsed().as_secs_f64(),
         };
@@ -466,28 +484,41 @@ pub fn tune(
         }
     }
     let catalog = eval.catalog_for(log);
-    let mut served: Option<(f64, AlsParams)> = None;
+    let settings: Vec<ServeSettings> = std::iter::once(None)
+        .chain(HISTORY_HALF_LIVES.map(Some))
+        .map(|history_half_life| ServeSettings {
+            history_half_life,
+            ..ServeSettings::default()
+        })
+        .collect();
+    let mut served: Option<(f64, AlsParams, ServeSettings)> = None;
     for (n, params) in checks.into_iter().enumerate() {
         if n >= 2 && over() {
             break;
         }
         let t = web_time::Instant::now();
-        let result = super::evaluate_recommend(log, &catalog, &eval.clone().als(params.clone()))?;
-        let ndcg = result.metrics["ndcg@10"];
-        let trial = Trial::of_als("recommend", &params, ndcg, t);
-        // `best_ndcg` stays the protocol's: served lists are another measure.
-        record(trial, &mut trials, &mut best_ndcg.clone(), &mut progress)?;
-        if served.as_ref().is_none_or(|b| ndcg > b.0) {
-            served = Some((ndcg, params));
+        let config = eval.clone().als(params.clone());
+        let results = super::evaluate_recommend_settings(log, &catalog, &config, &settings)?;
+        for (result, setting) in results.iter().zip(&settings) {
+            let ndcg = result.metrics["ndcg@10"];
+            let mut trial = Trial::of_als("recommend", &params, ndcg, t);
+            trial.history_half_life = setting.history_half_life.map(f64::from);
+            // `best_ndcg` stays the protocol's: served lists are another measure.
+            record(trial, &mut trials, &mut best_ndcg.clone(), &mut progress)?;
+            if served.as_ref().is_none_or(|b| ndcg > b.0) {
+                served = Some((ndcg, params.clone(), setting.clone()));
+            }
         }
     }
-    let (_, als_params) = served.expect("the starting parameters are always checked");
+    let (_, als_params, serve_settings) =
+        served.expect("the starting parameters are always checked");
     let interactions = Interactions::build(log, &InteractionConfig::default())?;
     let model = als_params.fit(&interactions)?;
     Ok(Tuned {
         model,
         customer_ids: interactions.identities().names().to_vec(),
         als: als_params,
+        settings: serve_settings,
         ease: best_ease.map(|b| b.1),
         best: best.into(),
         trials,
@@ -527,16 +558,26 @@ mod tests {
         })
         .unwrap();
         // Defaults, five EASE λ, four grid points, the blend, then the
-        // defaults and the three best grid points on the served path.
-        assert_eq!(a.trials.len(), 1 + 5 + 4 + 1 + 4, "{:?}", a.trials);
-        assert_eq!(seen, (1..=15).collect::<Vec<_>>());
+        // defaults and the three best grid points on the served path, each
+        // without a history half-life and with each of the four.
+        let halves = 1 + HISTORY_HALF_LIVES.len();
+        assert_eq!(a.trials.len(), 1 + 5 + 4 + 1 + 4 * halves, "{:?}", a.trials);
+        assert_eq!(seen, (1..=a.trials.len()).collect::<Vec<_>>());
         let models: Vec<&str> = a.trials.iter().map(|t| t.model.as_str()).collect();
         assert_eq!(models[0], "als");
         assert_eq!(&models[1..6], &["ease"; 5]);
         assert_eq!(models[10], "blend");
-        assert_eq!(&models[11..], &["recommend"; 4]);
+        assert!(models[11..].iter().all(|m| *m == "recommend"));
         let key = |t: &Trial| (t.factors, t.alpha, t.regularization, t.iterations);
-        assert_eq!(key(&a.trials[11]), key(&a.trials[0]), "the defaults first");
+        let served: Vec<&[Trial]> = a.trials[11..].chunks(halves).collect();
+        for check in &served {
+            assert!(check.iter().all(|t| key(t) == key(&check[0])));
+            let tried: Vec<Option<f64>> = check.iter().map(|t| t.history_half_life).collect();
+            let mut expected = vec![None];
+            expected.extend(HISTORY_HALF_LIVES.map(|h| Some(f64::from(h))));
+            assert_eq!(tried, expected);
+        }
+        assert_eq!(key(&served[0][0]), key(&a.trials[0]), "the defaults first");
         // Then the best three ALS rows by the protocol, best first.
         let mut als: Vec<&Trial> = a.trials.iter().filter(|t| t.model == "als").collect();
         als.sort_by(|x, y| y.ndcg.total_cmp(&x.ndcg));
@@ -546,7 +587,10 @@ mod tests {
             .filter(|k| *k != key(&a.trials[0]))
             .take(3)
             .collect();
-        assert_eq!(a.trials[12..].iter().map(key).collect::<Vec<_>>(), rest);
+        assert_eq!(
+            served[1..].iter().map(|c| key(&c[0])).collect::<Vec<_>>(),
+            rest
+        );
         // The returned parameters are those of the best served row.
         let best = a.trials[11..]
             .iter()
@@ -557,6 +601,17 @@ mod tests {
             (best.factors, best.iterations)
         );
         assert_eq!(Some(f64::from(a.als.alpha)), best.alpha);
+        assert_eq!(
+            a.settings.history_half_life.map(f64::from),
+            best.history_half_life
+        );
+        assert_eq!(
+            a.settings,
+            ServeSettings {
+                history_half_life: a.settings.history_half_life,
+                ..ServeSettings::default()
+            }
+        );
         assert_eq!(a.model.users.rows(), a.customer_ids.len());
         let b = tune(&shop.log, &config, |_| ControlFlow::Continue(())).unwrap();
         let strip = |t: &[Trial]| {
@@ -566,6 +621,7 @@ mod tests {
         };
         assert_eq!(strip(&a.trials), strip(&b.trials));
         assert_eq!(a.model, b.model);
+        assert_eq!(a.settings, b.settings);
     }
 
     #[test]
@@ -575,13 +631,15 @@ mod tests {
         let t = tune(&shop.log, &config, |_| ControlFlow::Continue(())).unwrap();
         // Two search trials and the blend; one ALS setting tried, so one served check.
         let models: Vec<&str> = t.trials.iter().map(|t| t.model.as_str()).collect();
-        assert_eq!(models[2..], ["blend", "recommend"]);
+        assert_eq!(models[2], "blend");
+        assert_eq!(models[3..], ["recommend"; 1 + HISTORY_HALF_LIVES.len()]);
         // A budget already spent after the first trial: that trial, the blend
         // and the served check of the starting parameters.
         let tiny = small_grid().budget_seconds(1e-9);
         let t = tune(&shop.log, &tiny, |_| ControlFlow::Continue(())).unwrap();
         let models: Vec<&str> = t.trials.iter().map(|t| t.model.as_str()).collect();
-        assert_eq!(models, ["als", "blend", "recommend"]);
+        assert_eq!(models[..2], ["als", "blend"]);
+        assert_eq!(models[2..], ["recommend"; 1 + HISTORY_HALF_LIVES.len()]);
         let cancelled = tune(&shop.log, &config, |_| ControlFlow::Break(()));
         assert!(matches!(cancelled, Err(Error::Cancelled)));
     }

@@ -15,7 +15,9 @@
 //! | `ATTR` | cold-start attribute map (optional) | both |
 //! | `NEWA` | items placed without events, ascending `u32`s (optional: the exploration slot's candidates) | both |
 //! | `CALI` | norm calibration of attribute vectors: predicted norms, learnt norms, strength, each `f32`s (optional) | both |
+//! | `HALF` | the history half-life, seconds, `f32` (optional: when set) | both |
 //! | `CUST` / `UVEC` | customer ids, aliases, histories / vectors | full |
+//! | `LAST` | each history entry's last event time, `i64` as two `u32`s (optional: artifacts before it serve those customers from their vectors) | full |
 //! | `HNSW` | the HNSW graph and its parameters (when the index is HNSW) | full |
 //!
 //! The storefront flavour holds no customer id, alias or vector: it is meant
@@ -87,6 +89,12 @@ impl Recommender {
             .put_u64(self.settings.popular_per_context as u64);
         p.encode(&mut meta);
         w = w.section(*b"META", meta.into_bytes());
+        // Optional, so artifacts without it keep their bytes.
+        if let Some(h) = self.settings.history_half_life {
+            let mut v = Encoder::new();
+            v.put_f32(h);
+            w = w.section(*b"HALF", v.into_bytes());
+        }
 
         let mut kinds = Encoder::new();
         let specs = self.kinds.specs();
@@ -176,22 +184,25 @@ impl Recommender {
             let alias_rows: Vec<u32> = aliases.iter().map(|a| *a.1).collect();
             cust.put_strs(&alias_names).put_u32s(&alias_rows);
             let mut offsets = vec![0u32];
-            let (mut hist_items, mut hist_weights, mut hist_times) =
-                (Vec::new(), Vec::new(), Vec::new());
+            let (mut hist_items, mut hist_weights, mut hist_had, mut hist_last) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for h in &c.history {
-                for &(i, wt, t) in h {
-                    hist_items.push(i);
-                    hist_weights.push(wt);
-                    hist_times.push(t as u64 as u32);
-                    hist_times.push((t as u64 >> 32) as u32);
+                for e in h {
+                    hist_items.push(e.item);
+                    hist_weights.push(e.weight);
+                    put_i64(&mut hist_had, e.had);
+                    put_i64(&mut hist_last, e.last);
                 }
                 offsets.push(hist_items.len() as u32);
             }
             cust.put_u32s(&offsets)
                 .put_u32s(&hist_items)
                 .put_f32s(&hist_weights)
-                .put_u32s(&hist_times);
+                .put_u32s(&hist_had);
             w = w.section(*b"CUST", cust.into_bytes());
+            let mut last = Encoder::new();
+            last.put_u32s(&hist_last);
+            w = w.section(*b"LAST", last.into_bytes());
             let users = self.model.users.view();
             let mut v = Encoder::new();
             v.put_u64(self.model.users.rows() as u64)
@@ -227,13 +238,20 @@ impl Recommender {
     fn decode(artifact: &Artifact, index: &IndexParams) -> Result<Self> {
         let mut meta = artifact.decoder(*b"META")?;
         let k = meta.get_usize()?;
-        let settings = ServeSettings {
+        let mut settings = ServeSettings {
             context_weight: meta.get_f32()?,
             session_weight: meta.get_f32()?,
             popular_per_context: meta.get_usize()?,
+            history_half_life: None,
         };
         let params = AlsParams::decode(&mut meta)?;
         meta.finish()?;
+        if artifact.has_section(*b"HALF") {
+            let mut d = artifact.decoder(*b"HALF")?;
+            settings.history_half_life = Some(d.get_f32()?);
+            d.finish()?;
+            within(b"HALF", settings.validate())?;
+        }
         within(b"META", settings.validate())?;
         within(b"META", params.validate())?;
         // `k` sizes every table below (`k * k` for the Gram matrix): bounded
@@ -405,7 +423,7 @@ impl Recommender {
                 && hist_weights.iter().all(|w| w.is_finite())
                 && hist_times.chunks_exact(2).all(|t| {
                     // A "had" marker or an accepted timestamp (see `events`).
-                    let t = (u64::from(t[0]) | (u64::from(t[1]) << 32)) as i64;
+                    let t = get_i64(t);
                     t == super::NOT_HAD
                         || t == super::HAD_UNTIMED
                         || crate::events::check_timestamp(t).is_ok()
@@ -413,6 +431,23 @@ impl Recommender {
             if !consistent {
                 return Err(bad(b"CUST", "customer tables disagree"));
             }
+            // Each entry's last event time; artifacts from before it was kept
+            // have none (their customers are served from taste vectors).
+            let hist_last = if artifact.has_section(*b"LAST") {
+                let mut d = artifact.decoder(*b"LAST")?;
+                let last = d.get_u32s()?;
+                d.finish()?;
+                if last.len() != hist_times.len()
+                    || !last
+                        .chunks_exact(2)
+                        .all(|t| crate::events::check_timestamp(get_i64(t)).is_ok())
+                {
+                    return Err(bad(b"LAST", "history times disagree with CUST"));
+                }
+                last
+            } else {
+                Vec::new()
+            };
             let mut ids = Interner::new();
             for id in &ids_list {
                 ids.intern(id);
@@ -422,10 +457,15 @@ impl Recommender {
                 .windows(2)
                 .map(|w| {
                     (w[0] as usize..w[1] as usize)
-                        .map(|e| {
-                            let t = u64::from(hist_times[2 * e])
-                                | (u64::from(hist_times[2 * e + 1]) << 32);
-                            (hist_items[e], hist_weights[e], t as i64)
+                        .map(|e| super::Seen {
+                            item: hist_items[e],
+                            weight: hist_weights[e],
+                            had: get_i64(&hist_times[2 * e..]),
+                            last: if hist_last.is_empty() {
+                                super::UNKNOWN_TIME
+                            } else {
+                                get_i64(&hist_last[2 * e..])
+                            },
                         })
                         .collect()
                 })
@@ -521,7 +561,7 @@ fn check_flavour(artifact: &Artifact) -> Result<()> {
         Flavour::Storefront => (
             "storefront",
             &[b"IVQ8"],
-            &[b"IVEC", b"CUST", b"UVEC", b"HNSW"],
+            &[b"IVEC", b"CUST", b"UVEC", b"LAST", b"HNSW"],
         ),
     };
     let wrong = must
@@ -547,6 +587,17 @@ fn check_flavour(artifact: &Artifact) -> Result<()> {
         })),
         None => Ok(()),
     }
+}
+
+/// An `i64` as two `u32`s, low half first (the artifact's integer tables are `u32`s).
+fn put_i64(out: &mut Vec<u32>, t: i64) {
+    out.push(t as u64 as u32);
+    out.push((t as u64 >> 32) as u32);
+}
+
+/// The `i64` [`put_i64`] wrote at the start of `halves` (at least two long).
+fn get_i64(halves: &[u32]) -> i64 {
+    (u64::from(halves[0]) | (u64::from(halves[1]) << 32)) as i64
 }
 
 /// A typed "bad section" error, for checks across sections.

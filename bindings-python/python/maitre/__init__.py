@@ -604,8 +604,10 @@ def tune(
     best of each. Then the served path: the starting parameters and the
     three best ALS settings are each evaluated as a ``Recommender`` serves
     them (fitted on every event kind, default rules; rows with model
-    ``recommend``, on top of ``max_trials``), and the best of those is the
-    model returned — settings that win on positives alone can serve worse.
+    ``recommend``, on top of ``max_trials``), each without and with a
+    ``history_half_life`` of 5 minutes, an hour, a day and 30 days, and the
+    best pair is what is returned — settings that win on positives alone can
+    serve worse.
     The budget is checked between trials and during ALS fits; the first
     trial, the blend and the first two served checks always run.
 
@@ -625,14 +627,20 @@ def tune(
     refitted on every event of the log (an AlsModel, ready for
     ``Recommender.build``), and a
     DataFrame with one row per trial (model, factors, regularization, alpha,
-    iterations, ease_lambda, weights, ndcg, seconds). ``trials.attrs["best"]``
-    names the best model on validation (``als``, ``ease`` or ``blend``).
+    iterations, ease_lambda, weights, history_half_life, ndcg, seconds).
+    ``trials.attrs["best"]`` names the best model on validation (``als``,
+    ``ease`` or ``blend``); ``trials.attrs["settings"]`` holds the serving
+    settings it served best with: pass them to ``Recommender.build(...,
+    settings=...)``.
 
     Example:
         >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
         >>> model, trials = maitre.tune(log, budget=60, max_trials=4, positive_kinds=["purchase"])
-        >>> list(trials["model"])
+        >>> list(trials["model"][:5])
         ['als', 'ease', 'ease', 'blend', 'recommend']
+        >>> trials["history_half_life"][4:].tolist()  # one served check, five half-lives
+        [nan, 300.0, 3600.0, 86400.0, 2592000.0]
+        >>> rec = maitre.Recommender.build(log, model, settings=trials.attrs["settings"])
         >>> isinstance(model, maitre.AlsModel), trials.attrs["best"] in ("als", "ease", "blend")
         (True, True)
     """
@@ -645,7 +653,7 @@ def tune(
         )
     if progress is False:
         progress = None
-    model, trials, best = _maitre.tune(
+    model, trials, best, settings = _maitre.tune(
         log,
         budget=budget,
         progress=progress,
@@ -666,12 +674,14 @@ def tune(
             "iterations",
             "ease_lambda",
             "weights",
+            "history_half_life",
             "ndcg",
             "seconds",
         ],
     )
     frame["weights"] = [None if w is None else dict(w) for w in frame["weights"]]
     frame.attrs["best"] = best
+    frame.attrs["settings"] = settings
     return model, frame
 
 

@@ -338,6 +338,7 @@ class Recommender:
         index: str = "auto",
         hnsw: Optional[Mapping[str, int]] = None,
         calibrate_new_items: Optional[float] = None,
+        settings: Optional[Mapping[str, Any]] = None,
     ) -> "Recommender":
         """Builds a recommender from the log `model` was fitted on.
 
@@ -370,12 +371,15 @@ class Recommender:
                 (0.95 on MovieLens 100K, 1.1 and 3 on the small and medium
                 storefronts): choose it on your own validation split
                 (``maitre.evaluate_cold_start``). Needs ``attributes=True``.
+            settings: None, or serving settings to start with (see ``settings``;
+                ``maitre.tune`` returns the ones that served best as
+                ``trials.attrs["settings"]``).
 
         Raises BadRecordError naming the row and column of a bad item (empty or
         duplicate id, unknown kind, price that is not a finite number, ...),
         MissingColumnError without ``id``, LengthMismatchError when the items,
         model and log disagree, InvalidParamError for an unknown index or a bad
-        or unknown ``hnsw`` setting.
+        or unknown ``hnsw`` or serving setting.
 
         Example:
             >>> import pandas as pd
@@ -388,7 +392,7 @@ class Recommender:
             Recommender(items=..., factors=8, customers=...)
         """
         columns = None if items is None else _items(items)
-        return cls(
+        rec = cls(
             _maitre.Recommender.build(
                 log,
                 model,
@@ -400,6 +404,9 @@ class Recommender:
                 calibrate_new_items=calibrate_new_items,
             )
         )
+        if settings is not None:
+            rec.set_settings(**settings)
+        return rec
 
     @classmethod
     def load(cls, path: PathLike) -> "Recommender":
@@ -779,7 +786,11 @@ class Recommender:
         """The serving settings: ``context_weight`` (how much a request's
         context moves the query; default 0.1), ``session_weight`` (a known
         customer's session against their taste; 0.5), ``popular_per_context``
-        (items kept per context value for fallbacks; 200). Saved with the
+        (items kept per context value for fallbacks; 200),
+        ``history_half_life`` (None, or seconds: a known customer is served
+        from their history with each item's weight halved per half-life
+        between their last event on it and their latest event, so what they
+        did last counts most; ``maitre.tune`` chooses it). Saved with the
         recommender.
 
         Example:
