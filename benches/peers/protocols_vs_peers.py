@@ -388,14 +388,15 @@ def maitre_als_scores(split, als):
     return s
 
 
-def maitre_recommend_scores(split, als=None, model=None, **rules):
+def maitre_recommend_scores(split, als=None, model=None, settings=None, **rules):
     """maitre as it serves: ALS on every training event, Recommender's default rules
-    (or `rules`, recommend_batch's keywords), the data set's catalogue, top-20 lists."""
+    (or `rules`, recommend_batch's keywords) and serving settings (or `settings`), the
+    data set's catalogue, top-20 lists."""
     data, ids = split.data, split.data.ids
     train_log = data.log(split.events)
     if model is None:
         model = (als or maitre.ALS()).fit(train_log)
-    rec = maitre.Recommender.build(train_log, model, items=data.catalog)
+    rec = maitre.Recommender.build(train_log, model, items=data.catalog, settings=settings)
     names = [ids.user_name[int(u)] for u in split.users]
     found, _ = rec.recommend_batch(names, k=K_MAX, **rules)
     lists = [[ids.item_index[i] if i is not None else -1 for i in row] for row in found]
@@ -538,6 +539,7 @@ def run_protocol(name, data, budget):
         "best_on_validation": trials.attrs["best"],
         "best_validation_ndcg@10": float(trials["ndcg"].max()),
         "als": {k: p[k] for k in ("factors", "regularization", "alpha", "iterations")},
+        "settings": trials.attrs["settings"],
         "best_ease_lambda": None if best_ease.empty else float(best_ease["ease_lambda"].iloc[0]),
         "blend_weights": trials[trials["model"] == "blend"]["weights"].iloc[-1]
         if (trials["model"] == "blend").any() else None,
@@ -545,15 +547,17 @@ def run_protocol(name, data, budget):
     }
     log(f"  tune: {tune_info['trials']} trials in {tune_seconds:.0f} s, best "
         f"{tune_info['best_on_validation']} {tune_info['best_validation_ndcg@10']:.4f}, "
-        f"ALS {tune_info['als']}")
+        f"ALS {tune_info['als']}, history half-life "
+        f"{tune_info['settings']['history_half_life']}")
 
     # The tuned model as tune returns it (refitted on every training event) for the
     # test; the same parameters fitted on the validation-train events for the valid
     # column (optimistic: tune chose them on about that split).
     def tuned_recommend(s):
+        served = trials.attrs["settings"]
         if s is outer:
-            return maitre_recommend_scores(s, model=model)
-        return maitre_recommend_scores(s, als=tuned_als)
+            return maitre_recommend_scores(s, model=model, settings=served)
+        return maitre_recommend_scores(s, als=tuned_als, settings=served)
 
     mrow("maitre recommend (tuned)", tuned_recommend, True)
     ev_test_t, _ = evaluate(data.full_log, tuned_als)
@@ -610,6 +614,9 @@ def table(name, res):
             a = t["als"]
             chosen = (f"{a['factors']} factors, reg {a['regularization']:g}, "
                       f"alpha {a['alpha']:g}, {a['iterations']} sweeps")
+            half_life = t["settings"]["history_half_life"]
+            if k.startswith("maitre recommend") and half_life is not None:
+                chosen += f", history half-life {half_life:g} s"
         label = f"**{k}**" if k in (res["verdict"]["maitre defaults"]["pick_by_validation"],
                                    res["verdict"]["maitre tuned"]["pick_by_validation"],
                                    res["verdict"]["best_peer_on_test"]) else k
