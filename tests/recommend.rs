@@ -676,18 +676,10 @@ fn viewed_items_stay_and_bought_items_go_until_their_cycle() {
 
 #[test]
 fn the_history_half_life_weighs_what_came_last() {
-    use maitre::embed::Als;
-    use maitre::interactions::{InteractionConfig, Interactions};
     let (plain, _, log) = &*SHOP;
     let recent = &*SHOP_RECENT;
-    // The same model as `common::recommender` fits (ALS is deterministic).
-    let matrix = Interactions::build(log, &InteractionConfig::default()).unwrap();
-    let model = Als::params()
-        .factors(16)
-        .iterations(5)
-        .alpha(5.0)
-        .fit(&matrix)
-        .unwrap();
+    // The model `common::recommender` serves (ALS is deterministic).
+    let model = common::model(log);
     let kinds = log.kinds();
     let half_life = 3600.0f64;
     let (mut checked, mut cited_items) = (0, 0);
