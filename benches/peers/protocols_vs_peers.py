@@ -527,7 +527,8 @@ def run_protocol(name, data, budget):
 
     # maitre, tune on the training log (it carves the validation split itself)
     tune_started = time.perf_counter()
-    model, trials = maitre.tune(train_log, budget=budget, split=kind, seed=0, **positives_as)
+    model, trials = maitre.tune(train_log, budget=budget, split=kind, seed=0,
+                                items=data.catalog, **positives_as)
     tune_seconds = time.perf_counter() - tune_started
     p = model.params()
     tuned_als = maitre.ALS(factors=p["factors"], iterations=p["iterations"],

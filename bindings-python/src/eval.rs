@@ -189,6 +189,9 @@ pub fn evaluate_cold_start<'py>(
 ///     seed: shuffles the order of the ALS grid.
 ///     max_trials: the most search trials, the blend included.
 ///     als: the starting parameters (trial one), default ``maitre.ALS()``.
+///     items: the catalogue the served checks recommend from, as columns
+///         (``Recommender.build``'s ``items``); None: every item of the log,
+///         as a product. Its items without events are left out.
 ///
 /// Returns (AlsModel, list of trial dicts, the best model on validation:
 /// "als", "ease" or "blend", the serving settings it served best with). The
@@ -204,7 +207,8 @@ pub fn evaluate_cold_start<'py>(
 ///     ['context_weight', 'history_half_life', 'popular_per_context', 'session_weight']
 #[pyfunction]
 #[pyo3(signature = (log, budget = None, progress = None, split = "leave-last-out",
-    positive_kinds = None, min_value = None, seed = None, max_trials = None, als = None))]
+    positive_kinds = None, min_value = None, seed = None, max_trials = None, als = None,
+    items = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn tune<'py>(
     py: Python<'py>,
@@ -217,6 +221,7 @@ pub fn tune<'py>(
     seed: Option<&Bound<'py, PyAny>>,
     max_trials: Option<&Bound<'py, PyAny>>,
     als: Option<PyRef<'py, PyAls>>,
+    items: Option<Bound<'py, PyDict>>,
 ) -> PyResult<(PyAlsModel, Bound<'py, PyAny>, String, Bound<'py, PyAny>)> {
     let min_value = args::opt_real("min_value", min_value)?;
     let eval = config(als, positive_kinds, min_value).split(split.parse::<Split>().map_err(to_py)?);
@@ -231,12 +236,32 @@ pub fn tune<'py>(
     if let Some(n) = args::opt_count("max_trials", max_trials)? {
         tune_config = tune_config.max_trials(n);
     }
+    let items = items
+        .map(|items| crate::recommend::items(&items))
+        .transpose()?;
     let log: &PyEventLog = &log;
     let mut progress = Progress::new(progress);
     let result = pool::detach_locked(
         py,
         || log.read(),
         |log| {
+            // The served checks recommend from the catalogue. Its items without
+            // events are left out: nothing about them can be learnt or held
+            // out, and aligning them would add rows to the returned model.
+            let with_catalog = match items {
+                Some(items) => {
+                    let known: Vec<_> = items
+                        .into_iter()
+                        .filter(|it| log.items().get(&it.id).is_some())
+                        .collect();
+                    let mut aligned = (**log).clone();
+                    let catalog = Catalog::aligned(&mut aligned, known)?;
+                    tune_config.eval = tune_config.eval.clone().catalog(catalog);
+                    Some(aligned)
+                }
+                None => None,
+            };
+            let log = with_catalog.as_ref().unwrap_or(log);
             let tuned = core_tune(log, &tune_config, |report| {
                 progress.report(|info| {
                     info.set_item("trials", report.trials)?;

@@ -14,7 +14,9 @@
 //! The weight is chosen on a validation split carved from the training
 //! positives the same way (the test is never looked at), from [`BLEND_GRID`].
 
-use super::{score_split, EvalConfig, ModelResult, Positives, Scorer, SplitData};
+use super::{
+    lower_quantile, score_split, EvalConfig, ModelResult, Positives, Scorer, Split, SplitData,
+};
 use crate::embed::{AlsModel, ContextVectors, Factors};
 use crate::error::{Error, Result};
 use crate::events::EventLog;
@@ -75,14 +77,20 @@ pub(super) struct Fold {
     /// Events of a tested customer at or after this time are hidden.
     cutoff: HashMap<u32, i64>,
     held_pairs: HashSet<(u32, u32)>,
+    /// A temporal split's cut: every event at or after it is hidden, and
+    /// nothing before it (a live system at the cut had seen every earlier
+    /// event, the views of items bought after it included).
+    cut: Option<i64>,
 }
 
 impl Fold {
     /// Splits `positives`; a tested customer's events from `gap` seconds
-    /// before their first held-out event on are hidden. A temporal split
-    /// cuts at its quantile of `cut_times` (the whole log's timestamps for
-    /// the outer fold; for a fold carved from training, the training
-    /// positives' — the whole log's cut would leave it no test at all).
+    /// before their first held-out event on are hidden, and every event of a
+    /// held-out (customer, item) pair. A temporal split cuts at its quantile
+    /// of `cut_times` (the whole log's timestamps for the outer fold; for a
+    /// fold carved from training, the training positives' — the whole log's
+    /// cut would leave it no test at all) and hides exactly the events from
+    /// the cut on, whoever they belong to.
     pub(super) fn new(
         log: &EventLog,
         positives: &Positives,
@@ -113,17 +121,27 @@ impl Fold {
             .iter()
             .map(|(&u, &e)| (u, times[e].saturating_sub(gap)))
             .collect();
+        let cut = match config.split {
+            Split::Temporal { quantile } => lower_quantile(cut_times, quantile),
+            _ => None,
+        };
         Ok(Fold {
             split,
             held_event,
             cutoff,
             held_pairs,
+            cut,
         })
     }
 
     pub(super) fn hides(&self, user: u32, item: u32, time: i64) -> bool {
-        self.held_pairs.contains(&(user, item))
-            || self.cutoff.get(&user).is_some_and(|&c| time >= c)
+        match self.cut {
+            Some(cut) => time >= cut,
+            None => {
+                self.held_pairs.contains(&(user, item))
+                    || self.cutoff.get(&user).is_some_and(|&c| time >= c)
+            }
+        }
     }
 
     /// The training positives, as a smaller `Positives` with their log rows.

@@ -31,9 +31,11 @@ impl Scorer for Lists {
     }
 }
 
-/// The events a live system would have had before `config`'s split: the log
-/// without the held-out positives and, for each tested customer, without
-/// anything from their first held-out positive on. It is what
+/// The events a live system would have had before `config`'s split: for a
+/// temporal split, every event before the cut (views of items bought after
+/// it included); otherwise the log without the held-out pairs' events and,
+/// for each tested customer, without anything from their first held-out
+/// positive on. It is what
 /// [`evaluate_recommend`] trains on, and the place to carve a validation
 /// split from (evaluating on it never touches the test).
 ///

@@ -593,6 +593,7 @@ def tune(
     seed: int = 0,
     max_trials: int = 200,
     als: Optional[ALS] = None,
+    items: Any = None,
 ) -> Tuple[AlsModel, "pandas.DataFrame"]:
     """Tunes itself: ALS's factors, regularisation, alpha and sweeps, EASE's
     lambda and a blend of ALS, EASE, item-kNN and popularity, each scored by
@@ -622,6 +623,10 @@ def tune(
             the same result on any thread count.
         max_trials: the most search trials, the blend included.
         als: the starting parameters.
+        items: the catalogue the served checks recommend from, as for
+            ``Recommender.build`` (give the one you will serve with: which
+            kinds of item a list may hold changes what serves best); None:
+            every item of the log, as a product.
 
     Returns ``(model, trials)``: the ALS parameters that served best,
     refitted on every event of the log (an AlsModel, ready for
@@ -663,6 +668,7 @@ def tune(
         seed=seed,
         max_trials=max_trials,
         als=als,
+        items=None if items is None else _items(items),
     )
     frame = pd.DataFrame(
         trials,
