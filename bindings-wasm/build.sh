@@ -37,14 +37,19 @@ opt="$here/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
   features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
     --enable-mutable-globals --enable-reference-types --enable-multivalue"
-  # Both targets get the same wasm from wasm-bindgen: optimise it once (≈ 30 s).
+  # --converge repeats the passes until they stop gaining (−0.9 KB gzipped);
+  # --low-memory-unused lets it fold constant offsets into loads, true of
+  # Rust's layout (the stack sits below 1 MB and grows down; nothing lives
+  # in the low 1 KB): −2.4 KB gzipped. Together they hold the 400 KB budget.
+  opt_flags="-Oz --converge --low-memory-unused"
+  # Both targets get the same wasm from wasm-bindgen: optimise it once (≈ 60 s).
   # shellcheck disable=SC2086
-  "$opt" -Oz $features "$here/pkg/maitre_bg.wasm" -o "$here/pkg/maitre_bg.opt.wasm"
+  "$opt" $opt_flags $features "$here/pkg/maitre_bg.wasm" -o "$here/pkg/maitre_bg.opt.wasm"
   if cmp -s "$here/pkg/maitre_bg.wasm" "$here/pkg-node/maitre_bg.wasm"; then
     cp "$here/pkg/maitre_bg.opt.wasm" "$here/pkg-node/maitre_bg.wasm"
   else
     # shellcheck disable=SC2086
-    "$opt" -Oz $features "$here/pkg-node/maitre_bg.wasm" -o "$here/pkg-node/maitre_bg.wasm"
+    "$opt" $opt_flags $features "$here/pkg-node/maitre_bg.wasm" -o "$here/pkg-node/maitre_bg.wasm"
   fi
   mv "$here/pkg/maitre_bg.opt.wasm" "$here/pkg/maitre_bg.wasm"
 else
