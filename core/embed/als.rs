@@ -10,7 +10,9 @@
 //! `(α₀·YᵀY + Σ_{i∈I_u} (c_ui − α₀)·y_i y_iᵀ + λ_u·I) x_u = Σ_{i∈I_u} c_ui·p_ui·y_i`,
 //! where a positive weight `r_ui` gives preference `p = 1` and confidence
 //! `c = 1 + α·f(r)`, a negative weight (returns, complaints) gives `p = 0` with
-//! confidence `1 + α·f(|r|)`, and `λ_u = λ·(|I_u| + α₀·|I|)^ν`.
+//! confidence `1 + α·f(|r|)`, and `λ_u = λ·(|I_u| + α₀·|I|)^ν` (Rendle et al.)
+//! or, with [`RegularizationScale::Observed`], `λ_u = λ·max(|I_u|, 1)^ν`
+//! (ALS-WR, Zhou et al. 2008; Spark MLlib's implicit ALS is ν = 1).
 //!
 //! Determinism: a seed gives the same model bit for bit on one machine, for any
 //! thread count (each row is solved by the same code whichever thread takes
@@ -33,6 +35,23 @@ pub enum Confidence {
     Linear,
     /// `c = 1 + α·ln(1 + |r|/ε)` (Hu et al.'s log variant), for heavy-tailed counts.
     Log { epsilon: f32 },
+}
+
+/// What ν scales λ by, row by row (see [`AlsParams::regularization_exponent`]).
+/// Items are rows of the other half-sweep: the same rule applies to them with
+/// customers in place of items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegularizationScale {
+    /// `λ_u = λ·(|I_u| + α₀·|I|)^ν`: every pair of the row, the unobserved
+    /// ones weighted by α₀ (Rendle et al. 2021). With many items the term
+    /// `α₀·|I|` dominates and λ_u hardly varies between rows.
+    #[default]
+    AllPairs,
+    /// `λ_u = λ·max(|I_u|, 1)^ν`: the row's observed entries only (negative
+    /// weights count too; an empty row counts as one so its system stays
+    /// positive definite). ν = 1 is ALS-WR (Zhou et al. 2008), the
+    /// `regParam·numExplicits` of Spark MLlib's ALS.
+    Observed,
 }
 
 /// Checked hyper-parameters of implicit ALS.
@@ -59,8 +78,12 @@ pub struct AlsParams {
     pub iterations: usize,
     /// λ.
     pub regularization: f32,
-    /// ν: λ_u = λ·(|I_u| + α₀·|I|)^ν. 0 gives plain λ; Rendle et al. use 1.
+    /// ν: λ_u = λ·(|I_u| + α₀·|I|)^ν, or λ·max(|I_u|, 1)^ν with
+    /// [`RegularizationScale::Observed`]. 0 gives plain λ; Rendle et al. use 1.
     pub regularization_exponent: f32,
+    /// What ν scales λ by: all of a row's pairs (the default) or its observed
+    /// entries only.
+    pub regularization_scale: RegularizationScale,
     /// α.
     pub alpha: f32,
     pub confidence: Confidence,
@@ -85,6 +108,7 @@ impl Default for AlsParams {
             iterations: 15,
             regularization: 10.0,
             regularization_exponent: 0.0,
+            regularization_scale: RegularizationScale::AllPairs,
             alpha: 0.5,
             confidence: Confidence::Linear,
             unobserved_weight: 1.0,
@@ -115,6 +139,19 @@ impl AlsParams {
         regularization: f32);
     setter!(/// Sets ν, the frequency-scaling exponent of λ.
         regularization_exponent: f32);
+    setter!(/// Sets what ν scales λ by ([`RegularizationScale`]).
+        ///
+        /// ```
+        /// use maitre::embed::{Als, RegularizationScale};
+        /// // ALS-WR, as Spark MLlib regularises: λ·|I_u| per customer, λ·|U_i| per item.
+        /// let p = Als::params()
+        ///     .regularization(0.5)
+        ///     .regularization_exponent(1.0)
+        ///     .regularization_scale(RegularizationScale::Observed);
+        /// assert_eq!(p.row_regularization(40, 50_000), 20.0);
+        /// assert_eq!(p.row_regularization(0, 50_000), 0.5);
+        /// ```
+        regularization_scale: RegularizationScale);
     setter!(/// Sets α.
         alpha: f32);
     setter!(/// Sets the confidence function.
@@ -131,6 +168,19 @@ impl AlsParams {
     pub fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
         self
+    }
+
+    /// λ_u of a row with `observed` stored entries when the other side has
+    /// `other_rows` rows: the one formula of the fit's half-sweeps,
+    /// [`AlsParams::solve_rows`] and [`AlsModel::fold_in`].
+    pub fn row_regularization(&self, observed: usize, other_rows: usize) -> f32 {
+        let base = match self.regularization_scale {
+            RegularizationScale::AllPairs => {
+                observed as f32 + other_rows as f32 * self.unobserved_weight
+            }
+            RegularizationScale::Observed => observed.max(1) as f32,
+        };
+        self.regularization * base.powf(self.regularization_exponent)
     }
 
     /// Checks every parameter; `fit` calls this before any work.
@@ -327,7 +377,6 @@ impl AlsParams {
         let local: Vec<u32> = (0..entries as u32).collect();
         let (gram_weight, rhs): (Vec<f32>, Vec<f32>) =
             block.weights.iter().map(|&r| confidence(r, self)).unzip();
-        let others = block.other_rows as f32 * self.unobserved_weight;
         let mut out = block.start.to_vec();
         let kernels = Dispatch::detect();
         let solve = || {
@@ -335,7 +384,6 @@ impl AlsParams {
                 || vec![0f32; 3 * k],
                 |scratch, (row, x)| {
                     let (a, b) = (block.indptr[row], block.indptr[row + 1]);
-                    let n = (b - a) as f32;
                     kernels.run(RowSolve {
                         gram: &gram,
                         y: &y,
@@ -344,7 +392,7 @@ impl AlsParams {
                             gram_weight: &gram_weight[a..b],
                             rhs: &rhs[a..b],
                         },
-                        reg: self.regularization * (n + others).powf(self.regularization_exponent),
+                        reg: self.row_regularization(b - a, block.other_rows),
                         x,
                         steps: self.cg_steps,
                         scratch,
@@ -487,9 +535,7 @@ impl AlsModel {
         let p = &self.params;
         let mut a = self.item_gram.clone();
         let mut b = vec![0f32; k];
-        let reg = p.regularization
-            * (entries.len() as f32 + n_items as f32 * p.unobserved_weight)
-                .powf(p.regularization_exponent);
+        let reg = p.row_regularization(entries.len(), n_items);
         for j in 0..k {
             a[j * k + j] += reg;
         }
@@ -666,11 +712,10 @@ impl<'a> Rows<'a> {
             gram_weight.push(c - p.unobserved_weight);
             rhs.push(if r > 0.0 { c } else { 0.0 });
         }
-        let others = matrix.n_cols() as f32 * p.unobserved_weight;
         let regularization = (0..matrix.n_rows())
             .map(|row| {
-                let n = (matrix.indptr()[row + 1] - matrix.indptr()[row]) as f32;
-                p.regularization * (n + others).powf(p.regularization_exponent)
+                let n = matrix.indptr()[row + 1] - matrix.indptr()[row];
+                p.row_regularization(n, matrix.n_cols())
             })
             .collect();
         Rows {
@@ -898,9 +943,15 @@ impl AlsParams {
             .put_f32(self.regularization)
             .put_f32(self.regularization_exponent)
             .put_f32(self.alpha);
+        // The confidence code's high nibble holds the regularisation scale
+        // (0 for `AllPairs`), so artifacts written before it existed still read.
+        let scale = match self.regularization_scale {
+            RegularizationScale::AllPairs => 0x00,
+            RegularizationScale::Observed => 0x10,
+        };
         match self.confidence {
-            Confidence::Linear => e.put_u8(0).put_f32(0.0),
-            Confidence::Log { epsilon } => e.put_u8(1).put_f32(epsilon),
+            Confidence::Linear => e.put_u8(scale).put_f32(0.0),
+            Confidence::Log { epsilon } => e.put_u8(scale | 1).put_f32(epsilon),
         };
         e.put_f32(self.unobserved_weight)
             .put_u64(self.cg_steps as u64)
@@ -918,10 +969,15 @@ impl AlsParams {
             ..AlsParams::default()
         };
         let (code, epsilon) = (d.get_u8()?, d.get_f32()?);
-        params.confidence = match code {
+        params.regularization_scale = match code >> 4 {
+            0 => RegularizationScale::AllPairs,
+            1 => RegularizationScale::Observed,
+            _ => return Err(d.invalid(format!("unknown confidence code {code}"))),
+        };
+        params.confidence = match code & 0x0f {
             0 => Confidence::Linear,
             1 => Confidence::Log { epsilon },
-            other => return Err(d.invalid(format!("unknown confidence code {other}"))),
+            _ => return Err(d.invalid(format!("unknown confidence code {code}"))),
         };
         params.unobserved_weight = d.get_f32()?;
         params.cg_steps = d.get_usize()?;
@@ -1021,9 +1077,16 @@ mod tests {
 
     /// A fit rebuilt from `initial_rows` and `solve_rows` alone, one block
     /// per half-sweep, as a distributed fit runs it, is the single-process
-    /// fit bit for bit.
+    /// fit bit for bit, under either regularisation scale (customer 40 and
+    /// item 25 have no entries: the `max(|I_u|, 1)` of `Observed`).
     #[test]
     fn solve_rows_rebuilds_fit_matrix_exactly() {
+        for scale in [RegularizationScale::AllPairs, RegularizationScale::Observed] {
+            rebuild_with(scale);
+        }
+    }
+
+    fn rebuild_with(scale: RegularizationScale) {
         let mut t = Vec::new();
         for u in 0..40u32 {
             for i in 0..25u32 {
@@ -1032,12 +1095,13 @@ mod tests {
                 }
             }
         }
-        let m = Csr::from_triplets(40, 25, t).unwrap();
+        let m = Csr::from_triplets(41, 26, t).unwrap();
         let p = Als::params()
             .factors(6)
             .iterations(4)
             .regularization(0.5)
             .regularization_exponent(0.5)
+            .regularization_scale(scale)
             .alpha(2.0)
             .threads(2);
         let fitted = p.fit_matrix(&m, |_| ControlFlow::Continue(())).unwrap();
@@ -1058,8 +1122,8 @@ mod tests {
             Factors::new(matrix.n_rows(), 6, p.solve_rows(&block).unwrap())
         };
         let transposed = m.transpose();
-        let mut users = Factors::new(40, 6, p.initial_rows(0, 40).unwrap());
-        let mut items = Factors::new(25, 6, p.initial_rows(40, 25).unwrap());
+        let mut users = Factors::new(41, 6, p.initial_rows(0, 41).unwrap());
+        let mut items = Factors::new(26, 6, p.initial_rows(41, 26).unwrap());
         for _ in 0..4 {
             users = half(&m, &items, users.view().as_slice().unwrap());
             items = half(&transposed, &users, items.view().as_slice().unwrap());
@@ -1296,5 +1360,132 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn each_scale_gives_its_own_row_regularisation() {
+        let p = Als::params().regularization(0.5).unobserved_weight(2.0);
+        // ν = 0: plain λ whatever the scale.
+        for scale in [RegularizationScale::AllPairs, RegularizationScale::Observed] {
+            let p = p.clone().regularization_scale(scale);
+            assert_eq!(p.row_regularization(7, 100), 0.5);
+        }
+        let p = p.regularization_exponent(1.0);
+        assert_eq!(p.row_regularization(7, 100), 0.5 * (7.0 + 200.0));
+        let observed = p
+            .clone()
+            .regularization_scale(RegularizationScale::Observed);
+        assert_eq!(observed.row_regularization(7, 100), 0.5 * 7.0);
+        assert_eq!(observed.row_regularization(0, 100), 0.5);
+        let half = observed.regularization_exponent(0.5);
+        assert_eq!(half.row_regularization(16, 100), 0.5 * 4.0);
+    }
+
+    /// `Observed` puts `λ·|I_u|^ν` on the diagonal of the row's system: the
+    /// block solver (k CG steps on a k × k system: exact up to rounding) and
+    /// the fold-in (Cholesky) both solve the system written out by hand.
+    #[test]
+    fn observed_scale_solves_the_als_wr_system_in_every_solver() {
+        let model = Als::params()
+            .factors(5)
+            .regularization(0.3)
+            .regularization_exponent(1.0)
+            .regularization_scale(RegularizationScale::Observed)
+            .alpha(2.0)
+            .cg_steps(5)
+            .fit_matrix(&blocks(), |_| ControlFlow::Continue(()))
+            .unwrap();
+        let (k, p) = (5, model.params().clone());
+        let entries = [(1u32, 1.0f32), (4, 3.0), (6, -1.0)];
+        let mut system = model.item_gram().to_vec();
+        for j in 0..k {
+            system[j * k + j] += 0.3 * 3.0;
+        }
+        let mut rhs = vec![0f32; k];
+        for &(i, r) in &entries {
+            let (w, c) = confidence(r, &p);
+            let y = model.items.row(i);
+            for (row, &yr) in y.iter().enumerate() {
+                rhs[row] += c * yr;
+                for (col, &yc) in y.iter().enumerate() {
+                    system[row * k + col] += w * yr * yc;
+                }
+            }
+        }
+        let satisfies = |x: &[f32]| {
+            rhs.iter().enumerate().all(|(row, &want)| {
+                let got = dot(&system[row * k..(row + 1) * k], x);
+                (got - want).abs() < 1e-3 * (1.0 + want.abs())
+            })
+        };
+        let items: Vec<u32> = entries.iter().map(|e| e.0).collect();
+        let weights: Vec<f32> = entries.iter().map(|e| e.1).collect();
+        let folded = model.fold_in(&items, &weights).unwrap();
+        assert!(satisfies(&folded), "fold_in {folded:?}");
+        let neighbours: Vec<f32> = items
+            .iter()
+            .flat_map(|&i| model.items.row(i).to_vec())
+            .collect();
+        let block = RowBlock {
+            gram: &model.items.gram(),
+            other_rows: model.items.rows(),
+            start: &[0.0; 5],
+            indptr: &[0, 3],
+            neighbours: &neighbours,
+            weights: &weights,
+        };
+        let solved = p.solve_rows(&block).unwrap();
+        assert!(satisfies(&solved), "solve_rows {solved:?}");
+        for (a, b) in solved.iter().zip(&folded) {
+            assert!((a - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} {b}");
+        }
+        // The default scale regularises this row far harder: λ·(3 + 10).
+        let all_pairs = p.regularization_scale(RegularizationScale::AllPairs);
+        let other = all_pairs.solve_rows(&block).unwrap();
+        assert!(!satisfies(&other));
+        let norm = |x: &[f32]| dot(x, x).sqrt();
+        assert!(norm(&other) < norm(&solved));
+    }
+
+    #[test]
+    fn the_scale_survives_the_artifact() {
+        for (scale, confidence) in [
+            (RegularizationScale::Observed, Confidence::Linear),
+            (
+                RegularizationScale::Observed,
+                Confidence::Log { epsilon: 0.5 },
+            ),
+            (
+                RegularizationScale::AllPairs,
+                Confidence::Log { epsilon: 0.5 },
+            ),
+        ] {
+            let model = Als::params()
+                .factors(3)
+                .iterations(2)
+                .regularization_exponent(1.0)
+                .regularization_scale(scale)
+                .confidence(confidence)
+                .fit_matrix(&blocks(), |_| ControlFlow::Continue(()))
+                .unwrap();
+            let back = AlsModel::from_bytes(&model.to_bytes().unwrap()).unwrap();
+            assert_eq!(back, model);
+        }
+        // The default writes the confidence code it always wrote (low nibble
+        // only), so artifacts from before the scale existed read as `AllPairs`.
+        let mut e = crate::artifact::Encoder::new();
+        Als::params().encode(&mut e);
+        let bytes = e.into_bytes();
+        assert_eq!(bytes[8 + 8 + 4 + 4 + 4], 0);
+        let mut e = crate::artifact::Encoder::new();
+        Als::params()
+            .regularization_scale(RegularizationScale::Observed)
+            .encode(&mut e);
+        let bytes = e.into_bytes();
+        assert_eq!(bytes[8 + 8 + 4 + 4 + 4], 0x10);
+        let mut bad = bytes.clone();
+        bad[8 + 8 + 4 + 4 + 4] = 0x20;
+        let mut d = crate::artifact::Decoder::new(&bad);
+        assert!(AlsParams::decode(&mut d).is_err());
     }
 }

@@ -18,7 +18,8 @@ mod ease;
 
 pub use crate::kernels::dot;
 pub use als::{
-    Als, AlsModel, AlsParams, Confidence, Progress, RowBlock, MAX_INITIAL_VALUES, MAX_THREADS,
+    Als, AlsModel, AlsParams, Confidence, Progress, RegularizationScale, RowBlock,
+    MAX_INITIAL_VALUES, MAX_THREADS,
 };
 pub use cold::{AttributeVectors, ColdStartParams, NormCalibration};
 pub use context::ContextVectors;
