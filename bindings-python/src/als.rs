@@ -11,7 +11,7 @@ use crate::errors::to_py;
 use crate::events::PyEventLog;
 use crate::pool;
 use crate::progress::Progress;
-use maitre::embed::{Als, AlsModel, AlsParams, Confidence, Factors, RowBlock};
+use maitre::embed::{Als, AlsModel, AlsParams, Confidence, Factors, RegularizationScale, RowBlock};
 use maitre::interactions::{InteractionConfig, Interactions};
 use maitre::Error;
 use numpy::{PyArray1, PyArray2};
@@ -25,7 +25,8 @@ use pyo3::types::{PyBytes, PyDict};
 ///     factors: latent factors (16), in 1..=1024.
 ///     iterations: sweeps (15); each solves customers, then items.
 ///     regularization: λ (10.0), positive.
-///     regularization_exponent: ν (0.0): λ_u = λ·(|I_u| + α₀·|I|)^ν.
+///     regularization_exponent: ν (0.0): λ_u = λ·(|I_u| + α₀·|I|)^ν, or
+///         λ·max(|I_u|, 1)^ν with regularization_scale="observed".
 ///     alpha: α (0.5): confidence c = 1 + α·f(|r|).
 ///     confidence: "linear" (f(r) = r) or "log" (f(r) = ln(1 + r/epsilon)).
 ///     epsilon: ε of the log confidence (1.0).
@@ -34,6 +35,11 @@ use pyo3::types::{PyBytes, PyDict};
 ///     seed: seed of the initial factors (0): same seed, same model.
 ///     threads: worker threads, 1 to 1024 (a fixed cap, the same on every
 ///         machine); None uses every core.
+///     regularization_scale: what ν scales λ by: "all_pairs" (the default,
+///         |I_u| + α₀·|I|, Rendle et al.) or "observed" (the row's stored
+///         entries only; with regularization_exponent=1 this is ALS-WR, the
+///         regParam·(count of ratings) of Spark MLlib's ALS). Items are
+///         scaled the same way by their customers.
 ///
 /// Counts are Python or numpy integers (not floats or bools), the rest
 /// numbers; None takes the default.
@@ -65,7 +71,8 @@ impl PyAls {
     #[new]
     #[pyo3(signature = (factors = None, iterations = None, regularization = None,
         regularization_exponent = None, alpha = None, confidence = "linear", epsilon = None,
-        unobserved_weight = None, cg_steps = None, seed = None, threads = None))]
+        unobserved_weight = None, cg_steps = None, seed = None, threads = None,
+        regularization_scale = "all_pairs"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         factors: Option<&Bound<'_, PyAny>>,
@@ -79,6 +86,7 @@ impl PyAls {
         cg_steps: Option<&Bound<'_, PyAny>>,
         seed: Option<&Bound<'_, PyAny>>,
         threads: Option<&Bound<'_, PyAny>>,
+        regularization_scale: &str,
     ) -> PyResult<Self> {
         // None takes the core's default; anything else must be a number of
         // the right kind (args.rs), and the core checks its range.
@@ -100,6 +108,7 @@ impl PyAls {
                 }))
             }
         };
+        let regularization_scale = scale_of(regularization_scale)?;
         let seed = match seed.filter(|s| !s.is_none()) {
             Some(s) => args::seed("seed", s)?,
             None => d.seed,
@@ -113,6 +122,7 @@ impl PyAls {
                 regularization_exponent,
                 d.regularization_exponent,
             )?)
+            .regularization_scale(regularization_scale)
             .alpha(real("alpha", alpha, d.alpha)?)
             .confidence(confidence)
             .unobserved_weight(real(
@@ -223,6 +233,7 @@ impl PyAls {
             usize,
             u64,
             Option<usize>,
+            &'static str,
         ),
     )> {
         let p = &slf.get().params;
@@ -244,6 +255,7 @@ impl PyAls {
                 p.cg_steps,
                 p.seed,
                 p.threads,
+                scale_name(p.regularization_scale),
             ),
         ))
     }
@@ -354,6 +366,24 @@ fn confidence_name(c: Confidence) -> &'static str {
     }
 }
 
+fn scale_name(s: RegularizationScale) -> &'static str {
+    match s {
+        RegularizationScale::AllPairs => "all_pairs",
+        RegularizationScale::Observed => "observed",
+    }
+}
+
+fn scale_of(name: &str) -> PyResult<RegularizationScale> {
+    match name {
+        "all_pairs" => Ok(RegularizationScale::AllPairs),
+        "observed" => Ok(RegularizationScale::Observed),
+        other => Err(to_py(Error::InvalidParam {
+            name: "regularization_scale".into(),
+            reason: format!("{other:?} is not \"all_pairs\" or \"observed\""),
+        })),
+    }
+}
+
 fn params_dict<'py>(py: Python<'py>, p: &AlsParams) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("factors", p.factors)?;
@@ -371,6 +401,7 @@ fn params_dict<'py>(py: Python<'py>, p: &AlsParams) -> PyResult<Bound<'py, PyDic
     d.set_item("cg_steps", p.cg_steps)?;
     d.set_item("seed", p.seed)?;
     d.set_item("threads", p.threads)?;
+    d.set_item("regularization_scale", scale_name(p.regularization_scale))?;
     Ok(d)
 }
 

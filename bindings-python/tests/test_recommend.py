@@ -85,6 +85,37 @@ def test_als_bad_parameters():
         assert info.value.name == name
 
 
+def test_als_regularization_scale(shop):
+    assert maitre.ALS().params()["regularization_scale"] == "all_pairs"
+    wr = maitre.ALS(factors=8, iterations=3, regularization=0.5, regularization_exponent=1.0, alpha=1.0,
+                    regularization_scale="observed")
+    assert wr.params()["regularization_scale"] == "observed"
+    assert pickle.loads(pickle.dumps(wr)).params() == wr.params()
+    model = wr.fit(shop)
+    assert model.params()["regularization_scale"] == "observed"
+    back = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(back.item_factors, model.item_factors)
+    assert back.params()["regularization_scale"] == "observed"
+    plain = maitre.ALS(factors=8, iterations=3, regularization=0.5, regularization_exponent=1.0, alpha=1.0).fit(shop)
+    assert not np.array_equal(plain.item_factors, model.item_factors)
+    # With ν = 0 the scale changes nothing: plain λ either way.
+    a = maitre.ALS(factors=8, iterations=3, regularization_scale="observed").fit(shop)
+    b = maitre.ALS(factors=8, iterations=3).fit(shop)
+    np.testing.assert_array_equal(a.item_factors, b.item_factors)
+    # The block solver regularises a row by its count: λ·|I_u| = 0.5·2 here.
+    two = maitre.ALS(factors=2, regularization=0.5, regularization_exponent=1.0, alpha=1.0,
+                     regularization_scale="observed")
+    x = two.solve_rows(np.eye(2), 2, [[0.0, 0.0]], [0, 2], np.eye(2), [1.0, 1.0])
+    # (I + Σ (c − 1) y yᵀ + λ·2·I) x = Σ c y with c = 1 + 1 = 2 per item: (1 + 1 + 1) x = 2.
+    np.testing.assert_allclose(x, [[2 / 3, 2 / 3]], rtol=1e-5)
+    for bad in ("observed ", "Observed", "", "all"):
+        with pytest.raises(maitre.InvalidParamError) as info:
+            maitre.ALS(regularization_scale=bad)
+        assert info.value.name == "regularization_scale"
+    with pytest.raises(TypeError):
+        maitre.ALS(regularization_scale=1)
+
+
 def test_als_on_empty_log():
     with pytest.raises(maitre.NotEnoughDataError):
         maitre.ALS(factors=4).fit(maitre.EventLog())

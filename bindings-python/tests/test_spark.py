@@ -45,8 +45,12 @@ def events():
     })
 
 
-def test_fit_als_gives_the_single_process_model(spark, events):
-    als = maitre.ALS(factors=8, iterations=2, seed=4)
+@pytest.mark.parametrize("scale", [
+    {},  # the default: plain λ
+    {"regularization": 0.5, "regularization_exponent": 1.0, "regularization_scale": "observed"},  # ALS-WR
+])
+def test_fit_als_gives_the_single_process_model(spark, events, scale):
+    als = maitre.ALS(factors=8, iterations=2, seed=4, **scale)
     single = als.fit(maitre.EventLog.from_pandas(events), half_life_days=90)
     seen = []
     spread = ms.fit_als(spark.createDataFrame(events), als, half_life_days=90, progress=seen.append)

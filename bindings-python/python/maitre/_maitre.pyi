@@ -181,6 +181,7 @@ class ALS:
         cg_steps: int = 3,
         seed: int = 0,
         threads: Optional[int] = None,
+        regularization_scale: str = "all_pairs",
     ) -> None: ...
     def solve_rows(
         self,
