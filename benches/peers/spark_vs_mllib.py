@@ -80,6 +80,11 @@ STOREFRONT_GRID = {
     "maitre": {"regularization": [30.0, 100.0, 300.0, 1000.0], "alpha": [0.25, 1.0, 4.0]},
     "mllib": {"regularization": [0.1, 0.3, 1.0], "alpha": [0.25, 1.0, 4.0]},
 }
+# How maitre scales λ per row (``--maitre-scale`` / ``--maitre-exponent``):
+# maitre.ALS's regularization_scale and regularization_exponent, the same in
+# every maitre fit of a run. The defaults are maitre's defaults (plain λ);
+# "observed" with exponent 1 is ALS-WR, the regularisation MLlib uses.
+MAITRE_REG = {"regularization_scale": "all_pairs", "regularization_exponent": 0.0}
 T0 = 1_714_564_800  # MovieLens pairs carry no time here: one fixed timestamp.
 
 
@@ -210,7 +215,7 @@ class Fitters:
         import maitre
 
         return maitre.ALS(factors=FACTORS, iterations=ITERATIONS, regularization=reg, alpha=alpha,
-                          seed=seed, threads=2)
+                          seed=seed, threads=2, **MAITRE_REG)
 
     def maitre(self, reg, alpha, seed):
         import maitre
@@ -433,7 +438,7 @@ def storefront_tune(spark, binary, work, lib, size, seed, split, blocks, half_li
 
         def fit(reg, alpha):
             als = maitre.ALS(factors=factors, iterations=ITERATIONS, regularization=reg, alpha=alpha,
-                             seed=SEED, threads=2)
+                             seed=SEED, threads=2, **MAITRE_REG)
             started = time.perf_counter()
             model = als.fit(event_log, half_life_days=half_life)
             return sp.model_tables(model), time.perf_counter() - started
@@ -458,6 +463,7 @@ def storefront_tune(spark, binary, work, lib, size, seed, split, blocks, half_li
     # Ties keep the first grid point.
     best = max(grid, key=lambda g: g["valid_ndcg@10"])
     return {"size": size, "split": sp.info, "grid": grid_of, "results": grid,
+            **({"maitre_regularization": dict(MAITRE_REG)} if lib == "maitre" else {}),
             "best": {k: best[k] for k in ("regularization", "alpha", "valid_ndcg@10")}}
 
 
@@ -562,10 +568,10 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors, qual
         maitre_setting, mllib_setting = tuple(quality["maitre"]), tuple(quality["mllib"])
     log(f"[storefront] {info}")
     als = maitre.ALS(factors=factors, iterations=ITERATIONS, regularization=maitre_setting[0],
-                     alpha=maitre_setting[1], seed=SEED, threads=2)
+                     alpha=maitre_setting[1], seed=SEED, threads=2, **MAITRE_REG)
     out = {"events": info, "parquet": path, "factors": factors, "iterations": ITERATIONS,
            "half_life_days": half_life,
-           "settings": {"maitre": dict(zip(("regularization", "alpha"), maitre_setting)),
+           "settings": {"maitre": {**dict(zip(("regularization", "alpha"), maitre_setting)), **MAITRE_REG},
                         "mllib": dict(zip(("regularization", "alpha"), mllib_setting))}}
     if sp is not None:
         out["quality"] = {"split": sp.info, "scores": {}}
@@ -735,7 +741,10 @@ def table(results):
                                        ("maitre.spark", "maitre", st["maitre_spark_fit_seconds"]),
                                        ("maitre", "maitre", st["maitre_fit_seconds"])):
                 m, p = q["scores"][lib]["metrics"], st["settings"][setting]
-                lines.append(f"| {lib} | {p['regularization']:g} | {p['alpha']:g} | {m['ndcg@10']:.4f} "
+                reg = f"{p['regularization']:g}"
+                if p.get("regularization_exponent"):  # λ·(count)^ν: name the count and ν
+                    reg += f" ({p['regularization_scale']}, ν {p['regularization_exponent']:g})"
+                lines.append(f"| {lib} | {reg} | {p['alpha']:g} | {m['ndcg@10']:.4f} "
                              f"| {m['recall@20']:.4f} | {secs:.1f} |")
         ra = st.get("recommend_all")
         if ra and "error" in ra:
@@ -755,6 +764,7 @@ def run(args):
     import maitre
     import pyspark
 
+    MAITRE_REG.update(regularization_scale=args.maitre_scale, regularization_exponent=args.maitre_exponent)
     spark = session(args.shuffle_partitions, args.driver_memory)
     blocks = args.blocks or spark.sparkContext.defaultParallelism
     seeds = list(range(args.seeds))
@@ -767,7 +777,8 @@ def run(args):
                         "mllib_blas": blas_in_use(spark)},
         "settings": {"factors": FACTORS, "iterations": ITERATIONS, "grid": GRID, "seeds": seeds,
                      "blocks_and_partitions": blocks, "shuffle_partitions": args.shuffle_partitions,
-                     "selection": "best validation NDCG@10 (maitre's grid tuned single-process)"},
+                     "selection": "best validation NDCG@10 (maitre's grid tuned single-process)",
+                     "maitre_regularization": dict(MAITRE_REG)},
         "movielens": {},
     }
     log(f"[env] {results['environment']}")
@@ -859,6 +870,11 @@ def main():
                    help="maitre's regularization,alpha for the quality run (skips its tuning)")
     r.add_argument("--mllib-setting", default=None, metavar="REG,ALPHA",
                    help="MLlib's regParam,alpha for the quality run (skips its tuning)")
+    r.add_argument("--maitre-scale", default="all_pairs", choices=["all_pairs", "observed"],
+                   help="maitre.ALS's regularization_scale in every maitre fit (observed with "
+                        "--maitre-exponent 1: ALS-WR, MLlib's regularisation)")
+    r.add_argument("--maitre-exponent", type=float, default=0.0,
+                   help="maitre.ALS's regularization_exponent in every maitre fit")
     r.add_argument("--recommend-all", action="store_true",
                    help="storefront: build a Recommender from the fit_als model and check "
                         "maitre.spark.recommend_all over every customer against recommend_batch")
