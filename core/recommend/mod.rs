@@ -52,9 +52,10 @@ pub struct ServeSettings {
     /// `h` seconds between the customer's last event on it and their latest
     /// event (session events without a time count as latest), so what they
     /// did last counts most and reasons name it. It suits catalogues where
-    /// the next choice follows the last ones (MovieLens: 5 minutes lifted
-    /// leave-last-out NDCG@10 by a quarter) and hurts where it does not (a
-    /// temporal cut weeks later): `eval::tune` chooses it on validation.
+    /// the next choice follows the last ones (MovieLens leave-last-out: with
+    /// 5 minutes and `tune`'s ALS settings, NDCG@10 0.0735 → 0.0978, see
+    /// BENCHMARKS.md) and hurts where it does not (a temporal cut weeks
+    /// later): `eval::tune` chooses it on validation.
     pub history_half_life: Option<f32>,
 }
 
@@ -336,14 +337,15 @@ pub struct Seen {
     pub item: u32,
     /// The sum of the events' weights (their kinds' contributions).
     pub weight: f32,
-    /// The last purchase time, [`HAD_UNTIMED`] when the customer had the
-    /// item with no timed purchase (rated it, reviewed it, bought it in a
-    /// session event without a time), or [`NOT_HAD`]. One `i64` keeps the
-    /// saved format unchanged; any real purchase time is above both markers.
+    /// The last purchase time, or one of two markers below any real time:
+    /// "had, with no timed purchase" (rated it, reviewed it, bought it in a
+    /// session event without a time) or "not had". One `i64` keeps the saved
+    /// format unchanged.
     pub had: i64,
-    /// The time of the last event on the item; [`NOW`] for a session event
-    /// without a time, [`UNKNOWN_TIME`] in histories saved before times were
-    /// kept (such a customer is served from their taste vector).
+    /// The time of the last event on the item; a "now" marker (`i64::MAX`)
+    /// for a session event without a time, and an "unknown" one
+    /// (`i64::MIN`) in histories saved before times were kept (such a
+    /// customer is served from their taste vector).
     pub last: i64,
 }
 const NOT_HAD: i64 = i64::MIN;
