@@ -142,6 +142,28 @@ def test_tune_returns_a_model_and_its_trials(shop):
     pd.testing.assert_series_equal(trials["ndcg"], again["ndcg"])
 
 
+def test_tune_serves_from_the_catalogue_it_is_given(shop):
+    items = maitre.synthetic_catalog(seed=3, size="tiny")
+    # An item with no events is left out of tuning, not added to the model.
+    extra = pd.DataFrame({"id": ["sku-never-seen"], "kind": ["product"]})
+    catalogue = pd.concat([items, extra], ignore_index=True)
+    args = dict(budget=120, max_trials=3, positive_kinds=["purchase"], seed=1)
+    model, trials = maitre.tune(shop, items=catalogue, **args)
+    assert "sku-never-seen" not in model.item_ids()
+    assert len(model.item_ids()) == shop.summary()["items"]
+    # Serving from the real catalogue (only products, not guides or offers)
+    # is another measure than every item as a product.
+    _, plain = maitre.tune(shop, **args)
+    served = trials[trials["model"] == "recommend"]["ndcg"].tolist()
+    assert served != plain[plain["model"] == "recommend"]["ndcg"].tolist()
+    rec = maitre.Recommender.build(shop, model, items=catalogue,
+                                   settings=trials.attrs["settings"])
+    ids, _ = rec.recommend(customer="c0000001", k=5)
+    assert len(ids) == 5
+    with pytest.raises(maitre.MissingColumnError):
+        maitre.tune(shop, items=pd.DataFrame({"name": ["x"]}), **args)
+
+
 def test_tune_cancels_and_refuses_bad_budgets(shop):
     with pytest.raises(maitre.CancelledError):
         maitre.tune(shop, max_trials=3, positive_kinds=["purchase"], progress=lambda p: False)
