@@ -75,7 +75,7 @@ pub fn evaluate_recommend(
     config: &EvalConfig,
 ) -> Result<ModelResult> {
     let served = Served::fit(log, catalog, config)?;
-    served.result(log)
+    served.result()
 }
 
 /// [`evaluate_recommend`] under each of `settings` in turn, from one fit: one
@@ -107,7 +107,7 @@ pub fn evaluate_recommend_settings(
         .iter()
         .map(|s| {
             served.rec.set_settings(s.clone())?;
-            served.result(log)
+            served.result()
         })
         .collect()
 }
@@ -117,6 +117,8 @@ pub fn evaluate_recommend_settings(
 /// the browser package calls only that one, and the loop cost it 0.9 KB.)
 struct Served {
     fold: Fold,
+    /// Each tested customer's row and name, resolved once for every scoring.
+    tested: Vec<(u32, String)>,
     rec: Recommender,
     fit_seconds: f64,
 }
@@ -135,24 +137,30 @@ impl Served {
         let matrix = Interactions::build(&train, &InteractionConfig::default())?;
         let model = config.als.fit(&matrix)?;
         let rec = Recommender::build(&train, catalog, model, &BuildOptions::default())?;
+        let identities = log.identities();
+        let tested = fold
+            .split
+            .test
+            .iter()
+            .map(|(u, _)| (*u, identities.name(*u).unwrap_or_default().to_owned()))
+            .collect();
         Ok(Served {
             fold,
+            tested,
             rec,
             fit_seconds: started.elapsed().as_secs_f64(),
         })
     }
 
-    fn result(&self, log: &EventLog) -> Result<ModelResult> {
-        let identities = log.identities();
+    fn result(&self) -> Result<ModelResult> {
         let k = *super::CUTOFFS.iter().max().expect("cut-offs");
         let lists = self
-            .fold
-            .split
-            .test
+            .tested
             .iter()
-            .map(|(u, _)| {
-                let name = identities.name(*u).unwrap_or_default();
-                let list = self.rec.recommend(&Request::new(k).customer(name))?;
+            .map(|(u, name)| {
+                let list = self
+                    .rec
+                    .recommend(&Request::new(k).customer(name.as_str()))?;
                 Ok((*u, list.iter().map(|r| r.index).collect()))
             })
             .collect::<Result<HashMap<u32, Vec<u32>>>>()?;
