@@ -269,8 +269,12 @@ impl PyAls {
     ///     other_rows: how many rows the fixed side has in all.
     ///     start: the rows' current vectors, (rows, k) float32.
     ///     indptr: row r's entries are indptr[r]:indptr[r+1], (rows + 1,) int64.
-    ///     neighbours: the fixed side's vector for each entry, (entries, k).
+    ///     neighbours: the fixed side's vector for each entry, (entries, k);
+    ///         or, with ``columns``, the fixed vectors the entries point into.
     ///     weights: each entry's interaction weight, (entries,).
+    ///     columns: optional, each entry's row of ``neighbours`` (entries,):
+    ///         each fixed vector passed once, not once per entry (how
+    ///         ``maitre.spark.fit_als`` calls it).
     ///
     /// Returns the solved vectors, (rows, k) float32. Raises
     /// LengthMismatchError or InvalidParamError for a block that does not fit
@@ -283,6 +287,7 @@ impl PyAls {
     ///     >>> bool(x[0, 0] > 0.5), x.shape
     ///     (True, (1, 2))
     #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (gram, other_rows, start, indptr, neighbours, weights, columns=None))]
     fn solve_rows<'py>(
         &self,
         py: Python<'py>,
@@ -292,8 +297,22 @@ impl PyAls {
         indptr: &Bound<'py, PyAny>,
         neighbours: &Bound<'py, PyAny>,
         weights: &Bound<'py, PyAny>,
+        columns: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let other_rows = args::count("other_rows", other_rows)?;
+        let columns = columns
+            .filter(|c| !c.is_none())
+            .map(|c| {
+                args::counts("columns", c)?
+                    .into_iter()
+                    .map(|v| {
+                        u32::try_from(v).map_err(|_| {
+                            to_py(Error::param("columns", format!("{v} is not below 2^32")))
+                        })
+                    })
+                    .collect::<PyResult<Vec<u32>>>()
+            })
+            .transpose()?;
         let gram = args::f32_array("gram", gram)?;
         let start = args::f32_array("start", start)?;
         let neighbours = args::f32_array("neighbours", neighbours)?;
@@ -309,6 +328,7 @@ impl PyAls {
                     indptr: &indptr,
                     neighbours: &neighbours,
                     weights: &weights,
+                    columns: columns.as_deref(),
                 })
             })
             .map_err(to_py)?;

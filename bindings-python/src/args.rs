@@ -9,6 +9,7 @@
 
 use crate::errors::to_py;
 use maitre::Error;
+use numpy::{PyArrayDescrMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyBool, PyFloat, PyInt};
 
@@ -114,6 +115,9 @@ pub fn opt_real(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option
 
 /// A list of counts (item rows and the like).
 pub fn counts(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    if let Some(values) = integer_array(name, value)? {
+        return Ok(values);
+    }
     let items = value
         .try_iter()
         .map_err(|_| invalid(name, value, "a sequence of non-negative integers"))?;
@@ -121,6 +125,42 @@ pub fn counts(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
         .enumerate()
         .map(|(i, item)| count(&format!("{name}[{i}]"), &item?))
         .collect()
+}
+
+/// A one-dimensional numpy array of integers, converted in bulk (a block of
+/// a Spark fit passes millions); `None` for anything else, which `counts`
+/// then reads item by item. A negative value is an error naming its position.
+fn integer_array(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Option<Vec<usize>>> {
+    let Ok(array) = value.cast::<numpy::PyUntypedArray>() else {
+        return Ok(None);
+    };
+    let kind = array.dtype().kind();
+    if array.ndim() != 1 || !(kind == b'i' || kind == b'u') {
+        return Ok(None);
+    }
+    let np = value.py().import("numpy")?;
+    let negative = np
+        .getattr("flatnonzero")?
+        .call1((np.getattr("less")?.call1((value, 0))?,))?;
+    if negative.len()? > 0 {
+        let at: usize = negative.get_item(0)?.extract()?;
+        return Err(invalid(
+            &format!("{name}[{at}]"),
+            &value.get_item(at)?,
+            "a non-negative integer below 2**64",
+        ));
+    }
+    let converted = np.getattr("ascontiguousarray")?.call(
+        (value,),
+        Some(&[("dtype", "uint64")].into_py_dict(value.py())?),
+    )?;
+    let values = converted.extract::<numpy::PyReadonlyArray1<'_, u64>>()?;
+    values
+        .as_slice()?
+        .iter()
+        .map(|&v| usize::try_from(v).map_err(|_| invalid(name, value, "values below 2**64")))
+        .collect::<PyResult<Vec<usize>>>()
+        .map(Some)
 }
 
 /// A list of real numbers.

@@ -159,6 +159,8 @@ CALLS = {
         [[1.0, 0.0], [0.0, 1.0]], 2, [[0.0, 0.0]], [0, v], [[1.0, 0.0]], [1.0]),
     ("ALS.solve_rows", "start"): lambda v: maitre.ALS(factors=2).solve_rows(
         [[1.0, 0.0], [0.0, 1.0]], 2, [[v, 0.0]], [0, 1], [[1.0, 0.0]], [1.0]),
+    ("ALS.solve_rows", "columns"): lambda v: maitre.ALS(factors=2).solve_rows(
+        [[1.0, 0.0], [0.0, 1.0]], 2, [[0.0, 0.0]], [0, 1], [[1.0, 0.0]], [1.0], columns=[v]),
     ("ALS.initial_rows", "first"): lambda v: maitre.ALS(factors=2).initial_rows(v, 3),
     ("ALS.initial_rows", "count"): lambda v: maitre.ALS(factors=2).initial_rows(0, v),
     ("AlsModel.from_factors", "user_factors"): lambda v: maitre.AlsModel.from_factors(

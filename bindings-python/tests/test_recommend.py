@@ -116,6 +116,31 @@ def test_als_regularization_scale(shop):
         maitre.ALS(regularization_scale=1)
 
 
+def test_solve_rows_with_columns_passes_each_fixed_vector_once(shop):
+    # A half-sweep of a fitted model, its fixed vectors gathered per entry or
+    # passed once with each entry's row: the same numbers, to the bit.
+    als = maitre.ALS(factors=4, iterations=2, regularization=0.1, threads=1)
+    model = als.fit(shop)
+    rng = np.random.default_rng(0)
+    items = model.item_factors
+    rows = 6
+    counts = rng.integers(1, 5, rows)
+    indptr = np.r_[0, np.cumsum(counts)]
+    columns = np.concatenate([np.sort(rng.choice(len(items), c, replace=False)) for c in counts])
+    weights = rng.uniform(0.5, 3.0, len(columns)).astype(np.float32)
+    gram = items.T @ items
+    start = np.zeros((rows, 4), np.float32)
+    gathered = als.solve_rows(gram, len(items), start, indptr, items[columns], weights)
+    shared = als.solve_rows(gram, len(items), start, indptr, items, weights, columns=columns)
+    np.testing.assert_array_equal(shared, gathered)
+    assert np.abs(shared).sum() > 0
+    with pytest.raises(maitre.InvalidParamError) as info:
+        als.solve_rows(gram, len(items), start, indptr, items, weights, columns=columns + len(items))
+    assert info.value.name == "columns"
+    with pytest.raises(maitre.LengthMismatchError):
+        als.solve_rows(gram, len(items), start, indptr, items, weights, columns=columns[1:])
+
+
 def test_als_on_empty_log():
     with pytest.raises(maitre.NotEnoughDataError):
         maitre.ALS(factors=4).fit(maitre.EventLog())

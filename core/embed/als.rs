@@ -293,6 +293,12 @@ impl AlsParams {
 /// partition solves its customers, then its items, with the other side's
 /// vectors joined onto its interactions). Entries of row `r` are
 /// `indptr[r]..indptr[r + 1]`.
+///
+/// The fixed vectors come either one per entry (`columns: None`), or once
+/// each with `columns` saying which one every entry uses: a block of rows
+/// that share their neighbours (a Spark partition's customers all rate the
+/// same few thousand items) then passes each vector once instead of once per
+/// entry, which is what a fit's own half-sweep reads.
 #[derive(Debug, Clone, Copy)]
 pub struct RowBlock<'a> {
     /// `YᵀY` of the fixed side, over all its rows (`k × k`, row-major).
@@ -303,10 +309,14 @@ pub struct RowBlock<'a> {
     pub start: &'a [f32],
     /// Row offsets into `neighbours` and `weights` (`rows + 1` entries, from 0).
     pub indptr: &'a [usize],
-    /// The fixed side's vector for each entry (`entries × k`).
+    /// The fixed side's vectors (rows of `k`): one per entry (`entries × k`)
+    /// when `columns` is `None`, else the rows `columns` points into.
     pub neighbours: &'a [f32],
     /// Each entry's interaction weight, as in the customer × item matrix.
     pub weights: &'a [f32],
+    /// Each entry's row of `neighbours` (`entries` values), or `None`: entry
+    /// `j` uses row `j`.
+    pub columns: Option<&'a [u32]>,
 }
 
 impl AlsParams {
@@ -324,7 +334,7 @@ impl AlsParams {
     /// let gram = [1.0, 0.0, 0.0, 1.0]; // YᵀY
     /// // one customer who bought item 0 twice (weight 2)
     /// let block = RowBlock { gram: &gram, other_rows: 2, start: &[0.0, 0.0],
-    ///     indptr: &[0, 1], neighbours: &items[..2], weights: &[2.0] };
+    ///     indptr: &[0, 1], neighbours: &items[..2], weights: &[2.0], columns: None };
     /// let x = params.solve_rows(&block)?;
     /// assert!(x[0] > 0.5 && x[1].abs() < 1e-6);
     /// # Ok::<(), maitre::Error>(())
@@ -357,10 +367,32 @@ impl AlsParams {
             return Err(Error::param("indptr", "must start at 0 and never decrease"));
         }
         len("weights", block.weights.len(), entries)?;
-        len("neighbours", block.neighbours.len(), entries * k)?;
         if block.other_rows > u32::MAX as usize || entries > u32::MAX as usize {
             return Err(Error::param("block", "more than 2^32 rows or entries"));
         }
+        let fixed_rows = match block.columns {
+            None => {
+                len("neighbours", block.neighbours.len(), entries * k)?;
+                entries
+            }
+            Some(columns) => {
+                len("columns", columns.len(), entries)?;
+                if block.neighbours.len() % k != 0 {
+                    return Err(Error::param(
+                        "neighbours",
+                        format!("{} values are not rows of {k}", block.neighbours.len()),
+                    ));
+                }
+                let fixed_rows = block.neighbours.len() / k;
+                if let Some(c) = columns.iter().find(|&&c| c as usize >= fixed_rows) {
+                    return Err(Error::param(
+                        "columns",
+                        format!("row {c} is past the {fixed_rows} rows of neighbours"),
+                    ));
+                }
+                fixed_rows
+            }
+        };
         for (name, values) in [
             ("gram", block.gram),
             ("start", block.start),
@@ -373,8 +405,15 @@ impl AlsParams {
         }
         let mut gram = block.gram.to_vec();
         gram.iter_mut().for_each(|g| *g *= self.unobserved_weight);
-        let y = Factors::new(entries, k, block.neighbours.to_vec());
-        let local: Vec<u32> = (0..entries as u32).collect();
+        let y = Factors::new(fixed_rows, k, block.neighbours.to_vec());
+        let identity: Vec<u32>;
+        let local: &[u32] = match block.columns {
+            Some(columns) => columns,
+            None => {
+                identity = (0..entries as u32).collect();
+                &identity
+            }
+        };
         let (gram_weight, rhs): (Vec<f32>, Vec<f32>) =
             block.weights.iter().map(|&r| confidence(r, self)).unzip();
         let mut out = block.start.to_vec();
@@ -1118,8 +1157,18 @@ mod tests {
                 indptr: matrix.indptr(),
                 neighbours: &neighbours,
                 weights: matrix.data(),
+                columns: None,
             };
-            Factors::new(matrix.n_rows(), 6, p.solve_rows(&block).unwrap())
+            let solved = p.solve_rows(&block).unwrap();
+            // The same rows with each fixed vector passed once.
+            let view = fixed.view();
+            let shared = RowBlock {
+                neighbours: view.as_slice().unwrap(),
+                columns: Some(matrix.indices()),
+                ..block
+            };
+            assert_eq!(p.solve_rows(&shared).unwrap(), solved);
+            Factors::new(matrix.n_rows(), 6, solved)
         };
         let transposed = m.transpose();
         let mut users = Factors::new(41, 6, p.initial_rows(0, 41).unwrap());
@@ -1143,6 +1192,7 @@ mod tests {
             indptr: &[0, 1],
             neighbours: &[1.0, 0.0],
             weights: &[1.0],
+            columns: None,
         };
         assert!(p.solve_rows(&good).is_ok());
         let bad = [
@@ -1168,6 +1218,19 @@ mod tests {
             },
             RowBlock {
                 neighbours: &[1.0],
+                ..good
+            },
+            RowBlock {
+                columns: Some(&[1]),
+                ..good
+            },
+            RowBlock {
+                columns: Some(&[0, 0]),
+                ..good
+            },
+            RowBlock {
+                neighbours: &[1.0, 0.0, 2.0],
+                columns: Some(&[0]),
                 ..good
             },
         ];
@@ -1433,6 +1496,7 @@ mod tests {
             indptr: &[0, 3],
             neighbours: &neighbours,
             weights: &weights,
+            columns: None,
         };
         let solved = p.solve_rows(&block).unwrap();
         assert!(satisfies(&solved), "solve_rows {solved:?}");

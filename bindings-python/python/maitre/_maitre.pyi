@@ -188,9 +188,10 @@ class ALS:
         gram: npt.ArrayLike,
         other_rows: int,
         start: npt.ArrayLike,
-        indptr: Sequence[int],
+        indptr: Union[Sequence[int], npt.NDArray[np.integer]],
         neighbours: npt.ArrayLike,
         weights: npt.ArrayLike,
+        columns: Optional[npt.ArrayLike] = None,
     ) -> npt.NDArray[np.float32]: ...
     def initial_rows(self, first: int, count: int) -> npt.NDArray[np.float32]: ...
     def fit(

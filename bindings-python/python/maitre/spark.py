@@ -153,21 +153,6 @@ def interactions(
     return matrix, customers, items
 
 
-_VECTOR = T.ArrayType(T.FloatType())
-_VECTORS = T.StructType([T.StructField("index", T.LongType()), T.StructField("vec", _VECTOR)])
-# Entries gathered before one ``solve_rows`` call: large enough that the call
-# is amortised, small enough that a block never holds more than this many
-# neighbour vectors at once.
-_SOLVE_ENTRIES = 1 << 16
-
-def _matrix(column: Any, k: int) -> np.ndarray:
-    """A list<float> Arrow column of k-vectors as one (n, k) array, without a
-    Python object per row (``flatten`` honours slices and offsets)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    return column.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, k)
-
-
 def _block_keys(spark: SparkSession, blocks: int) -> List[int]:
     """One grouping key per block, chosen so that Spark's hash partitioning
     sends block b to shuffle partition b: keys 0..blocks-1 themselves can
@@ -212,6 +197,20 @@ def _one(table: "pa.Table", name: str) -> Any:
     return table.column(name)[0].as_py()
 
 
+def _arrays(column: Any, dtype: Any) -> List[np.ndarray]:
+    """Each value of a binary Arrow column as a numpy array over its bytes,
+    without copying them (``as_py`` would copy every packed block)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    out = []
+    for chunk in chunks:
+        wide = pa.types.is_large_binary(chunk.type)
+        _, offsets, data = chunk.buffers()
+        at = np.frombuffer(offsets, np.int64 if wide else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        size = np.dtype(dtype).itemsize
+        out.extend(np.frombuffer(data, dtype, count=int(b - a) // size, offset=int(a)) for a, b in zip(at[:-1], at[1:]))
+    return out
+
+
 def _key_of(column: str, keys: List[int]) -> Any:
     """The block key (see ``_block_keys``) of a block number column."""
     return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(column) + 1).cast("int")
@@ -247,9 +246,10 @@ def _blocks(matrix: DataFrame, keys: List[int]) -> "Tuple[DataFrame, DataFrame]"
         # A packed block already holds every column its rows touch: no
         # second shuffle of the entries.
         for batch in batches:
+            columns = _arrays(batch.column("i"), np.int64)
             for r in range(batch.num_rows):
                 dst = keys.index(batch.column("block")[r].as_py())
-                i = np.unique(np.frombuffer(batch.column("i")[r].as_py(), np.int64))
+                i = np.unique(columns[r])
                 src = i % blocks
                 for s in range(blocks):
                     idx = i[src == s]
@@ -285,17 +285,21 @@ def _half_sweep(
 
     Each fixed block sends each target block the vectors it needs (one row
     per pair of blocks); each target block meets them, its own start vectors
-    and its cached entries in a cogroup, and streams its rows into
-    ``solve_rows`` in pieces of about ``_SOLVE_ENTRIES`` entries. The new
+    and its cached entries in a cogroup, and solves its rows in one
+    ``solve_rows`` call, each fixed vector passed once. The new
     side's Gram matrix comes out of the same pass (per-block shares)."""
     k = als.params()["factors"]
+    # A task owns spark.task.cpus cores: the solver's threads must not
+    # outnumber them (the result does not depend on the thread count).
+    cpus = int(target.sparkSession.sparkContext.getConf().get("spark.task.cpus", "1"))
+    solver = maitre.ALS(**{**als.params(), "threads": cpus})
 
     def ship(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
         for batch in batches:
+            indices, vecs = _arrays(batch.column("index"), np.int64), _arrays(batch.column("vec"), np.float32)
+            needed = _arrays(batch.column("idx"), np.int64)
             for r in range(batch.num_rows):
-                index = np.frombuffer(batch.column("index")[r].as_py(), np.int64)
-                vec = np.frombuffer(batch.column("vec")[r].as_py(), np.float32).reshape(-1, k)
-                idx = np.frombuffer(batch.column("idx")[r].as_py(), np.int64)
+                index, vec, idx = indices[r], vecs[r].reshape(-1, k), needed[r]
                 at = np.searchsorted(index, idx)
                 yield pa.RecordBatch.from_pydict({
                     "block": pa.array([batch.column("block")[r].as_py()], pa.int32()),
@@ -311,34 +315,24 @@ def _half_sweep(
         if right.num_rows == 0 or left.num_rows == 0:  # a block with no rows: nothing to solve
             return _SIDE_EMPTY
         role = right.column("role").to_numpy()
-        parts = [(np.frombuffer(right.column("index")[r].as_py(), np.int64),
-                  np.frombuffer(right.column("vec")[r].as_py(), np.float32).reshape(-1, k))
-                 for r in range(right.num_rows)]
-        own = [p for p, r in zip(parts, role) if r == 1]
-        other = [p for p, r in zip(parts, role) if r == 0]
-        rows, start = own[0]
-        fixed_index = np.concatenate([p[0] for p in other]) if other else np.zeros(0, np.int64)
-        fixed_vec = np.concatenate([p[1] for p in other]) if other else np.zeros((0, k), np.float32)
+        indices = _arrays(right.column("index"), np.int64)
+        vecs = _arrays(right.column("vec"), np.float32)
+        own = [r for r in range(right.num_rows) if role[r] == 1]
+        other = [r for r in range(right.num_rows) if role[r] == 0]
+        rows, start = indices[own[0]], vecs[own[0]].reshape(-1, k)
+        # The fixed vectors stay where they arrived (one piece per fixed
+        # block); each entry gets the position of its vector among them.
+        fixed_index = np.concatenate([indices[r] for r in other]) if other else np.zeros(0, np.int64)
+        fixed_vec = np.concatenate([vecs[r] for r in other]) if other else np.zeros(0, np.float32)
         order = np.argsort(fixed_index, kind="stable")
-        fixed_index, fixed_vec = fixed_index[order], fixed_vec[order]
-        u = np.frombuffer(_one(left, "u"), np.int64)
-        i = np.frombuffer(_one(left, "i"), np.int64)
-        w = np.frombuffer(_one(left, "w"), np.float32)
-        at = np.searchsorted(rows, u)
-        counts = np.bincount(at, minlength=len(rows))
-        indptr = np.r_[0, np.cumsum(counts)]
-        where = np.searchsorted(fixed_index, i)
-        out = np.empty_like(start)
-        first = 0
-        while first < len(rows):
-            # Whole rows, about _SOLVE_ENTRIES entries at a time.
-            last = max(first + 1, int(np.searchsorted(indptr, indptr[first] + _SOLVE_ENTRIES, side="right")) - 1)
-            last = min(last, len(rows))
-            a, b = indptr[first], indptr[last]
-            out[first:last] = als.solve_rows(
-                gram, other_rows, start[first:last], indptr[first:last + 1] - a,
-                fixed_vec[where[a:b]], w[a:b])
-            first = last
+        u, i = _arrays(left.column("u"), np.int64)[0], _arrays(left.column("i"), np.int64)[0]
+        w = _arrays(left.column("w"), np.float32)[0]
+        at = np.minimum(np.searchsorted(fixed_index, i, sorter=order), max(len(order) - 1, 0))
+        columns = order[at] if len(order) else at
+        if len(i) and not np.array_equal(fixed_index[columns], i):
+            raise maitre.MaitreError("internal: a fixed vector did not reach its block")
+        indptr = np.r_[np.searchsorted(u, rows), len(u)]
+        out = solver.solve_rows(gram, other_rows, start, indptr, fixed_vec, w, columns=columns)
         share = out.astype(np.float64)
         return pa.table({"src": pa.array([keys.index(_one(left, "block"))], pa.int32()),
                          "index": [rows.tobytes()], "vec": [out.tobytes()], "gram": [(share.T @ share).tobytes()]})
