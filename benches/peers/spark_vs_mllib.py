@@ -229,8 +229,7 @@ class Fitters:
         import maitre.spark as ms
 
         started = time.perf_counter()
-        model = ms.fit_als(self.spark_events, self.als(reg, alpha, seed), kinds={"positive": 1.0},
-                           partitions=self.blocks)
+        model = ms.fit_als(self.spark_events, self.als(reg, alpha, seed), kinds={"positive": 1.0})
         return model, time.perf_counter() - started
 
     def mllib(self, reg, alpha, seed):
@@ -597,7 +596,7 @@ def storefront(spark, binary, work, size, seed, blocks, half_life, factors, qual
     started = time.perf_counter()
     sweeps = []  # when each sweep ended: the setup and per-sweep costs of the scaling note
     spread = ms.fit_als(events, als, kinds=kinds, scaled=scaled, half_life_days=half_life,
-                        partitions=blocks, progress=lambda _: sweeps.append(time.perf_counter()))
+                        progress=lambda _: sweeps.append(time.perf_counter()))
     out["maitre_spark_fit_seconds"] = time.perf_counter() - started
     per_sweep = float(np.median(np.diff(sweeps))) if len(sweeps) > 1 else float("nan")
     out["maitre_spark_sweep_seconds"] = per_sweep

@@ -63,6 +63,24 @@ def test_fit_als_gives_the_single_process_model(spark, events, scale):
         assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max()
 
 
+def test_fit_als_with_fewer_rows_than_blocks(spark):
+    # 3 customers and 2 items in 4 blocks: some blocks of each side are
+    # empty, and one item is needed by a single customer block only.
+    tiny = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "a", "b"],
+        "item_id": ["x", "y", "x", "y", "x"],
+        "kind": ["purchase", "view", "purchase", "view", "purchase"],
+        "timestamp": T0 + np.arange(5) * 3600,
+    })
+    als = maitre.ALS(factors=4, iterations=3, seed=1)
+    single = als.fit(maitre.EventLog.from_pandas(tiny))
+    spread = ms.fit_als(spark.createDataFrame(tiny), als)
+    assert spread.customer_ids() == single.customer_ids() == ["a", "b", "c"]
+    for a, b in [(spread.user_factors, single.user_factors), (spread.item_factors, single.item_factors)]:
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max()
+
+
 def test_recommend_all_scores_every_customer(spark, events):
     log = maitre.EventLog.from_pandas(events)
     rec = maitre.Recommender.build(log, maitre.ALS(factors=8, iterations=2).fit(log))

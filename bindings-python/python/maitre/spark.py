@@ -7,12 +7,14 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
   ids indexed in order of first appearance (as ``EventLog`` interns them),
   then alternating half-sweeps in which each block of rows is solved with
   ``ALS.solve_rows`` (the single-process solver, the same arithmetic per row).
-  The entries are grouped by block once per fit and cached; each sweep ships
-  every fixed vector once to each block that needs it (a join on which
-  blocks use which vector, never a broadcast of every factor) and meets the
-  entries in a cogroup. The Gram matrix of each new side comes out of the
-  same pass (per-block sums). Each sweep is checkpointed, so the plan does
-  not grow with iterations. Returns a ``maitre.AlsModel``: everything
+  The entries are grouped by block once per fit and cached, with the list
+  of which rows each block of the other side needs. A block's solve writes,
+  beside its new vectors and its share of the side's Gram matrix, the
+  vectors each block of the other side will need (every vector once to each
+  block that uses it, as MLlib ships its out-blocks; never a broadcast of
+  every factor), and the next half-sweep meets them, its own start vectors
+  and its cached entries in a cogroup. Each half-sweep is checkpointed, so
+  the plan does not grow with iterations. Returns a ``maitre.AlsModel``: everything
   downstream works.
 - ``recommend_all(customers, recommender, k)``: ``mapInPandas`` with the
   recommender's bytes shipped once and the ``Recommender`` loaded once per
@@ -175,22 +177,22 @@ def _block(row: str, keys: List[int]) -> Any:
 
 _INT = T.IntegerType()
 _BYTES = T.BinaryType()
-# One row per block of one side: its row indices (int64) and vectors (float32,
-# row-major), and its share of the side's Gram matrix (float64, k × k).
-_SIDE = T.StructType([T.StructField("src", _INT), T.StructField("index", _BYTES),
-                      T.StructField("vec", _BYTES), T.StructField("gram", _BYTES)])
-# One row per block of target rows: its entries sorted by (row, column).
-_ENTRIES = T.StructType([T.StructField("block", _INT), T.StructField("u", _BYTES),
-                         T.StructField("i", _BYTES), T.StructField("w", _BYTES)])
-# Which fixed rows of block `src` the target block `dst` needs (int64, sorted).
-_NEEDS = T.StructType([T.StructField("src", _INT), T.StructField("dst", _INT), T.StructField("idx", _BYTES)])
-# What reaches a target block: fixed vectors (role 0) or its own start vectors (role 1).
-_SHIPPED = T.StructType([T.StructField("block", _INT), T.StructField("role", _INT),
-                         T.StructField("index", _BYTES), T.StructField("vec", _BYTES)])
-
-
-_SIDE_EMPTY = pa.table({"src": pa.array([], pa.int32()), "index": pa.array([], pa.binary()),
-                        "vec": pa.array([], pa.binary()), "gram": pa.array([], pa.binary())})
+# One row per block of target rows (u % blocks): its entries, summed per
+# (row, column) and sorted by them, as int64 / float32 arrays; and which of
+# its rows each block of the other side needs (`ship`: row indices, int64,
+# for block 0, then 1, ...; `ship_ptr`: blocks + 1 offsets into it).
+_ENTRIES = T.StructType([T.StructField("block", _INT), T.StructField("u", _BYTES), T.StructField("i", _BYTES),
+                         T.StructField("w", _BYTES), T.StructField("ship", _BYTES),
+                         T.StructField("ship_ptr", _BYTES)])
+# What a half-sweep writes: for its own block (role 1) the new vectors of
+# its rows (int64 indices, float32 row-major) and its share of the side's
+# Gram matrix (float64, k × k); for each block of the other side (role 0)
+# the vectors it needs, addressed to it by `block`.
+_OUT = T.StructType([T.StructField("block", _INT), T.StructField("role", _INT), T.StructField("index", _BYTES),
+                     T.StructField("vec", _BYTES), T.StructField("gram", _BYTES)])
+_OUT_ARROW = pa.schema([("block", pa.int32()), ("role", pa.int32()), ("index", pa.binary()),
+                        ("vec", pa.binary()), ("gram", pa.binary())])
+_OWN, _SHIPPED = 1, 0
 
 
 def _one(table: "pa.Table", name: str) -> Any:
@@ -211,59 +213,47 @@ def _arrays(column: Any, dtype: Any) -> List[np.ndarray]:
     return out
 
 
-def _key_of(column: str, keys: List[int]) -> Any:
-    """The block key (see ``_block_keys``) of a block number column."""
-    return F.element_at(F.array(*[F.lit(key) for key in keys]), F.col(column) + 1).cast("int")
+def _packed(block: int, u: np.ndarray, i: np.ndarray, w: np.ndarray, blocks: int) -> "pa.RecordBatch":
+    """One block's entries as an `_ENTRIES` row: sorted by (row, column) —
+    the order of ``maitre.ALS.fit`` — with any repeated (row, column) summed,
+    and the rows each block of the other side needs."""
+    # One int64 key per entry (indices are below 2^31): one sort, not two.
+    order = np.argsort((u << 32) | i, kind="stable")
+    u, i, w = u[order], i[order], w[order]
+    first = np.flatnonzero(np.r_[True, (u[1:] != u[:-1]) | (i[1:] != i[:-1])]) if len(u) else np.zeros(0, np.int64)
+    w = np.add.reduceat(w, first).astype(np.float32) if len(u) else w.astype(np.float32)
+    u, i = u[first], i[first]
+    dst = i % blocks
+    ship = [np.unique(u[dst == d]) for d in range(blocks)]
+    ptr = np.r_[0, np.cumsum([len(s) for s in ship])].astype(np.int64)
+    return pa.RecordBatch.from_pydict({
+        "block": pa.array([block], pa.int32()), "u": [u.tobytes()], "i": [i.tobytes()], "w": [w.tobytes()],
+        "ship": [np.concatenate(ship).astype(np.int64).tobytes()], "ship_ptr": [ptr.tobytes()]})
 
 
-def _blocks(matrix: DataFrame, keys: List[int]) -> "Tuple[DataFrame, DataFrame]":
-    """A half-sweep's fixed plan, built once per direction.
-
-    The entries (u, i, w) of each block of target rows (``u % blocks``) as
-    one row of packed arrays, sorted by (row, column) — the order of
-    ``maitre.ALS.fit`` — and cached in place: Spark's hash partitioning of
-    the block keys gives each block its own task, and each sweep moves a
-    handful of large rows between the JVM and Python instead of one row per
-    entry. And which fixed rows each (fixed block, target block) pair needs,
-    packed the same way: every fixed vector then travels once to each block
-    that uses it, as MLlib's ALS ships its out-blocks."""
+def _entries(matrix: DataFrame, keys: List[int]) -> DataFrame:
+    """The packed entries (`_ENTRIES`) of each block of rows ``u % blocks``
+    of a matrix (u, i, w), cached in place: Spark's hash partitioning of the
+    block keys gives each block its own partition and task, and each sweep
+    moves a handful of large rows between the JVM and Python instead of one
+    row per entry."""
     blocks = len(keys)
-    with_block = matrix.select("u", "i", "w", _block("u", keys))
 
-    def pack_entries(table: "pa.Table") -> "pa.Table":
-        u = table.column("u").to_numpy().astype(np.int64)
-        i = table.column("i").to_numpy().astype(np.int64)
-        w = table.column("w").to_numpy(zero_copy_only=False).astype(np.float32)
-        order = np.lexsort((i, u))
-        return pa.table({"block": pa.array([_one(table, "block")], pa.int32()),
-                         "u": [u[order].tobytes()], "i": [i[order].tobytes()], "w": [w[order].tobytes()]})
+    def pack(table: "pa.Table") -> "pa.Table":
+        u, i = (table.column(c).to_numpy().astype(np.int64) for c in ("u", "i"))
+        w = table.column("w").to_numpy(zero_copy_only=False).astype(np.float64)
+        return pa.Table.from_batches([_packed(_one(table, "block"), u, i, w, blocks)])
 
-    entries = with_block.groupBy("block").applyInArrow(pack_entries, _ENTRIES)
+    entries = matrix.select("u", "i", "w", _block("u", keys)).groupBy("block").applyInArrow(pack, _ENTRIES)
     entries = entries.repartition(blocks, "block").cache()
     entries.count()
-
-    def needs_of(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
-        # A packed block already holds every column its rows touch: no
-        # second shuffle of the entries.
-        for batch in batches:
-            columns = _arrays(batch.column("i"), np.int64)
-            for r in range(batch.num_rows):
-                dst = keys.index(batch.column("block")[r].as_py())
-                i = np.unique(columns[r])
-                src = i % blocks
-                for s in range(blocks):
-                    idx = i[src == s]
-                    if len(idx):
-                        yield pa.RecordBatch.from_pydict({"src": pa.array([s], pa.int32()),
-                                                          "dst": pa.array([dst], pa.int32()), "idx": [idx.tobytes()]})
-
-    needs = entries.mapInArrow(needs_of, _NEEDS).localCheckpoint()
-    return entries, needs
+    return entries
 
 
 def _unpack_side(side: DataFrame, k: int) -> "Tuple[np.ndarray, np.ndarray]":
-    """Every row of a packed side, sorted by index: (indices, vectors)."""
-    rows = side.select("index", "vec").collect()
+    """Every own row of a side (a half-sweep's output), sorted by index:
+    (indices, vectors)."""
+    rows = side.where(F.col("role") == _OWN).select("index", "vec").collect()
     index = np.concatenate([np.frombuffer(r["index"], np.int64) for r in rows])
     vec = np.concatenate([np.frombuffer(r["vec"], np.float32).reshape(-1, k) for r in rows])
     order = np.argsort(index, kind="stable")
@@ -271,100 +261,101 @@ def _unpack_side(side: DataFrame, k: int) -> "Tuple[np.ndarray, np.ndarray]":
 
 
 def _side_gram(side: DataFrame, k: int) -> np.ndarray:
-    """The Gram matrix of a packed side: the sum of its blocks' shares."""
-    parts = side.select("gram").collect()
+    """The Gram matrix of a side: the sum of its blocks' shares."""
+    parts = side.where(F.col("role") == _OWN).select("gram").collect()
     return np.sum([np.frombuffer(r["gram"], np.float64) for r in parts], axis=0).reshape(k, k).astype(np.float32)
 
 
+def _side_rows(block: int, rows: np.ndarray, vec: np.ndarray, ship: np.ndarray, ptr: np.ndarray,
+               keys: List[int]) -> "pa.Table":
+    """A block's output (`_OUT`): its own rows with their Gram share, and
+    for each block of the other side the vectors of the rows it needs."""
+    share = vec.astype(np.float64)
+    blocks, index, out_vec, out_gram = [block], [rows.tobytes()], [vec.tobytes()], [(share.T @ share).tobytes()]
+    for d in range(len(keys)):
+        need = ship[ptr[d]:ptr[d + 1]]
+        if len(need):
+            at = np.searchsorted(rows, need)
+            blocks.append(keys[d])
+            index.append(need.tobytes())
+            out_vec.append(np.ascontiguousarray(vec[at]).tobytes())
+            out_gram.append(b"")
+    role = [_OWN] + [_SHIPPED] * (len(blocks) - 1)
+    return pa.table({"block": pa.array(blocks, pa.int32()), "role": pa.array(role, pa.int32()),
+                     "index": pa.array(index, pa.binary()), "vec": pa.array(out_vec, pa.binary()),
+                     "gram": pa.array(out_gram, pa.binary())})
+
+
 def _half_sweep(
-    als: "maitre.ALS", entries: DataFrame, needs: DataFrame, target: DataFrame, fixed: DataFrame,
+    als: "maitre.ALS", entries: DataFrame, target: DataFrame, fixed: DataFrame,
     gram: np.ndarray, other_rows: int, keys: List[int],
 ) -> DataFrame:
-    """Solves every row of the packed side `target` against the packed side
-    `fixed` whose Gram matrix is `gram`; returns the new packed side.
+    """Solves every row of side `target` (the previous output of this side)
+    against the vectors side `fixed` shipped to it (`fixed`'s Gram matrix
+    is `gram`); returns this side's new output (`_OUT`).
 
-    Each fixed block sends each target block the vectors it needs (one row
-    per pair of blocks); each target block meets them, its own start vectors
-    and its cached entries in a cogroup, and solves its rows in one
-    ``solve_rows`` call, each fixed vector passed once. The new
-    side's Gram matrix comes out of the same pass (per-block shares)."""
+    Each block meets its cached entries, its own start vectors and the fixed
+    vectors addressed to it in a cogroup, solves its rows in one
+    ``solve_rows`` call (each fixed vector passed once), and writes, beside
+    its new vectors and its Gram share, the vectors each block of the other
+    side will need: the next half-sweep reads them without a join."""
     k = als.params()["factors"]
     # A task owns spark.task.cpus cores: the solver's threads must not
     # outnumber them (the result does not depend on the thread count).
-    cpus = int(target.sparkSession.sparkContext.getConf().get("spark.task.cpus", "1"))
+    cpus = int(entries.sparkSession.sparkContext.getConf().get("spark.task.cpus", "1"))
     solver = maitre.ALS(**{**als.params(), "threads": cpus})
-
-    def ship(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
-        for batch in batches:
-            indices, vecs = _arrays(batch.column("index"), np.int64), _arrays(batch.column("vec"), np.float32)
-            needed = _arrays(batch.column("idx"), np.int64)
-            for r in range(batch.num_rows):
-                index, vec, idx = indices[r], vecs[r].reshape(-1, k), needed[r]
-                at = np.searchsorted(index, idx)
-                yield pa.RecordBatch.from_pydict({
-                    "block": pa.array([batch.column("block")[r].as_py()], pa.int32()),
-                    "role": pa.array([0], pa.int32()), "index": [idx.tobytes()],
-                    "vec": [np.ascontiguousarray(vec[at]).tobytes()]})
-
-    shipped = fixed.join(needs, "src").select(_key_of("dst", keys).alias("block"), "index", "vec", "idx").mapInArrow(
-        ship, _SHIPPED)
-    starts = target.select(_key_of("src", keys).alias("block"), F.lit(1).cast("int").alias("role"), "index", "vec")
-    vectors = shipped.unionByName(starts)
+    vectors = fixed.where(F.col("role") == _SHIPPED).unionByName(target.where(F.col("role") == _OWN)).select(
+        "block", "role", "index", "vec")
 
     def solve(left: "pa.Table", right: "pa.Table") -> "pa.Table":
         if right.num_rows == 0 or left.num_rows == 0:  # a block with no rows: nothing to solve
-            return _SIDE_EMPTY
+            return pa.Table.from_batches([], _OUT_ARROW)
         role = right.column("role").to_numpy()
         indices = _arrays(right.column("index"), np.int64)
         vecs = _arrays(right.column("vec"), np.float32)
-        own = [r for r in range(right.num_rows) if role[r] == 1]
-        other = [r for r in range(right.num_rows) if role[r] == 0]
+        own = [r for r in range(right.num_rows) if role[r] == _OWN]
+        other = [r for r in range(right.num_rows) if role[r] == _SHIPPED]
         rows, start = indices[own[0]], vecs[own[0]].reshape(-1, k)
         # The fixed vectors stay where they arrived (one piece per fixed
         # block); each entry gets the position of its vector among them.
         fixed_index = np.concatenate([indices[r] for r in other]) if other else np.zeros(0, np.int64)
         fixed_vec = np.concatenate([vecs[r] for r in other]) if other else np.zeros(0, np.float32)
         order = np.argsort(fixed_index, kind="stable")
-        u, i = _arrays(left.column("u"), np.int64)[0], _arrays(left.column("i"), np.int64)[0]
-        w = _arrays(left.column("w"), np.float32)[0]
+        u, i, w = (_arrays(left.column(c), t)[0] for c, t in (("u", np.int64), ("i", np.int64), ("w", np.float32)))
         at = np.minimum(np.searchsorted(fixed_index, i, sorter=order), max(len(order) - 1, 0))
         columns = order[at] if len(order) else at
         if len(i) and not np.array_equal(fixed_index[columns], i):
             raise maitre.MaitreError("internal: a fixed vector did not reach its block")
         indptr = np.r_[np.searchsorted(u, rows), len(u)]
         out = solver.solve_rows(gram, other_rows, start, indptr, fixed_vec, w, columns=columns)
-        share = out.astype(np.float64)
-        return pa.table({"src": pa.array([keys.index(_one(left, "block"))], pa.int32()),
-                         "index": [rows.tobytes()], "vec": [out.tobytes()], "gram": [(share.T @ share).tobytes()]})
+        ship, ptr = _arrays(left.column("ship"), np.int64)[0], _arrays(left.column("ship_ptr"), np.int64)[0]
+        return _side_rows(_one(left, "block"), rows, out, ship, ptr, keys)
 
-    return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _SIDE)
+    return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _OUT)
 
 
-def _initial_side(
-    spark: SparkSession, als: "maitre.ALS", rows: int, offset: int, blocks: int, partitions: int,
-) -> DataFrame:
-    """The fit's initial vectors for rows offset + index, drawn on the
-    executors straight into the packed side (one row per block
-    ``index % blocks``, with its share of the Gram matrix): every row's draw
-    depends only on its position (``ALS.initial_rows``), so no shuffle is
-    needed to group them."""
+def _initial_side(als: "maitre.ALS", entries: DataFrame, offset: int, keys: List[int], ship: bool) -> DataFrame:
+    """The fit's initial vectors for rows offset + index as a half-sweep's
+    output (`_OUT`), drawn on the executors block by block: every row's draw
+    depends only on its position (``ALS.initial_rows``). With `ship`, the
+    vectors each block of the other side needs are written too (the first
+    customer half-sweep reads the items' initial vectors)."""
     k = als.params()["factors"]
 
     def draw(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
         for batch in batches:
-            for block in batch.column(0).to_numpy():
-                index = np.arange(int(block), rows, blocks, dtype=np.int64)
-                if not len(index):
-                    continue
-                vec = np.empty((len(index), k), np.float32)
-                for j, row in enumerate(index):
+            for r in range(batch.num_rows):
+                rows = np.unique(_arrays(batch.column("u").slice(r, 1), np.int64)[0])
+                vec = np.empty((len(rows), k), np.float32)
+                for j, row in enumerate(rows):
                     vec[j] = als.initial_rows(offset + int(row), 1)[0]
-                v = vec.astype(np.float64)
-                yield pa.RecordBatch.from_pydict(
-                    {"src": pa.array([int(block)], pa.int32()), "index": [index.tobytes()],
-                     "vec": [vec.tobytes()], "gram": [(v.T @ v).tobytes()]})
+                targets = _arrays(batch.column("ship").slice(r, 1), np.int64)[0] if ship else np.zeros(0, np.int64)
+                ptr = (_arrays(batch.column("ship_ptr").slice(r, 1), np.int64)[0] if ship
+                       else np.zeros(len(keys) + 1, np.int64))
+                yield from _side_rows(batch.column("block")[r].as_py(), rows, vec, targets, ptr,
+                                      keys).to_batches()
 
-    return spark.range(0, blocks, numPartitions=max(1, min(blocks, partitions))).mapInArrow(draw, _SIDE)
+    return entries.mapInArrow(draw, _OUT)
 
 
 def fit_als(
@@ -379,7 +370,6 @@ def fit_als(
     kinds: Optional[Mapping[str, float]] = None,
     scaled: Optional[Sequence[str]] = None,
     half_life_days: Optional[float] = None,
-    partitions: Optional[int] = None,
     progress: Any = None,
 ) -> "maitre.AlsModel":
     """Fits implicit ALS on a Spark DataFrame of events.
@@ -391,12 +381,11 @@ def fit_als(
             Spark timestamps or epoch seconds.
         kinds, scaled: event kinds and weights, as ``maitre.EventLog``.
         half_life_days: decay of event weights with age (None: no decay).
-        partitions: how many partitions the initial vectors are drawn in
-            (None: the session's default parallelism). Rows are solved in as
-            many blocks as ``spark.sql.shuffle.partitions``: set that to a
-            small multiple of the cores (the default 200 is for large
-            clusters).
         progress: called after each sweep with {"iteration", "iterations"}.
+
+    Rows are solved in as many blocks as ``spark.sql.shuffle.partitions``:
+    set that to a small multiple of the cores (the default 200 is for large
+    clusters). Each task solves with ``spark.task.cpus`` threads.
 
     Returns a ``maitre.AlsModel`` with ``customer_ids()`` and ``item_ids()``:
     on the same events and seed, the model ``maitre.ALS.fit`` gives, up to the
@@ -409,7 +398,6 @@ def fit_als(
     """
     als = maitre.ALS() if als is None else als
     spark = events.sparkSession
-    partitions = partitions or spark.sparkContext.defaultParallelism
     # Rows are solved in as many blocks as the session's shuffle partitions
     # (the cogroup's partitioning, so the cached entries are read in place).
     blocks = int(spark.conf.get("spark.sql.shuffle.partitions"))
@@ -422,16 +410,15 @@ def fit_als(
     n_customers, n_items = customers.count(), items.count()
     iterations = als.params()["iterations"]
     keys = _block_keys(spark, blocks)
-    by_user = _blocks(matrix, keys)
-    by_item = _blocks(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
+    by_user = _entries(matrix, keys)
+    by_item = _entries(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
     k = als.params()["factors"]
-    users = _initial_side(spark, als, n_customers, 0, blocks, partitions).localCheckpoint()
-    vectors = _initial_side(spark, als, n_items, n_customers, blocks, partitions).localCheckpoint()
-    item_gram = _side_gram(vectors, k)  # drawing already summed its blocks' shares
+    users = _initial_side(als, by_user, 0, keys, ship=False).localCheckpoint()
+    vectors = _initial_side(als, by_item, n_customers, keys, ship=True).localCheckpoint()
+    item_gram = _side_gram(vectors, k)
     for iteration in range(iterations):
-        users = _half_sweep(als, *by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
-        vectors = _half_sweep(
-            als, *by_item, vectors, users, _side_gram(users, k), n_customers, keys).localCheckpoint()
+        users = _half_sweep(als, by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
+        vectors = _half_sweep(als, by_item, vectors, users, _side_gram(users, k), n_customers, keys).localCheckpoint()
         item_gram = _side_gram(vectors, k)
         if progress is not None:
             progress({"iteration": iteration + 1, "iterations": iterations})
@@ -447,7 +434,7 @@ def fit_als(
 
     user_factors, customer_ids = collect(users, customers, n_customers)
     item_factors, item_ids = collect(vectors, items, n_items)
-    for entries, _ in (by_user, by_item):
+    for entries in (by_user, by_item):
         entries.unpersist()
     return maitre.AlsModel.from_factors(user_factors, item_factors, als, customer_ids, item_ids)
 
