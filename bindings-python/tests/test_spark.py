@@ -102,3 +102,98 @@ def test_bad_events_are_typed_errors(spark, events):
         ms.fit_als(spark.createDataFrame(events.assign(kind="teleport")))
     with pytest.raises(maitre.MissingColumnError):
         ms.fit_als(spark.createDataFrame(events.drop(columns=["kind"])))
+
+
+# Identity links (issue 16): anon-1 -> dev-1 -> c5 is a chain; ghost-1 never
+# acts; anon-2 and c10 link both ways (both known: anon-2 is the smaller);
+# dev-2 links to itself; lonely-a/lonely-b never act at all (a customer with
+# no entries, indexed after every acting id); web-9's canonical name,
+# member-77, never acts; c20 -> c30 merges two acting customers.
+LINKS = [
+    ("anon-1", "dev-1"), ("dev-1", "c5"), ("ghost-1", "c7"), ("anon-2", "c10"), ("c10", "anon-2"),
+    ("dev-2", "dev-2"), ("lonely-a", "lonely-b"), ("web-9", "member-77"), ("c20", "c30"),
+]
+
+
+@pytest.fixture(scope="module")
+def linked_events():
+    rng = np.random.default_rng(1)
+    n = 1500
+    pool = [f"c{i}" for i in range(40)] + ["anon-1", "anon-2", "dev-1", "dev-2", "web-9"]
+    return pd.DataFrame({
+        "customer_id": rng.choice(pool, n),
+        "item_id": [f"i{i}" for i in rng.integers(0, 50, n)],
+        "kind": rng.choice(["view", "purchase", "rating"], n, p=[0.6, 0.3, 0.1]),
+        "timestamp": T0 + rng.integers(0, 10**7, n),
+        "value": np.where(rng.random(n) < 0.5, 4.0, 2.0),
+    })
+
+
+def _links(rows=LINKS):
+    return pd.DataFrame({"alias": [a for a, _ in rows], "customer": [c for _, c in rows],
+                         "timestamp": [T0 + j for j in range(len(rows))]})
+
+
+def _single(events, links, als):
+    log = maitre.EventLog.from_pandas(events)
+    for row in links.itertuples():
+        log.link(row.alias, row.customer, row.timestamp)
+    return als.fit(log, half_life_days=90)
+
+
+def test_fit_als_with_links_gives_the_single_process_model(spark, linked_events):
+    als = maitre.ALS(factors=8, iterations=2, seed=4)
+    links = _links()
+    single = _single(linked_events, links, als)
+    spread = ms.fit_als(spark.createDataFrame(linked_events), als, half_life_days=90,
+                        links=spark.createDataFrame(links))
+    ids = single.customer_ids()
+    assert spread.customer_ids() == ids
+    assert spread.item_ids() == single.item_ids()
+    # The core's canonical names: known ids first, then the smallest.
+    for gone in ["anon-1", "dev-1", "ghost-1", "c10", "web-9", "c20", "lonely-a"]:
+        assert gone not in ids
+    for kept in ["c5", "c7", "anon-2", "dev-2", "member-77", "c30", "lonely-b"]:
+        assert kept in ids
+    assert ids[-1] == "lonely-b"  # interned from a link, after every acting id
+    for a, b in [(spread.user_factors, single.user_factors), (spread.item_factors, single.item_factors)]:
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max()
+
+
+def test_interactions_with_links_merge_rows(spark, linked_events):
+    matrix, customers, _ = ms.interactions(
+        spark.createDataFrame(linked_events), links=spark.createDataFrame(_links()))
+    names = customers.orderBy("index").toPandas()["id"].tolist()
+    assert names == _single(linked_events, _links(), maitre.ALS(factors=2, iterations=1)).customer_ids()
+    rows = set(matrix.select("u").distinct().toPandas()["u"])
+    assert names.index("lonely-b") not in rows  # a customer with no entries
+    assert names.index("c5") in rows
+
+
+def test_bad_links_are_typed_errors_before_any_fitting(spark, linked_events):
+    events = spark.createDataFrame(linked_events)
+    seen = []
+    with pytest.raises(maitre.MissingColumnError, match="customer"):
+        ms.fit_als(events, links=spark.createDataFrame(_links().drop(columns=["customer"])), progress=seen.append)
+    bad = _links([("anon-1", "c5"), (None, "c6"), ("x", "  "), ("", "c8")])
+    with pytest.raises(maitre.InvalidParamError, match="2 identity links have a null or empty `alias` and 1"):
+        ms.fit_als(events, links=spark.createDataFrame(bad), progress=seen.append)
+    renamed = _links().rename(columns={"alias": "device", "customer": "account"})
+    with pytest.raises(maitre.InvalidParamError, match="divide milliseconds"):
+        ms.fit_als(events, links=spark.createDataFrame(renamed.assign(timestamp=renamed["timestamp"] * 1000)),
+                   link_alias="device", link_customer="account", progress=seen.append)
+    chain = _links([(f"n{j}", f"n{j + 1}") for j in range(8)])  # settles in 3 rounds, not 1
+    with pytest.raises(ms.LinksNotConvergedError, match="1 rounds"):
+        ms.fit_als(events, links=spark.createDataFrame(chain), link_rounds=1, progress=seen.append)
+    assert seen == []
+    # The same chain settles within the default bound: one person, named n1
+    # (n0 is smaller but only ever an alias).
+    _, customers, _ = ms.interactions(events, links=spark.createDataFrame(chain))
+    names = customers.toPandas()["id"].tolist()
+    assert "n1" in names and not any(f"n{j}" in names for j in [0, *range(2, 9)])
+    # Renamed link columns work.
+    _, customers, _ = ms.interactions(events, links=spark.createDataFrame(renamed),
+                                      link_alias="device", link_customer="account")
+    names = customers.toPandas()["id"].tolist()
+    assert "c5" in names and "dev-1" not in names

@@ -3,8 +3,10 @@ customer, on the engine a data team already runs (``pip install 'maitre[spark]'`
 
 Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
 
-- ``fit_als(events, als)``: kind weights and time decay applied in Spark SQL,
-  ids indexed in order of first appearance (as ``EventLog`` interns them),
+- ``fit_als(events, als, links=...)``: identity links resolved in Spark
+  (connected components by large-star/small-star rounds, the canonical name chosen
+  as ``EventLog`` chooses it), kind weights and time decay applied in Spark
+  SQL, ids indexed in order of first appearance (as ``EventLog`` interns them),
   then alternating half-sweeps in which each block of rows is solved with
   ``ALS.solve_rows`` (the single-process solver, the same arithmetic per row).
   The entries are grouped by block once per fit and cached, with the list
@@ -20,8 +22,7 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
   recommender's bytes shipped once and the ``Recommender`` loaded once per
   Python worker; a Spark DataFrame (customer_id, rank, item_id, score, reason).
 
-Not yet: identity links (events are taken under the ids they carry), and
-segments or targeting over Spark.
+Not yet: segments or targeting over Spark.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ except ImportError as e:  # pragma: no cover - exercised only without pyspark
 
 import maitre
 
-__all__ = ["fit_als", "recommend_all", "interactions"]
+__all__ = ["fit_als", "recommend_all", "interactions", "LinksNotConvergedError"]
+
+
+class LinksNotConvergedError(maitre.MaitreError):
+    """The identity links' connected components did not settle within
+    ``link_rounds`` rounds (components far deeper than people's ids make):
+    raise ``link_rounds``."""
 
 # Epoch seconds accepted everywhere in maitre (events::check_timestamp).
 _MIN_TIMESTAMP, _MAX_TIMESTAMP = 0, 4_102_444_800
@@ -62,6 +69,113 @@ def _seconds(column: Any, dtype: Any) -> Any:
     return column.cast("long")
 
 
+def _link_pairs(links: DataFrame, alias: str, linked: str, timestamp: str) -> DataFrame:
+    """The links as (a, c, lrow): alias and customer ids trimmed, as
+    ``EventLog.link`` trims them, and numbered in row order. Raises
+    MissingColumnError without the id columns; InvalidParamError for null or
+    empty ids, or (when the links carry a ``timestamp`` column) a timestamp
+    outside 1970..2100: the links ``EventLog.link`` refuses. Resolution, as
+    in the core, never reads the timestamps."""
+    fields = {f.name: f.dataType for f in links.schema.fields}
+    for name in (alias, linked):
+        if name not in fields:
+            raise maitre.MissingColumnError(
+                f"missing column `{name}` in the links (present: {', '.join(fields)})"
+            )
+    pairs = links.select(
+        F.trim(F.col(alias).cast("string")).alias("a"),
+        F.trim(F.col(linked).cast("string")).alias("c"),
+        (_seconds(F.col(timestamp), fields[timestamp]) if timestamp in fields else F.lit(0).cast("long")).alias("t"),
+    ).withColumn("lrow", F.monotonically_increasing_id())
+
+    def empty(column: str) -> Any:
+        return F.sum(F.when(F.col(column).isNull() | (F.col(column) == ""), 1).otherwise(0))
+
+    checks = pairs.agg(
+        empty("a").alias("no_alias"), empty("c").alias("no_customer"),
+        F.sum(F.when(F.col("t").isNull() | (F.col("t") < _MIN_TIMESTAMP) | (F.col("t") > _MAX_TIMESTAMP), 1)
+              .otherwise(0)).alias("bad_time"),
+    ).first()
+    no_alias, no_customer = checks["no_alias"] or 0, checks["no_customer"] or 0
+    if no_alias or no_customer:
+        raise maitre.InvalidParamError(
+            f"{no_alias} identity links have a null or empty `{alias}` and {no_customer} a null or empty `{linked}`"
+        )
+    if checks["bad_time"]:
+        raise maitre.InvalidParamError(
+            f"{checks['bad_time']} identity link timestamps are missing or outside 1970..2100 "
+            f"(epoch seconds expected; divide milliseconds by 1000)"
+        )
+    return pairs.select("a", "c", "lrow")
+
+
+def _cut(df: DataFrame) -> DataFrame:
+    """``df.localCheckpoint()`` rebuilt as a plain DataFrame over the
+    checkpointed rows. Checkpointed alone, a loop that joins each round's
+    result with itself slowed down twofold a round on a constant 101 rows
+    (33 s for the 21st round, constraint propagation off or on): what the
+    checkpoint keeps of its origin compounds. Rebuilt, every round costs the
+    same."""
+    spark = df.sparkSession
+    rows = df.localCheckpoint()._jdf
+    return DataFrame(spark._jsparkSession.createDataFrame(rows.javaRDD(), rows.schema()), spark)
+
+
+def _link_names(pairs: DataFrame, rounds: int) -> DataFrame:
+    """The canonical name of every id in a link: (id, name).
+
+    Connected components in Spark, never collected to the driver. Each id
+    gets a key that orders it as ``Identities::resolve`` ranks canonical
+    names: "0" + id when it was on the customer side of some link (a known
+    id), "1" + id otherwise; so a component's smallest key is its canonical
+    name. The links become undirected edges (hi, lo) between keys (a self
+    link is no edge: it only makes its id known), and the large-star and
+    small-star steps of Kiveris et al. ("Connected Components in MapReduce
+    and Beyond", 2014) alternate until the edges form one star per component
+    around its smallest key: large-star links each edge's larger end to the
+    smallest key next to its smaller end; small-star links each id's smaller
+    neighbours (and itself) to the smallest of them. Both keep every
+    component connected, and a chain of n links settles in O(log n) rounds
+    (min-label propagation alone takes about n). Each step is checkpointed,
+    so the plan does not grow. Raises LinksNotConvergedError if the edges
+    are not stars after ``rounds`` rounds."""
+    if rounds < 1:
+        raise maitre.InvalidParamError(f"invalid parameter `link_rounds`: {rounds} must be at least 1")
+    ends = pairs.select(F.col("a").alias("id"), F.lit(1).alias("anon")).unionByName(
+        pairs.select(F.col("c").alias("id"), F.lit(0).alias("anon")))
+    ids = _cut(ends.groupBy("id").agg(F.concat(F.min("anon").cast("string"), F.col("id")).alias("key")))
+    key_a = ids.select(F.col("id").alias("a"), F.col("key").alias("ka"))
+    key_c = ids.select(F.col("id").alias("c"), F.col("key").alias("kc"))
+    keyed = pairs.join(key_a, "a").join(key_c, "c").where(F.col("ka") != F.col("kc"))
+    edges = _cut(keyed.select(F.greatest("ka", "kc").alias("hi"), F.least("ka", "kc").alias("lo")).distinct())
+
+    def large_star(edges: DataFrame) -> DataFrame:
+        both = edges.unionByName(edges.select(F.col("lo").alias("hi"), F.col("hi").alias("lo")))
+        smallest = both.groupBy("hi").agg(F.min("lo").alias("m")).withColumnRenamed("hi", "lo")
+        out = edges.join(smallest, "lo").select("hi", F.least("lo", "m").alias("lo"))
+        return _cut(out.distinct())
+
+    def small_star(edges: DataFrame) -> DataFrame:
+        smallest = edges.groupBy("hi").agg(F.min("lo").alias("m"))
+        joined = edges.join(smallest, "hi")
+        out = joined.where(F.col("lo") != F.col("m")).select(F.col("lo").alias("hi"), F.col("m").alias("lo"))
+        out = out.unionByName(smallest.select("hi", F.col("m").alias("lo")))
+        return _cut(out.distinct())
+
+    for _ in range(rounds):
+        edges = small_star(large_star(edges))
+        # Stars around their smallest key: no id is both a leaf and a centre,
+        # and no leaf has two centres.
+        centres = edges.select(F.col("lo").alias("hi")).distinct()
+        if edges.join(centres, "hi").count() == 0 and edges.groupBy("hi").count().where("count > 1").count() == 0:
+            return ids.join(edges, F.col("key") == F.col("hi"), "left").select(
+                "id", F.expr("substring(coalesce(lo, key), 2)").alias("name"))
+    raise LinksNotConvergedError(
+        f"identity links did not settle in {rounds} rounds of large-star/small-star "
+        f"(`link_rounds`): components far deeper than expected; raise link_rounds"
+    )
+
+
 def interactions(
     events: DataFrame,
     *,
@@ -75,6 +189,11 @@ def interactions(
     half_life_days: Optional[float] = None,
     reference_time: Optional[int] = None,
     checkpoint_ids: bool = False,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
 ) -> "Tuple[DataFrame, DataFrame, DataFrame]":
     """The weighted, decayed, aggregated customer × item matrix, in Spark.
 
@@ -86,8 +205,26 @@ def interactions(
     first and the matrix joins onto them, so the indexing runs once, not
     again for each table a caller materialises.
 
-    Raises InvalidParamError for an unknown kind, a timestamp outside
-    1970..2100 (milliseconds given as seconds, say), or a bad half-life.
+    ``links`` (optional) is a DataFrame of identity links, one
+    ``EventLog.link(alias, customer, timestamp)`` per row, in the columns
+    ``link_alias`` and ``link_customer`` (ids are trimmed, as ``link`` trims
+    them); a ``link_timestamp`` column, if present, is checked as ``link``
+    checks it and otherwise unused, as in the core. Linked ids are one
+    customer under the core's canonical name (the smallest id that was on the
+    customer side of a link, else the smallest id), and customers are then
+    indexed as an ``EventLog`` holding ``events`` followed by the links, in
+    row order, indexes them: by the first raw id of each person, where the
+    ids of events come first (in order of first appearance) and ids seen only
+    in links after them (in link order, alias before customer). A person
+    whose ids all appear only in links is a customer with no entries, as in
+    the core. Components take at most ``link_rounds`` rounds of
+    large-star/small-star (a chain of 1,000 links settles in 10).
+
+    Raises MissingColumnError for a missing column (of the events or of the
+    links), InvalidParamError for an unknown kind, a timestamp outside
+    1970..2100 (milliseconds given as seconds, say), a bad half-life, or a
+    link with a null or empty id, and LinksNotConvergedError if the links
+    need more than ``link_rounds`` rounds.
     """
     weights, scaled_kinds = _kinds(kinds, scaled)
     if half_life_days is not None and not (math.isfinite(half_life_days) and half_life_days > 0):
@@ -98,6 +235,7 @@ def interactions(
             raise maitre.MissingColumnError(
                 f"missing column `{name}` (present: {', '.join(fields)})"
             )
+    pairs = None if links is None else _link_pairs(links, link_alias, link_customer, link_timestamp)
     has_value = value in fields
     df = events.select(
         F.col(customer).cast("string").alias("customer"),
@@ -138,12 +276,31 @@ def interactions(
     age = F.greatest(F.lit(now) - F.col("t"), F.lit(0)).cast("double")
     df = df.withColumn("w", weight * scale * F.exp(-F.lit(rate) * age))
 
-    def index(column: str) -> DataFrame:
-        first = df.groupBy(column).agg(F.min("row").alias("first"))
+    def index(first: DataFrame, column: str) -> DataFrame:
         order = Window.orderBy("first")
         return first.select((F.row_number().over(order) - 1).alias("index"), F.col(column).alias("id"))
 
-    customers, items = index("customer"), index("item")
+    def first_rows(column: str) -> DataFrame:
+        return df.groupBy(column).agg(F.min("row").alias("first"))
+
+    items = index(first_rows("item"), "item")
+    if pairs is None:
+        customers = index(first_rows("customer"), "customer")
+    else:
+        names = _link_names(pairs, link_rounds)
+        # Where each raw id was first interned: events first (by row), then
+        # the links in order, alias before customer (as EventLog.link interns).
+        seen = F.struct(F.lit(0).alias("part"), F.col("first").alias("row"), F.lit(0).alias("side"))
+        occurrences = first_rows("customer").select(F.col("customer").alias("id"), seen.alias("first"))
+        for column, side in (("a", 0), ("c", 1)):
+            at = F.struct(F.lit(1).alias("part"), F.col("lrow").alias("row"), F.lit(side).alias("side"))
+            occurrences = occurrences.unionByName(pairs.select(F.col(column).alias("id"), at.alias("first")))
+        # A person's index: the first raw id of any of their ids.
+        people = (occurrences.join(names, "id", "left")
+                  .groupBy(F.coalesce("name", "id").alias("customer")).agg(F.min("first").alias("first")))
+        customers = index(people, "customer")
+        df = (df.join(names.withColumnRenamed("id", "customer"), "customer", "left")
+              .withColumn("customer", F.coalesce("name", "customer")).drop("name"))
     if checkpoint_ids:
         customers, items = customers.localCheckpoint(), items.localCheckpoint()
     matrix = (
@@ -242,9 +399,15 @@ def _entries(matrix: DataFrame, keys: List[int]) -> DataFrame:
     def pack(table: "pa.Table") -> "pa.Table":
         u, i = (table.column(c).to_numpy().astype(np.int64) for c in ("u", "i"))
         w = table.column("w").to_numpy(zero_copy_only=False).astype(np.float64)
-        return pa.Table.from_batches([_packed(_one(table, "block"), u, i, w, blocks)])
+        real = u >= 0
+        return pa.Table.from_batches([_packed(_one(table, "block"), u[real], i[real], w[real], blocks)])
 
-    entries = matrix.select("u", "i", "w", _block("u", keys)).groupBy("block").applyInArrow(pack, _ENTRIES)
+    # One placeholder (u = -1) per block: every block gets its row, even one
+    # whose rows have no entries (customers known only from links).
+    spark = matrix.sparkSession
+    placeholders = spark.createDataFrame([(-1, -1, 0.0, key) for key in keys], "u long, i long, w float, block int")
+    rows = matrix.select(F.col("u").cast("long"), F.col("i").cast("long"), F.col("w").cast("float"), _block("u", keys))
+    entries = rows.unionByName(placeholders).groupBy("block").applyInArrow(pack, _ENTRIES)
     entries = entries.repartition(blocks, "block").cache()
     entries.count()
     return entries
@@ -308,9 +471,9 @@ def _half_sweep(
         "block", "role", "index", "vec")
 
     def solve(left: "pa.Table", right: "pa.Table") -> "pa.Table":
-        if right.num_rows == 0 or left.num_rows == 0:  # a block with no rows: nothing to solve
-            return pa.Table.from_batches([], _OUT_ARROW)
         role = right.column("role").to_numpy()
+        if left.num_rows == 0 or not (role == _OWN).any():  # a block with no rows: nothing to solve
+            return pa.Table.from_batches([], _OUT_ARROW)
         indices = _arrays(right.column("index"), np.int64)
         vecs = _arrays(right.column("vec"), np.float32)
         own = [r for r in range(right.num_rows) if role[r] == _OWN]
@@ -334,26 +497,29 @@ def _half_sweep(
     return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _OUT)
 
 
-def _initial_side(als: "maitre.ALS", entries: DataFrame, offset: int, keys: List[int], ship: bool) -> DataFrame:
-    """The fit's initial vectors for rows offset + index as a half-sweep's
-    output (`_OUT`), drawn on the executors block by block: every row's draw
-    depends only on its position (``ALS.initial_rows``). With `ship`, the
-    vectors each block of the other side needs are written too (the first
-    customer half-sweep reads the items' initial vectors)."""
+def _initial_side(als: "maitre.ALS", entries: DataFrame, rows: int, offset: int, keys: List[int],
+                  ship: bool) -> DataFrame:
+    """The fit's initial vectors for rows offset + index (index < `rows`)
+    as a half-sweep's output (`_OUT`), drawn on the executors block by block
+    (``index % blocks``): every row's draw depends only on its position
+    (``ALS.initial_rows``). With `ship`, the vectors each block of the other
+    side needs are written too (the first customer half-sweep reads the
+    items' initial vectors)."""
     k = als.params()["factors"]
 
     def draw(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
         for batch in batches:
             for r in range(batch.num_rows):
-                rows = np.unique(_arrays(batch.column("u").slice(r, 1), np.int64)[0])
-                vec = np.empty((len(rows), k), np.float32)
-                for j, row in enumerate(rows):
+                key = batch.column("block")[r].as_py()
+                index = np.arange(keys.index(key), rows, len(keys), dtype=np.int64)
+                if not len(index):
+                    continue
+                vec = np.empty((len(index), k), np.float32)
+                for j, row in enumerate(index):
                     vec[j] = als.initial_rows(offset + int(row), 1)[0]
-                targets = _arrays(batch.column("ship").slice(r, 1), np.int64)[0] if ship else np.zeros(0, np.int64)
-                ptr = (_arrays(batch.column("ship_ptr").slice(r, 1), np.int64)[0] if ship
-                       else np.zeros(len(keys) + 1, np.int64))
-                yield from _side_rows(batch.column("block")[r].as_py(), rows, vec, targets, ptr,
-                                      keys).to_batches()
+                targets, ptr = ((_arrays(batch.column(c).slice(r, 1), np.int64)[0] for c in ("ship", "ship_ptr"))
+                                if ship else (np.zeros(0, np.int64), np.zeros(len(keys) + 1, np.int64)))
+                yield from _side_rows(key, index, vec, targets, ptr, keys).to_batches()
 
     return entries.mapInArrow(draw, _OUT)
 
@@ -371,6 +537,11 @@ def fit_als(
     scaled: Optional[Sequence[str]] = None,
     half_life_days: Optional[float] = None,
     progress: Any = None,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
 ) -> "maitre.AlsModel":
     """Fits implicit ALS on a Spark DataFrame of events.
 
@@ -382,13 +553,29 @@ def fit_als(
         kinds, scaled: event kinds and weights, as ``maitre.EventLog``.
         half_life_days: decay of event weights with age (None: no decay).
         progress: called after each sweep with {"iteration", "iterations"}.
+        links: identity links, one ``EventLog.link(alias, customer,
+            timestamp)`` per row (None: events are taken under the ids they
+            carry). Resolved in Spark as ``interactions`` describes: linked
+            ids become one customer under the core's canonical name, indexed
+            as an ``EventLog`` holding the events and then these links (in
+            row order) indexes them.
+        link_alias, link_customer, link_timestamp: the links' column names
+            (the timestamp column is optional, checked and otherwise unused,
+            as in the core).
+        link_rounds: at most this many rounds of large-star/small-star
+            (``LinksNotConvergedError`` beyond; a chain of 1,000 links
+            settles in 10).
+
+    Raises MissingColumnError, InvalidParamError (bad events, links with a
+    null or empty id) or LinksNotConvergedError before any fitting starts.
 
     Rows are solved in as many blocks as ``spark.sql.shuffle.partitions``:
     set that to a small multiple of the cores (the default 200 is for large
     clusters). Each task solves with ``spark.task.cpus`` threads.
 
     Returns a ``maitre.AlsModel`` with ``customer_ids()`` and ``item_ids()``:
-    on the same events and seed, the model ``maitre.ALS.fit`` gives, up to the
+    on the same events, links and seed, the model ``maitre.ALS.fit`` gives
+    (customers in the same order, under the same canonical names), up to the
     rounding of sums taken in another order: factors agree to 1e-4 after a
     couple of sweeps; over many sweeps the difference drifts along directions
     that barely change scores (up to 1e-2 after 15 sweeps on MovieLens, with
@@ -404,6 +591,8 @@ def fit_als(
     matrix, customers, items = interactions(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
         kinds=kinds, scaled=scaled, half_life_days=half_life_days, checkpoint_ids=True,
+        links=links, link_alias=link_alias, link_customer=link_customer, link_timestamp=link_timestamp,
+        link_rounds=link_rounds,
     )
     matrix = matrix.localCheckpoint()
     # Counted once: the Gram's other_rows never change between sweeps.
@@ -413,8 +602,8 @@ def fit_als(
     by_user = _entries(matrix, keys)
     by_item = _entries(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
     k = als.params()["factors"]
-    users = _initial_side(als, by_user, 0, keys, ship=False).localCheckpoint()
-    vectors = _initial_side(als, by_item, n_customers, keys, ship=True).localCheckpoint()
+    users = _initial_side(als, by_user, n_customers, 0, keys, ship=False).localCheckpoint()
+    vectors = _initial_side(als, by_item, n_items, n_customers, keys, ship=True).localCheckpoint()
     item_gram = _side_gram(vectors, k)
     for iteration in range(iterations):
         users = _half_sweep(als, by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
