@@ -457,8 +457,8 @@ fn cmd_events(flags: &Flags) -> Res<Value> {
     let shop = synthetic_storefront(seed, size).map_err(err)?;
     let generate_seconds = started.elapsed().as_secs_f64();
     let log = &shop.log;
-    // Spark's side takes events under the ids they carry: resolving the links
-    // here keeps both sides on the same customers.
+    // Peers (MLlib among them) take events under the ids they carry:
+    // resolving the links here keeps every side on the same customers.
     let identities = log.identities();
     write_event_columns(&out, log, &identities)?;
     // Context: one column per key (`context-<key>.u32`, the value's index in
