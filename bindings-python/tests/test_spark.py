@@ -106,11 +106,13 @@ def test_bad_events_are_typed_errors(spark, events):
 
 # Identity links (issue 16): anon-1 -> dev-1 -> c5 is a chain; ghost-1 never
 # acts; anon-2 and c10 link both ways (both known: anon-2 is the smaller);
-# dev-2 links to itself; lonely-a/lonely-b never act at all (a customer with
-# no entries, indexed after every acting id); web-9's canonical name,
-# member-77, never acts; c20 -> c30 merges two acting customers.
+# dev-2 links to itself; zz-dev/zz-account and lonely-a/lonely-b never act at
+# all (customers with no entries, indexed after every acting id, in link
+# order, not name order); web-9's canonical name, member-77, never acts;
+# c20 -> c30 merges two acting customers.
 LINKS = [
-    ("anon-1", "dev-1"), ("dev-1", "c5"), ("ghost-1", "c7"), ("anon-2", "c10"), ("c10", "anon-2"),
+    ("anon-1", "dev-1"), ("zz-dev", "zz-account"), ("dev-1", "c5"), ("ghost-1", "c7"), ("anon-2", "c10"),
+    ("c10", "anon-2"),
     ("dev-2", "dev-2"), ("lonely-a", "lonely-b"), ("web-9", "member-77"), ("c20", "c30"),
 ]
 
@@ -151,11 +153,11 @@ def test_fit_als_with_links_gives_the_single_process_model(spark, linked_events)
     assert spread.customer_ids() == ids
     assert spread.item_ids() == single.item_ids()
     # The core's canonical names: known ids first, then the smallest.
-    for gone in ["anon-1", "dev-1", "ghost-1", "c10", "web-9", "c20", "lonely-a"]:
+    for gone in ["anon-1", "dev-1", "ghost-1", "c10", "web-9", "c20", "lonely-a", "zz-dev"]:
         assert gone not in ids
-    for kept in ["c5", "c7", "anon-2", "dev-2", "member-77", "c30", "lonely-b"]:
+    for kept in ["c5", "c7", "anon-2", "dev-2", "member-77", "c30", "lonely-b", "zz-account"]:
         assert kept in ids
-    assert ids[-1] == "lonely-b"  # interned from a link, after every acting id
+    assert ids[-2:] == ["zz-account", "lonely-b"]  # interned from links, after every acting id
     for a, b in [(spread.user_factors, single.user_factors), (spread.item_factors, single.item_factors)]:
         assert a.shape == b.shape
         assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max()
