@@ -207,8 +207,8 @@ def interactions(
 
     ``links`` (optional) is a DataFrame of identity links, one
     ``EventLog.link(alias, customer, timestamp)`` per row, in the columns
-    ``link_alias`` and ``link_customer`` (ids are trimmed, as ``link`` trims
-    them); a ``link_timestamp`` column, if present, is checked as ``link``
+    ``link_alias`` and ``link_customer`` (ids are trimmed of spaces, as
+    ``link`` trims them; Spark's trim leaves tabs and other whitespace); a ``link_timestamp`` column, if present, is checked as ``link``
     checks it and otherwise unused, as in the core. Linked ids are one
     customer under the core's canonical name (the smallest id that was on the
     customer side of a link, else the smallest id), and customers are then
@@ -223,7 +223,7 @@ def interactions(
     Raises MissingColumnError for a missing column (of the events or of the
     links), InvalidParamError for an unknown kind, a timestamp outside
     1970..2100 (milliseconds given as seconds, say), a bad half-life, or a
-    link with a null or empty id, and LinksNotConvergedError if the links
+    link with a null or empty id or such a timestamp, and LinksNotConvergedError if the links
     need more than ``link_rounds`` rounds.
     """
     weights, scaled_kinds = _kinds(kinds, scaled)
@@ -567,7 +567,8 @@ def fit_als(
             settles in 10).
 
     Raises MissingColumnError, InvalidParamError (bad events, links with a
-    null or empty id) or LinksNotConvergedError before any fitting starts.
+    null or empty id or a bad timestamp) or LinksNotConvergedError before any
+    fitting starts.
 
     Rows are solved in as many blocks as ``spark.sql.shuffle.partitions``:
     set that to a small multiple of the cores (the default 200 is for large
