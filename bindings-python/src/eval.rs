@@ -201,8 +201,8 @@ pub fn evaluate_cold_start<'py>(
 /// Example:
 ///     >>> log = maitre.synthetic_storefront(seed=3, size="tiny")
 ///     >>> model, trials, best, settings = maitre._maitre.tune(log, budget=60, max_trials=3, positive_kinds=["purchase"])
-///     >>> [t["model"] for t in trials]
-///     ['als', 'ease', 'blend', 'recommend', 'recommend', 'recommend', 'recommend', 'recommend']
+///     >>> [t["model"] for t in trials][:4], {t["model"] for t in trials[3:]}
+///     (['als', 'ease', 'blend', 'recommend'], {'recommend'})
 ///     >>> sorted(settings)
 ///     ['context_weight', 'history_half_life', 'popular_per_context', 'session_weight']
 #[pyfunction]

@@ -119,14 +119,23 @@ def test_tune_returns_a_model_and_its_trials(shop):
     )
     assert isinstance(model, maitre.AlsModel)
     # Four search trials, then the one ALS setting tried checked as it serves,
-    # without a history half-life and with each of four.
-    assert list(trials["model"]) == ["als", "ease", "ease", "blend"] + ["recommend"] * 5
-    assert [p["trials"] for p in seen] == list(range(1, 10))
+    # then the search on the served path from it; each setting served without
+    # a history half-life and with each of four.
+    models = list(trials["model"])
+    assert models[:9] == ["als", "ease", "ease", "blend"] + ["recommend"] * 5
+    assert set(models[4:]) == {"recommend"} and len(models[4:]) % 5 == 0
+    assert [p["trials"] for p in seen] == list(range(1, len(models) + 1))
     assert trials["ndcg"].between(0, 1).all()
     assert trials.attrs["best"] in ("als", "ease", "blend")
     served = trials[trials["model"] == "recommend"]
-    assert served["history_half_life"].isna().tolist() == [True, False, False, False, False]
-    assert served["history_half_life"].dropna().tolist() == [300.0, 3600.0, 86400.0, 2592000.0]
+    halves = [None, 300.0, 3600.0, 86400.0, 2592000.0]
+    assert [None if pd.isna(h) else h for h in served["history_half_life"]] == \
+        halves * (len(served) // 5)
+    # The served search starts from the setting checked first and tries each once.
+    keys = list(zip(served["factors"], served["regularization"], served["alpha"],
+                    served["iterations"]))[::5]
+    assert keys[0] == tuple(trials.iloc[0][["factors", "regularization", "alpha", "iterations"]])
+    assert len(set(keys)) == len(keys)
     # The settings returned are those of the best served row.
     settings = trials.attrs["settings"]
     best_row = served.loc[served["ndcg"].idxmax()]
