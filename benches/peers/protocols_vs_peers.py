@@ -554,13 +554,16 @@ def run_protocol(name, data, budget):
     # The tuned model as tune returns it (refitted on every training event) for the
     # test; the same parameters fitted on the validation-train events for the valid
     # column (optimistic: tune chose them on about that split).
-    def tuned_recommend(s):
+    def tuned_recommend(s, **rules):
         served = trials.attrs["settings"]
         if s is outer:
-            return maitre_recommend_scores(s, model=model, settings=served)
-        return maitre_recommend_scores(s, als=tuned_als, settings=served)
+            return maitre_recommend_scores(s, model=model, settings=served, **rules)
+        return maitre_recommend_scores(s, als=tuned_als, settings=served, **rules)
 
     mrow("maitre recommend (tuned)", tuned_recommend, True)
+    if data.name == "storefront":
+        mrow("maitre recommend (tuned, with the visit's context)",
+             lambda s: tuned_recommend(s, context=s.visit_context()), True)
     ev_test_t, _ = evaluate(data.full_log, tuned_als)
     ev_valid_t, _ = evaluate(train_log, tuned_als)
     erow("maitre ALS (tuned)", "als", ev_valid_t, ev_test_t, True)

@@ -620,7 +620,10 @@ mod tests {
         // with each of the four.
         let halves = 1 + HISTORY_HALF_LIVES.len();
         assert_eq!((a.trials.len() - 11) % halves, 0, "{:?}", a.trials);
-        assert!(a.trials.len() > 1 + 5 + 4 + 1 + 4 * halves, "no served search");
+        assert!(
+            a.trials.len() > 1 + 5 + 4 + 1 + 4 * halves,
+            "no served search"
+        );
         assert_eq!(seen, (1..=a.trials.len()).collect::<Vec<_>>());
         let models: Vec<&str> = a.trials.iter().map(|t| t.model.as_str()).collect();
         assert_eq!(models[0], "als");
