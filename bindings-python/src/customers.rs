@@ -13,10 +13,10 @@ use crate::offers::PyNextBestOffer;
 use crate::pool;
 use maitre::catalog::{Catalog, Item};
 use maitre::customers::{
-    CustomerBase, CustomerFilter, CustomerSettings, KMeansParams, Representation, Targeting,
+    CustomerBase, CustomerFilter, CustomerSettings, KMeans, KMeansParams, Representation, Targeting,
 };
 use maitre::events::EventLog;
-use numpy::PyReadonlyArray1;
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
@@ -276,4 +276,100 @@ pub fn advocates<'py>(
     let top = pool::detach_locked(py, || log.read(), |log| base(log, items, now)?.advocates(n))?
         .map_err(to_py)?;
     to_python(py, &top)
+}
+
+/// k-means++ on the rows of a matrix (see `maitre.KMeans`): the core's fit,
+/// the GIL released. Returns (centroids k × dim, labels, inertia, iterations,
+/// converged, silhouettes).
+#[pyfunction]
+#[pyo3(signature = (data, dim, k = None, seed = None, n_init = None, threads = None))]
+#[allow(clippy::type_complexity)]
+pub fn kmeans_fit<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    dim: &Bound<'py, PyAny>,
+    k: Option<&Bound<'py, PyAny>>,
+    seed: Option<&Bound<'py, PyAny>>,
+    n_init: Option<&Bound<'py, PyAny>>,
+    threads: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(
+    Bound<'py, PyArray2<f32>>,
+    Bound<'py, PyArray1<u32>>,
+    f64,
+    usize,
+    bool,
+    Vec<(usize, f64)>,
+)> {
+    let dim = args::count("dim", dim)?;
+    let mut params = KMeansParams::default();
+    if let Some(k) = args::opt_count("k", k)? {
+        params = params.k(k);
+    }
+    if let Some(seed) = seed.filter(|s| !s.is_none()) {
+        params = params.seed(args::seed("seed", seed)?);
+    }
+    if let Some(n) = args::opt_count("n_init", n_init)? {
+        params = params.n_init(n);
+    }
+    if let Some(threads) = args::opt_count("threads", threads)? {
+        params = params.threads(threads);
+    }
+    let data = args::f32_array("data", data)?;
+    let fit = py.detach(|| params.fit(&data, dim)).map_err(to_py)?;
+    let centroids = numpy::ndarray::Array2::from_shape_vec((fit.k(), fit.dim), fit.centroids)
+        .map_err(|e| to_py(maitre::Error::param("centroids", e.to_string())))?;
+    Ok((
+        PyArray2::from_owned_array(py, centroids),
+        PyArray1::from_vec(py, fit.labels),
+        fit.inertia,
+        fit.iterations,
+        fit.converged,
+        fit.silhouettes,
+    ))
+}
+
+/// The nearest of `centroids` (k × dim) for each row of `data`, as the
+/// core's `KMeans::predict` (ties: the lower segment).
+#[pyfunction]
+pub fn kmeans_predict<'py>(
+    py: Python<'py>,
+    centroids: &Bound<'py, PyAny>,
+    dim: &Bound<'py, PyAny>,
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    let dim = args::count("dim", dim)?;
+    if dim == 0 {
+        return Err(to_py(maitre::Error::param("dim", "must be at least 1")));
+    }
+    let centroids = args::f32_array("centroids", centroids)?;
+    let data = args::f32_array("data", data)?;
+    for (name, values) in [("centroids", &centroids), ("data", &data)] {
+        if values.len() % dim != 0 {
+            return Err(to_py(maitre::Error::LengthMismatch {
+                name: format!("{name} (a multiple of the dimension)"),
+                expected: values.len() / dim * dim,
+                got: values.len(),
+            }));
+        }
+    }
+    if centroids.is_empty() {
+        return Err(to_py(maitre::Error::param("centroids", "no centre")));
+    }
+    let model = KMeans {
+        centroids,
+        dim,
+        labels: Vec::new(),
+        inertia: 0.0,
+        iterations: 0,
+        converged: true,
+        silhouettes: Vec::new(),
+    };
+    let labels = py
+        .detach(|| {
+            data.chunks_exact(dim)
+                .map(|row| model.predict(row))
+                .collect::<maitre::Result<Vec<u32>>>()
+        })
+        .map_err(to_py)?;
+    Ok(PyArray1::from_vec(py, labels))
 }

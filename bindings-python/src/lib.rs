@@ -37,6 +37,8 @@ fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(events::movielens_catalog, m)?)?;
     m.add_function(wrap_pyfunction!(events::movielens_dir, m)?)?;
     m.add_function(wrap_pyfunction!(customers::segments, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::kmeans_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::kmeans_predict, m)?)?;
     m.add_function(wrap_pyfunction!(customers::rfm, m)?)?;
     m.add_function(wrap_pyfunction!(customers::customer_view, m)?)?;
     m.add_function(wrap_pyfunction!(customers::target, m)?)?;

@@ -45,7 +45,7 @@ NUMERIC_NAMES = {
     "regularization", "regularization_exponent", "alpha", "epsilon", "unobserved_weight",
     "cg_steps", "threads", "timestamp", "half_life_days", "now", "price", "vector",
     "weights", "item_indices", "min_score", "filters", "diversity", "rotation", "boosts",
-    "hnsw", "session", "segments", "data", "df", "columns", "recent", "fit_min_days",
+    "hnsw", "session", "segments", "data", "df", "columns", "recent", "fit_min_days", "X",
 }
 
 # Numeric-looking arguments that are not numbers, with the reason.
@@ -223,6 +223,13 @@ CALLS = {
     ("segments", "fit_min_days"): lambda v: maitre.segments(SHOP, ITEMS, k=2, fit_min_days=v),
     ("segments", "seed"): lambda v: maitre.segments(SHOP, ITEMS, k=2, seed=v),
     ("segments", "threads"): lambda v: maitre.segments(SHOP, ITEMS, k=2, threads=v),
+    ("KMeans", "n_clusters"): lambda v: maitre.KMeans(v).fit(GRID),
+    ("KMeans", "seed"): lambda v: maitre.KMeans(2, seed=v).fit(GRID),
+    ("KMeans", "n_init"): lambda v: maitre.KMeans(2, n_init=v).fit(GRID),
+    ("KMeans", "threads"): lambda v: maitre.KMeans(2, threads=v).fit(GRID),
+    ("KMeans.fit", "X"): lambda v: maitre.KMeans(2).fit([[v, 0.0], [1.0, 1.0], [5.0, 5.0]]),
+    ("KMeans.fit_predict", "X"): lambda v: maitre.KMeans(2).fit_predict([[0.0, v], [1.0, 1.0], [5.0, 5.0]]),
+    ("KMeans.predict", "X"): lambda v: maitre.KMeans(2).fit(GRID).predict([[v, 0.0]]),
     ("rfm", "now"): lambda v: maitre.rfm(SHOP, ITEMS, now=v),
     ("customer_view", "recent"): lambda v: maitre.customer_view(SHOP, "c0000001", ITEMS, recent=v),
     ("customer_view", "now"): lambda v: maitre.customer_view(SHOP, "c0000001", ITEMS, now=v),
@@ -273,6 +280,9 @@ CALLS = {
     ("Recommender.add_item", "vector[length]"): lambda v: REC.add_item(
         f"new-{time.perf_counter_ns()}", vector=[0.5] * v if isinstance(v, int) and 0 <= v < 10**6 else v),
 }
+
+
+GRID = [[0.0, 0.0], [0.0, 1.0], [9.0, 9.0], [9.0, 8.0]]
 
 
 def entry_points():

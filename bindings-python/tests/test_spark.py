@@ -199,3 +199,60 @@ def test_bad_links_are_typed_errors_before_any_fitting(spark, linked_events):
                                       link_alias="device", link_customer="account")
     names = customers.toPandas()["id"].tolist()
     assert "c5" in names and "dev-1" not in names
+
+
+@pytest.fixture(scope="module")
+def visits():
+    """Customers who each favour two categories of the tiny catalogue, their
+    events in shuffled order (so interning order is not id order)."""
+    items = maitre.synthetic_catalog(seed=1, size="tiny")
+    catalogue = pd.DataFrame(items)
+    products = catalogue[catalogue["category"].notna() & (catalogue["kind"] != "service")]
+    names = sorted(products["category"].unique())
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(240):
+        liked = [names[c % len(names)], names[(c * 7 + 1) % len(names)]]
+        for _ in range(rng.integers(1, 12)):
+            category = liked[rng.integers(0, 2)] if rng.random() < 0.8 else names[rng.integers(len(names))]
+            shelf = products.loc[products["category"] == category, "id"].to_numpy()
+            rows.append((f"c{c}", shelf[rng.integers(len(shelf))], "view",
+                         T0 + int(rng.integers(0, 60)) * 86_400 + int(rng.integers(0, 86_400))))
+    events = pd.DataFrame(rows, columns=["customer_id", "item_id", "kind", "timestamp"])
+    return events.sample(frac=1, random_state=0).reset_index(drop=True), items
+
+
+def test_segments_are_the_single_process_segments(spark, visits):
+    events, items = visits
+    single = maitre.segments(maitre.EventLog.from_pandas(events), items, k=4, fit_min_days=2, seed=5)
+    labelled, summary = ms.segments(spark.createDataFrame(events), items, k=4, fit_min_days=2, seed=5)
+    got = labelled.toPandas().set_index("customer")["segment"].sort_index()
+    want = single.customers.set_index("customer")["segment"].sort_index()
+    assert got.index.tolist() == want.index.tolist()
+    assert got.tolist() == want.tolist()
+    assert summary["segment"].tolist() == [0, 1, 2, 3]
+    assert summary["size"].tolist() == single.segments["size"].tolist()
+    for shares in summary["categories"]:
+        assert abs(sum(s for _, s in shares) - 1.0) < 1e-9
+        assert [s for _, s in shares] == sorted((s for _, s in shares), reverse=True)
+
+
+def test_segments_on_a_sample_and_bad_input(spark, visits):
+    events, items = visits
+    df = spark.createDataFrame(events)
+    labelled, summary = ms.segments(df, items, k=3, fit_sample=60, seed=2)
+    out = labelled.toPandas()
+    assert sorted(out["customer"]) == sorted(events["customer_id"].unique())
+    assert set(out["segment"]) <= {0, 1, 2} and summary["size"].sum() == len(out)
+    # The same sample and centres again.
+    again, _ = ms.segments(df, items, k=3, fit_sample=60, seed=2)
+    assert again.toPandas().sort_values("customer")["segment"].tolist() == \
+        out.sort_values("customer")["segment"].tolist()
+    with pytest.raises(maitre.InvalidParamError, match="fit_sample"):
+        ms.segments(df, items, k=3, fit_sample=0)
+    with pytest.raises(maitre.NotEnoughDataError, match="category"):
+        ms.segments(df, {"id": ["x"], "category": [None]}, k=2)
+    with pytest.raises(maitre.NotEnoughDataError, match="1000 or more days"):
+        ms.segments(df, items, k=2, fit_min_days=1000)
+    with pytest.raises(maitre.InvalidParamError, match="k"):
+        ms.segments(df, items, k=10_000)

@@ -48,7 +48,7 @@ from ._maitre import (
 )
 from ._offers import Decision, NextBestOffer, OfferChoice, evaluate_policy
 from ._recommend import ALS, Recommender, _items
-from ._customers import Segmentation, advocates, customer_view, rfm, segments, target
+from ._customers import KMeans, Segmentation, advocates, customer_view, rfm, segments, target
 
 # Documented and pickled as maitre.ALS / maitre.Recommender / maitre.NextBestOffer.
 ALS.__module__ = Recommender.__module__ = "maitre"
@@ -77,6 +77,7 @@ __all__ = [
     "NextBestOffer",
     "evaluate_policy",
     "segments",
+    "KMeans",
     "rfm",
     "customer_view",
     "target",

@@ -29,6 +29,76 @@ class Segmentation(NamedTuple):
     """(k, mean silhouette) for every k tried when k was chosen; else empty."""
 
 
+class KMeans:
+    """k-means++ on the rows of a matrix, with scikit-learn's names: maitre's
+    core (seeded, the same result on any thread count; 2.0-3.0x scikit-learn's
+    speed on 1 M x 64, BENCHMARKS.md), the GIL released.
+
+    Parameters:
+        n_clusters: the number of segments; None chooses it (2 to 10) by the
+            highest mean silhouette on a seeded sample of 2,000 rows.
+        seed: the k-means++ seed.
+        n_init: initialisations (seeds seed, seed + 1, ...); the lowest
+            inertia is kept.
+        threads: worker threads (the result does not depend on them).
+
+    After ``fit``: ``cluster_centers_`` (k x dim, float32), ``labels_``,
+    ``inertia_``, ``n_iter_``, ``converged_`` and ``silhouettes_`` ((k, mean
+    silhouette) for every k tried when n_clusters was None). Pickles.
+
+    Raises InvalidParamError for a bad parameter, a matrix that is not 2-D or
+    holds a non-finite value, or more clusters than rows;
+    NotEnoughDataError for no rows.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[0, 0], [0, 1], [9, 9], [9, 8]], dtype=np.float32)
+        >>> km = maitre.KMeans(2, seed=1).fit(x)
+        >>> km.labels_[0] == km.labels_[1] != km.labels_[2], km.predict([[8.5, 9]])[0] == km.labels_[2]
+        (True, True)
+    """
+
+    def __init__(self, n_clusters: Optional[int] = None, *, seed: int = 0, n_init: int = 1,
+                 threads: Optional[int] = None) -> None:
+        self.n_clusters, self.seed, self.n_init, self.threads = n_clusters, seed, n_init, threads
+
+    def fit(self, X: Any) -> "KMeans":
+        """Fits the centres on the rows of ``X`` (n x dim); returns self."""
+        x = _matrix(X)
+        centres, labels, inertia, iterations, converged, silhouettes = _maitre.kmeans_fit(
+            x, x.shape[1], k=self.n_clusters, seed=self.seed, n_init=self.n_init,
+            threads=self.threads)
+        self.cluster_centers_ = centres
+        self.labels_ = labels.astype(np.int32)
+        self.inertia_ = float(inertia)
+        self.n_iter_ = int(iterations)
+        self.converged_ = bool(converged)
+        self.silhouettes_ = [(int(k), float(v)) for k, v in silhouettes]
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The nearest centre of each row of ``X`` (ties: the lower segment)."""
+        centres = getattr(self, "cluster_centers_", None)
+        if centres is None:
+            raise _maitre.InvalidParamError("invalid parameter `KMeans`: not fitted: call fit first")
+        x = _matrix(X)
+        return _maitre.kmeans_predict(centres, centres.shape[1], x).astype(np.int32)
+
+    def fit_predict(self, X: Any) -> np.ndarray:
+        """``fit(X).labels_``."""
+        return self.fit(X).labels_
+
+
+def _matrix(X: Any) -> np.ndarray:
+    try:
+        x = np.ascontiguousarray(X, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise _maitre.InvalidParamError(f"invalid parameter `X`: not a matrix of numbers ({e})") from None
+    if x.ndim != 2:
+        raise _maitre.InvalidParamError(f"invalid parameter `X`: {x.ndim}-D, expected rows x columns")
+    return x
+
+
 def segments(
     log: _maitre.EventLog,
     items: Any = None,

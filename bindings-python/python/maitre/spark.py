@@ -22,7 +22,12 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
   recommender's bytes shipped once and the ``Recommender`` loaded once per
   Python worker; a Spark DataFrame (customer_id, rank, item_id, score, reason).
 
-Not yet: segments or targeting over Spark.
+- ``segments(events, items, k)``: every customer segmented by the categories
+  of their visits, the profile computed in Spark SQL, the centres fitted
+  with ``maitre.KMeans`` on the driver (on a seeded sample, if asked) and
+  every customer assigned in the executors.
+
+Not yet: targeting over Spark.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ except ImportError as e:  # pragma: no cover - exercised only without pyspark
 
 import maitre
 
-__all__ = ["fit_als", "recommend_all", "interactions", "LinksNotConvergedError"]
+__all__ = ["fit_als", "recommend_all", "segments", "interactions", "LinksNotConvergedError"]
 
 
 class LinksNotConvergedError(maitre.MaitreError):
@@ -176,56 +181,15 @@ def _link_names(pairs: DataFrame, rounds: int) -> DataFrame:
     )
 
 
-def interactions(
-    events: DataFrame,
-    *,
-    customer: str = "customer_id",
-    item: str = "item_id",
-    kind: str = "kind",
-    timestamp: str = "timestamp",
-    value: str = "value",
-    kinds: Optional[Mapping[str, float]] = None,
-    scaled: Optional[Sequence[str]] = None,
-    half_life_days: Optional[float] = None,
-    reference_time: Optional[int] = None,
-    checkpoint_ids: bool = False,
-    links: Optional[DataFrame] = None,
-    link_alias: str = "alias",
-    link_customer: str = "customer",
-    link_timestamp: str = "timestamp",
-    link_rounds: int = 64,
+def _prepare(
+    events: DataFrame, *, customer: str, item: str, kind: str, timestamp: str, value: str,
+    kinds: Optional[Mapping[str, float]], scaled: Optional[Sequence[str]],
+    half_life_days: Optional[float], reference_time: Optional[int], links: Optional[DataFrame],
+    link_alias: str, link_customer: str, link_timestamp: str, link_rounds: int,
 ) -> "Tuple[DataFrame, DataFrame, DataFrame]":
-    """The weighted, decayed, aggregated customer × item matrix, in Spark.
-
-    Returns (matrix, customers, items): ``matrix`` has columns u, i (dense
-    int indices) and w (the summed weight); ``customers`` and ``items`` map
-    indices to ids (columns ``index``, ``id``), indexed in order of first
-    appearance in ``events`` as ``EventLog`` interns them. With
-    ``checkpoint_ids`` the two id tables are computed (and local-checkpointed)
-    first and the matrix joins onto them, so the indexing runs once, not
-    again for each table a caller materialises.
-
-    ``links`` (optional) is a DataFrame of identity links, one
-    ``EventLog.link(alias, customer, timestamp)`` per row, in the columns
-    ``link_alias`` and ``link_customer`` (ids are trimmed of spaces, as
-    ``link`` trims them; Spark's trim leaves tabs and other whitespace); a ``link_timestamp`` column, if present, is checked as ``link``
-    checks it and otherwise unused, as in the core. Linked ids are one
-    customer under the core's canonical name (the smallest id that was on the
-    customer side of a link, else the smallest id), and customers are then
-    indexed as an ``EventLog`` holding ``events`` followed by the links, in
-    row order, indexes them: by the first raw id of each person, where the
-    ids of events come first (in order of first appearance) and ids seen only
-    in links after them (in link order, alias before customer). A person
-    whose ids all appear only in links is a customer with no entries, as in
-    the core. Components take at most ``link_rounds`` rounds of
-    large-star/small-star (a chain of 1,000 links settles in 10).
-
-    Raises MissingColumnError for a missing column (of the events or of the
-    links), InvalidParamError for an unknown kind, a timestamp outside
-    1970..2100 (milliseconds given as seconds, say), a bad half-life, or a
-    link with a null or empty id or such a timestamp, and LinksNotConvergedError if the links
-    need more than ``link_rounds`` rounds.
-    """
+    """The checked events (columns customer, as links resolve it; item, kind,
+    t in epoch seconds, value, row, w: the decayed weight) and the customer
+    and item id tables (index, id), as ``interactions`` documents them."""
     weights, scaled_kinds = _kinds(kinds, scaled)
     if half_life_days is not None and not (math.isfinite(half_life_days) and half_life_days > 0):
         raise maitre.InvalidParamError(f"invalid parameter `half_life_days`: {half_life_days} must be positive")
@@ -301,6 +265,64 @@ def interactions(
         customers = index(people, "customer")
         df = (df.join(names.withColumnRenamed("id", "customer"), "customer", "left")
               .withColumn("customer", F.coalesce("name", "customer")).drop("name"))
+    return df, customers, items
+
+
+def interactions(
+    events: DataFrame,
+    *,
+    customer: str = "customer_id",
+    item: str = "item_id",
+    kind: str = "kind",
+    timestamp: str = "timestamp",
+    value: str = "value",
+    kinds: Optional[Mapping[str, float]] = None,
+    scaled: Optional[Sequence[str]] = None,
+    half_life_days: Optional[float] = None,
+    reference_time: Optional[int] = None,
+    checkpoint_ids: bool = False,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
+) -> "Tuple[DataFrame, DataFrame, DataFrame]":
+    """The weighted, decayed, aggregated customer × item matrix, in Spark.
+
+    Returns (matrix, customers, items): ``matrix`` has columns u, i (dense
+    int indices) and w (the summed weight); ``customers`` and ``items`` map
+    indices to ids (columns ``index``, ``id``), indexed in order of first
+    appearance in ``events`` as ``EventLog`` interns them. With
+    ``checkpoint_ids`` the two id tables are computed (and local-checkpointed)
+    first and the matrix joins onto them, so the indexing runs once, not
+    again for each table a caller materialises.
+
+    ``links`` (optional) is a DataFrame of identity links, one
+    ``EventLog.link(alias, customer, timestamp)`` per row, in the columns
+    ``link_alias`` and ``link_customer`` (ids are trimmed of spaces, as
+    ``link`` trims them; Spark's trim leaves tabs and other whitespace); a ``link_timestamp`` column, if present, is checked as ``link``
+    checks it and otherwise unused, as in the core. Linked ids are one
+    customer under the core's canonical name (the smallest id that was on the
+    customer side of a link, else the smallest id), and customers are then
+    indexed as an ``EventLog`` holding ``events`` followed by the links, in
+    row order, indexes them: by the first raw id of each person, where the
+    ids of events come first (in order of first appearance) and ids seen only
+    in links after them (in link order, alias before customer). A person
+    whose ids all appear only in links is a customer with no entries, as in
+    the core. Components take at most ``link_rounds`` rounds of
+    large-star/small-star (a chain of 1,000 links settles in 10).
+
+    Raises MissingColumnError for a missing column (of the events or of the
+    links), InvalidParamError for an unknown kind, a timestamp outside
+    1970..2100 (milliseconds given as seconds, say), a bad half-life, or a
+    link with a null or empty id or such a timestamp, and LinksNotConvergedError if the links
+    need more than ``link_rounds`` rounds.
+    """
+    df, customers, items = _prepare(
+        events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
+        kinds=kinds, scaled=scaled, half_life_days=half_life_days, reference_time=reference_time,
+        links=links, link_alias=link_alias, link_customer=link_customer,
+        link_timestamp=link_timestamp, link_rounds=link_rounds)
     if checkpoint_ids:
         customers, items = customers.localCheckpoint(), items.localCheckpoint()
     matrix = (
@@ -674,3 +696,136 @@ def recommend_all(
             yield out[["customer_id", "rank", "item_id", "score", "reason"]]
 
     return customers.select(F.col(customer).cast("string").alias(customer)).mapInPandas(score, schema)
+
+
+def segments(
+    events: DataFrame,
+    items: Any,
+    k: Optional[int] = None,
+    *,
+    customer: str = "customer_id",
+    item: str = "item_id",
+    kind: str = "kind",
+    timestamp: str = "timestamp",
+    value: str = "value",
+    kinds: Optional[Mapping[str, float]] = None,
+    scaled: Optional[Sequence[str]] = None,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
+    fit_min_days: int = 1,
+    fit_sample: Optional[int] = None,
+    seed: int = 0,
+    n_init: int = 1,
+    threads: Optional[int] = None,
+) -> "Tuple[DataFrame, pd.DataFrame]":
+    """Segments every customer by the categories of their visits, in Spark:
+    ``maitre.segments``' category-share profile, computed in Spark SQL.
+
+    Each customer's profile counts a visit once per category it touched
+    (distinct calendar day x category, over the catalogue's products, content
+    and offers that have one; services do not count), and holds the square
+    roots of the shares. The centres are fitted with ``maitre.KMeans`` on the
+    driver, on the profiles of the customers active on at least
+    ``fit_min_days`` distinct days (at most ``fit_sample`` of them, a sample
+    seeded by ``seed``; None: all), in the order ``EventLog`` indexes
+    customers; every customer then joins the nearest centre in the executors
+    (the core's ``predict``). With the same data, the same seed and
+    ``fit_min_days`` above 1, the segments are ``maitre.segments``' own.
+
+    Parameters:
+        events, customer ... link_rounds: as ``interactions`` (identity links
+            resolved in Spark, the same checks and typed errors).
+        items: the catalogue, a pandas DataFrame or mapping of columns
+            (``id``, ``category``, optionally ``kind``), as
+            ``Recommender.build`` takes it.
+        k: the number of segments; None chooses it (2 to 10) by silhouette.
+        fit_min_days, fit_sample, seed, n_init, threads: the fit, above.
+
+    Returns ``(customers, segments)``: a Spark DataFrame (customer, segment)
+    of every customer, and a pandas DataFrame with one row per segment
+    (segment, size, categories: (name, share of the segment's visits),
+    largest first). Values, brands, channels and descriptions are
+    ``maitre.segments``' alone for now.
+
+    Raises InvalidParamError for a bad parameter or event (as
+    ``interactions``), NotEnoughDataError when no catalogue item has a
+    category or no customer qualifies for the fit.
+    """
+    for name, n in (("fit_min_days", fit_min_days), ("fit_sample", fit_sample)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise maitre.InvalidParamError(f"invalid parameter `{name}`: {n!r} must be a positive integer")
+    catalogue = maitre._recommend._items(items)
+    categories: Dict[str, str] = {}
+    for i, c, kd in zip(catalogue["id"], catalogue["category"], catalogue["kind"]):
+        if c is not None and (kd is None or kd.strip().lower() != "service"):
+            categories[i] = c
+    names = sorted(set(categories.values()))
+    if not names:
+        raise maitre.NotEnoughDataError("not enough data: no product in the catalogue has a category")
+    dim = len(names)
+    df, customers, _ = _prepare(
+        events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
+        kinds=kinds, scaled=scaled, half_life_days=None, reference_time=None, links=links,
+        link_alias=link_alias, link_customer=link_customer, link_timestamp=link_timestamp,
+        link_rounds=link_rounds)
+    spark = events.sparkSession
+    column = {n: c for c, n in enumerate(names)}
+    lookup = spark.createDataFrame(
+        [(i, column[c]) for i, c in categories.items()], "item string, category int")
+    days = df.select("customer", F.floor(F.col("t") / 86_400).alias("day"))
+    visits = (df.select("customer", "item", F.floor(F.col("t") / 86_400).alias("day"))
+              .join(F.broadcast(lookup), "item").select("customer", "day", "category").distinct())
+    counts = visits.groupBy("customer", "category").agg(F.count(F.lit(1)).cast("double").alias("n"))
+    profile = (counts.groupBy("customer")
+               .agg(F.map_from_entries(F.collect_list(F.struct("category", "n"))).alias("counts")))
+    active = days.groupBy("customer").agg(F.countDistinct("day").alias("days"))
+    people = (customers.select(F.col("index"), F.col("id").alias("customer"))
+              .join(active, "customer", "left").join(profile, "customer", "left")
+              .localCheckpoint())
+
+    def rows(pdf: pd.DataFrame) -> np.ndarray:
+        x = np.zeros((len(pdf), dim), dtype=np.float32)
+        for r, m in enumerate(pdf["counts"]):
+            if m is None:
+                continue
+            pairs = list(m.items() if hasattr(m, "items") else m)  # a dict, or Arrow's (key, value) list
+            total = float(sum(n for _, n in pairs))
+            for c, n in pairs:
+                x[r, c] = math.sqrt(n / total)
+        return x
+
+    fit = people.where(F.coalesce(F.col("days"), F.lit(0)) >= fit_min_days)
+    if fit_sample is not None:
+        fit = fit.orderBy(F.xxhash64("customer", F.lit(seed)), "index").limit(fit_sample)
+    chosen = fit.select("index", "counts").toPandas().sort_values("index")
+    if chosen.empty:
+        raise maitre.NotEnoughDataError(
+            f"not enough data: no customer active on {fit_min_days} or more days to fit the centres")
+    model = maitre.KMeans(k, seed=seed, n_init=n_init, threads=threads).fit(rows(chosen))
+    centres = spark.sparkContext.broadcast(model.cluster_centers_)
+
+    def assign(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if len(batch):
+                labels = maitre._maitre.kmeans_predict(centres.value, dim, rows(batch))
+                yield pd.DataFrame({"customer": batch["customer"], "segment": labels.astype("int32")})
+
+    labelled = people.select("customer", "counts").mapInPandas(
+        assign, "customer string, segment int").localCheckpoint()
+    sizes = {r["segment"]: r["size"] for r in labelled.groupBy("segment").agg(F.count(F.lit(1)).alias("size")).collect()}
+    shares: Dict[int, List[Tuple[str, float]]] = {s: [] for s in range(len(model.cluster_centers_))}
+    totals = counts.join(labelled, "customer").groupBy("segment", "category").agg(F.sum("n").alias("n")).collect()
+    per_segment: Dict[int, float] = {}
+    for r in totals:
+        per_segment[r["segment"]] = per_segment.get(r["segment"], 0.0) + r["n"]
+    for r in totals:
+        shares[r["segment"]].append((names[r["category"]], r["n"] / per_segment[r["segment"]]))
+    summary = pd.DataFrame({
+        "segment": list(shares),
+        "size": [int(sizes.get(s, 0)) for s in shares],
+        "categories": [sorted(v, key=lambda x: (-x[1], x[0])) for v in shares.values()],
+    })
+    return labelled, summary
