@@ -75,6 +75,29 @@ fn now(now: Option<&Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
         .transpose()
 }
 
+/// k-means parameters from Python's optional arguments (None: the default).
+fn kmeans_params(
+    k: Option<&Bound<'_, PyAny>>,
+    seed: Option<&Bound<'_, PyAny>>,
+    n_init: Option<&Bound<'_, PyAny>>,
+    threads: Option<&Bound<'_, PyAny>>,
+) -> PyResult<KMeansParams> {
+    let mut params = KMeansParams::default();
+    if let Some(k) = args::opt_count("k", k)? {
+        params = params.k(k);
+    }
+    if let Some(seed) = seed.filter(|s| !s.is_none()) {
+        params = params.seed(args::seed("seed", seed)?);
+    }
+    if let Some(n) = args::opt_count("n_init", n_init)? {
+        params = params.n_init(n);
+    }
+    if let Some(threads) = args::opt_count("threads", threads)? {
+        params = params.threads(threads);
+    }
+    Ok(params)
+}
+
 #[derive(serde::Serialize)]
 struct SegmentsOut<'a> {
     customers: &'a [String],
@@ -111,16 +134,7 @@ pub fn segments<'py>(
         }
     };
     let model: Option<&PyAlsModel> = model.as_deref();
-    let mut params = KMeansParams::default();
-    if let Some(k) = args::opt_count("k", k)? {
-        params = params.k(k);
-    }
-    if let Some(seed) = seed.filter(|s| !s.is_none()) {
-        params = params.seed(args::seed("seed", seed)?);
-    }
-    if let Some(threads) = args::opt_count("threads", threads)? {
-        params = params.threads(threads);
-    }
+    let params = kmeans_params(k, seed, None, threads)?;
     let fit_min_days = args::opt_count("fit_min_days", fit_min_days)?.unwrap_or(1);
     let items = self::items(items)?;
     let log: &PyEventLog = &log;
@@ -301,19 +315,7 @@ pub fn kmeans_fit<'py>(
     Vec<(usize, f64)>,
 )> {
     let dim = args::count("dim", dim)?;
-    let mut params = KMeansParams::default();
-    if let Some(k) = args::opt_count("k", k)? {
-        params = params.k(k);
-    }
-    if let Some(seed) = seed.filter(|s| !s.is_none()) {
-        params = params.seed(args::seed("seed", seed)?);
-    }
-    if let Some(n) = args::opt_count("n_init", n_init)? {
-        params = params.n_init(n);
-    }
-    if let Some(threads) = args::opt_count("threads", threads)? {
-        params = params.threads(threads);
-    }
+    let params = kmeans_params(k, seed, n_init, threads)?;
     let data = args::f32_array("data", data)?;
     let fit = py.detach(|| params.fit(&data, dim)).map_err(to_py)?;
     let centroids = numpy::ndarray::Array2::from_shape_vec((fit.k(), fit.dim), fit.centroids)
