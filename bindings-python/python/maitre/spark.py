@@ -778,7 +778,8 @@ def segments(
     days = df.select("customer", F.floor(F.col("t") / 86_400).alias("day"))
     visits = (df.select("customer", "item", F.floor(F.col("t") / 86_400).alias("day"))
               .join(F.broadcast(lookup), "item").select("customer", "day", "category").distinct())
-    counts = visits.groupBy("customer", "category").agg(F.count(F.lit(1)).cast("double").alias("n"))
+    # Used for the profiles and again for the summary: computed once.
+    counts = visits.groupBy("customer", "category").agg(F.count(F.lit(1)).cast("double").alias("n")).localCheckpoint()
     profile = (counts.groupBy("customer")
                .agg(F.map_from_entries(F.collect_list(F.struct("category", "n"))).alias("counts")))
     active = days.groupBy("customer").agg(F.countDistinct("day").alias("days"))
