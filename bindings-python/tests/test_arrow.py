@@ -130,3 +130,25 @@ def test_hostile_text_buffers_are_bad_rows(offsets, data, nulls, problem):
     columns["item_id"] = (np.array([0, 1, 2], np.int64), np.frombuffer(b"ab", np.uint8), np.array([False]))
     with pytest.raises(maitre.MaitreError):
         log._extend_chunks(iter([columns]), 2)
+
+
+def test_plain_kind_and_context_columns_cross_as_codes_or_buffers():
+    """Kind and context columns in plain text are dictionary-encoded in
+    Arrow on the way in (few distinct values) or left as buffers (many): the
+    log is the one pandas gives either way, and a bad kind is still named by
+    its row in the whole input."""
+    t = table(90_000, seed=3)
+    rng = np.random.default_rng(3)
+    plain = t.set_column(2, "kind", t.column("kind").cast(pa.string()))
+    plain = plain.set_column(5, "channel", t.column("channel").cast(pa.large_string()))
+    plain = plain.append_column("page", pa.array([f"/p/{i}" for i in rng.integers(0, 50_000, t.num_rows)]))
+    expected = maitre.EventLog.from_pandas(plain.to_pandas()).to_bytes()
+    assert maitre.EventLog.from_arrow(plain).to_bytes() == expected
+    kinds = plain.column("kind").to_pylist()
+    kinds[70_001] = "teleport"
+    bad = plain.set_column(2, "kind", pa.array(kinds))
+    log = maitre.EventLog()
+    with pytest.raises(maitre.BadRecordError) as err:
+        log.extend_arrow(pa.Table.from_batches(bad.to_batches(max_chunksize=30_000)))
+    assert (err.value.row, err.value.field) == (70_001, "kind")
+    assert len(log) == 0
