@@ -152,3 +152,23 @@ def test_plain_kind_and_context_columns_cross_as_codes_or_buffers():
         log.extend_arrow(pa.Table.from_batches(bad.to_batches(max_chunksize=30_000)))
     assert (err.value.row, err.value.field) == (70_001, "kind")
     assert len(log) == 0
+
+
+def test_parquet_reads_small_dictionaries_as_codes(tmp_path):
+    """from_parquet asks Parquet for the codes of kind and context columns
+    it stores with a small dictionary (a channel), not of columns with a
+    large one (a page path); the log is the same as from the table."""
+    from maitre import _frames
+
+    t = table(60_000, seed=4)
+    rng = np.random.default_rng(4)
+    t = t.set_column(2, "kind", t.column("kind").cast(pa.string()))
+    t = t.set_column(5, "channel", t.column("channel").cast(pa.string()))
+    t = t.append_column("page", pa.array([f"/page/{i:06d}" for i in rng.integers(0, 50_000, t.num_rows)]))
+    path = tmp_path / "events.parquet"
+    pq.write_table(t, path)
+    dataset = _frames.parquet_coded(_frames.parquet_dataset(path), path, ["kind", "channel", "page"])
+    types = {name: dataset.schema.field(name).type for name in ("customer_id", "kind", "channel", "page")}
+    assert pa.types.is_dictionary(types["kind"]) and pa.types.is_dictionary(types["channel"])
+    assert not pa.types.is_dictionary(types["page"]) and not pa.types.is_dictionary(types["customer_id"])
+    assert maitre.EventLog.from_parquet(path).to_bytes() == maitre.EventLog.from_arrow(t).to_bytes()

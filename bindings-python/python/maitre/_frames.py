@@ -611,3 +611,37 @@ def parquet_dataset(path: Any) -> Any:
         err.filename, err.errno = str(path), errno.ENOENT
         raise err
     return ds.dataset(path, format="parquet")
+
+
+# A Parquet dictionary page up to this size: a column of few distinct values.
+_SMALL_DICTIONARY = 64 * 1024
+
+
+def parquet_coded(dataset: Any, path: Any, columns: Sequence[str]) -> Any:
+    """`dataset` again, reading those of `columns` that its first file
+    stores with a small dictionary (kinds, channels) as Arrow dictionaries:
+    Parquet hands over its codes instead of decoding a string per row, which
+    Arrow would then have to encode again (`_arrow_text(few=True)`). Large
+    dictionaries (ids, which Parquet's writer leaves for plain pages past
+    1 MB) are read as text: rebuilding them in Arrow was slower than either."""
+    pa = _pa()
+    import pyarrow.dataset as ds
+
+    fragment = next(iter(dataset.get_fragments()), None)
+    metadata = getattr(fragment, "metadata", None)
+    if metadata is None or metadata.num_row_groups == 0:
+        return dataset
+    group = metadata.row_group(0)
+    chunks = {group.column(j).path_in_schema: group.column(j) for j in range(group.num_columns)}
+    small = []
+    for name in columns:
+        chunk = chunks.get(name)
+        field = dataset.schema.field(name) if name in dataset.schema.names else None
+        if chunk is None or field is None or not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        if chunk.has_dictionary_page and chunk.data_page_offset - chunk.dictionary_page_offset <= _SMALL_DICTIONARY:
+            small.append(name)
+    if not small:
+        return dataset
+    options = ds.ParquetReadOptions(dictionary_columns=small)
+    return ds.dataset(path, format=ds.ParquetFileFormat(read_options=options))
