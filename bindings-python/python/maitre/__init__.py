@@ -329,8 +329,7 @@ class EventLog(_maitre.EventLog):
         """
         dataset = _frames.parquet_dataset(path)
         names = dataset.schema.names
-        core = {customer, item, timestamp, value}
-        few = [kind] + ([n for n in names if n not in core | {kind}] if context is None else [str(c) for c in context])
+        few = [kind] + _frames.context_names(names, (customer, item, kind, timestamp, value), context)
         dataset = _frames.parquet_coded(dataset, path, few)
         log = cls(kinds, scaled=_list(scaled))
         report = log._extend_batches(

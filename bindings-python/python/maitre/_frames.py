@@ -303,6 +303,15 @@ def contexts(col: Any, field: str = "context") -> Any:
 CHUNK_ROWS = 65536
 
 
+def context_names(names: Any, core: Sequence[str], context: Optional[Sequence[str]]) -> List[str]:
+    """The context columns asked for: `context` as given, or (None) every
+    column of `names` that is not one of the `core` columns."""
+    if context is None:
+        skip = set(core)
+        return [k for k in names if k not in skip]
+    return [str(k) for k in context]
+
+
 def _length(col: Any) -> Optional[int]:
     try:
         return len(col)
@@ -404,11 +413,7 @@ def convert(
             f"expected a pandas DataFrame or a mapping of column name to values, "
             f"got {type(data).__name__}"
         )
-    core = {customer, item, kind, timestamp, value}
-    if context is None:
-        wanted = [k for k in keys if k not in core]
-    else:
-        wanted = [str(k) for k in context]
+    wanted = context_names(keys, (customer, item, kind, timestamp, value), context)
     out = Converted()
     for name, key in keys.items():
         col = data[key]
@@ -561,8 +566,7 @@ def arrow_chunks(
 ) -> "tuple[int, List[str], Any]":
     """Like `chunks`, for an iterable of Arrow record batches with column
     `names`: (rows, context column names, an iterator of converted columns)."""
-    core = {customer, item, kind, timestamp, value}
-    wanted = [k for k in names if k not in core] if context is None else [str(k) for k in context]
+    wanted = context_names(names, (customer, item, kind, timestamp, value), context)
     present = [k for k in wanted if k in names]
 
     def generate() -> Any:
