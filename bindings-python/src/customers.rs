@@ -13,9 +13,11 @@ use crate::offers::PyNextBestOffer;
 use crate::pool;
 use maitre::catalog::{Catalog, Item};
 use maitre::customers::{
-    CustomerBase, CustomerFilter, CustomerSettings, KMeans, KMeansParams, Representation, Targeting,
+    describe, CustomerBase, CustomerFilter, CustomerSettings, KMeans, KMeansParams, Representation,
+    SegmentTally, Targeting,
 };
 use maitre::events::EventLog;
+use maitre::index::{ExactIndex, Index};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -374,4 +376,50 @@ pub fn kmeans_predict<'py>(
         })
         .map_err(to_py)?;
     Ok(PyArray1::from_vec(py, labels))
+}
+
+/// Rows and their scores, best first.
+type Ranked<'py> = (Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<f32>>);
+
+/// The `k` rows of `vectors` (row-major, `dim` values each) with the largest
+/// inner product with `query`, best first (ties: the lower row), and their
+/// scores: the core's exact search, as `target` ranks customers. Spark's
+/// targeting scores each block of customers with it.
+#[pyfunction]
+pub fn exact_top_k<'py>(
+    py: Python<'py>,
+    vectors: &Bound<'py, PyAny>,
+    query: &Bound<'py, PyAny>,
+    k: &Bound<'py, PyAny>,
+) -> PyResult<Ranked<'py>> {
+    let k = args::count("k", k)?;
+    let query = args::f32_array("query", query)?;
+    let vectors = args::f32_array("vectors", vectors)?;
+    let hits = py
+        .detach(|| {
+            let index = ExactIndex::build(query.len(), &vectors)?;
+            index.search(&query, k, None)
+        })
+        .map_err(to_py)?;
+    Ok((
+        PyArray1::from_iter(py, hits.iter().map(|h| h.item)),
+        PyArray1::from_iter(py, hits.iter().map(|h| h.score)),
+    ))
+}
+
+/// Segment summaries and descriptions from tallies counted elsewhere (Spark):
+/// the core's `describe`, so the words are `segments`' own. `tallies` is a
+/// JSON list of `SegmentTally`, `overall` a JSON map category → product
+/// events over every customer.
+#[pyfunction]
+pub fn describe_segments<'py>(
+    py: Python<'py>,
+    tallies: &str,
+    overall: &str,
+    customers: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let customers = args::count("customers", customers)?;
+    let tallies: Vec<SegmentTally> = strict_json("tallies", tallies)?;
+    let overall: BTreeMap<String, f64> = strict_json("overall", overall)?;
+    to_python(py, &describe(tallies, &overall, customers))
 }

@@ -39,6 +39,8 @@ fn _maitre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(customers::segments, m)?)?;
     m.add_function(wrap_pyfunction!(customers::kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(customers::kmeans_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::exact_top_k, m)?)?;
+    m.add_function(wrap_pyfunction!(customers::describe_segments, m)?)?;
     m.add_function(wrap_pyfunction!(customers::rfm, m)?)?;
     m.add_function(wrap_pyfunction!(customers::customer_view, m)?)?;
     m.add_function(wrap_pyfunction!(customers::target, m)?)?;

@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 import maitre
@@ -179,3 +180,22 @@ def test_targeting_and_advocates_are_frames_with_why():
     assert all(isinstance(w, str) and w for w in best["why"])
     seg = maitre.segments(TINY, TINY_ITEMS, k=3, model=TINY_MODEL)
     assert seg.segments["size"].sum() == len(TINY_MODEL.customer_ids())
+
+
+def test_targeting_within_segments_needs_the_segmentation():
+    seg = maitre.segments(TINY, TINY_ITEMS, k=3, seed=1)
+    label = seg.customers.set_index("customer")["segment"]
+    everyone = maitre.target(TINY, TINY_MODEL, item="sku-000003", k=len(label))
+    for chosen in ([1], [0, 2]):
+        for given in (seg, seg.customers):
+            got = maitre.target(TINY, TINY_MODEL, item="sku-000003", k=10, segments=chosen, segmentation=given)
+            # The best 10 of the chosen segments, in the unfiltered order.
+            want = everyone[everyone["customer"].map(label).isin(chosen)].head(10)
+            assert got["customer"].tolist() == want["customer"].tolist()
+    with pytest.raises(maitre.InvalidParamError, match="segmentation"):
+        maitre.target(TINY, TINY_MODEL, item="sku-000003", segments=[1])
+    with pytest.raises(maitre.InvalidParamError, match="segmentation"):
+        maitre.target(TINY, TINY_MODEL, item="sku-000003", segments=[1], segmentation=[1, 2])
+    other = pd.DataFrame({"customer": ["nobody"], "segment": [0]})
+    with pytest.raises(maitre.UnknownIdError):
+        maitre.target(TINY, TINY_MODEL, item="sku-000003", segments=[1], segmentation=other)

@@ -216,9 +216,12 @@ def visits():
         for _ in range(rng.integers(1, 12)):
             category = liked[rng.integers(0, 2)] if rng.random() < 0.8 else names[rng.integers(len(names))]
             shelf = products.loc[products["category"] == category, "id"].to_numpy()
-            rows.append((f"c{c}", shelf[rng.integers(len(shelf))], "view",
-                         T0 + int(rng.integers(0, 60)) * 86_400 + int(rng.integers(0, 86_400))))
-    events = pd.DataFrame(rows, columns=["customer_id", "item_id", "kind", "timestamp"])
+            bought = rng.random() < 0.25
+            rows.append((f"c{c}", shelf[rng.integers(len(shelf))], "purchase" if bought else "view",
+                         T0 + int(rng.integers(0, 60)) * 86_400 + int(rng.integers(0, 86_400)),
+                         float(rng.integers(1, 4)) if bought and rng.random() < 0.7 else np.nan,
+                         ["web", "app", "store"][rng.integers(0, 3)]))
+    events = pd.DataFrame(rows, columns=["customer_id", "item_id", "kind", "timestamp", "value", "channel"])
     return events.sample(frac=1, random_state=0).reset_index(drop=True), items
 
 
@@ -230,11 +233,15 @@ def test_segments_are_the_single_process_segments(spark, visits):
     want = single.customers.set_index("customer")["segment"].sort_index()
     assert got.index.tolist() == want.index.tolist()
     assert got.tolist() == want.tolist()
+    # The summary is the core's, counted in Spark: the same words and shares,
+    # the values up to the order of their sums.
+    want = single.segments
     assert summary["segment"].tolist() == [0, 1, 2, 3]
-    assert summary["size"].tolist() == single.segments["size"].tolist()
-    for shares in summary["categories"]:
-        assert abs(sum(s for _, s in shares) - 1.0) < 1e-9
-        assert [s for _, s in shares] == sorted((s for _, s in shares), reverse=True)
+    assert summary["value"].tolist() == pytest.approx(want["value"].tolist(), rel=1e-12)
+    assert min(want["value"]) > 0 and all(len(c) == 3 for c in want["channels"])
+    assert all(len(b) > 0 for b in want["brands"])
+    exact = ["size", "categories", "brands", "channels", "description"]
+    assert summary[exact].to_dict("records") == want[exact].to_dict("records")
 
 
 def test_segments_on_a_sample_and_bad_input(spark, visits):
@@ -256,3 +263,62 @@ def test_segments_on_a_sample_and_bad_input(spark, visits):
         ms.segments(df, items, k=2, fit_min_days=1000)
     with pytest.raises(maitre.InvalidParamError, match="k"):
         ms.segments(df, items, k=10_000)
+
+
+@pytest.fixture(scope="module")
+def targeting(events):
+    """The events with a catalogue (two categories of products, some
+    content) and a single-process model fitted on them."""
+    ids = sorted(events["item_id"].unique(), key=lambda i: int(i[1:]))
+    items = pd.DataFrame({
+        "id": ids,
+        "category": ["shoes" if int(i[1:]) % 2 else "bags" for i in ids],
+        "kind": ["content" if int(i[1:]) % 10 == 0 else "product" for i in ids],
+    })
+    log = maitre.EventLog.from_pandas(events)
+    return log, items, maitre.ALS(factors=8, iterations=3, seed=2).fit(log)
+
+
+def _same_targets(got, want):
+    assert got["customer"].tolist() == want["customer"].tolist()
+    assert got["score"].tolist() == want["score"].tolist()
+    assert got["reason"].tolist() == want["reason"].tolist()
+
+
+def test_target_is_the_single_process_target(spark, events, targeting):
+    log, items, model = targeting
+    df = spark.createDataFrame(events)
+    for what in ({"item": "i7"}, {"category": "shoes", "items": items}):
+        want = maitre.target(log, model, k=25, **what)
+        assert len(want) == 25 and any(r["reason"] == "because" for r in want["reason"])
+        _same_targets(ms.target(df, model, k=25, **what), want)
+    buyers = set(events.loc[(events["kind"] == "purchase") & (events["item_id"] == "i7"), "customer_id"])
+    assert buyers
+    got = ms.target(df, model, item="i7", k=40, exclude_buyers=True, exclude=["c3", "c5"])
+    assert not set(got["customer"]) & (buyers | {"c3", "c5"})
+    _same_targets(got, maitre.target(log, model, item="i7", k=40, exclude_buyers=True, exclude=["c3", "c5"]))
+    # Only some segments: the single-process segmentation, shipped as Spark's labels.
+    seg = maitre.segments(log, items, k=3, seed=1)
+    labels = spark.createDataFrame(seg.customers)
+    got = ms.target(df, model, item="i7", k=30, segments=[0, 2], segmentation=labels)
+    assert set(seg.customers.set_index("customer").loc[got["customer"], "segment"]) <= {0, 2}
+    _same_targets(got, maitre.target(log, model, item="i7", k=30, segments=[0, 2], segmentation=seg))
+
+
+def test_target_bad_input_is_typed(spark, events, targeting):
+    log, items, model = targeting
+    df = spark.createDataFrame(events)
+    with pytest.raises(maitre.InvalidParamError, match="exactly one"):
+        ms.target(df, model, item="i7", category="shoes", items=items)
+    with pytest.raises(maitre.InvalidParamError, match="`k`"):
+        ms.target(df, model, item="i7", k=0)
+    with pytest.raises(maitre.UnknownIdError, match="nope"):
+        ms.target(df, model, item="nope")
+    with pytest.raises(maitre.UnknownIdError, match="socks"):
+        ms.target(df, model, category="socks", items=items)
+    with pytest.raises(maitre.UnknownIdError, match="ghost"):
+        ms.target(df, model, item="i7", exclude=["ghost"])
+    with pytest.raises(maitre.InvalidParamError, match="segmentation"):
+        ms.target(df, model, item="i7", segments=[1])
+    with pytest.raises(maitre.InvalidParamError, match="columns"):
+        ms.target(df, model, item="i7", columns={"who": "customer_id"})

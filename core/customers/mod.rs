@@ -35,7 +35,7 @@ pub use kmeans::{
     MAX_K_CHOICES, MAX_SAMPLE,
 };
 pub use rfm::{Lifecycle, Loyalty, Rfm, Stage};
-pub use segments::{Representation, Segment, Segments, Share};
+pub use segments::{describe, Representation, Segment, SegmentTally, Segments, Share};
 pub use view::{
     CustomerFilter, CustomerView, MomentOfTruth, NextAction, OfferActivity, OfferShown, Target,
     Targeting, TimelineEvent, MAX_TIMELINE,

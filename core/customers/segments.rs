@@ -6,7 +6,7 @@ use super::CustomerBase;
 use crate::catalog::ItemKind;
 use crate::embed::Factors;
 use crate::error::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the customers are clustered on.
@@ -120,6 +120,93 @@ fn words(shares: &[Share]) -> String {
     }
 }
 
+/// What one segment holds, counted over its customers' events: the input
+/// [`describe`] words. Counts are per event: categories and brands over
+/// product events, channels over every event with a `channel` context.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentTally {
+    pub id: u32,
+    /// Customers in it.
+    pub size: usize,
+    /// Sum of their purchase value (price × quantity).
+    pub value: f64,
+    pub categories: BTreeMap<String, f64>,
+    pub brands: BTreeMap<String, f64>,
+    pub channels: BTreeMap<String, f64>,
+}
+
+/// Each segment's summary and one-sentence description from its tallies.
+/// `overall` holds every customer's product-event counts per category (what
+/// "more than average" compares with) and `customers` how many there are.
+/// [`Segments`] describes itself with this; a caller that counted elsewhere
+/// (Spark, say) gets the same words.
+///
+/// ```
+/// use maitre::customers::{describe, SegmentTally};
+/// use std::collections::BTreeMap;
+/// let shoes: BTreeMap<String, f64> = [("shoes".to_string(), 3.0)].into();
+/// let tally = SegmentTally { id: 0, size: 2, value: 30.0, categories: shoes.clone(), ..Default::default() };
+/// let segments = describe(vec![tally], &shoes, 4);
+/// assert_eq!(segments[0].description,
+///            "2 customers (50 % of all), mostly shoes (100 %); 15.00 spent per customer");
+/// ```
+pub fn describe(
+    tallies: Vec<SegmentTally>,
+    overall: &BTreeMap<String, f64>,
+    customers: usize,
+) -> Vec<Segment> {
+    let total_customers = customers.max(1) as f64;
+    let overall_total: f64 = overall.values().sum();
+    tallies
+        .into_iter()
+        .map(|t| {
+            let size = t.size;
+            let total_value = t.value;
+            let distinct = above_average(&t.categories, overall, overall_total);
+            let categories = top(t.categories, 3);
+            let brands = top(t.brands, 3);
+            let channels = top(t.channels, 3);
+            let per = if size > 0 {
+                total_value / size as f64
+            } else {
+                0.0
+            };
+            let mut description = format!(
+                "{size} customers ({:.0} % of all), mostly {}",
+                100.0 * size as f64 / total_customers,
+                words(&categories),
+            );
+            if !distinct.is_empty() {
+                let more: Vec<String> = distinct
+                    .iter()
+                    .map(|(name, lift)| format!("{name} {lift:.1}×"))
+                    .collect();
+                description += &format!("; more than average: {}", more.join(", "));
+            }
+            if !brands.is_empty() {
+                description += &format!("; brands {}", words(&brands));
+            }
+            if !channels.is_empty() {
+                description += &format!("; on {}", words(&channels));
+            }
+            if total_value > 0.0 {
+                description += &format!("; {per:.2} spent per customer");
+            }
+            Segment {
+                id: t.id,
+                size,
+                value: total_value,
+                value_per_customer: per,
+                categories,
+                brands,
+                channels,
+                description,
+            }
+        })
+        .collect()
+}
+
 impl Segments {
     /// Recomputes every segment's description from `base` (after a fit or a forget).
     pub(crate) fn describe(&mut self, base: &CustomerBase) {
@@ -135,7 +222,6 @@ impl Segments {
                 .map(|(_, v)| v.to_owned())
         };
         let n = base.customers().len();
-        let total_customers = n.max(1) as f64;
         let value = base.purchase_values();
         // Every customer's category weights, to say what sets a segment
         // apart (its largest categories are often everyone's largest).
@@ -151,20 +237,19 @@ impl Segments {
                 }
             }
         }
-        let overall_total: f64 = overall.values().sum();
-        self.segments = (0..k as u32)
+        let tallies = (0..k as u32)
             .map(|s| {
-                let (mut cats, mut brands, mut channels) =
-                    (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-                let mut size = 0;
-                let mut total_value = 0.0;
+                let mut tally = SegmentTally {
+                    id: s,
+                    ..SegmentTally::default()
+                };
                 for c in (0..n).filter(|&c| self.labels[c] == s) {
-                    size += 1;
-                    total_value += value[c];
+                    tally.size += 1;
+                    tally.value += value[c];
                     for &row in &base.rows_of[c] {
                         let row = row as usize;
                         if let Some(ch) = channel_of(row) {
-                            *channels.entry(ch).or_insert(0.0) += 1.0;
+                            *tally.channels.entry(ch).or_insert(0.0) += 1.0;
                         }
                         let Some(item) = catalog.item(log.item_column()[row]) else {
                             continue;
@@ -173,55 +258,17 @@ impl Segments {
                             continue;
                         }
                         if let Some(cat) = &item.category {
-                            *cats.entry(cat.clone()).or_insert(0.0) += 1.0;
+                            *tally.categories.entry(cat.clone()).or_insert(0.0) += 1.0;
                         }
                         if let Some(brand) = &item.brand {
-                            *brands.entry(brand.clone()).or_insert(0.0) += 1.0;
+                            *tally.brands.entry(brand.clone()).or_insert(0.0) += 1.0;
                         }
                     }
                 }
-                let distinct = above_average(&cats, &overall, overall_total);
-                let categories = top(cats, 3);
-                let brands = top(brands, 3);
-                let channels = top(channels, 3);
-                let per = if size > 0 {
-                    total_value / size as f64
-                } else {
-                    0.0
-                };
-                let mut description = format!(
-                    "{size} customers ({:.0} % of all), mostly {}",
-                    100.0 * size as f64 / total_customers,
-                    words(&categories),
-                );
-                if !distinct.is_empty() {
-                    let more: Vec<String> = distinct
-                        .iter()
-                        .map(|(name, lift)| format!("{name} {lift:.1}×"))
-                        .collect();
-                    description += &format!("; more than average: {}", more.join(", "));
-                }
-                if !brands.is_empty() {
-                    description += &format!("; brands {}", words(&brands));
-                }
-                if !channels.is_empty() {
-                    description += &format!("; on {}", words(&channels));
-                }
-                if total_value > 0.0 {
-                    description += &format!("; {per:.2} spent per customer");
-                }
-                Segment {
-                    id: s,
-                    size,
-                    value: total_value,
-                    value_per_customer: per,
-                    categories,
-                    brands,
-                    channels,
-                    description,
-                }
+                tally
             })
             .collect();
+        self.segments = describe(tallies, &overall, n);
     }
 
     /// This segmentation without customer `c`: its label row dropped and its

@@ -151,21 +151,33 @@ def segments(
         model=model,
     )
     customers = pd.DataFrame({"customer": out["customers"], "segment": out["labels"]})
-    rows = [
-        {
-            "segment": s["id"],
-            "size": s["size"],
-            "value": s["value"],
-            "value_per_customer": s["value_per_customer"],
-            "categories": [(x["name"], x["share"]) for x in s["categories"]],
-            "brands": [(x["name"], x["share"]) for x in s["brands"]],
-            "channels": [(x["name"], x["share"]) for x in s["channels"]],
-            "description": s["description"],
-        }
-        for s in out["segments"]
-    ]
     return Segmentation(
-        customers, pd.DataFrame(rows), [(int(k), float(s)) for k, s in out["silhouettes"]]
+        customers, _segment_frame(out["segments"]), [(int(k), float(s)) for k, s in out["silhouettes"]]
+    )
+
+
+def _segment_frame(described: Sequence[Mapping[str, Any]]) -> "pandas.DataFrame":
+    """The core's described segments as one row each (``Segmentation.segments``)."""
+    import pandas as pd
+
+    def shares(s: Mapping[str, Any], key: str) -> List[Tuple[str, float]]:
+        return [(x["name"], x["share"]) for x in s[key]]
+
+    return pd.DataFrame(
+        [
+            {
+                "segment": s["id"],
+                "size": s["size"],
+                "value": s["value"],
+                "value_per_customer": s["value_per_customer"],
+                "categories": shares(s, "categories"),
+                "brands": shares(s, "brands"),
+                "channels": shares(s, "channels"),
+                "description": s["description"],
+            }
+            for s in described
+        ],
+        columns=["segment", "size", "value", "value_per_customer", "categories", "brands", "channels", "description"],
     )
 
 
@@ -271,6 +283,7 @@ def target(
     k: int = 100,
     items: Any = None,
     segments: Sequence[int] = (),
+    segmentation: Any = None,
     stages: Sequence[str] = (),
     rfm_groups: Sequence[str] = (),
     exclude_buyers: bool = False,
@@ -292,6 +305,8 @@ def target(
         items: the catalogue (needed for a category).
         segments, stages, rfm_groups: only customers in these (empty: all);
             stages are "new", "active", "at_risk", "lapsed", "prospect".
+        segmentation: what ``segments`` refers to: ``maitre.segments(log, ...)``
+            of this log (or its ``customers`` frame: customer, segment).
         exclude_buyers: leave out who already bought the item (the category).
         exclude: leave out these customers (any of their ids).
         now: epoch seconds stages are measured at.
@@ -308,13 +323,28 @@ def target(
     """
     import pandas as pd
 
+    chosen = [_integer("segments", s) for s in segments]
+    exclude = [str(c) for c in exclude]
+    if chosen:
+        # The segmentation is the caller's, not the base's: its other
+        # customers are left out by id (unknown ids are typed errors).
+        if segmentation is None:
+            raise _maitre.InvalidParamError(
+                "invalid parameter `segments`: give `segmentation`, what maitre.segments(log, ...) returned"
+            )
+        labels = getattr(segmentation, "customers", segmentation)
+        if not hasattr(labels, "columns") or not {"customer", "segment"} <= set(labels.columns):
+            raise _maitre.InvalidParamError(
+                "invalid parameter `segmentation`: expected maitre.segments' result or a frame of customer, segment"
+            )
+        exclude += [str(c) for c in labels.loc[~labels["segment"].isin(chosen), "customer"]]
     customer_filter = json.dumps(
         {
-            "segments": [_integer("segments", s) for s in segments],
+            "segments": [],
             "stages": [str(s) for s in stages],
             "rfm_groups": [str(g) for g in rfm_groups],
             "exclude_buyers": bool(exclude_buyers),
-            "exclude": [str(c) for c in exclude],
+            "exclude": exclude,
         }
     )
     rows = _maitre.target(

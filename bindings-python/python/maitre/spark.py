@@ -25,13 +25,16 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
 - ``segments(events, items, k)``: every customer segmented by the categories
   of their visits, the profile computed in Spark SQL, the centres fitted
   with ``maitre.KMeans`` on the driver (on a seeded sample, if asked) and
-  every customer assigned in the executors.
-
-Not yet: targeting over Spark.
+  every customer assigned in the executors; each segment counted in Spark and
+  described by the core, as ``maitre.segments`` describes it.
+- ``target(events, model, item=... | category=..., k)``: the customers most
+  likely to engage, each block of customers scored in the executors with the
+  core's exact search and the best ``k`` merged, each with why.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -48,7 +51,7 @@ except ImportError as e:  # pragma: no cover - exercised only without pyspark
 
 import maitre
 
-__all__ = ["fit_als", "recommend_all", "segments", "interactions", "LinksNotConvergedError"]
+__all__ = ["fit_als", "recommend_all", "segments", "target", "interactions", "LinksNotConvergedError"]
 
 
 class LinksNotConvergedError(maitre.MaitreError):
@@ -186,10 +189,14 @@ def _prepare(
     kinds: Optional[Mapping[str, float]], scaled: Optional[Sequence[str]],
     half_life_days: Optional[float], reference_time: Optional[int], links: Optional[DataFrame],
     link_alias: str, link_customer: str, link_timestamp: str, link_rounds: int,
-) -> "Tuple[DataFrame, DataFrame, DataFrame]":
+    channel: Optional[str] = None,
+) -> "Tuple[DataFrame, DataFrame, DataFrame, Optional[DataFrame]]":
     """The checked events (columns customer, as links resolve it; item, kind,
-    t in epoch seconds, value, row, w: the decayed weight) and the customer
-    and item id tables (index, id), as ``interactions`` documents them."""
+    t in epoch seconds, value, row, w: the decayed weight; and with
+    ``channel``, a channel column: that column of the events as text, null
+    where the events have none) and the customer and item id tables (index,
+    id), as ``interactions`` documents them; and with links, the canonical
+    name of every linked id (id, name)."""
     weights, scaled_kinds = _kinds(kinds, scaled)
     if half_life_days is not None and not (math.isfinite(half_life_days) and half_life_days > 0):
         raise maitre.InvalidParamError(f"invalid parameter `half_life_days`: {half_life_days} must be positive")
@@ -207,6 +214,8 @@ def _prepare(
         F.trim(F.col(kind).cast("string")).alias("kind"),
         _seconds(F.col(timestamp), fields[timestamp]).alias("t"),
         (F.col(value).cast("double") if has_value else F.lit(None).cast("double")).alias("value"),
+        *([] if channel is None else [
+            (F.col(channel).cast("string") if channel in fields else F.lit(None).cast("string")).alias("channel")]),
     ).withColumn("row", F.monotonically_increasing_id())
     checks = df.agg(
         F.sum(F.when(F.col("customer").isNull() | (F.trim("customer") == ""), 1).otherwise(0)).alias("no_customer"),
@@ -248,6 +257,7 @@ def _prepare(
         return df.groupBy(column).agg(F.min("row").alias("first"))
 
     items = index(first_rows("item"), "item")
+    names = None
     if pairs is None:
         customers = index(first_rows("customer"), "customer")
     else:
@@ -265,7 +275,7 @@ def _prepare(
         customers = index(people, "customer")
         df = (df.join(names.withColumnRenamed("id", "customer"), "customer", "left")
               .withColumn("customer", F.coalesce("name", "customer")).drop("name"))
-    return df, customers, items
+    return df, customers, items, names
 
 
 def interactions(
@@ -318,7 +328,7 @@ def interactions(
     link with a null or empty id or such a timestamp, and LinksNotConvergedError if the links
     need more than ``link_rounds`` rounds.
     """
-    df, customers, items = _prepare(
+    df, customers, items, _ = _prepare(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
         kinds=kinds, scaled=scaled, half_life_days=half_life_days, reference_time=reference_time,
         links=links, link_alias=link_alias, link_customer=link_customer,
@@ -708,6 +718,7 @@ def segments(
     kind: str = "kind",
     timestamp: str = "timestamp",
     value: str = "value",
+    channel: str = "channel",
     kinds: Optional[Mapping[str, float]] = None,
     scaled: Optional[Sequence[str]] = None,
     links: Optional[DataFrame] = None,
@@ -738,6 +749,8 @@ def segments(
     Parameters:
         events, customer ... link_rounds: as ``interactions`` (identity links
             resolved in Spark, the same checks and typed errors).
+        channel: the events' channel column (its context ``channel`` in an
+            ``EventLog``), if they have one: the segments' channel shares.
         items: the catalogue, a pandas DataFrame or mapping of columns
             (``id``, ``category``, optionally ``kind``), as
             ``Recommender.build`` takes it.
@@ -745,10 +758,12 @@ def segments(
         fit_min_days, fit_sample, seed, n_init, threads: the fit, above.
 
     Returns ``(customers, segments)``: a Spark DataFrame (customer, segment)
-    of every customer, and a pandas DataFrame with one row per segment
-    (segment, size, categories: (name, share of the segment's visits),
-    largest first). Values, brands, channels and descriptions are
-    ``maitre.segments``' alone for now.
+    of every customer, and a pandas DataFrame with one row per segment, the
+    columns of ``maitre.segments``' (segment, size, value,
+    value_per_customer, categories, brands, channels, description), counted
+    in Spark and worded by the core; purchases are the ``purchase`` kind.
+    With the same segments the summary is ``maitre.segments``' own, the
+    values up to the order of a floating-point sum.
 
     Raises InvalidParamError for a bad parameter or event (as
     ``interactions``), NotEnoughDataError when no catalogue item has a
@@ -766,11 +781,11 @@ def segments(
     if not names:
         raise maitre.NotEnoughDataError("not enough data: no product in the catalogue has a category")
     dim = len(names)
-    df, customers, _ = _prepare(
+    df, customers, _, _ = _prepare(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
         kinds=kinds, scaled=scaled, half_life_days=None, reference_time=None, links=links,
         link_alias=link_alias, link_customer=link_customer, link_timestamp=link_timestamp,
-        link_rounds=link_rounds)
+        link_rounds=link_rounds, channel=channel)
     spark = events.sparkSession
     column = {n: c for c, n in enumerate(names)}
     lookup = spark.createDataFrame(
@@ -816,17 +831,211 @@ def segments(
 
     labelled = people.select("customer", "counts").mapInPandas(
         assign, "customer string, segment int").localCheckpoint()
-    sizes = {r["segment"]: r["size"] for r in labelled.groupBy("segment").agg(F.count(F.lit(1)).alias("size")).collect()}
-    shares: Dict[int, List[Tuple[str, float]]] = {s: [] for s in range(len(model.cluster_centers_))}
-    totals = counts.join(labelled, "customer").groupBy("segment", "category").agg(F.sum("n").alias("n")).collect()
-    per_segment: Dict[int, float] = {}
-    for r in totals:
-        per_segment[r["segment"]] = per_segment.get(r["segment"], 0.0) + r["n"]
-    for r in totals:
-        shares[r["segment"]].append((names[r["category"]], r["n"] / per_segment[r["segment"]]))
-    summary = pd.DataFrame({
-        "segment": list(shares),
-        "size": [int(sizes.get(s, 0)) for s in shares],
-        "categories": [sorted(v, key=lambda x: (-x[1], x[0])) for v in shares.values()],
-    })
+    return labelled, _segment_summary(df, labelled, catalogue, len(model.cluster_centers_))
+
+
+def _segment_summary(df: DataFrame, labelled: DataFrame, catalogue: Mapping[str, list], k: int) -> pd.DataFrame:
+    """``maitre.segments``' summary of each segment, counted in Spark and
+    worded by the core (``describe_segments``): size; purchase value (price
+    x quantity, or the value itself for an item without a price) in total
+    and per customer; the top categories and brands of its product events;
+    its top channels; a one-sentence description."""
+    spark = df.sparkSession
+    lookup = spark.createDataFrame(
+        [
+            (i, product, c if product else None, b if product else None,
+             None if p is None else float(np.float32(p)))  # prices are f32 in the core
+            for i, kd, c, b, p in zip(catalogue["id"], catalogue["kind"], catalogue["category"],
+                                      catalogue["brand"], catalogue["price"])
+            for product in [kd is None or kd.strip().lower() == "product"]
+        ],
+        "item string, product boolean, category string, brand string, price double")
+    rows = df.join(labelled, "customer").join(F.broadcast(lookup), "item", "left")
+    tallies = [{"id": s, "size": 0, "value": 0.0, "categories": {}, "brands": {}, "channels": {}} for s in range(k)]
+    for column, key in (("category", "categories"), ("brand", "brands"), ("channel", "channels")):
+        for r in (rows.where(F.col(column).isNotNull()).groupBy("segment", column)
+                  .agg(F.count(F.lit(1)).alias("n")).collect()):
+            tallies[r["segment"]][key][r[column]] = float(r["n"])
+    for r in labelled.groupBy("segment").agg(F.count(F.lit(1)).alias("size")).collect():
+        tallies[r["segment"]]["size"] = int(r["size"])
+    v = F.col("value").cast("float").cast("double")  # values are f32 in the core
+    finite = v.isNotNull() & ~F.isnan(v) & (F.abs(v) != math.inf)
+    amount = (F.when(F.col("price").isNotNull(), F.col("price") * F.when(finite & (v > 0), v).otherwise(1.0))
+              .when(finite, v).otherwise(0.0))
+    for r in rows.where(F.col("kind") == "purchase").groupBy("segment").agg(F.sum(amount).alias("v")).collect():
+        tallies[r["segment"]]["value"] = float(r["v"])
+    # Every customer has a segment, so everyone's counts are the segments' sum.
+    overall: Dict[str, float] = {}
+    for t in tallies:
+        for name, n in t["categories"].items():
+            overall[name] = overall.get(name, 0.0) + n
+    described = maitre._maitre.describe_segments(
+        json.dumps(tallies), json.dumps(overall), sum(t["size"] for t in tallies))
+    return maitre._customers._segment_frame(described)
     return labelled, summary
+
+
+_COLUMNS = {"customer": "customer_id", "item": "item_id", "kind": "kind", "timestamp": "timestamp", "value": "value"}
+
+
+def target(
+    events: DataFrame,
+    model: "maitre.AlsModel",
+    *,
+    item: Optional[str] = None,
+    category: Optional[str] = None,
+    k: int = 100,
+    items: Any = None,
+    segments: Sequence[int] = (),
+    segmentation: Any = None,
+    exclude_buyers: bool = False,
+    exclude: Sequence[str] = (),
+    columns: Optional[Mapping[str, str]] = None,
+    kinds: Optional[Mapping[str, float]] = None,
+    scaled: Optional[Sequence[str]] = None,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
+) -> pd.DataFrame:
+    """The ``k`` customers most likely to engage with an item or a category,
+    best first, each with why: ``maitre.target`` over Spark.
+
+    The target's vector (the item's, or the mean of the category's products')
+    is made on the driver; each block of admitted customers is scored in the
+    executors with the core's exact search (``exact_top_k``) against the
+    model's customer vectors, shipped once as a broadcast (as
+    ``recommend_all`` ships the recommender), and the blocks' best ``k`` are
+    merged (higher score first, then the model's lower row). The reasons, the
+    items of each chosen customer's history closest to the target, come from
+    their events in Spark. On the same events and model the result is
+    ``maitre.target``'s, scores and reasons included.
+
+    Parameters:
+        events: the events the model was fitted on.
+        model: ``maitre.spark.fit_als(events, ...)`` or ``maitre.ALS().fit(log)``
+            on the same events (its customer and item ids are needed).
+        item / category: exactly one of them; a category needs ``items``.
+        k: how many customers, at least 1.
+        items: the catalogue (``id``, ``kind``, ``category``), as
+            ``maitre.target`` takes it: categories, and which items are
+            products (items it does not list are).
+        segments, segmentation: only customers whose segment in
+            ``segmentation`` (what ``maitre.spark.segments`` returns, or its
+            customers DataFrame: customer, segment) is one of ``segments``.
+        exclude_buyers: leave out who already bought (kind ``purchase``)
+            the item or one of the category's products.
+        exclude: leave out these customers (any of their ids, with ``links``).
+        columns: the events' column names, by role (customer, item, kind,
+            timestamp, value); the defaults are ``interactions``'.
+        kinds ... link_rounds: as ``interactions``.
+
+    Lifecycle stages and RFM groups are ``maitre.target``'s alone for now:
+    they are not computed in Spark.
+
+    Returns a pandas DataFrame: customer, score, reason (a dict: kind and
+    the items behind it), as ``maitre.target`` returns.
+
+    Raises InvalidParamError for a bad parameter, a model without ids, or
+    ``segments`` without ``segmentation``; UnknownIdError for an unknown item,
+    category or excluded customer; and ``interactions``' errors for bad
+    events.
+    """
+    if (item is None) == (category is None):
+        raise maitre.InvalidParamError("invalid parameter `item`: give exactly one of item= and category=")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise maitre.InvalidParamError(f"invalid parameter `k`: {k!r} must be at least 1")
+    chosen = [maitre._recommend._integer("segments", s) for s in segments]
+    labels = segmentation[0] if isinstance(segmentation, tuple) else segmentation
+    if chosen and not isinstance(labels, DataFrame):
+        raise maitre.InvalidParamError(
+            "invalid parameter `segments`: give `segmentation`, what maitre.spark.segments returned")
+    unknown_roles = set(columns or {}) - set(_COLUMNS)
+    if unknown_roles:
+        raise maitre.InvalidParamError(
+            f"invalid parameter `columns`: unknown roles {sorted(unknown_roles)} (known: {list(_COLUMNS)})")
+    names = {**_COLUMNS, **(columns or {})}
+    customer_ids, item_ids = model.customer_ids(), model.item_ids()
+    if customer_ids is None or item_ids is None:
+        raise maitre.InvalidParamError(
+            "invalid parameter `model`: it has no customer and item ids (fit it with maitre.spark.fit_als "
+            "or maitre.ALS().fit(log))")
+    users, vectors = model.user_factors, model.item_factors
+    row_of = {i: r for r, i in enumerate(item_ids)}
+    catalogue = None if items is None else maitre._recommend._items(items)
+    product = {i: kd is None or kd.strip().lower() == "product"
+               for i, kd in zip(catalogue["id"], catalogue["kind"])} if catalogue else {}
+    if item is not None:
+        if item.strip() not in row_of:
+            raise maitre.UnknownIdError(f"unknown item {json.dumps(item)}")
+        covered = [row_of[item.strip()]]
+    else:
+        if catalogue is None:
+            raise maitre.InvalidParamError("invalid parameter `items`: a category needs the catalogue")
+        covered = sorted(row_of[i] for i, c in zip(catalogue["id"], catalogue["category"])
+                         if c == category and product[i] and i in row_of)
+        if not covered:
+            raise maitre.UnknownIdError(f"unknown category {json.dumps(category)}")
+    # The core's arithmetic: each vector divided, then added, in row order.
+    query = np.zeros(users.shape[1], dtype=np.float32)
+    for r in covered:
+        query += vectors[r] / np.float32(len(covered))
+
+    df, _, _, linked = _prepare(
+        events, customer=names["customer"], item=names["item"], kind=names["kind"],
+        timestamp=names["timestamp"], value=names["value"], kinds=kinds, scaled=scaled,
+        half_life_days=None, reference_time=None, links=links, link_alias=link_alias,
+        link_customer=link_customer, link_timestamp=link_timestamp, link_rounds=link_rounds)
+    spark = events.sparkSession
+    people = spark.createDataFrame(
+        pd.DataFrame({"row": np.arange(len(customer_ids), dtype=np.int32), "customer": customer_ids}))
+    if chosen:
+        people = people.join(labels.where(F.col("segment").isin(chosen)).select("customer"), "customer", "left_semi")
+    if exclude:
+        wanted = spark.createDataFrame([(str(c).strip(),) for c in exclude], "id string")
+        if linked is not None:
+            wanted = (wanted.join(linked, "id", "left")
+                      .select(F.coalesce("name", "id").alias("id"), F.col("id").alias("given")))
+        else:
+            wanted = wanted.select("id", F.col("id").alias("given"))
+        found = wanted.join(people.select(F.col("customer").alias("id")), "id", "left_semi")
+        missing = sorted(set(r["given"] for r in wanted.collect()) - set(r["given"] for r in found.collect()))
+        if missing:
+            raise maitre.UnknownIdError(f"unknown customer {json.dumps(missing[0])}")
+        people = people.join(wanted.select(F.col("id").alias("customer")), "customer", "left_anti")
+    if exclude_buyers:
+        targets = spark.createDataFrame([(item_ids[r],) for r in covered], "item string")
+        buyers = df.where(F.col("kind") == "purchase").join(F.broadcast(targets), "item", "left_semi")
+        people = people.join(buyers.select("customer"), "customer", "left_anti")
+    shipped = spark.sparkContext.broadcast((users, query))
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        block_users, q = shipped.value
+        for batch in batches:
+            if len(batch):
+                batch = batch.sort_values("row")
+                rows = batch["row"].to_numpy()
+                best, scores = maitre._maitre.exact_top_k(block_users[rows], q, k)
+                yield pd.DataFrame({"customer": batch["customer"].to_numpy()[best],
+                                    "row": rows[best].astype(np.int32), "score": scores})
+
+    top = (people.select("customer", "row").mapInPandas(score, "customer string, row int, score float")
+           .orderBy(F.desc("score"), "row").limit(k).collect())
+    chosen_customers = spark.createDataFrame([(r["customer"],) for r in top], "customer string")
+    histories = {r["customer"]: r["items"] for r in df.join(chosen_customers, "customer", "left_semi")
+                 .groupBy("customer").agg(F.collect_set("item").alias("items")).collect()}
+    reasons = []
+    for r in top:
+        # Their history's products closest to the target, strongest first.
+        seen = sorted(row_of[i] for i in histories.get(r["customer"], []) if i in row_of and product.get(i, True))
+        near: List[str] = []
+        if seen:
+            best, scores = maitre._maitre.exact_top_k(vectors[seen], query, len(seen))
+            near = [item_ids[seen[b]] for b, sc in zip(best, scores) if sc > 0][:3]
+        reasons.append({"reason": "because", "items": near} if near else {"reason": "taste"})
+    return pd.DataFrame({
+        "customer": [r["customer"] for r in top],
+        "score": np.array([r["score"] for r in top], dtype=np.float32),
+        "reason": reasons,
+    })
