@@ -590,3 +590,108 @@ fn arrow_text_with_bad_offsets_or_bytes_is_a_bad_row() {
         assert_eq!(state(&log), before, "nothing half-ingested");
     }
 }
+
+/// Rows whose ids, kind and context values the log already holds are stored
+/// by a shorter path than new ones; the log must be the same as the one
+/// built event by event, and a bad row among known ones is still reported
+/// (or skipped) with its position, the batch undone on an error.
+#[test]
+fn rows_of_known_ids_store_the_same_log_as_events_one_by_one() {
+    let t = |s: u32| 1_714_564_800.0 + f64::from(s);
+    // (customer, item, kind, seconds, value, channel)
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        f64,
+        Option<f64>,
+        Option<&'static str>,
+    );
+    let first: Vec<Row> = vec![
+        ("c1", "a", "view", t(0), None, Some("web")),
+        ("c2", "b", "rating", t(1), Some(4.0), Some("app")),
+    ];
+    // Known ids (the quick path), a new customer, a missing and a blank
+    // channel (the blank one is no context), NaN as no value for a view.
+    let second: Vec<Row> = vec![
+        ("c2", "a", "view", t(2), Some(f64::NAN), Some("web")),
+        ("c3", "b", "view", t(3), None, Some("app")),
+        ("c1", "b", "rating", t(4), Some(2.5), None),
+        ("c1", "a", "view", t(5), None, Some("  ")),
+        ("c3", "a", "rating", t(6), Some(1.0), Some("web")),
+    ];
+    let feed = |log: &mut EventLog, chunks: &[&[Row]], options: &IngestOptions| {
+        let mut chunks = chunks.iter();
+        log.extend_column_chunks(7, &Schema::default(), options, |f| {
+            let Some(rows) = chunks.next() else {
+                return Ok(false);
+            };
+            let text = |pick: fn(&Row) -> &'static str| -> Vec<String> {
+                rows.iter().map(|r| pick(r).to_string()).collect()
+            };
+            let (customer, item, kind) = (text(|r| r.0), text(|r| r.1), text(|r| r.2));
+            let seconds: Vec<f64> = rows.iter().map(|r| r.3).collect();
+            let values: Vec<Option<f64>> = rows.iter().map(|r| r.4).collect();
+            let channel: Vec<Option<String>> =
+                rows.iter().map(|r| r.5.map(str::to_string)).collect();
+            let context = [("channel".to_string(), TextColumn::Optional(&channel))];
+            f(&Columns {
+                customer: TextColumn::Plain(&customer),
+                item: TextColumn::Plain(&item),
+                kind: TextColumn::Plain(&kind),
+                timestamp: TimeColumn::Seconds(&seconds),
+                value: Some(ValueColumn::Numbers(&values)),
+                context: &context,
+            })?;
+            Ok(true)
+        })
+    };
+    let by_events = |rows: &[Row]| {
+        let mut log = EventLog::new();
+        for r in rows {
+            let mut e = Event::new(r.0, r.1, r.2, r.3 as i64);
+            if let Some(v) = r.4.filter(|v| !v.is_nan()) {
+                e = e.value(v);
+            }
+            if let Some(c) = r.5.filter(|c| !c.trim().is_empty()) {
+                e = e.context("channel", c);
+            }
+            log.push(&e).unwrap();
+        }
+        log
+    };
+    let all: Vec<Row> = first.iter().chain(&second).copied().collect();
+    let mut log = EventLog::new();
+    let report = feed(&mut log, &[&first, &second], &IngestOptions::default()).unwrap();
+    assert_eq!(report.accepted, 7);
+    assert_eq!(log.to_bytes().unwrap(), by_events(&all).to_bytes().unwrap());
+
+    // A rating without a value among known rows: an error at its position
+    // (2 + 1) that undoes everything, or a skipped row.
+    let mut bad = second.clone();
+    bad[1] = ("c1", "a", "rating", t(3), Some(f64::NAN), Some("web"));
+    let mut log = EventLog::new();
+    let err = feed(&mut log, &[&first, &bad], &IngestOptions::default()).unwrap_err();
+    assert_eq!(
+        bad_record(err),
+        (
+            Location::Index(3),
+            "value".to_string(),
+            Problem::NotFinite("NaN".into())
+        )
+    );
+    assert!(log.is_empty() && log.raw_customers().is_empty());
+    let skip = IngestOptions::default().skip_bad_rows();
+    let report = feed(&mut log, &[&first, &bad], &skip).unwrap();
+    assert_eq!((report.accepted, report.skipped), (6, 1));
+    let kept: Vec<Row> = first
+        .iter()
+        .chain(bad.iter().take(1))
+        .chain(&bad[2..])
+        .copied()
+        .collect();
+    assert_eq!(
+        log.to_bytes().unwrap(),
+        by_events(&kept).to_bytes().unwrap()
+    );
+}

@@ -39,7 +39,7 @@
 //! vectors are read from the caller's row-major buffer, never copied.
 
 use crate::hash::{mix, GOLDEN};
-use crate::kernels::{Dispatch, Kernels, Task};
+use crate::kernels::{prefetch, Dispatch, Kernels, Task};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -121,20 +121,6 @@ impl<K: Kernels> Probe<'_, K> {
     fn prefetch(&self, node: u32) {
         self.kern.prefetch(self.rows.row(node));
     }
-}
-
-/// Asks the CPU to fetch `x`'s cache line; no effect on results. x86-64 only
-/// (SSE, part of its baseline); elsewhere nothing.
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE is in every x86-64 CPU; a prefetch never faults.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 /// Visited marks: a node is visited in the current search if its tag equals
