@@ -675,31 +675,58 @@ impl PyEventLog {
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
         let chunks = chunks.try_iter()?.unbind();
-        let mut raised: Option<PyErr> = None;
-        let result = py.detach(|| {
-            self.write()
-                .extend_column_chunks(rows, &schema, &options(skip_bad_rows), |feed| {
-                    // The GIL only while the next chunk is converted; the core
-                    // ingests it with the GIL released.
+        let options = options(skip_bad_rows);
+        let (this, schema, options) = (self, &schema, &options);
+        // The core ingests chunk n on a thread of its own while this thread,
+        // with the GIL, has chunk n + 1 read and converted: reading Parquet
+        // or Arrow overlaps the core's work instead of alternating with it.
+        // At most one converted chunk waits, so memory holds about two.
+        let (raised, result) = py.detach(|| {
+            std::thread::scope(|scope| {
+                let (send, receive) = std::sync::mpsc::sync_channel::<Option<Chunk>>(1);
+                let core = scope.spawn(move || {
+                    this.write()
+                        .extend_column_chunks(rows, schema, options, |feed| {
+                            match receive.recv() {
+                                Ok(Some(chunk)) => {
+                                    let context = chunk.context();
+                                    feed(&chunk.columns(&context)).map(|()| true)
+                                }
+                                // The iterator raised: undo the batch.
+                                Ok(None) => Err(Error::Cancelled),
+                                // The iterator is exhausted.
+                                Err(_) => Ok(false),
+                            }
+                        })
+                });
+                let mut raised: Option<PyErr> = None;
+                loop {
                     let chunk = Python::attach(|py| -> PyResult<Option<Chunk>> {
                         let Some(next) = chunks.bind(py).clone().next() else {
                             return Ok(None);
                         };
-                        let next = next?;
-                        Chunk::convert(next.cast::<PyMapping>()?, &schema).map(Some)
+                        Chunk::convert(next?.cast::<PyMapping>()?, schema).map(Some)
                     });
                     match chunk {
                         Ok(Some(chunk)) => {
-                            let context = chunk.context();
-                            feed(&chunk.columns(&context)).map(|()| true)
+                            if send.send(Some(chunk)).is_err() {
+                                break; // the core stopped on a bad row: its error says why
+                            }
                         }
-                        Ok(None) => Ok(false),
+                        Ok(None) => break,
                         Err(e) => {
                             raised = Some(e);
-                            Err(Error::Cancelled)
+                            let _ = send.send(None);
+                            break;
                         }
                     }
-                })
+                }
+                drop(send);
+                let result = core
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (raised, result)
+            })
         });
         match (result, raised) {
             (_, Some(e)) => Err(e),

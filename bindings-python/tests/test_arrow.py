@@ -132,6 +132,42 @@ def test_hostile_text_buffers_are_bad_rows(offsets, data, nulls, problem):
         log._extend_chunks(iter([columns]), 2)
 
 
+def test_chunks_ingest_while_the_next_converts_and_a_failure_keeps_nothing():
+    """The core ingests one chunk while the caller's thread converts the
+    next: many chunks give the log one call gives; an iterator that raises
+    after some chunks, or a bad row in a late chunk, leaves the log as it
+    was (its earlier events kept) and raises that error."""
+    def chunk(start, kind="view"):
+        ids = [f"c{(start + i) % 37}" for i in range(50)]
+        return {"customer_id": ids, "item_id": [f"i{i % 11}" for i in range(50)], "kind": [kind] * 50,
+                "timestamp": np.full(50, T0 + start, np.float64)}
+
+    whole = maitre.EventLog()
+    whole._extend_chunks(iter([chunk(0)]), 50)
+    log = maitre.EventLog()
+    log._extend_chunks(iter([chunk(s) for s in range(0, 1000, 50)]), 1000)
+    one = maitre.EventLog()
+    merged = {k: sum((chunk(s)[k] for s in range(0, 1000, 50)), []) for k in ("customer_id", "item_id", "kind")}
+    merged["timestamp"] = np.concatenate([chunk(s)["timestamp"] for s in range(0, 1000, 50)])
+    one._extend_chunks(iter([merged]), 1000)
+    assert log.to_bytes() == one.to_bytes() and len(log) == 1000
+
+    def failing():
+        for s in range(0, 500, 50):
+            yield chunk(s)
+        raise RuntimeError("the source went away")
+
+    before = whole.to_bytes()
+    with pytest.raises(RuntimeError, match="went away"):
+        whole._extend_chunks(failing(), 500)
+    assert whole.to_bytes() == before
+    late = [chunk(s) for s in range(0, 500, 50)] + [chunk(500, kind="teleport")] + [chunk(550)]
+    with pytest.raises(maitre.BadRecordError) as err:
+        whole._extend_chunks(iter(late), 600)
+    assert (err.value.row, err.value.field) == (500, "kind")
+    assert whole.to_bytes() == before
+
+
 def test_plain_kind_and_context_columns_cross_as_codes_or_buffers():
     """Kind and context columns in plain text are dictionary-encoded in
     Arrow on the way in (few distinct values) or left as buffers (many): the
