@@ -272,6 +272,16 @@ def test_batch_matches_single(rec, shop):
     assert list(frame.columns) == ["customer", "rank", "item", "score", "reason"]
     assert len(frame) == 18 and list(frame["rank"][:6]) == [1, 2, 3, 4, 5, 6]
     assert list(frame["item"][:6]) == list(ids[0])
+    # The same rows as an Arrow table, ready for Parquet without pandas.
+    import pyarrow as pa
+
+    table = rec.recommend_batch(some[:3], k=6, as_frame="arrow")
+    assert isinstance(table, pa.Table) and table.column_names == list(frame.columns)
+    assert table.schema.field("score").type == pa.float32() and table.schema.field("rank").type == pa.int64()
+    assert table.to_pandas().equals(frame)
+    assert rec.recommend_batch(some[:3], k=6, as_frame="pandas").equals(frame)
+    with pytest.raises(maitre.InvalidParamError, match="as_frame"):
+        rec.recommend_batch(some[:3], k=6, as_frame="polars")
 
 
 def test_batch_pads_short_lists(shop, model, items):

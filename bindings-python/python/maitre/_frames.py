@@ -444,7 +444,7 @@ def _pa() -> Any:
         import pyarrow.compute  # noqa: F401  (pyarrow.compute registers kernels)
     except ImportError:
         raise ImportError(
-            "Arrow and Parquet input need pyarrow: pip install 'maitre[arrow]'"
+            "Arrow and Parquet in and out need pyarrow: pip install 'maitre[arrow]'"
         ) from None
     return pyarrow
 

@@ -547,7 +547,7 @@ class Recommender:
         boosts: Optional[Sequence[Mapping[str, Any]]] = None,
         min_score: Optional[float] = None,
         now: Optional[int] = None,
-        as_frame: bool = False,
+        as_frame: Union[bool, str] = False,
         new_arrival_slot: bool = False,
     ) -> Any:
         """``recommend`` for many customers at once, in parallel in the core with
@@ -560,10 +560,13 @@ class Recommender:
         object and float32, where width is k capped at the catalogue size,
         padded with None and NaN where fewer items pass the filters; or, with
         ``as_frame``, a DataFrame (customer, rank, item, score, reason) with
-        one row per recommended item.
+        one row per recommended item; with ``as_frame="arrow"``, the same
+        columns as a ``pyarrow.Table`` (to write as Parquet, or hand to
+        Polars or DuckDB, without pandas).
 
         Raises the first failing request's error, and InvalidParamError when
-        customers × width is above 2**24 results (split the batch).
+        customers × width is above 2**24 results (split the batch) or for an
+        ``as_frame`` other than a bool, "pandas" or "arrow".
 
         Example:
             >>> log = maitre.synthetic_storefront(seed=1, size="tiny")
@@ -572,28 +575,34 @@ class Recommender:
             >>> ids.shape, scores.dtype
             ((2, 4), dtype('float32'))
         """
+        if as_frame not in (False, True, "pandas", "arrow"):
+            raise _invalid("as_frame", f"{as_frame!r} is not a bool, 'pandas' or 'arrow'")
         shared = context if context is None or _is_one_context(context) else None
         rows_context = None if shared is not None or context is None else _contexts(context)
         request = _request(None, None, shared, k, kinds, filters, diversity, rotation, pins, boosts, min_score, now,
                            new_arrival_slot)
         customers = [str(c) for c in customers]
-        rows, scores, reasons = self._native._recommend_batch(request, customers, as_frame, rows_context)
+        rows, scores, reasons = self._native._recommend_batch(request, customers, bool(as_frame), rows_context)
         ids = self._ids_of(rows)
         if not as_frame:
             return ids, scores
-        import pandas as pd
-
         kept = rows.ravel() >= 0
         n, width = rows.shape
-        return pd.DataFrame(
-            {
-                "customer": np.repeat(np.array(customers, dtype=object), width)[kept],
-                "rank": np.tile(np.arange(1, width + 1), n)[kept],
-                "item": ids.ravel()[kept],
-                "score": scores.ravel()[kept],
-                "reason": np.array(reasons, dtype=object)[kept] if reasons else [],
-            }
-        )
+        columns = {
+            "customer": np.repeat(np.array(customers, dtype=object), width)[kept],
+            "rank": np.tile(np.arange(1, width + 1), n)[kept],
+            "item": ids.ravel()[kept],
+            "score": scores.ravel()[kept],
+            "reason": np.array(reasons, dtype=object)[kept] if reasons else np.array([], dtype=object),
+        }
+        if as_frame == "arrow":
+            pa = _frames._pa()
+            types = {"customer": pa.string(), "rank": pa.int64(), "item": pa.string(), "score": pa.float32(),
+                     "reason": pa.string()}
+            return pa.table({name: pa.array(values, type=types[name]) for name, values in columns.items()})
+        import pandas as pd
+
+        return pd.DataFrame(columns)
 
     def similar_items(self, item: str, k: int = 10, filters: Optional[Mapping[str, Any]] = None) -> Tuple[np.ndarray, np.ndarray]:
         """Items most like `item` (inner product of item vectors), best first.
