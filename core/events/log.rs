@@ -1303,54 +1303,51 @@ impl Known {
     /// Rows per parallel task.
     const ROWS: usize = 4096;
 
-    /// Codes for a dictionary column; otherwise each row's id as `lookup`
-    /// finds its trimmed string (given a scratch buffer of its thread).
-    fn looked_up(
+    /// Codes for a dictionary column (resolved as rows meet them);
+    /// otherwise one id per row, `fill`ed a block of rows at a time in
+    /// parallel, each thread with its own `scratch`.
+    fn by_blocks<S>(
         column: &TextColumn<'_>,
-        lookup: impl Fn(&mut String, &str) -> Option<u32> + Sync,
+        scratch: impl Fn() -> S + Sync + Send,
+        fill: impl Fn(&mut S, usize, &mut [u32]) + Sync + Send,
     ) -> Self {
         use rayon::prelude::*;
         if let TextColumn::Coded { values, .. } = column {
             return Known::Codes(vec![Self::UNSET; values.len()]);
         }
         let mut known = vec![Self::UNSET; column.len()];
-        (known.par_chunks_mut(Self::ROWS).enumerate()).for_each_init(
-            String::new,
-            |scratch, (c, part)| {
-                for (j, slot) in part.iter_mut().enumerate() {
-                    // Bad or missing cells stay unset: the push loop reports them.
-                    if let Ok(Some(text)) = column.get(c * Self::ROWS + j) {
-                        *slot = lookup(scratch, text.trim()).unwrap_or(Self::UNSET);
-                    }
-                }
-            },
-        );
+        (known.par_chunks_mut(Self::ROWS).enumerate())
+            .for_each_init(&scratch, |s, (c, part)| fill(s, c * Self::ROWS, part));
         Known::Rows(known)
+    }
+
+    /// Each row's id as `lookup` finds its trimmed string (given a scratch
+    /// buffer of its thread). Bad or missing cells stay unset: the push
+    /// loop reports them.
+    fn looked_up(
+        column: &TextColumn<'_>,
+        lookup: impl Fn(&mut String, &str) -> Option<u32> + Sync + Send,
+    ) -> Self {
+        Self::by_blocks(column, String::new, |scratch, start, part| {
+            for (j, slot) in part.iter_mut().enumerate() {
+                if let Ok(Some(text)) = column.get(start + j) {
+                    *slot = lookup(scratch, text.trim()).unwrap_or(Self::UNSET);
+                }
+            }
+        })
     }
 
     /// [`Known::looked_up`] in `ids`, a block of rows at a time
     /// ([`Interner::get_many`]: the table's cache misses overlap).
     fn interned(column: &TextColumn<'_>, ids: &Interner) -> Self {
-        use rayon::prelude::*;
-        if let TextColumn::Coded { values, .. } = column {
-            return Known::Codes(vec![Self::UNSET; values.len()]);
-        }
-        let mut known = vec![Self::UNSET; column.len()];
-        (known.par_chunks_mut(Self::ROWS).enumerate()).for_each_init(
-            Vec::new,
-            |names, (c, part)| {
-                names.clear();
-                // Bad or missing cells stay unset: the push loop reports them.
-                names.extend(
-                    (0..part.len()).map(|j| match column.get(c * Self::ROWS + j) {
-                        Ok(Some(text)) => Some(text.trim()),
-                        _ => None,
-                    }),
-                );
-                ids.get_many(names, part, Self::UNSET);
-            },
-        );
-        Known::Rows(known)
+        Self::by_blocks(column, Vec::new, |names, start, part| {
+            names.clear();
+            names.extend((0..part.len()).map(|j| match column.get(start + j) {
+                Ok(Some(text)) => Some(text.trim()),
+                _ => None,
+            }));
+            ids.get_many(names, part, Self::UNSET);
+        })
     }
 
     /// Row `i` when everything in it is known and valid, as
