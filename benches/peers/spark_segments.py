@@ -1,6 +1,9 @@
 """maitre.spark.segments against single-process maitre.segments on the
-synthetic storefront, in one local[2] session: wall time and whether every
-customer gets the same segment.
+synthetic storefront, in one local[2] session: wall time, whether every
+customer gets the same segment and every segment the same summary; and
+maitre.spark.target against maitre.target (a category, --target-k
+customers) with one single-process ALS model: wall time and whether the
+lists, scores and reasons are the same.
 
     PYSPARK_PYTHON=.venv-ci/bin/python .venv-ci/bin/python benches/peers/spark_segments.py \
         --peer target/release/examples/peer --size medium --out RESULTS.json
@@ -37,6 +40,7 @@ def main():
     p.add_argument("--k", type=int, default=8)
     p.add_argument("--fit-min-days", type=int, default=2)
     p.add_argument("--fit-sample", type=int, default=None)
+    p.add_argument("--target-k", type=int, default=1000)
     p.add_argument("--work", default="target/peers-spark")
     p.add_argument("--driver-memory", default="6g")
     p.add_argument("--out", default=None)
@@ -70,7 +74,29 @@ def main():
         "same_segment": int((same.to_numpy() == want.to_numpy()).sum()),
         "sizes_single": single.segments["size"].tolist(),
         "sizes_spark": summary["size"].tolist(),
+        # Same segments, same summary: words, shares and (to float rounding) values.
+        "same_descriptions": int((summary["description"] == single.segments["description"]).sum()),
+        "max_value_relative_difference": float(np.max(np.abs(summary["value"] - single.segments["value"])
+                                                      / np.maximum(single.segments["value"], 1e-9))),
     }
+    svm.log(f"same descriptions: {out['same_descriptions']} of {len(summary)}")
+    model = maitre.ALS().fit(log)
+    category = next(c for c, kind in zip(items["category"], items["kind"]) if c and kind == "product")
+    started = time.perf_counter()
+    want_top = maitre.target(log, model, category=category, items=items, k=args.target_k)
+    single_target = time.perf_counter() - started
+    started = time.perf_counter()
+    got_top = ms.target(spark.read.parquet(path), model, category=category, items=items, k=args.target_k,
+                        kinds=kinds, scaled=scaled)
+    spark_target = time.perf_counter() - started
+    out["target"] = {
+        "category": category, "k": args.target_k,
+        "single_process_seconds": single_target, "spark_seconds": spark_target,
+        "same_customers": got_top["customer"].tolist() == want_top["customer"].tolist(),
+        "same_scores": got_top["score"].tolist() == want_top["score"].tolist(),
+        "same_reasons": got_top["reason"].tolist() == want_top["reason"].tolist(),
+    }
+    svm.log(f"target: single {single_target:.1f} s, spark {spark_target:.1f} s, {out['target']}")
     if args.fit_sample:
         started = time.perf_counter()
         sampled, _ = ms.segments(spark.read.parquet(path), items, kinds=kinds, scaled=scaled,
