@@ -1002,17 +1002,8 @@ impl EventLog {
                 .ok_or_else(|| bad(&schema.kind, Problem::UnknownKind(name.to_owned())))?,
         };
         parse::check_timestamp(cells.timestamp).map_err(|p| bad(&schema.timestamp, p))?;
-        let value = match cells.value {
-            // A frame's float column has NaN where a row has no value; a kind
-            // whose weight ignores the value takes it as such. A kind weighted
-            // by its value (a rating) still rejects it: its weight would be a guess.
-            Some(v) if v.is_nan() && !self.kinds.scales_by_value(kind) => f32::NAN,
-            Some(v) if !v.is_finite() || !(v as f32).is_finite() => {
-                return Err(bad(&schema.value, Problem::NotFinite(v.to_string())))
-            }
-            Some(v) => v as f32,
-            None => f32::NAN,
-        };
+        let value = stored_value(cells.value, self.kinds.scales_by_value(kind))
+            .map_err(|p| bad(&schema.value, p))?;
         for (key, _) in &cells.context {
             if key.trim().is_empty() {
                 return Err(bad(
@@ -1233,6 +1224,21 @@ fn feed_columns<'a>(
     Ok(())
 }
 
+/// A row's value as the log stores it (NaN: none). A frame's float column
+/// has NaN where a row has no value; a kind whose weight ignores the value
+/// takes it as such. A kind weighted by its value (a rating) still rejects
+/// it, and every kind rejects infinities: its weight would be a guess.
+fn stored_value(value: Option<f64>, scales_by_value: bool) -> Result<f32, Problem> {
+    match value {
+        Some(v) if v.is_nan() && !scales_by_value => Ok(f32::NAN),
+        Some(v) if !v.is_finite() || !(v as f32).is_finite() => {
+            Err(Problem::NotFinite(v.to_string()))
+        }
+        Some(v) => Ok(v as f32),
+        None => Ok(f32::NAN),
+    }
+}
+
 /// A row whose ids are all interned already ([`Known::row`]).
 struct KnownRow {
     customer: u32,
@@ -1377,12 +1383,9 @@ impl Known {
         parse::check_timestamp(timestamp).ok()?;
         let value = match columns.value {
             None => f32::NAN,
-            Some(ValueColumn::Numbers(v)) => match v[i] {
-                None => f32::NAN,
-                Some(v) if v.is_nan() && !registry.scales_by_value(kind) => f32::NAN,
-                Some(v) if v.is_finite() && (v as f32).is_finite() => v as f32,
-                Some(_) => return None,
-            },
+            Some(ValueColumn::Numbers(v)) => {
+                stored_value(v[i], registry.scales_by_value(kind)).ok()?
+            }
             Some(ValueColumn::Text(_)) => return None,
         };
         context.clear();
