@@ -155,8 +155,27 @@ impl Slot {
         if self.len == Self::LONG {
             names[self.index as usize].as_bytes() == name
         } else {
-            &self.bytes[..self.len as usize] == name
+            self.len as usize == name.len() && inline_eq(&self.bytes, name)
         }
+    }
+}
+
+/// Whether `name` (at most [`Slot::INLINE`] bytes) equals the start of
+/// `bytes`, by overlapping word loads: for ids of a few bytes, the call to
+/// `memcmp` that a slice comparison makes cost more than the comparison.
+fn inline_eq(bytes: &[u8; Slot::INLINE], name: &[u8]) -> bool {
+    let n = name.len();
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        8.. => {
+            let mid = (n - 8).min(8);
+            word(bytes, 0) == word(name, 0)
+                && word(bytes, mid) == word(name, mid)
+                && word(bytes, n - 8) == word(name, n - 8)
+        }
+        4.. => half(bytes, 0) == half(name, 0) && half(bytes, n - 4) == half(name, n - 4),
+        _ => bytes[..n] == *name,
     }
 }
 
@@ -326,6 +345,21 @@ mod tests {
             assert_eq!(*got, name.and_then(|n| ids.get(n)).unwrap_or(u32::MAX));
         }
         assert!(out.iter().filter(|&&o| o != u32::MAX).count() > 1_000);
+    }
+
+    #[test]
+    fn inline_comparison_sees_every_byte_of_every_length() {
+        for n in 0..=Slot::INLINE {
+            let name: Vec<u8> = (0..n as u8).map(|b| b'a' + b).collect();
+            let mut bytes = [0u8; Slot::INLINE];
+            bytes[..n].copy_from_slice(&name);
+            assert!(inline_eq(&bytes, &name), "length {n}");
+            for at in 0..n {
+                let mut other = bytes;
+                other[at] ^= 0x20;
+                assert!(!inline_eq(&other, &name), "length {n}, byte {at}");
+            }
+        }
     }
 
     #[test]

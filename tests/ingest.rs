@@ -553,15 +553,18 @@ mod layouts {
 
 #[test]
 fn arrow_text_with_bad_offsets_or_bytes_is_a_bad_row() {
-    let seconds = [1_714_564_800.0; 2];
-    let ids = ["c1".to_string(), "c2".to_string()];
-    let kinds = ["view".to_string(), "view".to_string()];
-    // Row 1 of the item column: offsets past the end, backwards, or bytes
-    // that are not UTF-8. Row 0 is always "ab".
-    let cases: [(&[i64], &[u8]); 3] = [
-        (&[0, 2, 9], b"ab"),
-        (&[0, 2, 1], b"abc"),
-        (&[0, 2, 4], b"ab\xff\xfe"),
+    let seconds = [1_714_564_800.0; 3];
+    let ids = ["c1".to_string(), "c2".to_string(), "c3".to_string()];
+    let kinds = ["view".to_string(), "view".to_string(), "view".to_string()];
+    // Row 1 of the item column: offsets past the end, backwards, bytes
+    // that are not UTF-8, or a cut inside a character of text that is UTF-8
+    // as a whole (ids are looked up block by block, checked once per block).
+    // Row 0 is always "ab".
+    let cases: [(&[i64], &[u8]); 4] = [
+        (&[0, 2, 9, 9], b"ab"),
+        (&[0, 2, 1, 3], b"abc"),
+        (&[0, 2, 4, 4], b"ab\xff\xfe"),
+        (&[0, 2, 3, 4], "ab\u{e9}".as_bytes()),
     ];
     for (offsets, data) in cases {
         let mut log = log_with_good_rows();

@@ -260,12 +260,61 @@ impl<'a> TextColumn<'a> {
         }
     }
 
+    /// Rows `rows`, trimmed, for looking them up: `None` for a missing cell
+    /// and for one [`TextColumn::get`] rejects (the push loop reports it).
+    /// Arrow text is checked as UTF-8 once for the whole block rather than
+    /// row by row: for short ids the per-row check and its call cost more
+    /// than the bytes.
+    fn trimmed(&self, rows: std::ops::Range<usize>, out: &mut Vec<Option<&'a str>>) {
+        if let TextColumn::Utf8 {
+            offsets,
+            data,
+            nulls,
+        } = *self
+        {
+            let span = (offsets.get(rows.start), offsets.get(rows.end));
+            let text = match span {
+                (Some(&a), Some(&b)) => usize::try_from(a)
+                    .ok()
+                    .zip(usize::try_from(b).ok())
+                    .and_then(|(a, b)| data.get(a..b))
+                    .and_then(|bytes| std::str::from_utf8(bytes).ok()),
+                _ => None,
+            };
+            if let Some(text) = text {
+                let base = offsets[rows.start];
+                out.extend(rows.map(|i| {
+                    if nulls.is_some_and(|n| n.get(i) == Some(&true)) {
+                        return None;
+                    }
+                    // Offsets out of order, outside the span or inside a
+                    // character give `None` here and a bad row in `get`.
+                    let at = |o: i64| usize::try_from(o - base).ok();
+                    let cell = at(offsets[i]).zip(at(offsets[i + 1]));
+                    cell.and_then(|(a, b)| text.get(a..b)).map(trim)
+                }));
+                return;
+            }
+        }
+        out.extend(rows.map(|i| self.get(i).ok().flatten().map(trim)));
+    }
+
     /// The dictionary code of row `i`, for columns that have one.
     fn code(&self, i: usize) -> Option<usize> {
         match self {
             TextColumn::Coded { codes, .. } => usize::try_from(codes[i]).ok(),
             _ => None,
         }
+    }
+}
+
+/// `text.trim()`, without decoding characters when both ends are visible
+/// ASCII (as ids almost always are): trimming ran once per id on ingestion.
+fn trim(text: &str) -> &str {
+    match text.as_bytes() {
+        [a, .., b] if a.is_ascii_graphic() && b.is_ascii_graphic() => text,
+        [a] if a.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
 
@@ -1337,7 +1386,7 @@ impl Known {
         Self::by_blocks(column, String::new, |scratch, start, part| {
             for (j, slot) in part.iter_mut().enumerate() {
                 if let Ok(Some(text)) = column.get(start + j) {
-                    *slot = lookup(scratch, text.trim()).unwrap_or(Self::UNSET);
+                    *slot = lookup(scratch, trim(text)).unwrap_or(Self::UNSET);
                 }
             }
         })
@@ -1348,10 +1397,7 @@ impl Known {
     fn interned(column: &TextColumn<'_>, ids: &Interner) -> Self {
         Self::by_blocks(column, Vec::new, |names, start, part| {
             names.clear();
-            names.extend((0..part.len()).map(|j| match column.get(start + j) {
-                Ok(Some(text)) => Some(text.trim()),
-                _ => None,
-            }));
+            column.trimmed(start..start + part.len(), names);
             ids.get_many(names, part, Self::UNSET);
         })
     }
