@@ -1100,6 +1100,23 @@ impl EventLog {
         self.ctx_start.push(self.ctx.len() as u32);
     }
 
+    /// Stores the rows `rows` of `ready` (all ready), a column at a time.
+    fn push_ready(&mut self, ready: &Ready, rows: std::ops::Range<usize>) {
+        self.customer
+            .extend_from_slice(&ready.customer[rows.clone()]);
+        self.item.extend_from_slice(&ready.item[rows.clone()]);
+        self.kind.extend_from_slice(&ready.kind[rows.clone()]);
+        self.timestamp
+            .extend_from_slice(&ready.timestamp[rows.clone()]);
+        self.value.extend_from_slice(&ready.value[rows.clone()]);
+        let width = ready.width;
+        for slots in ready.context[rows.start * width..rows.end * width].chunks_exact(width) {
+            let present = slots.iter().take_while(|&&pair| pair != Known::UNSET);
+            self.ctx.extend(present);
+            self.ctx_start.push(self.ctx.len() as u32);
+        }
+    }
+
     fn mark(&self) -> Mark {
         Mark {
             events: self.len(),
@@ -1190,7 +1207,27 @@ fn feed_columns<'a>(
         .iter()
         .all(|(key, _)| !key.trim().is_empty());
     let mut fast_context = Vec::with_capacity(columns.context.len());
+    let mut ready = std::mem::take(&mut batch.ready);
+    if fast {
+        let registry = &batch.log.kinds;
+        ready.find(columns, &customers, &items, &kinds, &pairs, registry);
+    } else {
+        ready.none(n);
+    }
+    // Rows before this one went in as part of a run of ready rows.
+    let mut stored_to = 0;
     for i in 0..n {
+        if i < stored_to {
+            continue;
+        }
+        if ready.ok[i] {
+            stored_to = (i..n).find(|&j| !ready.ok[j]).unwrap_or(n);
+            batch.log.push_ready(&ready, i..stored_to);
+            batch.report.accepted += stored_to - i;
+            continue;
+        }
+        // Not ready before the loop, but a code this chunk resolved may
+        // have completed it since.
         if fast {
             let known = Known::row(
                 columns,
@@ -1270,6 +1307,7 @@ fn feed_columns<'a>(
         }
         context = cells.context;
     }
+    batch.ready = ready;
     Ok(())
 }
 
@@ -1295,6 +1333,83 @@ struct KnownRow {
     kind: u8,
     timestamp: i64,
     value: f32,
+}
+
+/// The rows of a chunk that [`Known::row`] finds complete, column by column.
+/// They are found in parallel before any row is stored (the check reads
+/// only what the log held before the chunk), and a run of them is then
+/// appended a column at a time instead of a row at a time. Kept by the
+/// batch so each chunk reuses the memory.
+#[derive(Debug, Default)]
+struct Ready {
+    ok: Vec<bool>,
+    customer: Vec<u32>,
+    item: Vec<u32>,
+    kind: Vec<u8>,
+    timestamp: Vec<i64>,
+    value: Vec<f32>,
+    /// `width` slots per row: its context pair ids, then `Known::UNSET`.
+    context: Vec<u32>,
+    width: usize,
+}
+
+impl Ready {
+    /// No row ready: every one takes the row path.
+    fn none(&mut self, rows: usize) {
+        self.ok.clear();
+        self.ok.resize(rows, false);
+    }
+
+    fn find(
+        &mut self,
+        columns: &Columns<'_>,
+        customers: &Known,
+        items: &Known,
+        kinds: &Known,
+        pairs: &[Known],
+        registry: &EventKinds,
+    ) {
+        use rayon::prelude::*;
+        let n = columns.customer.len();
+        // At least one slot, so the context blocks line up with the others.
+        let width = columns.context.len().max(1);
+        self.width = width;
+        self.none(n);
+        self.customer.resize(n, 0);
+        self.item.resize(n, 0);
+        self.kind.resize(n, 0);
+        self.timestamp.resize(n, 0);
+        self.value.resize(n, 0.0);
+        self.context.resize(n * width, Known::UNSET);
+        let rows = Known::ROWS;
+        let blocks = (
+            self.ok.par_chunks_mut(rows),
+            self.customer.par_chunks_mut(rows),
+            self.item.par_chunks_mut(rows),
+            self.kind.par_chunks_mut(rows),
+            self.timestamp.par_chunks_mut(rows),
+            self.value.par_chunks_mut(rows),
+            self.context.par_chunks_mut(rows * width),
+        );
+        (blocks.into_par_iter().enumerate()).for_each_init(Vec::new, |found, (b, block)| {
+            let (ok, customer, item, kind, timestamp, value, context) = block;
+            for j in 0..ok.len() {
+                let i = b * rows + j;
+                let row = Known::row(columns, i, customers, items, kinds, pairs, registry, found);
+                ok[j] = row.is_some();
+                if let Some(row) = row {
+                    customer[j] = row.customer;
+                    item[j] = row.item;
+                    kind[j] = row.kind;
+                    timestamp[j] = row.timestamp;
+                    value[j] = row.value;
+                    let slots = &mut context[j * width..(j + 1) * width];
+                    slots[..found.len()].copy_from_slice(found);
+                    slots[found.len()..].fill(Known::UNSET);
+                }
+            }
+        });
+    }
 }
 
 /// One field of a row on its way into the log: text still to be checked
@@ -1340,9 +1455,10 @@ struct Pushed {
 /// Ids already resolved for one text column of a chunk, so most rows skip
 /// checking and looking up their string.
 enum Known {
-    /// A dictionary-coded column: the id each code resolved to, once a row
-    /// holding it was accepted (the same string always resolves the same
-    /// way), so each distinct string is looked up once per chunk.
+    /// A dictionary-coded column: the id each code's string already had
+    /// before the chunk, or resolved to once a row holding it was accepted
+    /// (the same string always resolves the same way), so each distinct
+    /// string is looked up once per chunk.
     Codes(Vec<u32>),
     /// One string per row: the id each row's string already had before the
     /// chunk (customer, item, kind or context pair). These lookups are
@@ -1358,22 +1474,25 @@ impl Known {
     /// Rows per parallel task.
     const ROWS: usize = 4096;
 
-    /// Codes for a dictionary column (resolved as rows meet them);
-    /// otherwise one id per row, `fill`ed a block of rows at a time in
-    /// parallel, each thread with its own `scratch`.
-    fn by_blocks<S>(
-        column: &TextColumn<'_>,
+    /// One id per row, or for a dictionary column one per distinct value,
+    /// `fill`ed (given the rows' column) a block at a time in parallel, each
+    /// thread with its own `scratch`.
+    fn by_blocks<'a, S>(
+        column: &TextColumn<'a>,
         scratch: impl Fn() -> S + Sync + Send,
-        fill: impl Fn(&mut S, usize, &mut [u32]) + Sync + Send,
+        fill: impl Fn(&mut S, &TextColumn<'a>, usize, &mut [u32]) + Sync + Send,
     ) -> Self {
         use rayon::prelude::*;
-        if let TextColumn::Coded { values, .. } = column {
-            return Known::Codes(vec![Self::UNSET; values.len()]);
+        let each = |rows: &TextColumn<'a>| {
+            let mut known = vec![Self::UNSET; rows.len()];
+            (known.par_chunks_mut(Self::ROWS).enumerate())
+                .for_each_init(&scratch, |s, (c, part)| fill(s, rows, c * Self::ROWS, part));
+            known
+        };
+        match column {
+            TextColumn::Coded { values, .. } => Known::Codes(each(&TextColumn::Plain(values))),
+            rows => Known::Rows(each(rows)),
         }
-        let mut known = vec![Self::UNSET; column.len()];
-        (known.par_chunks_mut(Self::ROWS).enumerate())
-            .for_each_init(&scratch, |s, (c, part)| fill(s, c * Self::ROWS, part));
-        Known::Rows(known)
     }
 
     /// Each row's id as `lookup` finds its trimmed string (given a scratch
@@ -1383,7 +1502,7 @@ impl Known {
         column: &TextColumn<'_>,
         lookup: impl Fn(&mut String, &str) -> Option<u32> + Sync + Send,
     ) -> Self {
-        Self::by_blocks(column, String::new, |scratch, start, part| {
+        Self::by_blocks(column, String::new, |scratch, column, start, part| {
             for (j, slot) in part.iter_mut().enumerate() {
                 if let Ok(Some(text)) = column.get(start + j) {
                     *slot = lookup(scratch, trim(text)).unwrap_or(Self::UNSET);
@@ -1395,7 +1514,7 @@ impl Known {
     /// [`Known::looked_up`] in `ids`, a block of rows at a time
     /// ([`Interner::get_many`]: the table's cache misses overlap).
     fn interned(column: &TextColumn<'_>, ids: &Interner) -> Self {
-        Self::by_blocks(column, Vec::new, |names, start, part| {
+        Self::by_blocks(column, Vec::new, |names, column, start, part| {
             names.clear();
             column.trimmed(start..start + part.len(), names);
             ids.get_many(names, part, Self::UNSET);
@@ -1476,6 +1595,7 @@ struct Batch<'l> {
     mark: Mark,
     options: &'l IngestOptions,
     report: IngestReport,
+    ready: Ready,
 }
 
 impl<'l> Batch<'l> {
@@ -1486,6 +1606,7 @@ impl<'l> Batch<'l> {
             mark,
             options,
             report: IngestReport::default(),
+            ready: Ready::default(),
         }
     }
 
