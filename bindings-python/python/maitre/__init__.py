@@ -333,7 +333,8 @@ class EventLog(_maitre.EventLog):
         dataset = _frames.parquet_coded(dataset, path, few)
         log = cls(kinds, scaled=_list(scaled))
         report = log._extend_batches(
-            dataset.to_batches(batch_size=_frames.CHUNK_ROWS), names, dataset.count_rows(),
+            dataset.to_batches(batch_size=_frames.CHUNK_ROWS, memory_pool=_frames.batch_pool()),
+            names, dataset.count_rows(),
             customer=customer, item=item, kind=kind, timestamp=timestamp,
             value=value, context=context, skip_bad_rows=skip_bad_rows,
         )
