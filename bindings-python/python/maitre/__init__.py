@@ -332,11 +332,12 @@ class EventLog(_maitre.EventLog):
         few = [kind] + _frames.context_names(names, (customer, item, kind, timestamp, value), context)
         dataset = _frames.parquet_coded(dataset, path, few)
         log = cls(kinds, scaled=_list(scaled))
+        pool = _frames.batch_pool()
         report = log._extend_batches(
-            dataset.to_batches(batch_size=_frames.CHUNK_ROWS, memory_pool=_frames.batch_pool()),
+            dataset.to_batches(batch_size=_frames.CHUNK_ROWS, memory_pool=pool),
             names, dataset.count_rows(),
             customer=customer, item=item, kind=kind, timestamp=timestamp,
-            value=value, context=context, skip_bad_rows=skip_bad_rows,
+            value=value, context=context, skip_bad_rows=skip_bad_rows, pool=pool,
         )
         _warn_skipped(report)
         return log
@@ -380,11 +381,11 @@ class EventLog(_maitre.EventLog):
     def _extend_batches(
         self, batches: Any, names: List[str], rows: int, *, customer: str, item: str,
         kind: str, timestamp: str, value: str, context: Optional[Sequence[str]],
-        skip_bad_rows: bool,
+        skip_bad_rows: bool, pool: Any = None,
     ) -> Dict[str, Any]:
         rows, context_names, chunks = _frames.arrow_chunks(
             batches, list(names), rows, customer=customer, item=item, kind=kind,
-            timestamp=timestamp, value=value, context=context,
+            timestamp=timestamp, value=value, context=context, pool=pool,
         )
         return self._extend_chunks(
             chunks, rows, customer=customer, item=item, kind=kind, timestamp=timestamp,

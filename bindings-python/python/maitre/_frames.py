@@ -450,12 +450,14 @@ def _pa() -> Any:
 
 
 def batch_pool() -> Any:
-    """The memory pool for the Arrow buffers ingestion makes and drops batch
-    after batch (decoded Parquet, casts). pyarrow's default pools (mimalloc;
-    jemalloc as pyarrow sets it up) hand freed pages back to the system
-    within milliseconds, so every batch's buffers were zeroed again by the
-    kernel: a quarter of `from_parquet`'s CPU time at 10 M events. The C
-    library's heap keeps them for the next batch."""
+    """The memory pool for the Arrow buffers `from_parquet` decodes and drops
+    batch after batch (and the casts of each batch). pyarrow's default pools
+    (mimalloc; jemalloc as pyarrow sets it up) hand freed pages back to the
+    system within milliseconds, so every batch's buffers were zeroed again
+    by the kernel: a quarter of `from_parquet`'s CPU time at 10 M events.
+    The C library's heap keeps them for the next batch. Not for frames
+    already in memory (`from_pandas`): there it bought no time and kept
+    300 MB more at the peak."""
     return _pa().system_memory_pool()
 
 
@@ -480,7 +482,7 @@ def arrow_table(data: Any) -> Any:
     )
 
 
-def _arrow_text(col: Any, field: str, few: bool = False) -> Any:
+def _arrow_text(col: Any, field: str, few: bool = False, pool: Any = None) -> Any:
     """A text-like Arrow column -> Arrow's own buffers (int64 offsets, UTF-8
     bytes, nulls) for text and integers, with no Python object per row;
     otherwise (int64 codes, distinct strings), each distinct value converted
@@ -490,10 +492,10 @@ def _arrow_text(col: Any, field: str, few: bool = False) -> Any:
     such as a channel) is dictionary-encoded in Arrow first, so the core
     looks each distinct value up once per chunk instead of once per row (at
     10 M events, the kind and channel lookups were half of all lookups); if
-    it turns out to hold many, it crosses as buffers after all."""
+    it turns out to hold many, it crosses as buffers after all. `pool`: the
+    Arrow memory pool for what is converted (None: pyarrow's default)."""
     pa = _pa()
     pc = pa.compute
-    pool = batch_pool()
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks(memory_pool=pool) if col.num_chunks != 1 else col.chunk(0)
     t = col.type
@@ -509,7 +511,7 @@ def _arrow_text(col: Any, field: str, few: bool = False) -> Any:
         col = col.dictionary_decode()
         t = col.type
     if _is_text_or_int(pa, t):
-        return _arrow_buffers(pa, col)
+        return _arrow_buffers(pa, col, pool)
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col, memory_pool=pool)
     codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False)
@@ -526,11 +528,10 @@ def _is_string_view(pa: Any, t: Any) -> bool:
     return bool(is_view and is_view(t))
 
 
-def _arrow_buffers(pa: Any, col: Any) -> "tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]":
+def _arrow_buffers(pa: Any, col: Any, pool: Any = None) -> "tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]":
     """Text (or integers, as their decimal text) as (int64 offsets, uint8
     bytes, bool nulls or None): row i is bytes[offsets[i]:offsets[i + 1]].
     Views on Arrow's buffers, not copies, once the column is large_string."""
-    pool = batch_pool()
     if not pa.types.is_large_string(col.type):
         col = pa.compute.cast(col, pa.large_string(), memory_pool=pool)
     n = len(col)
@@ -541,11 +542,10 @@ def _arrow_buffers(pa: Any, col: Any) -> "tuple[np.ndarray, np.ndarray, Optional
     return offsets, data, nulls
 
 
-def _arrow_times(col: Any) -> Any:
+def _arrow_times(col: Any, pool: Any = None) -> Any:
     """Timestamps -> float64 epoch seconds (NaN where null), or text."""
     pa = _pa()
     pc = pa.compute
-    pool = batch_pool()
     if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
         # Whole seconds in integers first: through float64, nanoseconds of
         # today's dates round to a neighbouring second. Arrow keeps instants
@@ -559,10 +559,10 @@ def _arrow_times(col: Any) -> Any:
     return [_time_text(v) for v in col.to_pylist()]
 
 
-def _arrow_numbers(col: Any) -> Any:
+def _arrow_numbers(col: Any, pool: Any = None) -> Any:
     pa = _pa()
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
-        return pa.compute.cast(col, pa.float64(), memory_pool=batch_pool()).to_numpy(zero_copy_only=False)
+        return pa.compute.cast(col, pa.float64(), memory_pool=pool).to_numpy(zero_copy_only=False)
     return [None if v is None else _text(v) for v in col.to_pylist()]
 
 
@@ -577,9 +577,11 @@ def arrow_chunks(
     timestamp: str,
     value: str,
     context: Optional[Sequence[str]],
+    pool: Any = None,
 ) -> "tuple[int, List[str], Any]":
     """Like `chunks`, for an iterable of Arrow record batches with column
-    `names`: (rows, context column names, an iterator of converted columns)."""
+    `names`: (rows, context column names, an iterator of converted columns).
+    `pool`: the Arrow memory pool for the conversions (None: the default)."""
     wanted = context_names(names, (customer, item, kind, timestamp, value), context)
     present = [k for k in wanted if k in names]
 
@@ -595,15 +597,15 @@ def arrow_chunks(
                     for name in names:
                         col = part.column(name)
                         if name in (customer, item):
-                            columns[name] = _arrow_text(col, name)
+                            columns[name] = _arrow_text(col, name, pool=pool)
                         elif name == kind:
-                            columns[name] = _arrow_text(col, name, few=True)
+                            columns[name] = _arrow_text(col, name, few=True, pool=pool)
                         elif name == timestamp:
-                            columns[name] = _arrow_times(col)
+                            columns[name] = _arrow_times(col, pool)
                         elif name == value:
-                            columns[name] = _arrow_numbers(col)
+                            columns[name] = _arrow_numbers(col, pool)
                         elif name in present:
-                            columns[name] = _arrow_text(col, name, few=True)
+                            columns[name] = _arrow_text(col, name, few=True, pool=pool)
                         else:
                             columns[name] = None
                 except Exception as e:
