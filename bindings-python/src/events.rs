@@ -203,6 +203,19 @@ impl Text {
             PyReadonlyArray1<'py, u8>,
             Option<PyReadonlyArray1<'py, bool>>,
         );
+        type Integers<'py> = (
+            String,
+            PyReadonlyArray1<'py, i64>,
+            Option<PyReadonlyArray1<'py, bool>>,
+        );
+        if let Ok((tag, ints, nulls)) = col.extract::<Integers<'_>>() {
+            if tag == "int64" {
+                return Self::integers(
+                    ints.as_slice()?,
+                    nulls.as_ref().map(|n| n.as_slice()).transpose()?,
+                );
+            }
+        }
         if let Ok((offsets, data, nulls)) = col.extract::<Buffers<'_>>() {
             let offsets = offsets.as_array().to_vec();
             let rows = offsets.len().saturating_sub(1);
@@ -225,6 +238,33 @@ impl Text {
             Text::Optional(col.extract()?)
         } else {
             Text::Plain(col.extract()?)
+        })
+    }
+
+    /// Integer ids as their decimal text, in Arrow's layout (what Arrow's
+    /// cast to text gives, written in one pass without it).
+    fn integers(ints: &[i64], nulls: Option<&[bool]>) -> PyResult<Self> {
+        if let Some(n) = nulls.filter(|n| n.len() != ints.len()) {
+            return Err(to_py(Error::LengthMismatch {
+                name: "nulls".to_owned(),
+                expected: ints.len(),
+                got: n.len(),
+            }));
+        }
+        let mut offsets = Vec::with_capacity(ints.len() + 1);
+        let mut data = Vec::with_capacity(ints.len() * 8);
+        let mut digits = itoa::Buffer::new();
+        offsets.push(0);
+        for (i, &id) in ints.iter().enumerate() {
+            if !nulls.is_some_and(|n| n[i]) {
+                data.extend_from_slice(digits.format(id).as_bytes());
+            }
+            offsets.push(data.len() as i64);
+        }
+        Ok(Text::Utf8 {
+            offsets,
+            data,
+            nulls: nulls.map(<[bool]>::to_vec),
         })
     }
 

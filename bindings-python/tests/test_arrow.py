@@ -112,6 +112,34 @@ def test_every_arrow_text_type_gives_the_same_log():
     assert tail.to_bytes() == maitre.EventLog.from_pandas(t.slice(1234).to_pandas()).to_bytes()
 
 
+def test_integer_ids_read_as_their_decimal_text():
+    """Integer id columns of every width cross as numbers and are written
+    as text by the binding: the log equals the one from the same ids cast
+    to text in Arrow, negatives, nulls (bad rows) and dictionaries included."""
+    values = [7, -3, None, 120, 0, 7, 99, None]
+    n = len(values)
+    base = {"customer_id": pa.array([f"c{i % 3}" for i in range(n)]), "kind": pa.array(["view"] * n),
+            "timestamp": pa.array([T0 + i for i in range(n)], pa.int64())}
+
+    def log_of(items):
+        log = maitre.EventLog()
+        report = log.extend_arrow(pa.table({**base, "item_id": items}), skip_bad_rows=True)
+        return log.to_bytes(), report["accepted"], report["skipped_by_field"]
+
+    for t in [pa.int8(), pa.int16(), pa.int32(), pa.int64()]:
+        items = pa.array(values, t)
+        assert log_of(items) == log_of(items.cast(pa.string())), t
+        assert log_of(items.dictionary_encode()) == log_of(items.cast(pa.string())), t
+    for t in [pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64()]:
+        items = pa.array([None if v is None else abs(v) for v in values], t)
+        assert log_of(items) == log_of(items.cast(pa.string())), t
+    big = pa.array([2**63 + 5, 1, 2**64 - 1, None, 5, 6, 7, 8], pa.uint64())
+    assert log_of(big) == log_of(big.cast(pa.string()))
+    big = pa.array([2**63 - 1, -(2**63), 1, None, 5, 6, 7, 8], pa.int64())
+    assert log_of(big) == log_of(big.cast(pa.string()))
+    assert log_of(big)[1:] == (7, {"item_id": 1})
+
+
 @pytest.mark.parametrize("offsets, data, nulls, problem", [
     ([0, 2, 9], b"ab", None, "malformed"),          # past the end of the bytes
     ([0, 2, 1], b"abc", None, "malformed"),         # backwards

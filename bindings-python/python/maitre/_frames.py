@@ -510,6 +510,8 @@ def _arrow_text(col: Any, field: str, few: bool = False, pool: Any = None) -> An
         # buffers. Small dictionaries (kinds, channels) keep their codes.
         col = col.dictionary_decode()
         t = col.type
+    if pa.types.is_integer(t) and not pa.types.is_uint64(t):
+        return _arrow_integers(pa, col, pool)
     if _is_text_or_int(pa, t):
         return _arrow_buffers(pa, col, pool)
     if not pa.types.is_dictionary(col.type):
@@ -526,6 +528,21 @@ def _is_text_or_int(pa: Any, t: Any) -> bool:
 def _is_string_view(pa: Any, t: Any) -> bool:
     is_view = getattr(pa.types, "is_string_view", None)  # pyarrow >= 16
     return bool(is_view and is_view(t))
+
+
+def _arrow_integers(pa: Any, col: Any, pool: Any = None) -> "tuple[str, np.ndarray, Optional[np.ndarray]]":
+    """Integer ids as ("int64", values, bool nulls or None): the binding
+    writes their decimal text, as Arrow's cast to text would, in one pass
+    and without Arrow building a string column first. (uint64 keeps the
+    cast: its values may not fit an int64.)"""
+    pc = pa.compute
+    nulls = None
+    if col.null_count:
+        nulls = pc.is_null(col, memory_pool=pool).to_numpy(zero_copy_only=False)
+        col = pc.fill_null(col, 0)
+    if not pa.types.is_int64(col.type):
+        col = pc.cast(col, pa.int64(), memory_pool=pool)
+    return "int64", np.ascontiguousarray(col.to_numpy(zero_copy_only=False), dtype=np.int64), nulls
 
 
 def _arrow_buffers(pa: Any, col: Any, pool: Any = None) -> "tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]":
