@@ -23,6 +23,7 @@ import datetime as _dt
 import errno
 import math
 import os
+import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -325,6 +326,18 @@ def _slice(col: Any, start: int, stop: int) -> Any:
     return col[start:stop]
 
 
+def _release_arrow_memory() -> None:
+    """Asks pyarrow's default pool, if pyarrow is loaded, to hand back the
+    memory it holds freed. A frame just read with `pd.read_parquet` leaves
+    its read buffers there; mimalloc returns them lazily, on later Arrow
+    allocations, and ingesting integer ids makes none, so they sat beside
+    the new log: 390 MB more at the peak for 10 M events. Takes ~3 ms."""
+    pa = sys.modules.get("pyarrow")
+    pool = getattr(pa, "default_memory_pool", lambda: None)()
+    if hasattr(pool, "release_unused"):
+        pool.release_unused()
+
+
 def chunks(
     data: Any,
     *,
@@ -341,6 +354,7 @@ def chunks(
     as it comes, inside one all-or-nothing batch, so memory holds one chunk's
     conversion instead of the whole frame's. A BadRecordError raised while
     converting names the row in the whole frame."""
+    _release_arrow_memory()
     if isinstance(data, Mapping):
         keys = {str(k): k for k in data.keys()}
     elif hasattr(data, "columns"):
