@@ -718,12 +718,16 @@ impl PyEventLog {
         let options = options(skip_bad_rows);
         let (this, schema, options) = (self, &schema, &options);
         // The core ingests chunk n on a thread of its own while this thread,
-        // with the GIL, has chunk n + 1 read and converted: reading Parquet
-        // or Arrow overlaps the core's work instead of alternating with it.
-        // At most one converted chunk waits, so memory holds about two.
+        // with the GIL, has the next chunks read and converted: reading
+        // Parquet or Arrow overlaps the core's work instead of alternating
+        // with it. Up to `WAITING` converted chunks (a few MB each) wait, so
+        // a slow chunk on either side does not stall the other: 4 against
+        // 1 took 1.66-2.20 s against 1.84-2.53 s for 10 M Parquet events
+        // (4 alternating runs each).
+        const WAITING: usize = 4;
         let (raised, result) = py.detach(|| {
             std::thread::scope(|scope| {
-                let (send, receive) = std::sync::mpsc::sync_channel::<Option<Chunk>>(1);
+                let (send, receive) = std::sync::mpsc::sync_channel::<Option<Chunk>>(WAITING);
                 let core = scope.spawn(move || {
                     this.write()
                         .extend_column_chunks(rows, schema, options, |feed| {
