@@ -83,21 +83,32 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--ways", help="comma-separated subset of the ways in (default: all; "
+                        "pq.read_table is always run, as the floor)")
     args = parser.parse_args()
+    asked = args.ways.split(",") if args.ways else list(WAYS)
+    unknown = [name for name in asked if name not in WAYS]
+    if unknown:
+        parser.error(f"unknown ways {unknown}; the ways are {list(WAYS)}")
+    ways = {name: WAYS[name] for name in WAYS if name in asked or name == "pq.read_table"}
     with tempfile.TemporaryDirectory() as folder:
         t = time.perf_counter()
         csv, parquet = write_data(args.rows, folder)
         print(f"# {args.rows:,} events written in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-        results = {}
-        for name, (imports, statement) in WAYS.items():
-            runs = []
+        # All repeats of one way, then the next. Not round after round: a
+        # child right after a different one is slowed by it (pq.read_table
+        # took 1.6-2.3 s right after a pd.read_csv + from_pandas child, even
+        # 3 s later, and 0.6-1.0 s after itself), so each way's best comes
+        # after runs of itself.
+        runs: "dict[str, list]" = {name: [] for name in ways}
+        for name, (imports, statement) in ways.items():
             for _ in range(args.repeats):
                 out = subprocess.run([sys.executable, "-c", CHILD, csv, parquet, imports, statement],
                                      check=True, capture_output=True, text=True).stdout.split()
-                runs.append((float(out[0]), int(out[1]) * 1024))
-            best = min(runs)
-            results[name] = {"seconds": best[0], "peak_rss_bytes": max(r[1] for r in runs)}
-            print(f"# {name}: {best[0]:.2f} s", file=sys.stderr)
+                runs[name].append((float(out[0]), int(out[1]) * 1024))
+                print(f"# {name}: {runs[name][-1][0]:.2f} s", file=sys.stderr)
+        results = {name: {"seconds": min(r[0] for r in rs), "all_seconds": [r[0] for r in rs],
+                          "peak_rss_bytes": max(r[1] for r in rs)} for name, rs in runs.items()}
     floor = results["pq.read_table"]["seconds"]
     print(f"\n{args.rows:,} events; best of {args.repeats}; peak RSS above the process after its imports\n")
     print("| way in | seconds | × pq.read_table | peak RSS above imports (MB) |")
