@@ -199,3 +199,13 @@ def test_targeting_within_segments_needs_the_segmentation():
     other = pd.DataFrame({"customer": ["nobody"], "segment": [0]})
     with pytest.raises(maitre.UnknownIdError):
         maitre.target(TINY, TINY_MODEL, item="sku-000003", segments=[1], segmentation=other)
+    with pytest.raises(maitre.InvalidParamError, match="segmentation"):
+        maitre.target(TINY, TINY_MODEL, item="sku-000003", segments=[1],
+                      segmentation=seg.customers.assign(segment=seg.customers["segment"].astype(str)))
+    # A customer the segmentation does not list (say, new since) is in none
+    # of its segments, as on Spark (a join on the labels).
+    best = maitre.target(TINY, TINY_MODEL, item="sku-000003", k=10, segments=[0, 1, 2], segmentation=seg)
+    unlisted = seg.customers[seg.customers["customer"] != best["customer"][0]]
+    got = maitre.target(TINY, TINY_MODEL, item="sku-000003", k=10, segments=[0, 1, 2], segmentation=unlisted)
+    assert best["customer"][0] not in got["customer"].tolist()
+    assert got["customer"].tolist()[:9] == best["customer"].tolist()[1:]

@@ -303,6 +303,37 @@ fn targeting_finds_the_category_lovers_and_honours_the_filter() {
             seg
         );
     }
+    // The same segmentation given as labels gives the same list; leaving the
+    // best of them out of the labels leaves them out of the list; an
+    // unknown id in the labels is an error.
+    let mut given: Vec<(String, u32)> = (base.customers().iter().cloned())
+        .zip(labels.iter().copied())
+        .collect();
+    let as_labels = CustomerFilter {
+        labels: given.clone(),
+        ..filter.clone()
+    };
+    let again = base
+        .target(&Targeting::Item(item.id.clone()), 50, &as_labels)
+        .unwrap();
+    assert_eq!(again, list);
+    given.retain(|(id, _)| *id != list[0].customer);
+    let unlisted = CustomerFilter {
+        labels: given,
+        ..filter.clone()
+    };
+    let fewer = base
+        .target(&Targeting::Item(item.id.clone()), 50, &unlisted)
+        .unwrap();
+    assert_eq!(fewer[..list.len() - 1], list[1..]);
+    let unknown = CustomerFilter {
+        labels: vec![("nobody".into(), seg)],
+        ..filter.clone()
+    };
+    assert!(matches!(
+        base.target(&Targeting::Item(item.id.clone()), 5, &unknown),
+        Err(Error::Unknown { .. })
+    ));
     // k beyond the customers is capped; an unknown item or category is typed.
     assert!(matches!(
         base.target(

@@ -110,8 +110,14 @@ pub struct NextAction {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CustomerFilter {
-    /// Only these segments.
+    /// Only these segments: of `labels` when given, else of the base's own
+    /// segmentation ([`CustomerBase::segment`]).
     pub segments: Vec<u32>,
+    /// A segmentation made elsewhere (a `maitre.segments` call, Spark), as
+    /// (customer id, segment) pairs: with `segments`, only the customers
+    /// listed with one of them are admitted; customers it does not list (new
+    /// since it was made) are not. Unknown ids are an error.
+    pub labels: Vec<(String, u32)>,
     /// Only these lifecycle stages.
     pub stages: Vec<Stage>,
     /// Only these RFM groups (`champions`, `at_risk`, …).
@@ -341,14 +347,24 @@ impl CustomerBase {
         for id in &filter.exclude {
             admit[self.customer_index(id)? as usize] = false;
         }
-        if let Some(seg) = self.segments() {
-            if !filter.segments.is_empty() {
-                for (c, l) in seg.labels.iter().enumerate() {
-                    admit[c] &= filter.segments.contains(l);
+        if !filter.segments.is_empty() {
+            let label: Vec<Option<u32>> = if !filter.labels.is_empty() {
+                let mut label = vec![None; n];
+                for (id, segment) in &filter.labels {
+                    label[self.customer_index(id)? as usize] = Some(*segment);
                 }
+                label
+            } else if let Some(seg) = self.segments() {
+                seg.labels.iter().copied().map(Some).collect()
+            } else {
+                return Err(Error::param(
+                    "filter.segments",
+                    "the base is not segmented: segment it, or give the segmentation as filter.labels",
+                ));
+            };
+            for (c, l) in label.iter().enumerate() {
+                admit[c] &= l.is_some_and(|l| filter.segments.contains(&l));
             }
-        } else if !filter.segments.is_empty() {
-            return Err(Error::param("filter.segments", "the base is not segmented"));
         }
         if !filter.stages.is_empty() {
             for (c, l) in self.lifecycle().iter().enumerate() {

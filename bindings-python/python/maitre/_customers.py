@@ -307,6 +307,7 @@ def target(
             stages are "new", "active", "at_risk", "lapsed", "prospect".
         segmentation: what ``segments`` refers to: ``maitre.segments(log, ...)``
             of this log (or its ``customers`` frame: customer, segment).
+            Customers it does not list (new since) are left out.
         exclude_buyers: leave out who already bought the item (the category).
         exclude: leave out these customers (any of their ids).
         now: epoch seconds stages are measured at.
@@ -323,11 +324,9 @@ def target(
     """
     import pandas as pd
 
-    chosen = [_integer("segments", s) for s in segments]
-    exclude = [str(c) for c in exclude]
+    chosen = [_integer("segments", s, hi=2**32 - 1) for s in segments]
+    given: List[Any] = []
     if chosen:
-        # The segmentation is the caller's, not the base's: its other
-        # customers are left out by id (unknown ids are typed errors).
         if segmentation is None:
             raise _maitre.InvalidParamError(
                 "invalid parameter `segments`: give `segmentation`, what maitre.segments(log, ...) returned"
@@ -337,14 +336,20 @@ def target(
             raise _maitre.InvalidParamError(
                 "invalid parameter `segmentation`: expected maitre.segments' result or a frame of customer, segment"
             )
-        exclude += [str(c) for c in labels.loc[~labels["segment"].isin(chosen), "customer"]]
+        segment = np.asarray(labels["segment"])
+        if segment.dtype.kind not in "iu" or (len(segment) and (segment.min() < 0 or segment.max() >= 2**32)):
+            raise _maitre.InvalidParamError(
+                "invalid parameter `segmentation`: its segment column must hold segment numbers (integers)"
+            )
+        given = [[str(c), g] for c, g in zip(labels["customer"], segment.tolist())]
     customer_filter = json.dumps(
         {
-            "segments": [],
+            "segments": chosen,
+            "labels": given,
             "stages": [str(s) for s in stages],
             "rfm_groups": [str(g) for g in rfm_groups],
             "exclude_buyers": bool(exclude_buyers),
-            "exclude": exclude,
+            "exclude": [str(c) for c in exclude],
         }
     )
     rows = _maitre.target(
