@@ -698,3 +698,70 @@ fn rows_of_known_ids_store_the_same_log_as_events_one_by_one() {
         by_events(&kept).to_bytes().unwrap()
     );
 }
+
+/// A chunk longer than the window in which ready rows are found (65,536
+/// rows): runs stop at the window's edge, new ids and a bad row past the
+/// first window take the row path, and the log is the one built event by
+/// event.
+#[test]
+fn a_chunk_longer_than_a_window_stores_the_same_log_as_events_one_by_one() {
+    let n = 150_000usize;
+    let customer: Vec<String> = (0..n)
+        .map(|i| match i {
+            70_000 | 140_000 => format!("new-{i}"),
+            _ => format!("c{}", i * 7_919 % 5_000),
+        })
+        .collect();
+    let item: Vec<String> = (0..n).map(|i| format!("i{}", i % 300)).collect();
+    let kind: Vec<String> = (0..n)
+        .map(|i| if i % 5 == 0 { "rating" } else { "view" }.to_string())
+        .collect();
+    let seconds: Vec<f64> = (0..n).map(|i| 1_714_564_800.0 + i as f64).collect();
+    // A rating without a value at row 100,000: bad, skipped.
+    let value: Vec<Option<f64>> = (0..n)
+        .map(|i| match i {
+            100_000 => Some(f64::NAN),
+            _ if i % 5 == 0 => Some((i % 5 + 1) as f64),
+            _ => None,
+        })
+        .collect();
+    let channel: Vec<Option<String>> = (0..n)
+        .map(|i| (i % 3 != 0).then(|| ["web", "app"][i % 2].to_string()))
+        .collect();
+    let skip = IngestOptions::default().skip_bad_rows();
+    let mut log = EventLog::new();
+    let mut ingest = |rows: usize| {
+        let context = [(
+            "channel".to_string(),
+            TextColumn::Optional(&channel[..rows]),
+        )];
+        let columns = Columns {
+            customer: TextColumn::Plain(&customer[..rows]),
+            item: TextColumn::Plain(&item[..rows]),
+            kind: TextColumn::Plain(&kind[..rows]),
+            timestamp: TimeColumn::Seconds(&seconds[..rows]),
+            value: Some(ValueColumn::Numbers(&value[..rows])),
+            context: &context,
+        };
+        log.extend_columns(&columns, &Schema::default(), &skip)
+            .unwrap()
+    };
+    // The first rows first, so most of the long chunk's ids are known.
+    ingest(1_000);
+    let report = ingest(n);
+    assert_eq!((report.accepted, report.skipped), (n - 1, 1));
+    assert_eq!(report.first_skipped[0].location, Location::Index(100_000));
+
+    let mut by_events = EventLog::new();
+    for i in (0..1_000).chain((0..n).filter(|&i| i != 100_000)) {
+        let mut e = Event::new(&customer[i], &item[i], &kind[i], seconds[i] as i64);
+        if let Some(v) = value[i] {
+            e = e.value(v);
+        }
+        if let Some(c) = &channel[i] {
+            e = e.context("channel", c);
+        }
+        by_events.push(&e).unwrap();
+    }
+    assert_eq!(log.to_bytes().unwrap(), by_events.to_bytes().unwrap());
+}

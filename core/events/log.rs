@@ -1208,21 +1208,39 @@ fn feed_columns<'a>(
         .all(|(key, _)| !key.trim().is_empty());
     let mut fast_context = Vec::with_capacity(columns.context.len());
     let mut ready = std::mem::take(&mut batch.ready);
-    if fast {
-        let registry = &batch.log.kinds;
-        ready.find(columns, &customers, &items, &kinds, &pairs, registry);
-    } else {
-        ready.none(n);
-    }
+    // Ready rows are found a window at a time, so a large chunk (a Rust
+    // caller's whole frame) does not need their columns all at once.
+    let mut window = 0..0;
     // Rows before this one went in as part of a run of ready rows.
     let mut stored_to = 0;
     for i in 0..n {
+        if i == window.end {
+            window = i..(i + Ready::WINDOW).min(n);
+            if fast {
+                let registry = &batch.log.kinds;
+                ready.find(
+                    columns,
+                    window.clone(),
+                    &customers,
+                    &items,
+                    &kinds,
+                    &pairs,
+                    registry,
+                );
+            } else {
+                ready.none(window.len());
+            }
+        }
         if i < stored_to {
             continue;
         }
-        if ready.ok[i] {
-            stored_to = (i..n).find(|&j| !ready.ok[j]).unwrap_or(n);
-            batch.log.push_ready(&ready, i..stored_to);
+        if ready.ok[i - window.start] {
+            stored_to = (i..window.end)
+                .find(|&j| !ready.ok[j - window.start])
+                .unwrap_or(window.end);
+            batch
+                .log
+                .push_ready(&ready, i - window.start..stored_to - window.start);
             batch.report.accepted += stored_to - i;
             continue;
         }
@@ -1354,15 +1372,22 @@ struct Ready {
 }
 
 impl Ready {
+    /// Rows looked at together (their columns take ~26 bytes a row).
+    const WINDOW: usize = 1 << 16;
+
     /// No row ready: every one takes the row path.
     fn none(&mut self, rows: usize) {
         self.ok.clear();
         self.ok.resize(rows, false);
     }
 
+    /// Finds which of the chunk's rows `rows` are ready (`ok[j]` for row
+    /// `rows.start + j`).
+    #[allow(clippy::too_many_arguments)]
     fn find(
         &mut self,
         columns: &Columns<'_>,
+        rows: std::ops::Range<usize>,
         customers: &Known,
         items: &Known,
         kinds: &Known,
@@ -1370,7 +1395,7 @@ impl Ready {
         registry: &EventKinds,
     ) {
         use rayon::prelude::*;
-        let n = columns.customer.len();
+        let n = rows.len();
         // At least one slot, so the context blocks line up with the others.
         let width = columns.context.len().max(1);
         self.width = width;
@@ -1381,20 +1406,20 @@ impl Ready {
         self.timestamp.resize(n, 0);
         self.value.resize(n, 0.0);
         self.context.resize(n * width, Known::UNSET);
-        let rows = Known::ROWS;
+        let per = Known::ROWS;
         let blocks = (
-            self.ok.par_chunks_mut(rows),
-            self.customer.par_chunks_mut(rows),
-            self.item.par_chunks_mut(rows),
-            self.kind.par_chunks_mut(rows),
-            self.timestamp.par_chunks_mut(rows),
-            self.value.par_chunks_mut(rows),
-            self.context.par_chunks_mut(rows * width),
+            self.ok.par_chunks_mut(per),
+            self.customer.par_chunks_mut(per),
+            self.item.par_chunks_mut(per),
+            self.kind.par_chunks_mut(per),
+            self.timestamp.par_chunks_mut(per),
+            self.value.par_chunks_mut(per),
+            self.context.par_chunks_mut(per * width),
         );
         (blocks.into_par_iter().enumerate()).for_each_init(Vec::new, |found, (b, block)| {
             let (ok, customer, item, kind, timestamp, value, context) = block;
             for j in 0..ok.len() {
-                let i = b * rows + j;
+                let i = rows.start + b * per + j;
                 let row = Known::row(columns, i, customers, items, kinds, pairs, registry, found);
                 ok[j] = row.is_some();
                 if let Some(row) = row {
