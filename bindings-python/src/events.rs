@@ -192,6 +192,19 @@ enum Text {
     },
 }
 
+/// A column's null mask, which must have one entry per row.
+fn null_mask(mask: Option<PyReadonlyArray1<'_, bool>>, rows: usize) -> PyResult<Option<Vec<bool>>> {
+    let mask = mask.map(|n| n.as_array().to_vec());
+    match mask {
+        Some(n) if n.len() != rows => Err(to_py(Error::LengthMismatch {
+            name: "nulls".to_owned(),
+            expected: rows,
+            got: n.len(),
+        })),
+        mask => Ok(mask),
+    }
+}
+
 impl Text {
     fn convert(col: &Bound<'_, PyAny>, optional: bool) -> PyResult<Self> {
         if let Ok((codes, values)) = col.extract::<(PyReadonlyArray1<'_, i64>, Vec<String>)>() {
@@ -210,23 +223,14 @@ impl Text {
         );
         if let Ok((tag, ints, nulls)) = col.extract::<Integers<'_>>() {
             if tag == "int64" {
-                return Self::integers(
-                    ints.as_slice()?,
-                    nulls.as_ref().map(|n| n.as_slice()).transpose()?,
-                );
+                let ints = ints.as_array();
+                let nulls = null_mask(nulls, ints.len())?;
+                return Ok(Self::integers(ints.iter().copied(), nulls));
             }
         }
         if let Ok((offsets, data, nulls)) = col.extract::<Buffers<'_>>() {
             let offsets = offsets.as_array().to_vec();
-            let rows = offsets.len().saturating_sub(1);
-            let nulls = nulls.map(|n| n.as_array().to_vec());
-            if let Some(n) = nulls.as_ref().filter(|n| n.len() != rows) {
-                return Err(to_py(Error::LengthMismatch {
-                    name: "nulls".to_owned(),
-                    expected: rows,
-                    got: n.len(),
-                }));
-            }
+            let nulls = null_mask(nulls, offsets.len().saturating_sub(1))?;
             let data = data.as_array().to_vec();
             return Ok(Text::Utf8 {
                 offsets,
@@ -242,30 +246,24 @@ impl Text {
     }
 
     /// Integer ids as their decimal text, in Arrow's layout (what Arrow's
-    /// cast to text gives, written in one pass without it).
-    fn integers(ints: &[i64], nulls: Option<&[bool]>) -> PyResult<Self> {
-        if let Some(n) = nulls.filter(|n| n.len() != ints.len()) {
-            return Err(to_py(Error::LengthMismatch {
-                name: "nulls".to_owned(),
-                expected: ints.len(),
-                got: n.len(),
-            }));
-        }
+    /// cast to text gives, written in one pass without it). `nulls` has one
+    /// entry per id ([`null_mask`]).
+    fn integers(ints: impl ExactSizeIterator<Item = i64>, nulls: Option<Vec<bool>>) -> Self {
         let mut offsets = Vec::with_capacity(ints.len() + 1);
         let mut data = Vec::with_capacity(ints.len() * 8);
         let mut digits = itoa::Buffer::new();
         offsets.push(0);
-        for (i, &id) in ints.iter().enumerate() {
-            if !nulls.is_some_and(|n| n[i]) {
+        for (i, id) in ints.enumerate() {
+            if !nulls.as_ref().is_some_and(|n| n[i]) {
                 data.extend_from_slice(digits.format(id).as_bytes());
             }
             offsets.push(data.len() as i64);
         }
-        Ok(Text::Utf8 {
+        Text::Utf8 {
             offsets,
             data,
-            nulls: nulls.map(<[bool]>::to_vec),
-        })
+            nulls,
+        }
     }
 
     fn column(&self) -> TextColumn<'_> {

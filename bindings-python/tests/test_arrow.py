@@ -158,6 +158,9 @@ def test_hostile_text_buffers_are_bad_rows(offsets, data, nulls, problem):
     columns["item_id"] = (np.array([0, 1, 2], np.int64), np.frombuffer(b"ab", np.uint8), np.array([False]))
     with pytest.raises(maitre.MaitreError):
         log._extend_chunks(iter([columns]), 2)
+    columns["item_id"] = ("int64", np.array([1, 2], np.int64), np.array([False]))  # integer ids' door
+    with pytest.raises(maitre.MaitreError):
+        log._extend_chunks(iter([columns]), 2)
 
 
 def test_chunks_ingest_while_the_next_converts_and_a_failure_keeps_nothing():

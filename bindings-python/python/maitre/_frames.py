@@ -469,9 +469,11 @@ def batch_pool() -> Any:
     (mimalloc; jemalloc as pyarrow sets it up) hand freed pages back to the
     system within milliseconds, so every batch's buffers were zeroed again
     by the kernel: a quarter of `from_parquet`'s CPU time at 10 M events.
-    The C library's heap keeps them for the next batch. Not for frames
+    The C library's heap keeps them for the next batch. Not used for frames
     already in memory (`from_pandas`): there it bought no time and kept
-    300 MB more at the peak."""
+    300 MB more at the peak, measured before `_release_arrow_memory`
+    (likely the same cause: pd.read_parquet's freed buffers left in
+    pyarrow's pool); not measured again since."""
     return _pa().system_memory_pool()
 
 
@@ -498,8 +500,8 @@ def arrow_table(data: Any) -> Any:
 
 def _arrow_text(col: Any, field: str, few: bool = False, pool: Any = None) -> Any:
     """A text-like Arrow column -> Arrow's own buffers (int64 offsets, UTF-8
-    bytes, nulls) for text and integers, with no Python object per row;
-    otherwise (int64 codes, distinct strings), each distinct value converted
+    bytes, nulls) for text, ("int64", values, nulls) for integers
+    (`_arrow_integers`), with no Python object per row; otherwise (int64 codes, distinct strings), each distinct value converted
     by `_text_column`'s rules.
 
     `few`: a column that usually holds few distinct values (kinds, context
