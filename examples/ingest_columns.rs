@@ -24,7 +24,7 @@ struct Chunk {
     item: (Vec<i64>, Vec<u8>),
     kind: Vec<i64>,
     seconds: Vec<f64>,
-    value: Vec<Option<f64>>,
+    value: Vec<f64>,
     channel: Vec<i64>,
 }
 
@@ -71,11 +71,11 @@ fn main() -> maitre::Result<()> {
             let value = kind
                 .iter()
                 .map(|&k| {
-                    Some(if k == 2 {
+                    if k == 2 {
                         (1 + next() % 5) as f64
                     } else {
                         f64::NAN
-                    })
+                    }
                 })
                 .collect();
             let channel = (0..n).map(|_| (next() % 3) as i64).collect();
@@ -127,7 +127,7 @@ fn main() -> maitre::Result<()> {
                         values: &kinds,
                     },
                     timestamp: TimeColumn::Seconds(&c.seconds),
-                    value: Some(ValueColumn::Numbers(&c.value)),
+                    value: Some(ValueColumn::Floats(&c.value)),
                     context: &context,
                 })?;
                 Ok(true)

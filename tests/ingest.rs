@@ -318,19 +318,34 @@ fn nan_value_is_no_value_for_kinds_that_ignore_it() {
     let customer = ids(&["c1", "c2"]);
     let item = ids(&["a", "b"]);
     let seconds = [1_714_564_800.0, 1_714_564_900.0];
-    let columns = |kind: &[String], value: &[Option<f64>]| -> Result<usize, Error> {
+    let one = |kind: &[String], value: ValueColumn<'_>| -> Result<usize, Error> {
         let mut log = EventLog::new();
         let cols = Columns {
             customer: TextColumn::Plain(&customer),
             item: TextColumn::Plain(&item),
             kind: TextColumn::Plain(kind),
             timestamp: TimeColumn::Seconds(&seconds),
-            value: Some(ValueColumn::Numbers(value)),
+            value: Some(value),
             context: &[],
         };
         log.extend_columns(&cols, &Schema::default(), &IngestOptions::default())?;
         assert_eq!(log.event(0).unwrap().value, None);
         Ok(log.len())
+    };
+    // Every case twice: as `Option`s, and as numpy's floats (`Floats`, NaN
+    // for no value), which must give the same log or the same error.
+    let columns = |kind: &[String], value: &[Option<f64>]| -> Result<usize, Error> {
+        let floats: Vec<f64> = value.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+        let (numbers, floats) = (
+            one(kind, ValueColumn::Numbers(value)),
+            one(kind, ValueColumn::Floats(&floats)),
+        );
+        match (&numbers, &floats) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("Numbers gave {numbers:?}, Floats {floats:?}"),
+        }
+        numbers
     };
     let nan = [Some(f64::NAN), Some(4.0)];
     assert_eq!(columns(&ids(&["view", "rating"]), &nan).unwrap(), 2);

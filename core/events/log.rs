@@ -161,6 +161,11 @@ impl TimeColumn<'_> {
 pub enum ValueColumn<'a> {
     /// Numbers; NaN or infinite values are bad rows.
     Numbers(&'a [Option<f64>]),
+    /// Numbers as numpy and Arrow hold a float column: NaN where a row has
+    /// no value (a row of a kind weighted by its value rejects it, as
+    /// `Numbers` rejects `Some(NaN)`), so the column can be read where it
+    /// lies instead of copied into `Option`s.
+    Floats(&'a [f64]),
     /// Text, parsed as numbers (an empty cell is no value); how untyped frame columns arrive.
     Text(&'a [Option<String>]),
 }
@@ -169,6 +174,7 @@ impl ValueColumn<'_> {
     fn len(&self) -> usize {
         match self {
             ValueColumn::Numbers(v) => v.len(),
+            ValueColumn::Floats(v) => v.len(),
             ValueColumn::Text(v) => v.len(),
         }
     }
@@ -1271,6 +1277,7 @@ fn feed_columns<'a>(
         let value = match columns.value {
             None => Ok(None),
             Some(ValueColumn::Numbers(v)) => Ok(v[i]),
+            Some(ValueColumn::Floats(v)) => Ok(Some(v[i])),
             Some(ValueColumn::Text(v)) => v[i].as_deref().map_or(Ok(None), parse::number),
         };
         let row = (|| {
@@ -1575,6 +1582,9 @@ impl Known {
             None => f32::NAN,
             Some(ValueColumn::Numbers(v)) => {
                 stored_value(v[i], registry.scales_by_value(kind)).ok()?
+            }
+            Some(ValueColumn::Floats(v)) => {
+                stored_value(Some(v[i]), registry.scales_by_value(kind)).ok()?
             }
             Some(ValueColumn::Text(_)) => return None,
         };
