@@ -319,19 +319,18 @@ impl PyAls {
         let weights = args::f32_array("weights", weights)?;
         let indptr = args::counts("indptr", indptr)?;
         let params = &self.params;
-        let solved = py
-            .detach(|| {
-                params.solve_rows(&RowBlock {
-                    gram: &gram,
-                    other_rows,
-                    start: &start,
-                    indptr: &indptr,
-                    neighbours: &neighbours,
-                    weights: &weights,
-                    columns: columns.as_deref(),
-                })
+        let solved = crate::pool::detach(py, || {
+            params.solve_rows(&RowBlock {
+                gram: &gram,
+                other_rows,
+                start: &start,
+                indptr: &indptr,
+                neighbours: &neighbours,
+                weights: &weights,
+                columns: columns.as_deref(),
             })
-            .map_err(to_py)?;
+        })?
+        .map_err(to_py)?;
         let k = params.factors;
         let rows = solved.len() / k;
         let array = numpy::ndarray::Array2::from_shape_vec((rows, k), solved)

@@ -319,7 +319,7 @@ pub fn kmeans_fit<'py>(
     let dim = args::count("dim", dim)?;
     let params = kmeans_params(k, seed, n_init, threads)?;
     let data = args::f32_array("data", data)?;
-    let fit = py.detach(|| params.fit(&data, dim)).map_err(to_py)?;
+    let fit = crate::pool::detach(py, || params.fit(&data, dim))?.map_err(to_py)?;
     let centroids = numpy::ndarray::Array2::from_shape_vec((fit.k(), fit.dim), fit.centroids)
         .map_err(|e| to_py(maitre::Error::param("centroids", e.to_string())))?;
     Ok((
@@ -395,12 +395,11 @@ pub fn exact_top_k<'py>(
     let k = args::count("k", k)?;
     let query = args::f32_array("query", query)?;
     let vectors = args::f32_array("vectors", vectors)?;
-    let hits = py
-        .detach(|| {
-            let index = ExactIndex::build(query.len(), &vectors)?;
-            index.search(&query, k, None)
-        })
-        .map_err(to_py)?;
+    let hits = crate::pool::detach(py, || {
+        let index = ExactIndex::build(query.len(), &vectors)?;
+        index.search(&query, k, None)
+    })?
+    .map_err(to_py)?;
     Ok((
         PyArray1::from_iter(py, hits.iter().map(|h| h.item)),
         PyArray1::from_iter(py, hits.iter().map(|h| h.score)),

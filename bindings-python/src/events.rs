@@ -675,12 +675,12 @@ impl PyEventLog {
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let report = py
-            .detach(|| {
-                self.write()
-                    .read_csv_file(&path, &schema, &options(skip_bad_rows))
-            })
-            .map_err(to_py)?;
+        let report = pool::detach_written(
+            py,
+            || self.write(),
+            |log| log.read_csv_file(&path, &schema, &options(skip_bad_rows)),
+        )?
+        .map_err(to_py)?;
         to_python(py, &report)
     }
 
@@ -710,12 +710,12 @@ impl PyEventLog {
         skip_bad_rows: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
-        let report = py
-            .detach(|| {
-                self.write()
-                    .read_jsonl_file(&path, &schema, &options(skip_bad_rows))
-            })
-            .map_err(to_py)?;
+        let report = pool::detach_written(
+            py,
+            || self.write(),
+            |log| log.read_jsonl_file(&path, &schema, &options(skip_bad_rows)),
+        )?
+        .map_err(to_py)?;
         to_python(py, &report)
     }
 
@@ -756,16 +756,15 @@ impl PyEventLog {
     ) -> PyResult<Bound<'py, PyAny>> {
         let schema = schema(customer, item, kind, timestamp, value, context);
         let chunk = Chunk::convert(columns, &schema)?;
-        let report = py
-            .detach(|| {
+        let report = pool::detach_written(
+            py,
+            || self.write(),
+            |log| {
                 let context = chunk.context();
-                self.write().extend_columns(
-                    &chunk.columns(&context),
-                    &schema,
-                    &options(skip_bad_rows),
-                )
-            })
-            .map_err(to_py)?;
+                log.extend_columns(&chunk.columns(&context), &schema, &options(skip_bad_rows))
+            },
+        )?
+        .map_err(to_py)?;
         to_python(py, &report)
     }
 
@@ -804,12 +803,18 @@ impl PyEventLog {
         // 1 took 1.66-2.20 s against 1.84-2.53 s for 10 M Parquet events
         // (4 alternating runs each).
         const WAITING: usize = 4;
+        // The core's parallel work runs in the binding's pool, never rayon's
+        // global one, which a forked child inherits without its threads.
+        // The write lock is taken outside the pool (see `pool::detach_locked`).
+        let pool = pool::pool()?;
         let (raised, result) = py.detach(|| {
             std::thread::scope(|scope| {
                 let (send, receive) = std::sync::mpsc::sync_channel::<Option<Chunk>>(WAITING);
                 let core = scope.spawn(move || {
-                    this.write()
-                        .extend_column_chunks(rows, schema, options, |feed| {
+                    let mut log = this.write();
+                    let log: &mut EventLog = &mut log;
+                    pool.install(move || {
+                        log.extend_column_chunks(rows, schema, options, |feed| {
                             match receive.recv() {
                                 Ok(Some(chunk)) => {
                                     let context = chunk.context();
@@ -821,6 +826,7 @@ impl PyEventLog {
                                 Err(_) => Ok(false),
                             }
                         })
+                    })
                 });
                 let mut raised: Option<PyErr> = None;
                 loop {

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 static POOL: Mutex<Option<(u32, Arc<ThreadPool>)>> = Mutex::new(None);
 
 /// The pool of this process, built on first use and again after a fork.
-fn pool() -> PyResult<Arc<ThreadPool>> {
+pub fn pool() -> PyResult<Arc<ThreadPool>> {
     let pid = std::process::id();
     // Nothing panics while the lock is held, but a poisoned lock still holds a
     // consistent value: take it rather than fail every later call.
@@ -62,6 +62,25 @@ where
     Ok(py.detach(|| {
         let guard = lock();
         pool.install(|| f(&guard))
+    }))
+}
+
+/// [`detach_locked`] for work that changes the locked object: `lock` (a
+/// write lock, say) is taken on the calling thread, and `f` runs in the
+/// pool with the object itself.
+pub fn detach_written<G, V, T, L, F>(py: Python<'_>, lock: L, f: F) -> PyResult<T>
+where
+    L: FnOnce() -> G + Send,
+    G: std::ops::DerefMut<Target = V>,
+    V: Send + ?Sized,
+    F: FnOnce(&mut V) -> T + Send,
+    T: Send,
+{
+    let pool = pool()?;
+    Ok(py.detach(|| {
+        let mut guard = lock();
+        let value: &mut V = &mut guard;
+        pool.install(|| f(value))
     }))
 }
 

@@ -16,7 +16,22 @@ import maitre
 TIMEOUT = 60.0
 
 
+def _big_frame():
+    """Enough rows that ingestion checks them in parallel (65,536 a window)."""
+    import numpy as np
+    n = 150_000
+    return {"customer_id": np.char.add("c", (np.arange(n) % 5000).astype(str)), "item_id": np.arange(n) % 700,
+            "kind": ["view"] * n, "timestamp": 1_714_564_800 + np.arange(n, dtype=np.float64)}
+
+
 def _child_work():
+    # Ingestion's parallel check, in chunks and in one batch.
+    assert len(maitre.EventLog.from_pandas(_big_frame())) == 150_000
+    frame = _big_frame()
+    one = maitre.EventLog()
+    one.extend_columns({"customer_id": frame["customer_id"].tolist(), "item_id": frame["item_id"].astype(str).tolist(),
+                        "kind": frame["kind"], "timestamp": frame["timestamp"]})
+    assert len(one) == 150_000
     log = maitre.synthetic_storefront(seed=1, size="tiny")
     model = maitre.ALS(factors=8, iterations=3).fit(log)
     rec = maitre.Recommender.build(log, model)
@@ -30,7 +45,9 @@ def _child_work():
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_parallel_calls_work_in_a_forked_child():
-    # The parent uses the pool first, so its threads exist when it forks.
+    # The parent uses the pool first, so its threads exist when it forks;
+    # ingestion first, which once reached rayon's global pool.
+    assert len(maitre.EventLog.from_pandas(_big_frame())) == 150_000
     log = maitre.synthetic_storefront(seed=1, size="tiny")
     maitre.ALS(factors=8, iterations=3).fit(log)
 
