@@ -564,7 +564,8 @@ def _arrow_integers(pa: Any, col: Any, pool: Any = None) -> "tuple[str, np.ndarr
 def _arrow_buffers(pa: Any, col: Any, pool: Any = None) -> "tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]":
     """Text (or integers, as their decimal text) as (int64 offsets, uint8
     bytes, bool nulls or None): row i is bytes[offsets[i]:offsets[i + 1]].
-    Views on Arrow's buffers, not copies, once the column is large_string."""
+    Read-only views on Arrow's buffers, not copies, once the column is
+    large_string."""
     if not pa.types.is_large_string(col.type):
         col = pa.compute.cast(col, pa.large_string(), memory_pool=pool)
     n = len(col)
@@ -572,6 +573,11 @@ def _arrow_buffers(pa: Any, col: Any, pool: Any = None) -> "tuple[np.ndarray, np
     offsets = np.frombuffer(offsets, dtype=np.int64, count=n + 1, offset=col.offset * 8)
     data = np.zeros(0, np.uint8) if data is None else np.frombuffer(data, dtype=np.uint8)
     nulls = pa.compute.is_null(col, memory_pool=pool).to_numpy(zero_copy_only=False) if col.null_count else None
+    # Arrow never writes a buffer once an array holds it, but a buffer a
+    # kernel just built (the cast) says it is mutable, so numpy's view of it
+    # is writeable. Read-only views are read in place by the binding
+    # instead of copied.
+    offsets.flags.writeable = data.flags.writeable = False
     return offsets, data, nulls
 
 
