@@ -592,16 +592,25 @@ def _arrow_times(col: Any, pool: Any = None) -> Any:
         tz = getattr(col.type, "tz", None)
         seconds = pc.cast(col, pa.timestamp("s", tz=tz), safe=False, memory_pool=pool)
         seconds = pc.cast(seconds, pa.int64(), memory_pool=pool)
-        return pc.cast(seconds, pa.float64(), memory_pool=pool).to_numpy(zero_copy_only=False)
+        return _floats(pc.cast(seconds, pa.float64(), memory_pool=pool))
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-        return pc.cast(col, pa.float64(), memory_pool=pool).to_numpy(zero_copy_only=False)
+        return _floats(pc.cast(col, pa.float64(), memory_pool=pool))
     return [_time_text(v) for v in col.to_pylist()]
+
+
+def _floats(col: Any) -> np.ndarray:
+    """A float64 Arrow column as a read-only numpy array (NaN where null),
+    which the binding reads in place: a view on Arrow's buffer, or, with
+    nulls, a copy that only this module holds."""
+    out = col.to_numpy(zero_copy_only=False)
+    out.flags.writeable = False
+    return out
 
 
 def _arrow_numbers(col: Any, pool: Any = None) -> Any:
     pa = _pa()
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type):
-        return pa.compute.cast(col, pa.float64(), memory_pool=pool).to_numpy(zero_copy_only=False)
+        return _floats(pa.compute.cast(col, pa.float64(), memory_pool=pool))
     return [None if v is None else _text(v) for v in col.to_pylist()]
 
 
