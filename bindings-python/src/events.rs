@@ -154,7 +154,11 @@ enum Times {
 /// thread without the GIL: read where they lie when the array is
 /// contiguous, aligned and read-only (how `_frames.py` hands over Arrow's
 /// buffers), else copied. Copying every id byte, offset, timestamp and
-/// value once more was ~8 % of `from_parquet`'s CPU at 10 M events.
+/// value once more was ~8 % of `from_parquet`'s CPU at 10 M events. The
+/// core checks what it reads either way (offsets, UTF-8, codes); memory a
+/// caller's other thread writes anyway through a writeable base array
+/// while the call runs is that caller's race, as with numpy's own loops
+/// that run without the GIL.
 enum Lent<T> {
     Copied(Vec<T>),
     /// `len` elements at `data`, inside `_array`'s buffer, which this keeps

@@ -145,11 +145,15 @@ def test_integer_ids_read_as_their_decimal_text():
     ([0, 2, 1], b"abc", None, "malformed"),         # backwards
     ([0, 2, 4], b"ab\xff\xfe", None, "malformed"),  # not UTF-8
 ])
-def test_hostile_text_buffers_are_bad_rows(offsets, data, nulls, problem):
+@pytest.mark.parametrize("read_only", [False, True])
+def test_hostile_text_buffers_are_bad_rows(offsets, data, nulls, problem, read_only):
     """The private door Arrow text takes checks every offset and byte: a
-    caller handing it made-up buffers gets a typed error naming row 1."""
+    caller handing it made-up buffers gets a typed error naming row 1,
+    whether they are copied or (read-only) read where they lie."""
     log = maitre.EventLog()
-    columns = {"customer_id": ["a", "b"], "item_id": (np.array(offsets, np.int64), np.frombuffer(data, np.uint8), nulls),
+    offsets, data = np.array(offsets, np.int64), np.frombuffer(data, np.uint8).copy()
+    offsets.flags.writeable = data.flags.writeable = not read_only
+    columns = {"customer_id": ["a", "b"], "item_id": (offsets, data, nulls),
                "kind": ["view", "view"], "timestamp": np.array([T0, T0], np.float64)}
     with pytest.raises(maitre.BadRecordError) as err:
         log._extend_chunks(iter([columns]), 2)
