@@ -265,6 +265,41 @@ def test_segments_on_a_sample_and_bad_input(spark, visits):
         ms.segments(df, items, k=10_000)
 
 
+def _same_rfm(got, want):
+    """Spark's RFM table against maitre.rfm's: the same customers in the same
+    order, the same scores, groups and stages; the numbers to the last bit
+    but the value sums, which may differ in their last bits."""
+    want = want.drop(columns=["loyalty"])
+    assert got.columns.tolist() == want.columns.tolist()
+    exact = ["customer", "frequency", "r", "f", "m", "group", "stage", "typical_gap_days"]
+    assert got[exact].to_dict("records") == want[exact].to_dict("records")
+    assert got["recency_days"].isna().tolist() == want["recency_days"].isna().tolist()
+    assert got["recency_days"].fillna(-1).tolist() == want["recency_days"].fillna(-1).tolist()
+    assert got["monetary"].tolist() == pytest.approx(want["monetary"].tolist(), rel=1e-12)
+
+
+def test_rfm_is_the_single_process_rfm(spark, visits, linked_events):
+    events, items = visits
+    catalogue = pd.DataFrame(items)
+    log = maitre.EventLog.from_pandas(events)
+    for now in (None, T0 + 75 * 86_400):
+        want = maitre.rfm(log, catalogue, now=now)
+        got = ms.rfm(spark.createDataFrame(events), catalogue, now=now).toPandas()
+        # Enough of every kind of customer that the rules are all exercised.
+        assert {"new", "active", "at_risk", "lapsed"} <= set(want["stage"]) or now is None
+        assert len(set(want["group"])) >= 5
+        _same_rfm(got, want)
+    # Without prices (value alone), and with identity links.
+    links = _links()
+    single = maitre.EventLog.from_pandas(linked_events)
+    for row in links.itertuples():
+        single.link(row.alias, row.customer, row.timestamp)
+    got = ms.rfm(spark.createDataFrame(linked_events), links=spark.createDataFrame(links)).toPandas()
+    _same_rfm(got, maitre.rfm(single))
+    with pytest.raises(maitre.InvalidParamError, match="now"):
+        ms.rfm(spark.createDataFrame(events), now=-5)
+
+
 @pytest.fixture(scope="module")
 def targeting(events):
     """The events with a catalogue (two categories of products, some
@@ -303,6 +338,17 @@ def test_target_is_the_single_process_target(spark, events, targeting):
     got = ms.target(df, model, item="i7", k=30, segments=[0, 2], segmentation=labels)
     assert set(seg.customers.set_index("customer").loc[got["customer"], "segment"]) <= {0, 2}
     _same_targets(got, maitre.target(log, model, item="i7", k=30, segments=[0, 2], segmentation=seg))
+    # Only some lifecycle stages and RFM groups, computed in Spark.
+    table = maitre.rfm(log, items).set_index("customer")
+    for what in ({"stages": ["at_risk", "lapsed"]}, {"rfm_groups": ["champions", "loyal"]},
+                 {"stages": ["active"], "rfm_groups": ["loyal", "needs_attention"], "now": T0 + 10**7}):
+        want = maitre.target(log, model, item="i7", k=30, items=items, **what)
+        assert 0 < len(want) <= 30
+        got = ms.target(df, model, item="i7", k=30, items=items, **what)
+        _same_targets(got, want)
+        if "now" not in what:
+            column, allowed = ("stage", what["stages"]) if "stages" in what else ("group", what["rfm_groups"])
+            assert set(table.loc[got["customer"], column]) <= set(allowed)
 
 
 def test_target_bad_input_is_typed(spark, events, targeting):
@@ -322,3 +368,7 @@ def test_target_bad_input_is_typed(spark, events, targeting):
         ms.target(df, model, item="i7", segments=[1])
     with pytest.raises(maitre.InvalidParamError, match="columns"):
         ms.target(df, model, item="i7", columns={"who": "customer_id"})
+    with pytest.raises(maitre.InvalidParamError, match="stages.*dormant"):
+        ms.target(df, model, item="i7", stages=["dormant"])
+    with pytest.raises(maitre.InvalidParamError, match="rfm_groups"):
+        ms.target(df, model, item="i7", rfm_groups=["vip"])

@@ -212,7 +212,8 @@ def rfm(log: _maitre.EventLog, items: Any = None, now: Optional[int] = None) -> 
     frame["stage"] = life["stage"]
     frame["typical_gap_days"] = life["typical_gap_days"]
     frame["loyalty"] = [x["score"] for x in out["loyalty"]]
-    return frame
+    return frame[["customer", "recency_days", "frequency", "monetary", "r", "f", "m", "group", "stage",
+                  "typical_gap_days", "loyalty"]]
 
 
 def customer_view(

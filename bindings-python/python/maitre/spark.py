@@ -27,9 +27,12 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
   with ``maitre.KMeans`` on the driver (on a seeded sample, if asked) and
   every customer assigned in the executors; each segment counted in Spark and
   described by the core, as ``maitre.segments`` describes it.
+- ``rfm(events, items)``: RFM scores and groups and lifecycle stages of
+  every customer, ``maitre.rfm``'s rules in Spark SQL.
 - ``target(events, model, item=... | category=..., k)``: the customers most
   likely to engage, each block of customers scored in the executors with the
-  core's exact search and the best ``k`` merged, each with why.
+  core's exact search and the best ``k`` merged, each with why; only some
+  segments, stages or RFM groups if asked.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ except ImportError as e:  # pragma: no cover - exercised only without pyspark
 
 import maitre
 
-__all__ = ["fit_als", "recommend_all", "segments", "target", "interactions", "LinksNotConvergedError"]
+__all__ = ["fit_als", "recommend_all", "segments", "rfm", "target", "interactions", "LinksNotConvergedError"]
 
 
 class LinksNotConvergedError(maitre.MaitreError):
@@ -878,6 +881,174 @@ def _segment_summary(df: DataFrame, labelled: DataFrame, catalogue: Mapping[str,
 _COLUMNS = {"customer": "customer_id", "item": "item_id", "kind": "kind", "timestamp": "timestamp", "value": "value"}
 
 
+# The lifecycle settings `maitre.rfm` uses (core::customers::CustomerSettings).
+_NEW_DAYS, _AT_RISK_GAPS, _LAPSED_GAPS, _PRIOR_GAPS = 30.0, 2.0, 5.0, 1.0
+_DAY = 86_400.0
+_STAGES = ("prospect", "new", "active", "at_risk", "lapsed")
+_RFM_GROUPS = ("champions", "loyal", "new", "cant_lose", "at_risk", "hibernating", "needs_attention", "prospect")
+
+
+def _middle(sorted_values: Any) -> Any:
+    """The median of a sorted, non-empty array column, as the core takes it
+    (the middle value, or half the sum of the two middle values)."""
+    n = F.size(sorted_values)
+    half = F.floor(n / 2).cast("int")
+    upper = F.element_at(sorted_values, half + 1)
+    return F.when(n % 2 == 1, upper).otherwise(
+        F.lit(0.5) * (F.element_at(sorted_values, F.greatest(half, F.lit(1))) + upper))
+
+
+def _score(column: str) -> Any:
+    """The core's mid-rank quantile score 1-5 of `column` among the rows
+    (buyers) of its frame: (below + equal / 2) / n, then 1 + floor(5 q)."""
+    below = F.rank().over(Window.orderBy(column)) - 1
+    equal = F.count(F.lit(1)).over(Window.partitionBy(column))
+    q = (below.cast("double") + F.lit(0.5) * equal.cast("double")) / F.col("buyers").cast("double")
+    return F.least(F.lit(1) + F.floor(F.lit(5.0) * q), F.lit(5)).cast("int")
+
+
+def _rfm_frame(df: DataFrame, customers: DataFrame, items: Any, now: int) -> DataFrame:
+    """RFM and lifecycle of every customer (the `customers` id table) from
+    `_prepare`'s events: ``maitre.rfm``'s rules and arithmetic (the core's
+    `customers::rfm`), its sums in each customer's time order."""
+    spark = df.sparkSession
+    catalogue = None if items is None else maitre._recommend._items(items)
+    prices = spark.createDataFrame(
+        [(i, p) for i, p in zip(catalogue["id"], catalogue["price"]) if p is not None] if catalogue else [],
+        "item string, price float")
+    # The log keeps values and the catalogue prices as float32; the core
+    # multiplies and sums them as float64.
+    v = F.col("value").cast("float").cast("double")
+    price = F.col("price").cast("double")
+    has_v = F.col("value").isNotNull() & ~F.isnan("value")
+    amount = (F.when(price.isNotNull(), price * F.when(has_v & (v > 0), v).otherwise(1.0))
+              .when(has_v, v).otherwise(0.0))
+    bought = (df.where(F.col("kind") == "purchase").join(F.broadcast(prices), "item", "left")
+              .select("customer", "t", "row", amount.alias("amount")))
+    per = bought.groupBy("customer").agg(
+        F.array_sort(F.collect_list(F.struct("t", "row", "amount"))).alias("rows"),
+        F.array_sort(F.collect_set(F.floor(F.col("t") / _DAY).cast("long"))).alias("days"),
+        F.min("t").alias("first"), F.max("t").alias("last"))
+    gaps = F.zip_with(F.slice("days", 2, F.size("days")), F.slice("days", 1, F.size("days") - 1),
+                      lambda a, b: (a - b).cast("double"))
+    per = per.select(
+        "customer", "first", "last", F.size("days").alias("frequency"),
+        F.aggregate("rows", F.lit(0.0), lambda acc, r: acc + r["amount"]).alias("monetary"),
+        F.array_sort(gaps).alias("gaps"))
+    per = per.withColumn("own", F.when(F.size("gaps") > 0, _middle(F.col("gaps"))))
+    # The population's typical gap: the median of the customers' own, or,
+    # with no repeat buyer at all, a month (the core's stated fallback).
+    medians = [r["own"] for r in per.where(F.col("own").isNotNull()).select("own").orderBy("own").collect()]
+    half = len(medians) // 2
+    prior = (30.0 if not medians else medians[half] if len(medians) % 2
+             else 0.5 * (medians[half - 1] + medians[half]))
+    n_gaps = F.size("gaps").cast("double")
+    gap = F.greatest(F.when(F.col("own").isNotNull(),
+                            (n_gaps * F.col("own") + F.lit(_PRIOR_GAPS) * F.lit(prior)) / (n_gaps + F.lit(_PRIOR_GAPS)))
+                     .otherwise(F.lit(prior)), F.lit(1.0))
+    since = F.greatest((F.lit(now) - F.col("last")).cast("double") / F.lit(_DAY), F.lit(0.0))
+    age = F.greatest((F.lit(now) - F.col("first")).cast("double") / F.lit(_DAY), F.lit(0.0))
+    per = per.withColumn("buyers", F.count(F.lit(1)).over(Window.partitionBy(F.lit(1))))
+    per = per.select(
+        "customer", since.alias("recency_days"), "frequency", "monetary",
+        _score("last").alias("r"), _score("frequency").alias("f"), _score("monetary").alias("m"),
+        gap.alias("typical_gap_days"), since.alias("since"), age.alias("age"))
+    r, f, m = F.col("r"), F.col("f"), F.col("m")
+    group = (F.when((r >= 4) & (f >= 4), "champions").when((r >= 3) & (f >= 3), "loyal")
+             .when((r >= 4) & (f <= 2), "new").when((r <= 2) & (f >= 4) & (m >= 4), "cant_lose")
+             .when((r <= 2) & (f >= 3), "at_risk").when((r <= 2) & (f <= 2), "hibernating")
+             .otherwise("needs_attention"))
+    stage = (F.when(F.col("since") > F.lit(_LAPSED_GAPS) * F.col("typical_gap_days"), "lapsed")
+             .when(F.col("since") > F.lit(_AT_RISK_GAPS) * F.col("typical_gap_days"), "at_risk")
+             .when(F.col("age") <= F.lit(_NEW_DAYS), "new").otherwise("active"))
+    per = per.select("customer", "recency_days", "frequency", "monetary", "r", "f", "m",
+                     group.alias("group"), stage.alias("stage"), "typical_gap_days")
+    everyone = customers.select(F.col("id").alias("customer"), F.col("index"))
+    out = everyone.join(per, "customer", "left")
+    return out.select(
+        "customer", "recency_days", F.coalesce("frequency", F.lit(0)).alias("frequency"),
+        F.coalesce("monetary", F.lit(0.0)).alias("monetary"),
+        *[F.coalesce(c, F.lit(0)).alias(c) for c in ("r", "f", "m")],
+        F.coalesce("group", F.lit("prospect")).alias("group"),
+        F.coalesce("stage", F.lit("prospect")).alias("stage"),
+        F.coalesce("typical_gap_days", F.greatest(F.lit(prior), F.lit(1.0))).alias("typical_gap_days"),
+        "index")
+
+
+def rfm(
+    events: DataFrame,
+    items: Any = None,
+    now: Optional[int] = None,
+    *,
+    columns: Optional[Mapping[str, str]] = None,
+    kinds: Optional[Mapping[str, float]] = None,
+    scaled: Optional[Sequence[str]] = None,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
+) -> DataFrame:
+    """RFM scores and groups and lifecycle stages of every customer, computed
+    in Spark: ``maitre.rfm`` over Spark (its columns but ``loyalty``).
+
+    The per-customer work (purchase days, value summed in time order, the
+    gaps between purchase days and their median) runs as a Spark aggregation;
+    the quantile scores rank the buyers with window functions over all of
+    them (one task: fine for millions of customers, not for hundreds of
+    millions); the population's typical gap is one median collected to the
+    driver. The rules are the core's (``maitre::customers``); on the same
+    events the values are ``maitre.rfm``'s.
+
+    Parameters:
+        events: the events (the columns ``interactions`` takes; purchases are
+            kind ``purchase``, their value a quantity).
+        items: the catalogue (``id``, ``price``): prices make the monetary value.
+        now: epoch seconds the stages and recency are measured at (default:
+            the last event).
+        columns, kinds ... link_rounds: as ``target``.
+
+    Returns a Spark DataFrame: customer, recency_days (null: never bought),
+    frequency, monetary, r, f, m, group, stage, typical_gap_days, in the
+    order of the customers' first appearance.
+
+    Raises InvalidParamError for a bad parameter and ``interactions``'
+    errors for bad events.
+    """
+    df, customers, now, _ = _rfm_input(events, now, columns, kinds, scaled, links, link_alias,
+                                       link_customer, link_timestamp, link_rounds)
+    return _rfm_frame(df, customers, items, now).orderBy("index").drop("index")
+
+
+def _rfm_input(events: DataFrame, now: Optional[int], columns: Optional[Mapping[str, str]],
+               kinds: Optional[Mapping[str, float]], scaled: Optional[Sequence[str]],
+               links: Optional[DataFrame], link_alias: str, link_customer: str, link_timestamp: str,
+               link_rounds: int) -> "Tuple[DataFrame, DataFrame, int, Optional[DataFrame]]":
+    """`_prepare`'s events, customer table and linked names, and the time
+    stages and RFM are measured at."""
+    if now is not None and (isinstance(now, bool) or not isinstance(now, (int, np.integer))
+                            or not _MIN_TIMESTAMP <= now <= _MAX_TIMESTAMP):
+        raise maitre.InvalidParamError(f"invalid parameter `now`: {now!r} is not epoch seconds in 1970..2100")
+    names = _names(columns)
+    df, customers, _, linked = _prepare(
+        events, customer=names["customer"], item=names["item"], kind=names["kind"],
+        timestamp=names["timestamp"], value=names["value"], kinds=kinds, scaled=scaled,
+        half_life_days=None, reference_time=None, links=links, link_alias=link_alias,
+        link_customer=link_customer, link_timestamp=link_timestamp, link_rounds=link_rounds)
+    if now is None:
+        now = df.agg(F.max("t")).first()[0]
+    return df, customers, int(now), linked
+
+
+def _names(columns: Optional[Mapping[str, str]]) -> Dict[str, str]:
+    """The events' column names by role: `columns` over `_COLUMNS`."""
+    unknown_roles = set(columns or {}) - set(_COLUMNS)
+    if unknown_roles:
+        raise maitre.InvalidParamError(
+            f"invalid parameter `columns`: unknown roles {sorted(unknown_roles)} (known: {list(_COLUMNS)})")
+    return {**_COLUMNS, **(columns or {})}
+
+
 def target(
     events: DataFrame,
     model: "maitre.AlsModel",
@@ -888,8 +1059,11 @@ def target(
     items: Any = None,
     segments: Sequence[int] = (),
     segmentation: Any = None,
+    stages: Sequence[str] = (),
+    rfm_groups: Sequence[str] = (),
     exclude_buyers: bool = False,
     exclude: Sequence[str] = (),
+    now: Optional[int] = None,
     columns: Optional[Mapping[str, str]] = None,
     kinds: Optional[Mapping[str, float]] = None,
     scaled: Optional[Sequence[str]] = None,
@@ -924,15 +1098,18 @@ def target(
         segments, segmentation: only customers whose segment in
             ``segmentation`` (what ``maitre.spark.segments`` returns, or its
             customers DataFrame: customer, segment) is one of ``segments``.
+        stages, rfm_groups: only customers in these lifecycle stages
+            (``new``, ``active``, ``at_risk``, ``lapsed``, ``prospect``) and
+            RFM groups (``champions``, ``loyal``, ...), as ``rfm`` computes
+            them in Spark (prices from ``items``).
         exclude_buyers: leave out who already bought (kind ``purchase``)
             the item or one of the category's products.
         exclude: leave out these customers (any of their ids, with ``links``).
+        now: epoch seconds stages and RFM are measured at (default: the
+            last event).
         columns: the events' column names, by role (customer, item, kind,
             timestamp, value); the defaults are ``interactions``'.
         kinds ... link_rounds: as ``interactions``.
-
-    Lifecycle stages and RFM groups are ``maitre.target``'s alone for now:
-    they are not computed in Spark.
 
     Returns a pandas DataFrame: customer, score, reason (a dict: kind and
     the items behind it), as ``maitre.target`` returns.
@@ -951,11 +1128,11 @@ def target(
     if chosen and not isinstance(labels, DataFrame):
         raise maitre.InvalidParamError(
             "invalid parameter `segments`: give `segmentation`, what maitre.spark.segments returned")
-    unknown_roles = set(columns or {}) - set(_COLUMNS)
-    if unknown_roles:
-        raise maitre.InvalidParamError(
-            f"invalid parameter `columns`: unknown roles {sorted(unknown_roles)} (known: {list(_COLUMNS)})")
-    names = {**_COLUMNS, **(columns or {})}
+    for name, given, known in (("stages", stages, _STAGES), ("rfm_groups", rfm_groups, _RFM_GROUPS)):
+        wrong = [g for g in given if g not in known]
+        if wrong:
+            raise maitre.InvalidParamError(
+                f"invalid parameter `{name}`: unknown {wrong[0]!r} (known: {', '.join(known)})")
     customer_ids, item_ids = model.customer_ids(), model.item_ids()
     if customer_ids is None or item_ids is None:
         raise maitre.InvalidParamError(
@@ -982,16 +1159,20 @@ def target(
     for r in covered:
         query += vectors[r] / np.float32(len(covered))
 
-    df, _, _, linked = _prepare(
-        events, customer=names["customer"], item=names["item"], kind=names["kind"],
-        timestamp=names["timestamp"], value=names["value"], kinds=kinds, scaled=scaled,
-        half_life_days=None, reference_time=None, links=links, link_alias=link_alias,
-        link_customer=link_customer, link_timestamp=link_timestamp, link_rounds=link_rounds)
+    df, everyone, now, linked = _rfm_input(events, now, columns, kinds, scaled, links, link_alias,
+                                           link_customer, link_timestamp, link_rounds)
     spark = events.sparkSession
     people = spark.createDataFrame(
         pd.DataFrame({"row": np.arange(len(customer_ids), dtype=np.int32), "customer": customer_ids}))
     if chosen:
         people = people.join(labels.where(F.col("segment").isin(chosen)).select("customer"), "customer", "left_semi")
+    if stages or rfm_groups:
+        kept = _rfm_frame(df, everyone, items, now)
+        if stages:
+            kept = kept.where(F.col("stage").isin(list(stages)))
+        if rfm_groups:
+            kept = kept.where(F.col("group").isin(list(rfm_groups)))
+        people = people.join(kept.select("customer"), "customer", "left_semi")
     if exclude:
         wanted = spark.createDataFrame([(str(c).strip(),) for c in exclude], "id string")
         if linked is not None:
