@@ -3,7 +3,9 @@ synthetic storefront, in one local[2] session: wall time, whether every
 customer gets the same segment and every segment the same summary; and
 maitre.spark.target against maitre.target (a category, --target-k
 customers) with one single-process ALS model: wall time and whether the
-lists, scores and reasons are the same.
+lists, scores and reasons are the same; and maitre.spark.rfm against
+maitre.rfm (wall time, rows equal), with target filtered by lifecycle
+stages and RFM groups.
 
     PYSPARK_PYTHON=.venv-ci/bin/python .venv-ci/bin/python benches/peers/spark_segments.py \
         --peer target/release/examples/peer --size medium --out RESULTS.json
@@ -97,6 +99,32 @@ def main():
         "same_reasons": got_top["reason"].tolist() == want_top["reason"].tolist(),
     }
     svm.log(f"target: single {single_target:.1f} s, spark {spark_target:.1f} s, {out['target']}")
+    # RFM and lifecycle stages, and targeting within some of them.
+    started = time.perf_counter()
+    want_rfm = maitre.rfm(log, items)
+    single_rfm = time.perf_counter() - started
+    started = time.perf_counter()
+    got_rfm = ms.rfm(spark.read.parquet(path), items, kinds=kinds, scaled=scaled).toPandas()
+    spark_rfm = time.perf_counter() - started
+    exact = ["customer", "recency_days", "frequency", "r", "f", "m", "group", "stage", "typical_gap_days"]
+    filters = {"stages": ["at_risk", "lapsed"], "rfm_groups": ["champions", "loyal", "cant_lose"]}
+    want_top = maitre.target(log, model, category=category, items=items, k=args.target_k, **filters)
+    started = time.perf_counter()
+    got_top = ms.target(spark.read.parquet(path), model, category=category, items=items, k=args.target_k,
+                        kinds=kinds, scaled=scaled, **filters)
+    spark_filtered = time.perf_counter() - started
+    out["rfm"] = {
+        "single_process_seconds": single_rfm, "spark_seconds": spark_rfm,
+        "customers": len(want_rfm),
+        "same_rows": int((got_rfm[exact].fillna(-1) == want_rfm[exact].fillna(-1)).all(axis=1).sum()),
+        "max_monetary_relative_difference": float(np.max(np.abs(got_rfm["monetary"] - want_rfm["monetary"])
+                                                         / np.maximum(want_rfm["monetary"], 1e-9))),
+        "groups": want_rfm["group"].value_counts().to_dict(),
+        "stages": want_rfm["stage"].value_counts().to_dict(),
+        "target_filters": filters, "target_spark_seconds": spark_filtered,
+        "target_same": got_top.to_dict("list") == want_top.to_dict("list"),
+    }
+    svm.log(f"rfm: single {single_rfm:.1f} s, spark {spark_rfm:.1f} s, {out['rfm']}")
     if args.fit_sample:
         started = time.perf_counter()
         sampled, _ = ms.segments(spark.read.parquet(path), items, kinds=kinds, scaled=scaled,
