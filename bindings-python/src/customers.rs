@@ -13,8 +13,8 @@ use crate::offers::PyNextBestOffer;
 use crate::pool;
 use maitre::catalog::{Catalog, Item};
 use maitre::customers::{
-    describe, CustomerBase, CustomerFilter, CustomerSettings, KMeans, KMeansParams, Representation,
-    SegmentTally, Targeting,
+    describe, CustomerBase, CustomerFilter, CustomerSettings, KMeans, KMeansParams, Lifecycle,
+    Loyalty, Representation, Rfm, SegmentTally, Targeting,
 };
 use maitre::events::EventLog;
 use maitre::index::{ExactIndex, Index};
@@ -173,20 +173,71 @@ pub fn rfm<'py>(
     let now = self::now(now)?;
     let items = self::items(items)?;
     let log: &PyEventLog = &log;
-    let out = pool::detach_locked(
+    let c = pool::detach_locked(
         py,
         || log.read(),
-        |log| -> maitre::Result<serde_json::Value> {
+        |log| -> maitre::Result<RfmColumns> {
             let base = base(log, items, now)?;
-            Ok(serde_json::json!({
-                "rfm": base.rfm(),
-                "lifecycle": base.lifecycle(),
-                "loyalty": base.loyalty(),
-            }))
+            Ok(RfmColumns::of(base.rfm(), base.lifecycle(), base.loyalty()))
         },
     )?
     .map_err(to_py)?;
-    to_python(py, &out)
+    let out = PyDict::new(py);
+    out.set_item("customer", c.customer)?;
+    out.set_item("recency_days", PyArray1::from_vec(py, c.recency_days))?;
+    out.set_item("frequency", PyArray1::from_vec(py, c.frequency))?;
+    out.set_item("monetary", PyArray1::from_vec(py, c.monetary))?;
+    for (name, scores) in [("r", c.r), ("f", c.f), ("m", c.m)] {
+        out.set_item(name, PyArray1::from_vec(py, scores))?;
+    }
+    out.set_item("group", c.group)?;
+    out.set_item("stage", c.stage)?;
+    out.set_item(
+        "typical_gap_days",
+        PyArray1::from_vec(py, c.typical_gap_days),
+    )?;
+    out.set_item("loyalty", PyArray1::from_vec(py, c.loyalty))?;
+    Ok(out.into_any())
+}
+
+/// `rfm`'s table as columns: numbers as numpy arrays, words as lists. One
+/// JSON object per customer and table, turned into Python dicts and then
+/// into a frame, took ~6 of the 9-10 s of `maitre.rfm` at 300,000 customers.
+struct RfmColumns {
+    customer: Vec<String>,
+    /// NaN: never bought.
+    recency_days: Vec<f64>,
+    frequency: Vec<i64>,
+    monetary: Vec<f64>,
+    r: Vec<i64>,
+    f: Vec<i64>,
+    m: Vec<i64>,
+    group: Vec<&'static str>,
+    stage: Vec<&'static str>,
+    typical_gap_days: Vec<f64>,
+    loyalty: Vec<f64>,
+}
+
+impl RfmColumns {
+    /// The three per-customer tables, all in customer order.
+    fn of(rfm: &[Rfm], life: &[Lifecycle], loyalty: &[Loyalty]) -> Self {
+        RfmColumns {
+            customer: rfm.iter().map(|x| x.customer.clone()).collect(),
+            recency_days: rfm
+                .iter()
+                .map(|x| x.recency_days.unwrap_or(f64::NAN))
+                .collect(),
+            frequency: rfm.iter().map(|x| x.frequency as i64).collect(),
+            monetary: rfm.iter().map(|x| x.monetary).collect(),
+            r: rfm.iter().map(|x| i64::from(x.r)).collect(),
+            f: rfm.iter().map(|x| i64::from(x.f)).collect(),
+            m: rfm.iter().map(|x| i64::from(x.m)).collect(),
+            group: rfm.iter().map(|x| x.group).collect(),
+            stage: life.iter().map(|x| x.stage.name()).collect(),
+            typical_gap_days: life.iter().map(|x| x.typical_gap_days).collect(),
+            loyalty: loyalty.iter().map(|x| x.score).collect(),
+        }
+    }
 }
 
 /// The single customer view of one customer (see `maitre.customer_view`).

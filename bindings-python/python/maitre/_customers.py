@@ -205,15 +205,7 @@ def rfm(log: _maitre.EventLog, items: Any = None, now: Optional[int] = None) -> 
     """
     import pandas as pd
 
-    out = _maitre.rfm(log, items=None if items is None else _items(items), now=now)
-    frame = pd.DataFrame(out["rfm"])
-    life = pd.DataFrame(out["lifecycle"])
-    frame["recency_days"] = frame["recency_days"].astype(float)
-    frame["stage"] = life["stage"]
-    frame["typical_gap_days"] = life["typical_gap_days"]
-    frame["loyalty"] = [x["score"] for x in out["loyalty"]]
-    return frame[["customer", "recency_days", "frequency", "monetary", "r", "f", "m", "group", "stage",
-                  "typical_gap_days", "loyalty"]]
+    return pd.DataFrame(_maitre.rfm(log, items=None if items is None else _items(items), now=now))
 
 
 def customer_view(
