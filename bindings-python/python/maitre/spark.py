@@ -938,10 +938,11 @@ def _rfm_frame(df: DataFrame, customers: DataFrame, items: Any, now: int) -> Dat
     per = per.withColumn("own", F.when(F.size("gaps") > 0, _middle(F.col("gaps"))))
     # The population's typical gap: the median of the customers' own, or,
     # with no repeat buyer at all, a month (the core's stated fallback).
-    medians = [r["own"] for r in per.where(F.col("own").isNotNull()).select("own").orderBy("own").collect()]
-    half = len(medians) // 2
-    prior = (30.0 if not medians else medians[half] if len(medians) % 2
-             else 0.5 * (medians[half - 1] + medians[half]))
+    # Spark's exact percentile interpolates the two middle values as
+    # 0.5 a + 0.5 b, which is the core's 0.5 (a + b) to the bit; it keeps a
+    # count per distinct value, and medians of whole-day gaps are few.
+    prior = per.agg(F.expr("percentile(own, 0.5)")).first()[0]
+    prior = 30.0 if prior is None else float(prior)
     n_gaps = F.size("gaps").cast("double")
     gap = F.greatest(F.when(F.col("own").isNotNull(),
                             (n_gaps * F.col("own") + F.lit(_PRIOR_GAPS) * F.lit(prior)) / (n_gaps + F.lit(_PRIOR_GAPS)))
@@ -996,9 +997,9 @@ def rfm(
     gaps between purchase days and their median) runs as a Spark aggregation;
     the quantile scores rank the buyers with window functions over all of
     them (one task: fine for millions of customers, not for hundreds of
-    millions); the population's typical gap is one median collected to the
-    driver. The rules are the core's (``maitre::customers``); on the same
-    events the values are ``maitre.rfm``'s.
+    millions); the population's typical gap is one exact median, brought to
+    the driver. The rules are the core's (``maitre::customers``); on the
+    same events the values are ``maitre.rfm``'s.
 
     Parameters:
         events: the events (the columns ``interactions`` takes; purchases are
