@@ -4,8 +4,9 @@ customer gets the same segment and every segment the same summary; and
 maitre.spark.target against maitre.target (a category, --target-k
 customers) with one single-process ALS model: wall time and whether the
 lists, scores and reasons are the same; and maitre.spark.rfm against
-maitre.rfm (wall time, rows equal), with target filtered by lifecycle
-stages and RFM groups.
+maitre.rfm (wall time, rows equal, loyalty included), with target
+filtered by lifecycle stages and RFM groups, and maitre.spark.advocates
+against maitre.advocates (the top 100).
 
     PYSPARK_PYTHON=.venv-ci/bin/python .venv-ci/bin/python benches/peers/spark_segments.py \
         --peer target/release/examples/peer --size medium --out RESULTS.json
@@ -106,7 +107,7 @@ def main():
     started = time.perf_counter()
     got_rfm = ms.rfm(spark.read.parquet(path), items, kinds=kinds, scaled=scaled).toPandas()
     spark_rfm = time.perf_counter() - started
-    exact = ["customer", "recency_days", "frequency", "r", "f", "m", "group", "stage", "typical_gap_days"]
+    exact = ["customer", "recency_days", "frequency", "r", "f", "m", "group", "stage", "typical_gap_days", "loyalty"]
     filters = {"stages": ["at_risk", "lapsed"], "rfm_groups": ["champions", "loyal", "cant_lose"]}
     want_top = maitre.target(log, model, category=category, items=items, k=args.target_k, **filters)
     started = time.perf_counter()
@@ -124,6 +125,13 @@ def main():
         "target_filters": filters, "target_spark_seconds": spark_filtered,
         "target_same": got_top.to_dict("list") == want_top.to_dict("list"),
     }
+    started = time.perf_counter()
+    want_adv = maitre.advocates(log, items, n=100)
+    out["rfm"]["advocates_single_process_seconds"] = time.perf_counter() - started
+    started = time.perf_counter()
+    got_adv = ms.advocates(spark.read.parquet(path), items, n=100, kinds=kinds, scaled=scaled)
+    out["rfm"]["advocates_spark_seconds"] = time.perf_counter() - started
+    out["rfm"]["advocates_same"] = got_adv.to_dict("list") == want_adv.to_dict("list")
     svm.log(f"rfm: single {single_rfm:.1f} s, spark {spark_rfm:.1f} s, {out['rfm']}")
     if args.fit_sample:
         started = time.perf_counter()

@@ -269,9 +269,8 @@ def _same_rfm(got, want):
     """Spark's RFM table against maitre.rfm's: the same customers in the same
     order, the same scores, groups and stages; the numbers to the last bit
     but the value sums, which may differ in their last bits."""
-    want = want.drop(columns=["loyalty"])
     assert got.columns.tolist() == want.columns.tolist()
-    exact = ["customer", "frequency", "r", "f", "m", "group", "stage", "typical_gap_days"]
+    exact = ["customer", "frequency", "r", "f", "m", "group", "stage", "typical_gap_days", "loyalty"]
     assert got[exact].to_dict("records") == want[exact].to_dict("records")
     assert got["recency_days"].isna().tolist() == want["recency_days"].isna().tolist()
     assert got["recency_days"].fillna(-1).tolist() == want["recency_days"].fillna(-1).tolist()
@@ -298,6 +297,21 @@ def test_rfm_is_the_single_process_rfm(spark, visits, linked_events):
     _same_rfm(got, maitre.rfm(single))
     with pytest.raises(maitre.InvalidParamError, match="now"):
         ms.rfm(spark.createDataFrame(events), now=-5)
+
+
+def test_advocates_are_the_single_process_advocates(spark, events):
+    """Purchases, returns and ratings: loyalty, advocacy and the words."""
+    log = maitre.EventLog.from_pandas(events)
+    df = spark.createDataFrame(events)
+    _same_rfm(ms.rfm(df).toPandas(), maitre.rfm(log))
+    for n, now in ((10, None), (40, T0 + 5 * 10**6)):
+        want = maitre.advocates(log, n=n, now=now)
+        got = ms.advocates(df, n=n, now=now)
+        assert len(want) == n
+        assert got.to_dict("records") == want.to_dict("records")
+        assert got.dtypes.to_dict() == want.dtypes.to_dict()
+    with pytest.raises(maitre.InvalidParamError, match="`n`"):
+        ms.advocates(df, n=0)
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,9 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
   with ``maitre.KMeans`` on the driver (on a seeded sample, if asked) and
   every customer assigned in the executors; each segment counted in Spark and
   described by the core, as ``maitre.segments`` describes it.
-- ``rfm(events, items)``: RFM scores and groups and lifecycle stages of
-  every customer, ``maitre.rfm``'s rules in Spark SQL.
+- ``rfm(events, items)``, ``advocates(events, items, n)``: RFM scores and
+  groups, lifecycle stages, loyalty and advocates, ``maitre.rfm``'s and
+  ``maitre.advocates``' rules in Spark SQL.
 - ``target(events, model, item=... | category=..., k)``: the customers most
   likely to engage, each block of customers scored in the executors with the
   core's exact search and the best ``k`` merged, each with why; only some
@@ -54,7 +55,8 @@ except ImportError as e:  # pragma: no cover - exercised only without pyspark
 
 import maitre
 
-__all__ = ["fit_als", "recommend_all", "segments", "rfm", "target", "interactions", "LinksNotConvergedError"]
+__all__ = ["fit_als", "recommend_all", "segments", "rfm", "advocates", "target", "interactions",
+           "LinksNotConvergedError"]
 
 
 class LinksNotConvergedError(maitre.MaitreError):
@@ -898,13 +900,19 @@ def _middle(sorted_values: Any) -> Any:
         F.lit(0.5) * (F.element_at(sorted_values, F.greatest(half, F.lit(1))) + upper))
 
 
-def _score(column: str) -> Any:
-    """The core's mid-rank quantile score 1-5 of `column` among the rows
-    (buyers) of its frame: (below + equal / 2) / n, then 1 + floor(5 q)."""
+def _quantile(column: str) -> Any:
+    """The core's mid-rank quantile of `column` among all rows of its frame:
+    (below + equal / 2) / n."""
     below = F.rank().over(Window.orderBy(column)) - 1
     equal = F.count(F.lit(1)).over(Window.partitionBy(column))
-    q = (below.cast("double") + F.lit(0.5) * equal.cast("double")) / F.col("buyers").cast("double")
-    return F.least(F.lit(1) + F.floor(F.lit(5.0) * q), F.lit(5)).cast("int")
+    n = F.count(F.lit(1)).over(Window.partitionBy(F.lit(1)))
+    return (below.cast("double") + F.lit(0.5) * equal.cast("double")) / n.cast("double")
+
+
+def _score(column: str) -> Any:
+    """The core's quantile score 1-5 of `column` among the rows (buyers):
+    1 + floor(5 q)."""
+    return F.least(F.lit(1) + F.floor(F.lit(5.0) * _quantile(column)), F.lit(5)).cast("int")
 
 
 def _rfm_frame(df: DataFrame, customers: DataFrame, items: Any, now: int) -> DataFrame:
@@ -949,7 +957,6 @@ def _rfm_frame(df: DataFrame, customers: DataFrame, items: Any, now: int) -> Dat
                      .otherwise(F.lit(prior)), F.lit(1.0))
     since = F.greatest((F.lit(now) - F.col("last")).cast("double") / F.lit(_DAY), F.lit(0.0))
     age = F.greatest((F.lit(now) - F.col("first")).cast("double") / F.lit(_DAY), F.lit(0.0))
-    per = per.withColumn("buyers", F.count(F.lit(1)).over(Window.partitionBy(F.lit(1))))
     per = per.select(
         "customer", since.alias("recency_days"), "frequency", "monetary",
         _score("last").alias("r"), _score("frequency").alias("f"), _score("monetary").alias("m"),
@@ -965,15 +972,54 @@ def _rfm_frame(df: DataFrame, customers: DataFrame, items: Any, now: int) -> Dat
     per = per.select("customer", "recency_days", "frequency", "monetary", "r", "f", "m",
                      group.alias("group"), stage.alias("stage"), "typical_gap_days")
     everyone = customers.select(F.col("id").alias("customer"), F.col("index"))
-    out = everyone.join(per, "customer", "left")
-    return out.select(
+    out = everyone.join(per, "customer", "left").join(_loyalty_counts(df), "customer", "left")
+    out = out.select(
         "customer", "recency_days", F.coalesce("frequency", F.lit(0)).alias("frequency"),
         F.coalesce("monetary", F.lit(0.0)).alias("monetary"),
         *[F.coalesce(c, F.lit(0)).alias(c) for c in ("r", "f", "m")],
         F.coalesce("group", F.lit("prospect")).alias("group"),
         F.coalesce("stage", F.lit("prospect")).alias("stage"),
         F.coalesce("typical_gap_days", F.greatest(F.lit(prior), F.lit(1.0))).alias("typical_gap_days"),
+        *[F.coalesce(c, F.lit(0)).alias(c) for c in ("purchases", "rated", "positive_ratings", "returned")],
+        F.greatest((F.lit(now) - F.col("first_event")).cast("double") / F.lit(_DAY), F.lit(0.0))
+        .alias("tenure_days"),
         "index")
+    return _loyalty(out)
+
+
+# Kinds whose value is a rating, and the rating that counts as positive
+# (core::customers::CustomerSettings' defaults, as `maitre.rfm` uses them).
+_RATING_KINDS, _POSITIVE_RATING = ("review", "rating"), 4.0
+
+
+def _loyalty_counts(df: DataFrame) -> DataFrame:
+    """Per customer, over all their events: the first event's time, purchases,
+    ratings given and positive among them, returns."""
+    v = F.col("value").cast("float")
+    rated = F.col("kind").isin(list(_RATING_KINDS)) & F.col("value").isNotNull() & ~F.isnan("value")
+    count = lambda condition: F.sum(F.when(condition, 1).otherwise(0))  # noqa: E731
+    return df.groupBy("customer").agg(
+        F.min("t").alias("first_event"), count(F.col("kind") == "purchase").alias("purchases"),
+        count(rated).alias("rated"), count(rated & (v >= _POSITIVE_RATING)).alias("positive_ratings"),
+        count(F.col("kind") == "return").alias("returned"))
+
+
+def _loyalty(out: DataFrame) -> DataFrame:
+    """The core's loyalty score and advocacy (`customers::rfm`), with the
+    parts behind them, from `_rfm_frame`'s per-customer counts; the
+    quantiles are over every customer."""
+    bought = F.col("purchases") > 0
+    repeat = F.when(F.col("frequency") > 1, _quantile("frequency")).otherwise(0.0)
+    rating = F.when(F.col("rated") > 0, F.col("positive_ratings") / F.col("rated")).otherwise(0.0)
+    returned = F.when(bought, F.least(F.col("returned") / F.col("purchases"), F.lit(1.0))).otherwise(0.0)
+    out = out.select("*", repeat.alias("repeat"), _quantile("tenure_days").alias("tenure"),
+                     rating.alias("ratings"), returned.alias("returns"))
+    keep = F.when(bought, F.lit(1.0) - F.col("returns")).otherwise(0.0)
+    score = (F.lit(0.35) * F.col("repeat") + F.lit(0.25) * F.col("tenure") + F.lit(0.2) * F.col("ratings")
+             + F.lit(0.2) * keep)
+    vocal = F.when(bought, F.least(F.col("positive_ratings") / F.col("purchases"), F.lit(1.0))).otherwise(0.0)
+    out = out.withColumn("loyalty", score)
+    return out.withColumn("advocacy", F.lit(0.5) * F.col("loyalty") + F.lit(0.5) * vocal)
 
 
 def rfm(
@@ -990,8 +1036,8 @@ def rfm(
     link_timestamp: str = "timestamp",
     link_rounds: int = 64,
 ) -> DataFrame:
-    """RFM scores and groups and lifecycle stages of every customer, computed
-    in Spark: ``maitre.rfm`` over Spark (its columns but ``loyalty``).
+    """RFM scores and groups, lifecycle stages and loyalty of every customer,
+    computed in Spark: ``maitre.rfm`` over Spark, the same columns.
 
     The per-customer work (purchase days, value summed in time order, the
     gaps between purchase days and their median) runs as a Spark aggregation;
@@ -1010,15 +1056,59 @@ def rfm(
         columns, kinds ... link_rounds: as ``target``.
 
     Returns a Spark DataFrame: customer, recency_days (null: never bought),
-    frequency, monetary, r, f, m, group, stage, typical_gap_days, in the
-    order of the customers' first appearance.
+    frequency, monetary, r, f, m, group, stage, typical_gap_days, loyalty,
+    in the order of the customers' first appearance.
 
     Raises InvalidParamError for a bad parameter and ``interactions``'
     errors for bad events.
     """
     df, customers, now, _ = _rfm_input(events, now, columns, kinds, scaled, links, link_alias,
                                        link_customer, link_timestamp, link_rounds)
-    return _rfm_frame(df, customers, items, now).orderBy("index").drop("index")
+    return _rfm_frame(df, customers, items, now).orderBy("index").select(
+        "customer", "recency_days", "frequency", "monetary", "r", "f", "m", "group", "stage",
+        "typical_gap_days", "loyalty")
+
+
+def advocates(
+    events: DataFrame,
+    items: Any = None,
+    n: int = 20,
+    now: Optional[int] = None,
+    *,
+    columns: Optional[Mapping[str, str]] = None,
+    kinds: Optional[Mapping[str, float]] = None,
+    scaled: Optional[Sequence[str]] = None,
+    links: Optional[DataFrame] = None,
+    link_alias: str = "alias",
+    link_customer: str = "customer",
+    link_timestamp: str = "timestamp",
+    link_rounds: int = 64,
+) -> pd.DataFrame:
+    """The ``n`` strongest advocates, best first, each with why in words:
+    ``maitre.advocates`` over Spark (loyalty and advocacy computed as
+    ``rfm`` computes them, ranked in Spark, the words made for the ``n``).
+
+    Parameters are ``rfm``'s, and ``n``: how many, at least 1.
+
+    Returns a pandas DataFrame: customer, advocacy, score, repeat, tenure,
+    ratings, returns, positive_ratings, occasions, why; as
+    ``maitre.advocates`` returns it.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise maitre.InvalidParamError(f"invalid parameter `n`: {n!r} must be at least 1")
+    df, customers, now, _ = _rfm_input(events, now, columns, kinds, scaled, links, link_alias,
+                                       link_customer, link_timestamp, link_rounds)
+    top = (_rfm_frame(df, customers, items, now).where(F.col("positive_ratings") > 0)
+           .orderBy(F.desc("advocacy"), "customer").limit(int(n)).toPandas())
+    why = [f"{r.frequency} purchase occasions (repeat {r.repeat:.2f}), customer for {r.tenure_days:.0f} days "
+           f"(tenure {r.tenure:.2f}), {r.positive_ratings} of {r.rated} ratings positive, "
+           f"{r.returned} of {r.purchases} purchases returned" for r in top.itertuples()]
+    return pd.DataFrame({
+        "customer": top["customer"], "advocacy": top["advocacy"], "score": top["loyalty"],
+        "repeat": top["repeat"], "tenure": top["tenure"], "ratings": top["ratings"], "returns": top["returns"],
+        "positive_ratings": top["positive_ratings"].astype(np.int64), "occasions": top["frequency"].astype(np.int64),
+        "why": why,
+    })
 
 
 def _rfm_input(events: DataFrame, now: Optional[int], columns: Optional[Mapping[str, str]],
