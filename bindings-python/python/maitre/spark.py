@@ -195,13 +195,14 @@ def _prepare(
     half_life_days: Optional[float], reference_time: Optional[int], links: Optional[DataFrame],
     link_alias: str, link_customer: str, link_timestamp: str, link_rounds: int,
     channel: Optional[str] = None,
-) -> "Tuple[DataFrame, DataFrame, DataFrame, Optional[DataFrame]]":
+) -> "Tuple[DataFrame, DataFrame, DataFrame, Optional[DataFrame], int]":
     """The checked events (columns customer, as links resolve it; item, kind,
     t in epoch seconds, value, row, w: the decayed weight; and with
     ``channel``, a channel column: that column of the events as text, null
     where the events have none) and the customer and item id tables (index,
-    id), as ``interactions`` documents them; and with links, the canonical
-    name of every linked id (id, name)."""
+    id), as ``interactions`` documents them; with links, the canonical
+    name of every linked id (id, name); and the reference time: the one
+    given, else the last event's."""
     weights, scaled_kinds = _kinds(kinds, scaled)
     if half_life_days is not None and not (math.isfinite(half_life_days) and half_life_days > 0):
         raise maitre.InvalidParamError(f"invalid parameter `half_life_days`: {half_life_days} must be positive")
@@ -280,7 +281,7 @@ def _prepare(
         customers = index(people, "customer")
         df = (df.join(names.withColumnRenamed("id", "customer"), "customer", "left")
               .withColumn("customer", F.coalesce("name", "customer")).drop("name"))
-    return df, customers, items, names
+    return df, customers, items, names, now
 
 
 def interactions(
@@ -333,7 +334,7 @@ def interactions(
     link with a null or empty id or such a timestamp, and LinksNotConvergedError if the links
     need more than ``link_rounds`` rounds.
     """
-    df, customers, items, _ = _prepare(
+    df, customers, items, _, _ = _prepare(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
         kinds=kinds, scaled=scaled, half_life_days=half_life_days, reference_time=reference_time,
         links=links, link_alias=link_alias, link_customer=link_customer,
@@ -786,7 +787,7 @@ def segments(
     if not names:
         raise maitre.NotEnoughDataError("not enough data: no product in the catalogue has a category")
     dim = len(names)
-    df, customers, _, _ = _prepare(
+    df, customers, _, _, _ = _prepare(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
         kinds=kinds, scaled=scaled, half_life_days=None, reference_time=None, links=links,
         link_alias=link_alias, link_customer=link_customer, link_timestamp=link_timestamp,
@@ -1121,13 +1122,13 @@ def _rfm_input(events: DataFrame, now: Optional[int], columns: Optional[Mapping[
                             or not _MIN_TIMESTAMP <= now <= _MAX_TIMESTAMP):
         raise maitre.InvalidParamError(f"invalid parameter `now`: {now!r} is not epoch seconds in 1970..2100")
     names = _names(columns)
-    df, customers, _, linked = _prepare(
+    # No decay here (no half-life), so `reference_time` only names the
+    # time; `_prepare` returns it, or the last event's from its checks.
+    df, customers, _, linked, now = _prepare(
         events, customer=names["customer"], item=names["item"], kind=names["kind"],
         timestamp=names["timestamp"], value=names["value"], kinds=kinds, scaled=scaled,
-        half_life_days=None, reference_time=None, links=links, link_alias=link_alias,
+        half_life_days=None, reference_time=now, links=links, link_alias=link_alias,
         link_customer=link_customer, link_timestamp=link_timestamp, link_rounds=link_rounds)
-    if now is None:
-        now = df.agg(F.max("t")).first()[0]
     return df, customers, int(now), linked
 
 
