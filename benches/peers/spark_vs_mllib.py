@@ -840,8 +840,11 @@ def main():
     r.add_argument("--out", required=True, help="results JSON")
     r.add_argument("--seeds", type=int, default=3, help="test refits per library (seeds 0..n-1)")
     r.add_argument("--blocks", type=int, default=0,
-                   help="MLlib's user/item blocks and fit_als's partitions (0: default parallelism)")
-    r.add_argument("--shuffle-partitions", type=int, default=4)
+                   help="MLlib's user/item blocks (0: default parallelism)")
+    # fit_als solves in as many blocks as the shuffle partitions: 2, as many as
+    # MLlib's blocks in local[2] (4 made each sweep ~25 % slower: more vectors
+    # shipped twice, more tasks).
+    r.add_argument("--shuffle-partitions", type=int, default=2)
     r.add_argument("--driver-memory", default="6g")
     r.add_argument("--storefront-size", default="medium",
                    help="synthetic_storefront size (tiny/small/medium/large or a customer count; none to skip)")

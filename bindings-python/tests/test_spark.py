@@ -63,6 +63,16 @@ def test_fit_als_gives_the_single_process_model(spark, events, scale):
         assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max()
 
 
+def test_fit_als_frees_what_it_stored(spark, events):
+    # Each half-sweep is a local checkpoint; a fit that left them behind
+    # would keep 2 × iterations of them in the session's storage memory.
+    frame = spark.createDataFrame(events)
+    stored = spark.sparkContext._jsc.sc().getRDDStorageInfo
+    before = len(stored())
+    ms.fit_als(frame, maitre.ALS(factors=4, iterations=3, seed=1))
+    assert len(stored()) <= before
+
+
 def test_fit_als_with_fewer_rows_than_blocks(spark):
     # 3 customers and 2 items in 4 blocks: some blocks of each side are
     # empty, and one item is needed by a single customer block only.

@@ -9,7 +9,11 @@ Importing ``maitre`` never needs pyspark; importing ``maitre.spark`` does.
   SQL, ids indexed in order of first appearance (as ``EventLog`` interns them),
   then alternating half-sweeps in which each block of rows is solved with
   ``ALS.solve_rows`` (the single-process solver, the same arithmetic per row).
-  The entries are grouped by block once per fit and cached, with the list
+  The events cross into Python once per fit, as (row, column, weight)
+  sent to their customer's block, where numpy sums them per (customer, item)
+  and splits them by item block; both sides' blocks are packed from those
+  arrays (how many entries each row has, each entry's weight and the
+  position of its fixed vector, 8 bytes an entry) and cached, with the list
   of which rows each block of the other side needs. A block's solve writes,
   beside its new vectors and its share of the side's Gram matrix, the
   vectors each block of the other side will need (every vector once to each
@@ -341,13 +345,16 @@ def interactions(
         link_timestamp=link_timestamp, link_rounds=link_rounds)
     if checkpoint_ids:
         customers, items = customers.localCheckpoint(), items.localCheckpoint()
-    matrix = (
-        df.join(customers.withColumnRenamed("id", "customer").withColumnRenamed("index", "u"), "customer")
-        .join(items.withColumnRenamed("id", "item").withColumnRenamed("index", "i"), "item")
-        .groupBy("u", "i")
-        .agg(F.sum("w").cast("float").alias("w"))
-    )
+    matrix = _cells(df, customers, items).groupBy("u", "i").agg(F.sum("w").cast("float").alias("w"))
     return matrix, customers, items
+
+
+def _cells(df: DataFrame, customers: DataFrame, items: DataFrame) -> DataFrame:
+    """Every checked event's (u, i, w): its customer and item indices and its
+    weight, not yet summed per (u, i)."""
+    return (df.join(customers.withColumnRenamed("id", "customer").withColumnRenamed("index", "u"), "customer")
+            .join(items.withColumnRenamed("id", "item").withColumnRenamed("index", "i"), "item")
+            .select("u", "i", "w"))
 
 
 def _block_keys(spark: SparkSession, blocks: int) -> List[int]:
@@ -372,13 +379,19 @@ def _block(row: str, keys: List[int]) -> Any:
 
 _INT = T.IntegerType()
 _BYTES = T.BinaryType()
-# One row per block of target rows (u % blocks): its entries, summed per
-# (row, column) and sorted by them, as int64 / float32 arrays; and which of
-# its rows each block of the other side needs (`ship`: row indices, int64,
-# for block 0, then 1, ...; `ship_ptr`: blocks + 1 offsets into it).
-_ENTRIES = T.StructType([T.StructField("block", _INT), T.StructField("u", _BYTES), T.StructField("i", _BYTES),
-                         T.StructField("w", _BYTES), T.StructField("ship", _BYTES),
-                         T.StructField("ship_ptr", _BYTES)])
+# One row per block of target rows (the rows r with r % blocks == the
+# block's position): its entries, summed per (row, column) and sorted by
+# them, as compact as a half-sweep reads them — how many entries each of
+# the block's rows has (`counts`, int32), each entry's weight (`w`,
+# float32) and the position of its fixed vector among those the block
+# receives (`columns`, int32), the fixed vectors arriving in the order
+# `fixed` lists (int64: by source block, then by index; checked on every
+# arrival) — and which of its rows each block of the other side needs
+# (`ship`: row indices, int64, for block 0, then 1, ...; `ship_ptr`:
+# blocks + 1 offsets into it). Entries cross to Python every half-sweep:
+# 8 bytes each, not 20 (int64 row and column, float32 weight).
+_ENTRIES = T.StructType([T.StructField(name, _INT if name == "block" else _BYTES)
+                         for name in ("block", "counts", "columns", "w", "fixed", "ship", "ship_ptr")])
 # What a half-sweep writes: for its own block (role 1) the new vectors of
 # its rows (int64 indices, float32 row-major) and its share of the side's
 # Gram matrix (float64, k × k); for each block of the other side (role 0)
@@ -388,6 +401,25 @@ _OUT = T.StructType([T.StructField("block", _INT), T.StructField("role", _INT), 
 _OUT_ARROW = pa.schema([("block", pa.int32()), ("role", pa.int32()), ("index", pa.binary()),
                         ("vec", pa.binary()), ("gram", pa.binary())])
 _OWN, _SHIPPED = 1, 0
+
+
+def _release(checkpoint: DataFrame) -> None:
+    """Frees the blocks of a local checkpoint that is no longer read.
+    ``unpersist`` does not reach them, and Spark's cleaner frees them only
+    once the JVM's garbage collector has found them unreferenced: a fit's
+    thirty half-sweeps would otherwise keep gigabytes (≈ 4 GB at 10 M
+    events) in the session's storage memory after it returns, crowding
+    whatever runs next."""
+    try:
+        checkpoint._jdf.logicalPlan().rdd().unpersist(False)
+    except Exception:  # pragma: no cover - no JVM plan (Spark Connect) or other internals: the cleaner's job
+        pass
+
+
+def _table(batches: Iterator["pa.RecordBatch"], schema: "pa.Schema") -> "pa.Table":
+    """The batches Spark sent as one table of `schema` (their columns by name:
+    the JVM's schema may differ from it in nullability only)."""
+    return pa.Table.from_batches([b.select(schema.names).cast(schema) for b in batches], schema)
 
 
 def _one(table: "pa.Table", name: str) -> Any:
@@ -408,51 +440,138 @@ def _arrays(column: Any, dtype: Any) -> List[np.ndarray]:
     return out
 
 
-def _packed(block: int, u: np.ndarray, i: np.ndarray, w: np.ndarray, blocks: int) -> "pa.RecordBatch":
+def _binary(parts: Sequence[np.ndarray]) -> "pa.Array":
+    """A binary Arrow array holding each array's bytes, copied once (into one
+    buffer), not three times (``tobytes``, then ``pa.array`` of the bytes)."""
+    sizes = [p.nbytes for p in parts]
+    offsets = np.zeros(len(parts) + 1, np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        raise maitre.MaitreError(
+            f"a block's output is {offsets[-1]} bytes, over Arrow's 2 GiB binary limit: "
+            f"raise spark.sql.shuffle.partitions (more, smaller blocks)")
+    data = np.empty(int(offsets[-1]), np.uint8)
+    for part, a, b in zip(parts, offsets[:-1], offsets[1:]):
+        data[a:b] = np.ascontiguousarray(part).reshape(-1).view(np.uint8)
+    return pa.Array.from_buffers(pa.binary(), len(parts),
+                                 [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])
+
+
+def _packed(block: int, position: int, u: np.ndarray, i: np.ndarray, w: np.ndarray, rows: int, columns: int,
+            blocks: int) -> "pa.RecordBatch":
     """One block's entries (one per (row, column): the matrix is summed) as
     an `_ENTRIES` row, sorted by (row, column) — the order of
-    ``maitre.ALS.fit`` — with the rows each block of the other side needs."""
+    ``maitre.ALS.fit`` — with the rows each block of the other side needs.
+    The block's rows are ``position, position + blocks, ...`` below `rows`;
+    the other side has `columns` rows."""
     # One int64 key per entry (indices are below 2^31): one sort, not two.
     order = np.argsort((u << 32) | i)
     u, i, w = u[order], i[order], w[order]
-    dst = i % blocks
-    ship = [np.unique(u[dst == d]) for d in range(blocks)]
+    local = u // blocks
+    counts = np.bincount(local, minlength=len(range(position, rows, blocks))).astype(np.int32)
+    # The fixed vectors arrive as one piece per source block (column % blocks),
+    # each sorted by index; the solve puts the pieces in source order. Sets
+    # of indices are found by marking them (linear), not by sorting.
+    used = np.zeros(columns, bool)
+    used[i] = True
+    need = np.flatnonzero(used)
+    fixed = need[np.argsort(need % blocks, kind="stable")]
+    place = np.zeros(columns, np.int32)
+    place[fixed] = np.arange(len(fixed), dtype=np.int32)
+    # Which of this block's rows each block of the other side (column % blocks) needs.
+    wanted = np.zeros((len(counts), blocks), bool)
+    wanted[local, i % blocks] = True
+    ship = [position + blocks * np.flatnonzero(wanted[:, d]) for d in range(blocks)]
     ptr = np.r_[0, np.cumsum([len(s) for s in ship])].astype(np.int64)
-    return pa.RecordBatch.from_pydict({
-        "block": pa.array([block], pa.int32()), "u": [u.tobytes()], "i": [i.tobytes()], "w": [w.tobytes()],
-        "ship": [np.concatenate(ship).astype(np.int64).tobytes()], "ship_ptr": [ptr.tobytes()]})
+    return pa.RecordBatch.from_arrays(
+        [pa.array([block], pa.int32()),
+         *(_binary([a]) for a in (counts, place[i], w.astype(np.float32), fixed.astype(np.int64),
+                                  np.concatenate(ship).astype(np.int64), ptr))],
+        schema=pa.schema([("block", pa.int32())] + [(n, pa.binary()) for n in _ENTRIES.names[1:]]))
 
 
-def _entries(matrix: DataFrame, keys: List[int]) -> DataFrame:
-    """The packed entries (`_ENTRIES`) of each block of rows ``u % blocks``
-    of a matrix (u, i, w), cached in place: Spark's hash partitioning of the
-    block keys gives each block its own partition and task, and each sweep
-    moves a handful of large rows between the JVM and Python instead of one
-    row per entry."""
+# The summed entries of a block of one side, or the share of them a block
+# of the other side gets (int32 rows and columns, float32 weights).
+_SUMS = T.StructType([T.StructField("side", _INT), T.StructField("block", _INT), T.StructField("u", _BYTES),
+                      T.StructField("i", _BYTES), T.StructField("w", _BYTES)])
+_SUMS_ARROW = pa.schema([(f.name, pa.int32() if f.name in ("side", "block") else pa.binary()) for f in _SUMS.fields])
+
+
+def _summed(u: np.ndarray, i: np.ndarray, w: np.ndarray) -> "Tuple[np.ndarray, np.ndarray, np.ndarray]":
+    """One entry per (u, i), its weights summed (in float64, then float32, as
+    ``interactions`` sums them), sorted by (u, i)."""
+    key = (u << 32) | i  # indices are below 2^31: one sort, not two
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    summed = np.add.reduceat(w[order], first) if len(first) else np.zeros(0)
+    return u[order][first], i[order][first], summed.astype(np.float32)
+
+
+def _entries(cells: DataFrame, keys: List[int], customers: int, items: int) -> "Tuple[DataFrame, DataFrame]":
+    """The packed entries (`_ENTRIES`) of each block of customers
+    (``u % blocks``) and of each block of items (``i % blocks``) of the
+    events' cells (u, i, w), each side cached in place: Spark's hash
+    partitioning of the block keys gives each block its own partition and
+    task, and each sweep moves a handful of large rows between the JVM and
+    Python instead of one row per entry.
+
+    The cells cross into Python once, repartitioned by customer block (no
+    sort and no aggregation in the JVM, where each row costs about a
+    microsecond more than in numpy); each customer block sums its entries and
+    splits them by item block, and both sides are packed from those arrays."""
     blocks = len(keys)
 
-    def pack(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
-        got = pa.Table.from_batches(list(batches), schema)
-        block = got.column("block").to_numpy()
-        u, i = (got.column(c).to_numpy() for c in ("u", "i"))
-        w = got.column("w").to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
-        for key in np.unique(block):
-            mine = (block == key) & (u >= 0)
-            yield _packed(int(key), u[mine], i[mine], w[mine], blocks)
+    def split(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+        got = _table(batches, schema)
+        cell, w = got.column("cell").to_numpy(), got.column("w").to_numpy()
+        u, i = cell >> 32, cell & 0xFFFFFFFF
+        block = u % blocks
+        for position in np.unique(block):
+            mine = block == position
+            bu, bi, bw = _summed(u[mine], i[mine], w[mine])
+            out = [(0, keys[position], bu, bi, bw)]
+            dst = bi % blocks
+            out += [(1, keys[d], bi[dst == d], bu[dst == d], bw[dst == d]) for d in range(blocks) if (dst == d).any()]
+            yield pa.RecordBatch.from_arrays(
+                [pa.array([o[0] for o in out], pa.int32()), pa.array([o[1] for o in out], pa.int32()),
+                 *(_binary([o[c].astype(np.int32 if c < 4 else np.float32) for o in out]) for c in (2, 3, 4))],
+                schema=_SUMS_ARROW)
 
-    # One placeholder (u = -1) per block: every block gets its row, even one
-    # whose rows have no entries (customers known only from links). The rows
-    # are only repartitioned (a partition per block, see _block_keys), not
-    # grouped: no sort in the JVM, each block sorts its entries in numpy
-    # (about a quarter faster on 10 M events).
-    spark = matrix.sparkSession
-    placeholders = spark.createDataFrame([(-1, -1, 0.0, key) for key in keys], "u long, i long, w float, block int")
-    rows = matrix.select(F.col("u").cast("long"), F.col("i").cast("long"), F.col("w").cast("float"), _block("u", keys))
-    schema = pa.schema([("u", pa.int64()), ("i", pa.int64()), ("w", pa.float32()), ("block", pa.int32())])
-    entries = rows.unionByName(placeholders).repartition(blocks, "block").mapInArrow(pack, _ENTRIES)
-    entries = entries.repartition(blocks, "block").cache()
-    entries.count()
-    return entries
+    def pack(rows: int, columns: int) -> Any:
+        def run(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
+            got = _table(batches, _SUMS_ARROW)
+            block = got.column("block").to_numpy()
+            u, i, w = (_arrays(got.column(c), t) for c, t in (("u", np.int32), ("i", np.int32), ("w", np.float32)))
+            for key in np.unique(block):
+                parts = np.flatnonzero(block == key)
+                yield _packed(int(key), keys.index(int(key)), *(np.concatenate([a[p] for p in parts]).astype(t)
+                                                                for a, t in ((u, np.int64), (i, np.int64), (w, np.float32))),
+                              rows, columns, blocks)
+        return run
+
+    spark = cells.sparkSession
+    # Two columns cross, not four: a column costs the JVM about as much per
+    # row as the rest of the crossing (u and i go as one int64, u << 32 | i;
+    # the block is u % blocks).
+    schema = pa.schema([("cell", pa.int64()), ("w", pa.float64())])
+    sums = cells.repartition(blocks, _block("u", keys)).select(
+        ((F.col("u").cast("long") * (1 << 32)) + F.col("i").cast("long")).alias("cell"),
+        F.col("w").cast("double")).mapInArrow(split, _SUMS)
+    # An empty share per block and side: every block gets its row, even one
+    # whose rows have no entries (customers known only from links).
+    nothing = bytearray()
+    placeholders = spark.createDataFrame([(side, key, nothing, nothing, nothing) for side in (0, 1) for key in keys],
+                                         _SUMS)
+    sums = sums.unionByName(placeholders).localCheckpoint()
+    out = []
+    for side, rows, columns in ((0, customers, items), (1, items, customers)):
+        entries = sums.where(F.col("side") == side).repartition(blocks, "block").mapInArrow(
+            pack(rows, columns), _ENTRIES).repartition(blocks, "block").cache()
+        entries.count()
+        out.append(entries)
+    _release(sums)
+    return out[0], out[1]
 
 
 def _unpack_side(side: DataFrame, k: int) -> "Tuple[np.ndarray, np.ndarray]":
@@ -476,19 +595,17 @@ def _side_rows(block: int, rows: np.ndarray, vec: np.ndarray, ship: np.ndarray, 
     """A block's output (`_OUT`): its own rows with their Gram share, and
     for each block of the other side the vectors of the rows it needs."""
     share = vec.astype(np.float64)
-    blocks, index, out_vec, out_gram = [block], [rows.tobytes()], [vec.tobytes()], [(share.T @ share).tobytes()]
+    blocks, index, out_vec, out_gram = [block], [rows], [vec], [share.T @ share]
     for d in range(len(keys)):
         need = ship[ptr[d]:ptr[d + 1]]
         if len(need):
-            at = np.searchsorted(rows, need)
             blocks.append(keys[d])
-            index.append(need.tobytes())
-            out_vec.append(np.ascontiguousarray(vec[at]).tobytes())
-            out_gram.append(b"")
+            index.append(need)
+            out_vec.append(vec[np.searchsorted(rows, need)])
+            out_gram.append(np.zeros(0))
     role = [_OWN] + [_SHIPPED] * (len(blocks) - 1)
-    return pa.table({"block": pa.array(blocks, pa.int32()), "role": pa.array(role, pa.int32()),
-                     "index": pa.array(index, pa.binary()), "vec": pa.array(out_vec, pa.binary()),
-                     "gram": pa.array(out_gram, pa.binary())})
+    return pa.Table.from_arrays([pa.array(blocks, pa.int32()), pa.array(role, pa.int32()),
+                                 _binary(index), _binary(out_vec), _binary(out_gram)], schema=_OUT_ARROW)
 
 
 def _half_sweep(
@@ -505,6 +622,7 @@ def _half_sweep(
     its new vectors and its Gram share, the vectors each block of the other
     side will need: the next half-sweep reads them without a join."""
     k = als.params()["factors"]
+    blocks = len(keys)
     # A task owns spark.task.cpus cores: the solver's threads must not
     # outnumber them (the result does not depend on the thread count).
     cpus = int(entries.sparkSession.sparkContext.getConf().get("spark.task.cpus", "1"))
@@ -519,21 +637,23 @@ def _half_sweep(
         indices = _arrays(right.column("index"), np.int64)
         vecs = _arrays(right.column("vec"), np.float32)
         own = [r for r in range(right.num_rows) if role[r] == _OWN]
-        other = [r for r in range(right.num_rows) if role[r] == _SHIPPED]
+        # One piece of fixed vectors per source block (its rows are
+        # index % blocks), put in source order: the order the entries'
+        # `columns` point into, fixed when the entries were packed.
+        other = sorted((r for r in range(right.num_rows) if role[r] == _SHIPPED),
+                       key=lambda r: int(indices[r][0]) % blocks)
         rows, start = indices[own[0]], vecs[own[0]].reshape(-1, k)
-        # The fixed vectors stay where they arrived (one piece per fixed
-        # block); each entry gets the position of its vector among them.
         fixed_index = np.concatenate([indices[r] for r in other]) if other else np.zeros(0, np.int64)
         fixed_vec = np.concatenate([vecs[r] for r in other]) if other else np.zeros(0, np.float32)
-        order = np.argsort(fixed_index, kind="stable")
-        u, i, w = (_arrays(left.column(c), t)[0] for c, t in (("u", np.int64), ("i", np.int64), ("w", np.float32)))
-        at = np.minimum(np.searchsorted(fixed_index, i, sorter=order), max(len(order) - 1, 0))
-        columns = order[at] if len(order) else at
-        if len(i) and not np.array_equal(fixed_index[columns], i):
+        counts, columns, w, expected, ship, ptr = (
+            _arrays(left.column(c), t)[0] for c, t in (
+                ("counts", np.int32), ("columns", np.int32), ("w", np.float32), ("fixed", np.int64),
+                ("ship", np.int64), ("ship_ptr", np.int64)))
+        if not np.array_equal(fixed_index, expected) or len(counts) != len(rows):
             raise maitre.MaitreError("internal: a fixed vector did not reach its block")
-        indptr = np.r_[np.searchsorted(u, rows), len(u)]
+        indptr = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(counts, out=indptr[1:])
         out = solver.solve_rows(gram, other_rows, start, indptr, fixed_vec, w, columns=columns)
-        ship, ptr = _arrays(left.column("ship"), np.int64)[0], _arrays(left.column("ship_ptr"), np.int64)[0]
         return _side_rows(_one(left, "block"), rows, out, ship, ptr, keys)
 
     return entries.groupBy("block").cogroup(vectors.groupBy("block")).applyInArrow(solve, _OUT)
@@ -548,19 +668,23 @@ def _initial_side(als: "maitre.ALS", entries: DataFrame, rows: int, offset: int,
     side needs are written too (the first customer half-sweep reads the
     items' initial vectors)."""
     k = als.params()["factors"]
+    blocks = len(keys)
 
     def draw(batches: Iterator["pa.RecordBatch"]) -> Iterator["pa.RecordBatch"]:
         for batch in batches:
             for r in range(batch.num_rows):
                 key = batch.column("block")[r].as_py()
-                index = np.arange(keys.index(key), rows, len(keys), dtype=np.int64)
+                position = keys.index(key)
+                index = np.arange(position, rows, blocks, dtype=np.int64)
                 if not len(index):
                     continue
-                vec = np.empty((len(index), k), np.float32)
-                for j, row in enumerate(index):
-                    vec[j] = als.initial_rows(offset + int(row), 1)[0]
+                # Drawn in runs of rows, each run's every blocks-th row kept:
+                # one call per run, not one per row.
+                run = blocks * 8192
+                vec = np.concatenate([als.initial_rows(offset + first, min(run, rows - first))[position::blocks]
+                                      for first in range(0, rows, run)])
                 targets, ptr = ((_arrays(batch.column(c).slice(r, 1), np.int64)[0] for c in ("ship", "ship_ptr"))
-                                if ship else (np.zeros(0, np.int64), np.zeros(len(keys) + 1, np.int64)))
+                                if ship else (np.zeros(0, np.int64), np.zeros(blocks + 1, np.int64)))
                 yield from _side_rows(key, index, vec, targets, ptr, keys).to_batches()
 
     return entries.mapInArrow(draw, _OUT)
@@ -632,26 +756,31 @@ def fit_als(
     # Rows are solved in as many blocks as the session's shuffle partitions
     # (the cogroup's partitioning, so the cached entries are read in place).
     blocks = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    matrix, customers, items = interactions(
+    df, customers, items, _, _ = _prepare(
         events, customer=customer, item=item, kind=kind, timestamp=timestamp, value=value,
-        kinds=kinds, scaled=scaled, half_life_days=half_life_days, checkpoint_ids=True,
+        kinds=kinds, scaled=scaled, half_life_days=half_life_days, reference_time=None,
         links=links, link_alias=link_alias, link_customer=link_customer, link_timestamp=link_timestamp,
         link_rounds=link_rounds,
     )
-    matrix = matrix.localCheckpoint()
+    customers, items = customers.localCheckpoint(), items.localCheckpoint()
     # Counted once: the Gram's other_rows never change between sweeps.
     n_customers, n_items = customers.count(), items.count()
+    if max(n_customers, n_items) >= 2**31:
+        raise maitre.InvalidParamError(
+            f"{n_customers} customers and {n_items} items: fit_als indexes each side below 2^31")
     iterations = als.params()["iterations"]
     keys = _block_keys(spark, blocks)
-    by_user = _entries(matrix, keys)
-    by_item = _entries(matrix.select(F.col("i").alias("u"), F.col("u").alias("i"), "w"), keys)
+    by_user, by_item = _entries(_cells(df, customers, items), keys, n_customers, n_items)
     k = als.params()["factors"]
     users = _initial_side(als, by_user, n_customers, 0, keys, ship=False).localCheckpoint()
     vectors = _initial_side(als, by_item, n_items, n_customers, keys, ship=True).localCheckpoint()
     item_gram = _side_gram(vectors, k)
     for iteration in range(iterations):
-        users = _half_sweep(als, by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
-        vectors = _half_sweep(als, by_item, vectors, users, _side_gram(users, k), n_customers, keys).localCheckpoint()
+        done, users = users, _half_sweep(als, by_user, users, vectors, item_gram, n_items, keys).localCheckpoint()
+        _release(done)
+        done, vectors = vectors, _half_sweep(als, by_item, vectors, users, _side_gram(users, k), n_customers,
+                                             keys).localCheckpoint()
+        _release(done)
         item_gram = _side_gram(vectors, k)
         if progress is not None:
             progress({"iteration": iteration + 1, "iterations": iterations})
@@ -669,6 +798,8 @@ def fit_als(
     item_factors, item_ids = collect(vectors, items, n_items)
     for entries in (by_user, by_item):
         entries.unpersist()
+    for checkpoint in (users, vectors, customers, items):
+        _release(checkpoint)
     return maitre.AlsModel.from_factors(user_factors, item_factors, als, customer_ids, item_ids)
 
 
