@@ -733,12 +733,14 @@ def fit_als(
             settles in 10).
 
     Raises MissingColumnError, InvalidParamError (bad events, links with a
-    null or empty id or a bad timestamp) or LinksNotConvergedError before any
-    fitting starts.
+    null or empty id or a bad timestamp, 2^31 customers or items or more) or
+    LinksNotConvergedError before any fitting starts.
 
     Rows are solved in as many blocks as ``spark.sql.shuffle.partitions``:
-    set that to a small multiple of the cores (the default 200 is for large
-    clusters). Each task solves with ``spark.task.cpus`` threads.
+    set that to about the number of cores (the default 200 is for large
+    clusters; in ``local[2]`` 2 blocks made sweeps ~25 % faster than 4: each
+    vector is shipped to fewer blocks). Each task solves with
+    ``spark.task.cpus`` threads.
 
     Returns a ``maitre.AlsModel`` with ``customer_ids()`` and ``item_ids()``:
     on the same events, links and seed, the model ``maitre.ALS.fit`` gives
@@ -746,10 +748,10 @@ def fit_als(
     rounding of sums taken in another order: factors agree to 1e-4 after a
     couple of sweeps; over many sweeps the difference drifts along directions
     that barely change scores (up to 1e-2 after 15 sweeps on MovieLens, with
-    NDCG@10 equal to three places). In ``local[2]`` it takes 0.82× the time of
-    Spark MLlib's ALS at 10 M events and is slower than it below about that
-    size (see BENCHMARKS.md); for data that fits one machine,
-    ``maitre.ALS`` is far faster than either.
+    NDCG@10 equal to three places). In ``local[2]`` it took 0.28–0.32× the
+    time of Spark MLlib's ALS at 10 M events (same runs) and was slower than
+    it at 1 M events and below in earlier runs (see BENCHMARKS.md); for data
+    that fits one machine, ``maitre.ALS`` is far faster than either.
     """
     als = maitre.ALS() if als is None else als
     spark = events.sparkSession
