@@ -398,8 +398,14 @@ _ENTRIES = T.StructType([T.StructField(name, _INT if name == "block" else _BYTES
 # the vectors it needs, addressed to it by `block`.
 _OUT = T.StructType([T.StructField("block", _INT), T.StructField("role", _INT), T.StructField("index", _BYTES),
                      T.StructField("vec", _BYTES), T.StructField("gram", _BYTES)])
-_OUT_ARROW = pa.schema([("block", pa.int32()), ("role", pa.int32()), ("index", pa.binary()),
-                        ("vec", pa.binary()), ("gram", pa.binary())])
+
+
+def _arrow(struct: "T.StructType") -> "pa.Schema":
+    """The Arrow schema of one of the structs above (int and binary fields)."""
+    return pa.schema([(f.name, pa.int32() if f.dataType == _INT else pa.binary()) for f in struct.fields])
+
+
+_ENTRIES_ARROW, _OUT_ARROW = _arrow(_ENTRIES), _arrow(_OUT)
 _OWN, _SHIPPED = 1, 0
 
 
@@ -464,9 +470,12 @@ def _packed(block: int, position: int, u: np.ndarray, i: np.ndarray, w: np.ndarr
     ``maitre.ALS.fit`` — with the rows each block of the other side needs.
     The block's rows are ``position, position + blocks, ...`` below `rows`;
     the other side has `columns` rows."""
-    # One int64 key per entry (indices are below 2^31): one sort, not two.
-    order = np.argsort((u << 32) | i)
-    u, i, w = u[order], i[order], w[order]
+    # One int64 key per entry (indices are below 2^31): one sort, not two,
+    # and none for a customer block, which `_summed` left sorted.
+    key = (u << 32) | i
+    if len(key) > 1 and not (key[1:] > key[:-1]).all():
+        order = np.argsort(key)
+        u, i, w = u[order], i[order], w[order]
     local = u // blocks
     counts = np.bincount(local, minlength=len(range(position, rows, blocks))).astype(np.int32)
     # The fixed vectors arrive as one piece per source block (column % blocks),
@@ -487,14 +496,14 @@ def _packed(block: int, position: int, u: np.ndarray, i: np.ndarray, w: np.ndarr
         [pa.array([block], pa.int32()),
          *(_binary([a]) for a in (counts, place[i], w.astype(np.float32), fixed.astype(np.int64),
                                   np.concatenate(ship).astype(np.int64), ptr))],
-        schema=pa.schema([("block", pa.int32())] + [(n, pa.binary()) for n in _ENTRIES.names[1:]]))
+        schema=_ENTRIES_ARROW)
 
 
 # The summed entries of a block of one side, or the share of them a block
 # of the other side gets (int32 rows and columns, float32 weights).
 _SUMS = T.StructType([T.StructField("side", _INT), T.StructField("block", _INT), T.StructField("u", _BYTES),
                       T.StructField("i", _BYTES), T.StructField("w", _BYTES)])
-_SUMS_ARROW = pa.schema([(f.name, pa.int32() if f.name in ("side", "block") else pa.binary()) for f in _SUMS.fields])
+_SUMS_ARROW = _arrow(_SUMS)
 
 
 def _summed(u: np.ndarray, i: np.ndarray, w: np.ndarray) -> "Tuple[np.ndarray, np.ndarray, np.ndarray]":
